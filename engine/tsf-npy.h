@@ -1,0 +1,23 @@
+/* tsf-npy.h: NumPy .npy files of float32 (internal; the CLI and tests). */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define TSF_NPY_MAX_DIMS 8
+
+typedef struct {
+  guint ndim;
+  gsize shape[TSF_NPY_MAX_DIMS];
+  gfloat *data;              /* C-order, native float32 */
+} TsfNpyArray;
+
+/* Reads a little-endian float32 ('<f4') array, C or Fortran order (converted to C order). */
+gboolean tsf_npy_read (const gchar *path, TsfNpyArray *array, GError **error);
+gboolean tsf_npy_parse (const guint8 *data, gsize size, const gchar *source,
+    TsfNpyArray *array, GError **error);
+gboolean tsf_npy_write (const gchar *path, const TsfNpyArray *array, GError **error);
+void tsf_npy_clear (TsfNpyArray *array);
+
+G_END_DECLS

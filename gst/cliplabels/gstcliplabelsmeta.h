@@ -1,0 +1,73 @@
+/* gstcliplabelsmeta.h: the result of classifying one clip, attached to buffers.
+ *
+ * Plain data, close in shape to GstAnalyticsClsMtd of GStreamer 1.24 (per class: a quark and a
+ * confidence) so that a later move is easy. The meta survives buffer copies, queue, tee and
+ * gst_buffer_make_writable(). */
+#pragma once
+
+#include <gst/gst.h>
+
+G_BEGIN_DECLS
+
+/* Name of the GstStructure used by gst_clip_labels_meta_to_structure(), the element message on
+ * the bus and the custom downstream event sent at EOS. */
+#define GST_CLIP_LABELS_STRUCTURE_NAME "GstClipLabels"
+
+typedef struct {
+  guint class_id;            /* index into the model's labels */
+  GQuark label;              /* the class label */
+  gfloat score;              /* softmax probability, 0..1 */
+} GstClipLabel;
+
+typedef struct {
+  GstMeta meta;
+
+  GQuark model;              /* the model's name */
+  GQuark producer;           /* name of the element that classified the clip */
+  guint64 clip_index;        /* 0, 1, 2... per producer since it started */
+  guint num_frames;          /* sampled frames in the clip */
+  GstClockTime first_pts;    /* PTS of the clip's first and last sampled frame */
+  GstClockTime last_pts;
+  GstClockTime first_running_time; /* their running times */
+  GstClockTime last_running_time;
+
+  guint n_labels;
+  GstClipLabel *labels;      /* n_labels, descending score */
+} GstClipLabelsMeta;
+
+GType gst_clip_labels_meta_api_get_type (void);
+#define GST_CLIP_LABELS_META_API_TYPE (gst_clip_labels_meta_api_get_type ())
+
+const GstMetaInfo *gst_clip_labels_meta_get_info (void);
+#define GST_CLIP_LABELS_META_INFO (gst_clip_labels_meta_get_info ())
+
+#define gst_buffer_get_clip_labels_meta(b) \
+  ((GstClipLabelsMeta *) gst_buffer_get_meta ((b), GST_CLIP_LABELS_META_API_TYPE))
+
+/* Adds an empty result (no labels) to a writable buffer. */
+GstClipLabelsMeta *gst_buffer_add_clip_labels_meta (GstBuffer *buffer, const gchar *model,
+    const gchar *producer, guint64 clip_index, guint num_frames,
+    GstClockTime first_pts, GstClockTime last_pts,
+    GstClockTime first_running_time, GstClockTime last_running_time);
+
+/* Appends a label; callers add them in descending score. */
+void gst_clip_labels_meta_add_label (GstClipLabelsMeta *meta, guint class_id,
+    const gchar *label, gfloat score);
+
+guint gst_clip_labels_meta_get_n_labels (const GstClipLabelsMeta *meta);
+/* FALSE if index is out of range. Any out pointer may be NULL. */
+gboolean gst_clip_labels_meta_get_label (const GstClipLabelsMeta *meta, guint index,
+    guint *class_id, const gchar **label, gfloat *score);
+
+/* GstStructure named GST_CLIP_LABELS_STRUCTURE_NAME with the fields:
+ *   model (string), producer (string), clip-index (guint64), num-frames (uint),
+ *   first-pts, last-pts, first-running-time, last-running-time (guint64, GST_CLOCK_TIME_NONE
+ *   when unknown), labels (GstValueArray of GstStructure "label": id (uint), label (string),
+ *   score (float)). */
+GstStructure *gst_clip_labels_meta_to_structure (const GstClipLabelsMeta *meta);
+
+/* Adds a meta built from such a structure; NULL if the structure is not a valid result. */
+GstClipLabelsMeta *gst_buffer_add_clip_labels_meta_from_structure (GstBuffer *buffer,
+    const GstStructure *structure);
+
+G_END_DECLS
