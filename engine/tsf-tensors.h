@@ -47,7 +47,10 @@ const gchar *tsf_tensor_set_source (const TsfTensorSet *set);
 gint64 tsf_tensor_numel (const TsfTensor *tensor);
 /* Copies a tensor of any dtype and strides into a contiguous float32 array of numel floats. */
 void tsf_tensor_to_f32 (const TsfTensor *tensor, gfloat *out);
-/* Tells the set that a tensor's bytes will not be read again (lets a mapped file drop pages). */
+/* Says that the backing is a read-only file mapping (set by the reader that mapped it). */
+void tsf_tensor_set_mark_mapped (TsfTensorSet *set);
+/* Tells the set that a tensor's bytes will not be read again: a mapped file drops its pages
+ * from memory (they are read again from the file if touched). */
 void tsf_tensor_set_release (TsfTensorSet *set, const TsfTensor *tensor);
 void tsf_tensor_set_free (TsfTensorSet *set);
 

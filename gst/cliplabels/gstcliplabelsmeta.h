@@ -70,4 +70,12 @@ GstStructure *gst_clip_labels_meta_to_structure (const GstClipLabelsMeta *meta);
 GstClipLabelsMeta *gst_buffer_add_clip_labels_meta_from_structure (GstBuffer *buffer,
     const GstStructure *structure);
 
+/* The custom serialized downstream event that carries one result (the element sends one per
+ * result still pending at EOS, before EOS). Takes ownership of `structure`, which must be
+ * named GST_CLIP_LABELS_STRUCTURE_NAME. */
+GstEvent *gst_clip_labels_event_new (GstStructure *structure);
+
+/* The result an event carries, or NULL if the event is not a clip-labels event. */
+const GstStructure *gst_clip_labels_event_get_structure (GstEvent *event);
+
 G_END_DECLS

@@ -1,0 +1,345 @@
+/* tsf-weights.c: binds the tensors of a checkpoint to the model's parameters.
+ *
+ * The config says which tensors a TimesformerForVideoClassification has and their shapes
+ * (one table, built by expected_tensors()); binding checks the checkpoint against it and
+ * converts what is not already aligned contiguous float32. */
+#include "tsf-weights.h"
+
+#include <string.h>
+
+typedef enum {
+  INIT_LINEAR,     /* random weights, std 0.02 */
+  INIT_BIAS,       /* small */
+  INIT_NORM_SCALE, /* near 1 */
+} InitKind;
+
+typedef struct {
+  gchar *name;
+  guint ndim;
+  gint64 shape[4];
+  const gfloat **slot;
+  gboolean optional;  /* may be absent (no slot is filled) */
+  InitKind init;
+} Expected;
+
+static void
+expected_clear (gpointer data)
+{
+  g_free (((Expected *) data)->name);
+}
+
+static void
+expect (GArray *table, const gfloat **slot, InitKind init, guint ndim, const gint64 *shape,
+    const gchar *format, ...) G_GNUC_PRINTF (6, 7);
+
+static void
+expect (GArray *table, const gfloat **slot, InitKind init, guint ndim, const gint64 *shape,
+    const gchar *format, ...)
+{
+  Expected e = { 0 };
+  va_list args;
+
+  va_start (args, format);
+  e.name = g_strdup_vprintf (format, args);
+  va_end (args);
+  e.ndim = ndim;
+  memcpy (e.shape, shape, ndim * sizeof (gint64));
+  e.slot = slot;
+  e.init = init;
+  g_array_append_val (table, e);
+}
+
+static void
+expect_linear (GArray *table, TsfLinear *linear, gint64 out, gint64 in, gboolean bias,
+    const gchar *prefix)
+{
+  expect (table, &linear->weight, INIT_LINEAR, 2, (gint64[]) { out, in }, "%s.weight", prefix);
+  if (bias)
+    expect (table, &linear->bias, INIT_BIAS, 1, (gint64[]) { out }, "%s.bias", prefix);
+}
+
+static void
+expect_norm (GArray *table, TsfNorm *norm, gint64 hidden, const gchar *prefix)
+{
+  expect (table, &norm->weight, INIT_NORM_SCALE, 1, (gint64[]) { hidden }, "%s.weight", prefix);
+  expect (table, &norm->bias, INIT_BIAS, 1, (gint64[]) { hidden }, "%s.bias", prefix);
+}
+
+static void
+expect_layer (GArray *table, const TsfConfig *config, TsfLayerWeights *layer, guint index)
+{
+  gint64 d = config->hidden_size, inter = config->intermediate_size;
+  gchar *p = g_strdup_printf ("timesformer.encoder.layer.%u", index);
+  gchar *name;
+
+#define SUB(suffix) (g_free (name), name = g_strconcat (p, suffix, NULL))
+  name = NULL;
+  if (config->attention_type == TSF_ATTENTION_DIVIDED_SPACE_TIME) {
+    expect_norm (table, &layer->temporal_layernorm, d, SUB (".temporal_layernorm"));
+    expect_linear (table, &layer->temporal_qkv, 3 * d, d, config->qkv_bias,
+        SUB (".temporal_attention.attention.qkv"));
+    expect_linear (table, &layer->temporal_proj, d, d, TRUE,
+        SUB (".temporal_attention.output.dense"));
+    expect_linear (table, &layer->temporal_dense, d, d, TRUE, SUB (".temporal_dense"));
+  }
+  expect_norm (table, &layer->layernorm_before, d, SUB (".layernorm_before"));
+  expect_linear (table, &layer->qkv, 3 * d, d, config->qkv_bias, SUB (".attention.attention.qkv"));
+  expect_linear (table, &layer->proj, d, d, TRUE, SUB (".attention.output.dense"));
+  expect_norm (table, &layer->layernorm_after, d, SUB (".layernorm_after"));
+  expect_linear (table, &layer->intermediate, inter, d, TRUE, SUB (".intermediate.dense"));
+  expect_linear (table, &layer->output, d, inter, TRUE, SUB (".output.dense"));
+#undef SUB
+  g_free (name);
+  g_free (p);
+}
+
+/* Every tensor of the model, with the slot in `weights` that receives it. */
+static GArray *
+expected_tensors (const TsfConfig *config, TsfWeights *weights)
+{
+  GArray *table = g_array_new (FALSE, TRUE, sizeof (Expected));
+  gint64 d = config->hidden_size, p = config->patch_size;
+  gint64 grid = config->image_size / config->patch_size;
+
+  g_array_set_clear_func (table, expected_clear);
+  expect (table, &weights->patch_weight, INIT_LINEAR, 4,
+      (gint64[]) { d, config->num_channels, p, p },
+      "timesformer.embeddings.patch_embeddings.projection.weight");
+  expect (table, &weights->patch_bias, INIT_BIAS, 1, (gint64[]) { d },
+      "timesformer.embeddings.patch_embeddings.projection.bias");
+  expect (table, &weights->cls_token, INIT_LINEAR, 3, (gint64[]) { 1, 1, d },
+      "timesformer.embeddings.cls_token");
+  expect (table, &weights->position_embeddings, INIT_LINEAR, 3,
+      (gint64[]) { 1, 1 + grid * grid, d }, "timesformer.embeddings.position_embeddings");
+  if (config->attention_type != TSF_ATTENTION_SPACE_ONLY)
+    expect (table, &weights->time_embeddings, INIT_LINEAR, 3,
+        (gint64[]) { 1, config->num_frames, d }, "timesformer.embeddings.time_embeddings");
+  for (guint i = 0; i < config->num_hidden_layers; i++)
+    expect_layer (table, config, &weights->layers[i], i);
+  expect_norm (table, &weights->layernorm, d, "timesformer.layernorm");
+  expect_linear (table, &weights->classifier, config->num_labels, d, TRUE, "classifier");
+  return table;
+}
+
+static gint64
+expected_numel (const Expected *e)
+{
+  gint64 numel = 1;
+
+  for (guint i = 0; i < e->ndim; i++)
+    numel *= e->shape[i];
+  return numel;
+}
+
+static gchar *
+shape_to_string (guint ndim, const gint64 *shape)
+{
+  GString *s = g_string_new ("[");
+
+  for (guint i = 0; i < ndim; i++)
+    g_string_append_printf (s, "%s%" G_GINT64_FORMAT, i ? ", " : "", shape[i]);
+  g_string_append_c (s, ']');
+  return g_string_free (s, FALSE);
+}
+
+static TsfWeights *
+weights_new (const TsfConfig *config)
+{
+  TsfWeights *weights = g_new0 (TsfWeights, 1);
+
+  weights->layers = g_new0 (TsfLayerWeights, config->num_hidden_layers);
+  weights->converted = g_ptr_array_new_with_free_func (g_free);
+  return weights;
+}
+
+static gboolean
+is_contiguous (const TsfTensor *tensor)
+{
+  gint64 stride = 1;
+
+  for (gint d = (gint) tensor->ndim - 1; d >= 0; d--) {
+    if (tensor->shape[d] != 1 && tensor->strides[d] != stride)
+      return FALSE;
+    stride *= tensor->shape[d];
+  }
+  return TRUE;
+}
+
+/* Aligned contiguous float32 is used in place; anything else becomes an owned float array. */
+static const gfloat *
+tensor_as_f32 (TsfWeights *weights, const TsfTensor *tensor)
+{
+  gfloat *copy;
+
+  if (tensor->dtype == TSF_DTYPE_F32 && is_contiguous (tensor)
+      && ((guintptr) tensor->data % sizeof (gfloat)) == 0
+      && G_BYTE_ORDER == G_LITTLE_ENDIAN)
+    return (const gfloat *) tensor->data;
+  copy = g_new (gfloat, tsf_tensor_numel (tensor));
+  tsf_tensor_to_f32 (tensor, copy);
+  g_ptr_array_add (weights->converted, copy);
+  return copy;
+}
+
+static gboolean
+check_shape (const TsfTensorSet *set, const Expected *e, const TsfTensor *tensor,
+    GError **error)
+{
+  gboolean same = tensor->ndim == e->ndim
+      && memcmp (tensor->shape, e->shape, e->ndim * sizeof (gint64)) == 0;
+  gchar *want, *found;
+
+  if (same)
+    return TRUE;
+  want = shape_to_string (e->ndim, e->shape);
+  found = shape_to_string (tensor->ndim, tensor->shape);
+  g_set_error (error, TSF_ERROR, TSF_ERROR_TENSOR,
+      "%s: tensor '%s' has shape %s, but config.json implies %s",
+      tsf_tensor_set_source (set), e->name, found, want);
+  g_free (want);
+  g_free (found);
+  return FALSE;
+}
+
+static gboolean
+bind_expected (TsfWeights *weights, GArray *table, GHashTable *used, GError **error)
+{
+  TsfTensorSet *set = weights->tensors;
+
+  for (guint i = 0; i < table->len; i++) {
+    const Expected *e = &g_array_index (table, Expected, i);
+    const TsfTensor *tensor = tsf_tensor_set_lookup (set, e->name);
+
+    if (!tensor) {
+      gchar *want = shape_to_string (e->ndim, e->shape);
+
+      g_set_error (error, TSF_ERROR, TSF_ERROR_TENSOR,
+          "%s: tensor '%s' of shape %s is missing", tsf_tensor_set_source (set), e->name,
+          want);
+      g_free (want);
+      return FALSE;
+    }
+    if (!check_shape (set, e, tensor, error))
+      return FALSE;
+    *e->slot = tensor_as_f32 (weights, tensor);
+    g_hash_table_add (used, e->name);
+  }
+  return TRUE;
+}
+
+static gboolean
+check_no_extra (TsfTensorSet *set, GHashTable *used, const TsfConfig *config, GError **error)
+{
+  for (const gchar *const *name = tsf_tensor_set_names (set); *name; name++) {
+    if (g_hash_table_contains (used, *name))
+      continue;
+    g_set_error (error, TSF_ERROR, TSF_ERROR_TENSOR,
+        "%s: unexpected tensor '%s' (not part of a %s TimeSformer with %u layers%s)",
+        tsf_tensor_set_source (set), *name,
+        tsf_attention_type_to_string (config->attention_type), config->num_hidden_layers,
+        config->qkv_bias ? "" : " and qkv_bias false");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+TsfWeights *
+tsf_weights_bind (const TsfConfig *config, TsfTensorSet *tensors, GError **error)
+{
+  TsfWeights *weights = weights_new (config);
+  GArray *table = expected_tensors (config, weights);
+  GHashTable *used = g_hash_table_new (g_str_hash, g_str_equal);
+  gboolean ok;
+
+  weights->tensors = tensors;
+  ok = bind_expected (weights, table, used, error)
+      && check_no_extra (tensors, used, config, error);
+  g_hash_table_destroy (used);
+  g_array_free (table, TRUE);
+  if (!ok) {
+    tsf_weights_free (weights);
+    return NULL;
+  }
+  return weights;
+}
+
+/* xorshift64*, uniform in [-1, 1) */
+static gfloat
+random_uniform (guint64 *state)
+{
+  *state ^= *state >> 12;
+  *state ^= *state << 25;
+  *state ^= *state >> 27;
+  return (gfloat) ((*state * G_GUINT64_CONSTANT (2685821657736338717)) >> 40)
+      / (gfloat) (1 << 23) - 1.0f;
+}
+
+static void
+fill_random (gfloat *data, gint64 numel, InitKind init, guint64 *state)
+{
+  /* uniform on [-a, a] has std a / sqrt(3) */
+  const gfloat std = 0.02f * 1.7320508f;
+
+  for (gint64 i = 0; i < numel; i++) {
+    gfloat u = random_uniform (state);
+
+    data[i] = init == INIT_NORM_SCALE ? 1.0f + 0.1f * u : init == INIT_BIAS ? 0.01f * u : std * u;
+  }
+}
+
+TsfWeights *
+tsf_weights_new_random (const TsfConfig *config, guint64 seed)
+{
+  TsfWeights *weights = weights_new (config);
+  GArray *table = expected_tensors (config, weights);
+  guint64 state = seed * 2 + 1;
+
+  for (guint i = 0; i < table->len; i++) {
+    const Expected *e = &g_array_index (table, Expected, i);
+    gint64 numel = expected_numel (e);
+    gfloat *data = g_new (gfloat, numel);
+
+    fill_random (data, numel, e->init, &state);
+    g_ptr_array_add (weights->converted, data);
+    *e->slot = data;
+  }
+  g_array_free (table, TRUE);
+  return weights;
+}
+
+guint64
+tsf_weights_parameter_count (const TsfConfig *config)
+{
+  TsfWeights *weights = weights_new (config);
+  GArray *table = expected_tensors (config, weights);
+  guint64 count = 0;
+
+  for (guint i = 0; i < table->len; i++)
+    count += expected_numel (&g_array_index (table, Expected, i));
+  g_array_free (table, TRUE);
+  tsf_weights_free (weights);
+  return count;
+}
+
+void
+tsf_weights_release_source (TsfWeights *weights)
+{
+  const gchar *const *names;
+
+  if (!weights->tensors)
+    return;
+  names = tsf_tensor_set_names (weights->tensors);
+  for (; *names; names++)
+    tsf_tensor_set_release (weights->tensors, tsf_tensor_set_lookup (weights->tensors, *names));
+}
+
+void
+tsf_weights_free (TsfWeights *weights)
+{
+  if (!weights)
+    return;
+  tsf_tensor_set_free (weights->tensors);
+  g_ptr_array_free (weights->converted, TRUE);
+  g_free (weights->layers);
+  g_free (weights);
+}
