@@ -223,6 +223,20 @@ parse_hidden_act (const gchar *filename, JsonObject *root, GError **error)
   return FALSE;
 }
 
+/* model_type is optional; when present it must say timesformer. */
+static gboolean
+check_model_type (const gchar *filename, JsonObject *root, GError **error)
+{
+  const gchar *type = "timesformer";
+  if (!tsf_json_get_string (root, filename, "model_type", &type, error))
+    return FALSE;
+  if (g_strcmp0 (type, "timesformer") == 0)
+    return TRUE;
+  g_set_error (error, TSF_ERROR, TSF_ERROR_CONFIG,
+      "%s: model_type '%s' is not a TimeSformer; expected \"timesformer\"", filename, type);
+  return FALSE;
+}
+
 static gboolean
 parse_id2label_key (const gchar *filename, const gchar *key, guint num_labels, guint *id,
     GError **error)
@@ -308,7 +322,8 @@ parse_model (TsfConfig *config, const gchar *filename, JsonObject *root, GError 
   }
   const gchar *attention = attention_names[config->attention_type];
   JsonObject *id2label = NULL;
-  return parse_hidden_act (filename, root, error)
+  return check_model_type (filename, root, error)
+      && parse_hidden_act (filename, root, error)
       && tsf_json_get_double (root, filename, "layer_norm_eps", &config->layer_norm_eps, error)
       && tsf_json_get_bool (root, filename, "qkv_bias", &config->qkv_bias, error)
       && tsf_json_get_string (root, filename, "attention_type", &attention, error)
@@ -462,10 +477,14 @@ read_file (const gchar *path, const gchar *what, gchar **contents, gsize *length
     GError **error)
 {
   GError *local = NULL;
+  if (!g_file_test (path, G_FILE_TEST_EXISTS)) {
+    g_set_error (error, TSF_ERROR, TSF_ERROR_IO, "%s is missing; expected %s", path, what);
+    return FALSE;
+  }
   if (g_file_get_contents (path, contents, length, &local))
     return TRUE;
-  g_set_error (error, TSF_ERROR, TSF_ERROR_IO, "cannot read %s: %s; expected %s", path,
-      local->message, what);
+  g_set_error (error, TSF_ERROR, TSF_ERROR_IO, "cannot read %s (expected %s): %s", path,
+      what, local->message);
   g_error_free (local);
   return FALSE;
 }

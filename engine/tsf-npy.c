@@ -227,7 +227,7 @@ static gboolean
 parse_body (const guint8 *data, gsize size, const gchar *source, TsfNpyArray *array,
     GError **error)
 {
-  gsize start, length, numel;
+  gsize start = 0, length = 0, numel = 0;
   if (!read_preamble (data, size, source, &start, &length, error))
     return FALSE;
   Header header = { 0 };

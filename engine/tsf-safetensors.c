@@ -122,7 +122,7 @@ parse_entry (const gchar *source, const gchar *name, JsonNode *node, guint64 dat
   if (!JSON_NODE_HOLDS_OBJECT (node))
     return format_error (error, source, "header entry '%s' is not an object", name);
   JsonObject *object = json_node_get_object (node);
-  guint64 shape[TSF_MAX_DIMS], offsets[2], bytes;
+  guint64 shape[TSF_MAX_DIMS], offsets[2], bytes = 0;
   guint ndim, n_offsets;
   TsfTensor *tensor = &entry->tensor;
   if (!parse_dtype (source, name, object, &tensor->dtype, error)
@@ -245,7 +245,7 @@ static TsfTensorSet *
 parse_with_backing (const guint8 *data, gsize size, const gchar *source, gpointer backing,
     GDestroyNotify backing_free, GError **error)
 {
-  guint64 header_length;
+  guint64 header_length = 0;
   if (!read_header_length (data, size, source, &header_length, error)) {
     if (backing_free)
       backing_free (backing);
@@ -283,7 +283,10 @@ tsf_safetensors_open (const gchar *path, GError **error)
     g_error_free (local);
     return NULL;
   }
-  return parse_with_backing ((const guint8 *) g_mapped_file_get_contents (file),
+  TsfTensorSet *set = parse_with_backing ((const guint8 *) g_mapped_file_get_contents (file),
       g_mapped_file_get_length (file), path, file, (GDestroyNotify) g_mapped_file_unref,
       error);
+  if (set)
+    tsf_tensor_set_mark_mapped (set);
+  return set;
 }
