@@ -140,8 +140,9 @@ parse_entry (const gchar *source, const gchar *name, JsonNode *node, guint64 dat
     return FALSE;
   if (entry->end < entry->begin || entry->end > data_size)
     return format_error (error, source, "tensor '%s': data_offsets [%" G_GUINT64_FORMAT ", %"
-        G_GUINT64_FORMAT "] are not inside the data section of %" G_GUINT64_FORMAT " bytes",
-        name, entry->begin, entry->end, data_size);
+        G_GUINT64_FORMAT "] are not inside the data section of %" G_GUINT64_FORMAT " bytes%s",
+        name, entry->begin, entry->end, data_size,
+        entry->end > data_size ? " (is the file truncated?)" : "");
   if (entry->end - entry->begin != bytes)
     return format_error (error, source, "tensor '%s': data_offsets [%" G_GUINT64_FORMAT ", %"
         G_GUINT64_FORMAT "] hold %" G_GUINT64_FORMAT " bytes, but dtype %s and its shape need %"
