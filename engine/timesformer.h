@@ -49,10 +49,15 @@ typedef struct {
   gchar **labels;            /* num_labels strings, from id2label; "LABEL_<i>" where absent */
   /* Preprocessing recipe; defaults when the model has no preprocessor_config.json:
    * ImageNet mean/std (0.45, 0.45, 0.45) / (0.225, 0.225, 0.225), shortest edge = image_size,
-   * crop = image_size x image_size, rescale 1/255. */
+   * crop = image_size x image_size, rescale 1/255.
+   * A step the preprocessor config turns off reads as identity: do_normalize false gives mean 0
+   * and std 1, do_rescale false gives 1.0, do_resize false gives 0 for every resize field,
+   * do_center_crop false gives crop 0 x 0. */
   gfloat image_mean[3];
   gfloat image_std[3];
-  guint resize_shortest_edge;
+  guint resize_shortest_edge; /* 0 when resizing to resize_width x resize_height or not at all */
+  guint resize_width;         /* size {height, width}: exact resize; otherwise 0 */
+  guint resize_height;
   guint crop_width;
   guint crop_height;
   gdouble rescale_factor;
