@@ -880,7 +880,7 @@ install_sampling_properties (GObjectClass *gobject_class)
   g_object_class_install_property (gobject_class, PROP_ROI, g_param_spec_string ("roi",
           "Region of interest", "Part of the frame to classify, \"x,y,width,height\" in "
           "pixels (width or height 0: to the frame's edge; \"\": the whole frame)",
-          DEFAULT_ROI, PLAYING_FLAGS));
+          DEFAULT_ROI, READY_FLAGS));
 }
 
 static void

@@ -118,6 +118,10 @@ gst_tsf_sampler_set_info (GstTsfSampler *sampler, const GstVideoInfo *info,
   sampler->in_info = *info;
   gst_video_info_set_format (&sampler->rgb_info, GST_VIDEO_FORMAT_RGB, sampler->shape.width,
       sampler->shape.height);
+  /* The converter wants both sides to agree on what it does not convert. */
+  GST_VIDEO_INFO_FPS_N (&sampler->rgb_info) = GST_VIDEO_INFO_FPS_N (info);
+  GST_VIDEO_INFO_FPS_D (&sampler->rgb_info) = GST_VIDEO_INFO_FPS_D (info);
+  GST_VIDEO_INFO_INTERLACE_MODE (&sampler->rgb_info) = GST_VIDEO_INFO_INTERLACE_MODE (info);
 
   options = gst_structure_new ("GstVideoConverter",
       GST_VIDEO_CONVERTER_OPT_SRC_X, G_TYPE_INT, crop.x,

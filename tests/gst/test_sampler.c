@@ -109,6 +109,7 @@ classify_bands (guint width, guint height, const GstVideoRectangle *roi_or_null)
 
   init_config (&config, 2);
   gst_video_info_set_format (&info, GST_VIDEO_FORMAT_RGB, width, height);
+  GST_VIDEO_INFO_FPS_N (&info) = 30;   /* the recipe's output is RGB at the same rate */
   sampler = gst_tsf_sampler_new (&config, 1, 0, 0);
   fail_unless (gst_tsf_sampler_set_info (sampler, &info, roi_or_null ? roi_or_null : &whole,
           NULL));

@@ -86,9 +86,9 @@ structure_uint (const GstStructure *structure, const gchar *field)
   return value;
 }
 
-/* Pushes frames 0..n-1 through a sync harness; returns per frame index the results it got. */
+/* Pushes frames first_index.. first_index + n - 1 through a sync harness; returns per frame index the results it got. */
 static GList **
-push_frames_collect (GstHarness *h, guint first, guint n)
+push_frames_collect (GstHarness *h, guint first_index, guint n)
 {
   GList **per_frame = g_new0 (GList *, n);
   guint i;
@@ -96,7 +96,7 @@ push_frames_collect (GstHarness *h, guint first, guint n)
   for (i = 0; i < n; i++) {
     GstBuffer *out;
 
-    fail_unless_equals_int (gst_harness_push (h, new_frame (SMALL_CAPS, first + i)),
+    fail_unless_equals_int (gst_harness_push (h, new_frame (SMALL_CAPS, first_index + i)),
         GST_FLOW_OK);
     out = gst_harness_pull (h);
     per_frame[i] = buffer_results (out);
@@ -592,46 +592,64 @@ GST_START_TEST (test_seek)
 }
 GST_END_TEST;
 
-/* One sync clip of 4 frames of `format` at 321x241; returns the top label's score. */
-static gfloat
-classify_format (const gchar *format)
+#define N_CLASSES 10          /* of the model "divided" */
+
+/* One sync clip of 4 frames of `format` at 321x241: every class's score. */
+static void
+classify_format (const gchar *format, gfloat scores[N_CLASSES])
 {
   gchar *description = g_strdup_printf ("videotestsrc num-buffers=4 pattern=smpte ! "
       "video/x-raw,format=%s,width=321,height=241 ! timesformer model=@MODELS@/divided "
-      "sync=true frame-stride=1 ! fakesink name=sink", format);
+      "sync=true frame-stride=1 top-k=%d ! fakesink name=sink", format, N_CLASSES);
   Collected c;
   GstElement *pipeline = new_pipeline (description, &c);
   const GValue *labels;
-  gfloat score = 0;
+  guint i;
 
   play_until_eos (pipeline, GST_CLOCK_TIME_NONE);
   fail_unless_equals_int (c.buffer_results->len, 1);
   labels = gst_structure_get_value (g_ptr_array_index (c.buffer_results, 0), "labels");
-  fail_unless (gst_structure_get (gst_value_get_structure (gst_value_array_get_value (labels,
-                  0)), "score", G_TYPE_FLOAT, &score, NULL));
+  fail_unless_equals_int (gst_value_array_get_size (labels), N_CLASSES);
+  for (i = 0; i < N_CLASSES; i++) {
+    const GstStructure *label = gst_value_get_structure (gst_value_array_get_value (labels, i));
+    guint id = N_CLASSES;
+
+    fail_unless (gst_structure_get_uint (label, "id", &id) && id < N_CLASSES);
+    fail_unless (gst_structure_get (label, "score", G_TYPE_FLOAT, &scores[id], NULL));
+  }
   stop_pipeline (pipeline, &c);
   g_free (description);
-  return score;
+}
+
+/* The same picture in another layout gives nearly the same scores (the converter's paths
+ * round differently; YUV also subsamples the chroma and videotestsrc's YUV bars differ). */
+static void
+check_format_close (const gchar *format, const gfloat reference[N_CLASSES], gfloat tolerance)
+{
+  gfloat scores[N_CLASSES], distance = 0;
+  guint i;
+
+  classify_format (format, scores);
+  for (i = 0; i < N_CLASSES; i++)
+    distance += fabsf (scores[i] - reference[i]);
+  GST_INFO ("%s: L1 distance to RGB %f", format, distance);
+  fail_unless (distance < tolerance, "%s: scores %f away from RGB's", format, distance);
 }
 
 GST_START_TEST (test_formats_at_odd_size)
 {
-  const gchar *rgb[] = { "RGB", "BGR", "RGBx", "BGRx", "xRGB", "xBGR", "RGBA", "BGRA", "ARGB",
+  const gchar *rgb[] = { "BGR", "RGBx", "BGRx", "xRGB", "xBGR", "RGBA", "BGRA", "ARGB",
     "ABGR" };
   const gchar *yuv[] = { "I420", "YV12", "NV12", "NV21", "YUY2", "UYVY", "Y42B", "Y444" };
-  gfloat reference = classify_format ("RGB");
+  gfloat reference[N_CLASSES], grey[N_CLASSES];
   guint i;
 
-  /* The same pixels in another RGB layout give the same result; YUV ones nearly. */
+  classify_format ("RGB", reference);
   for (i = 0; i < G_N_ELEMENTS (rgb); i++)
-    fail_unless_equals_float (classify_format (rgb[i]), reference);
-  for (i = 0; i < G_N_ELEMENTS (yuv); i++) {
-    gfloat score = classify_format (yuv[i]);
-
-    fail_unless (fabsf (score - reference) < 0.05f, "%s: %f, RGB: %f", yuv[i], score,
-        reference);
-  }
-  fail_unless (classify_format ("GRAY8") > 0.0f);
+    check_format_close (rgb[i], reference, 0.02f);
+  for (i = 0; i < G_N_ELEMENTS (yuv); i++)
+    check_format_close (yuv[i], reference, 0.15f);
+  classify_format ("GRAY8", grey);
 }
 GST_END_TEST;
 
