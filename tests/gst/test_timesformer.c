@@ -434,11 +434,12 @@ play_until_eos (GstElement *pipeline, GstClockTime duration)
 
   fail_if (gst_element_set_state (pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE);
   if (GST_CLOCK_TIME_IS_VALID (duration))
-    deadline = g_get_monotonic_time () * GST_USECOND + duration;
+    deadline = (GstClockTime) g_get_monotonic_time () * GST_USECOND + duration;
   while (!done) {
     GstMessage *m = gst_bus_timed_pop (bus, 50 * GST_MSECOND);
 
-    if (GST_CLOCK_TIME_IS_VALID (deadline) && g_get_monotonic_time () * GST_USECOND > deadline) {
+    if (GST_CLOCK_TIME_IS_VALID (deadline)
+        && (GstClockTime) g_get_monotonic_time () * GST_USECOND > deadline) {
       gst_element_send_event (pipeline, gst_event_new_eos ());
       deadline = GST_CLOCK_TIME_NONE;
     }
