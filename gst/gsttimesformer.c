@@ -408,6 +408,7 @@ gst_timesformer_start (GstBaseTransform *trans)
   g_free (path);
 
   GST_OBJECT_LOCK (self);
+  g_free (self->model_info);
   self->model_info = describe_model (self->model);
   GST_OBJECT_UNLOCK (self);
   GST_INFO_OBJECT (self, "loaded %s", self->model_info);
