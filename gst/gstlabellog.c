@@ -92,8 +92,23 @@ first_sink_pad (GstElement *element)
   return pad;
 }
 
-/* Follows the first sink pad of each element upstream, through bins, to the first element that
- * has a URI. */
+/* The pad whose parent is the element upstream of `pad`, through bins: a bin's ghost src pad
+ * leads to its target inside, the inside of a bin's ghost sink pad to the ghost pad outside. */
+static GstPad *
+upstream_element_pad (GstPad *pad)
+{
+  GstPad *peer = gst_pad_get_peer (pad);
+
+  while (peer != NULL && GST_IS_GHOST_PAD (peer)) {
+    GstPad *target = gst_ghost_pad_get_target (GST_GHOST_PAD (peer));
+
+    gst_object_unref (peer);
+    peer = target;
+  }
+  return peer;
+}
+
+/* Walks upstream through the first sink pad of each element to the first source with a URI. */
 static gchar *
 find_upstream_uri (GstPad *sinkpad)
 {
@@ -102,13 +117,12 @@ find_upstream_uri (GstPad *sinkpad)
   guint hop;
 
   for (hop = 0; hop < MAX_UPSTREAM_HOPS && pad != NULL && uri == NULL; hop++) {
-    GstPad *peer = gst_pad_get_peer (pad);
+    GstPad *peer = upstream_element_pad (pad);
     GstObject *parent = peer != NULL ? gst_object_get_parent (GST_OBJECT (peer)) : NULL;
 
     gst_object_unref (pad);
     pad = NULL;
     if (parent != NULL && GST_IS_GHOST_PAD (parent)) {
-      /* the peer is the inside of a bin's ghost sink pad: continue outside the bin */
       pad = GST_PAD (gst_object_ref (parent));
     } else if (parent != NULL && GST_IS_ELEMENT (parent)) {
       uri = source_element_uri (GST_ELEMENT (parent));

@@ -49,9 +49,11 @@ struct _GstLabelOverlay {
   GstVideoRectangle region;          /* where the composition draws, in frame pixels */
 
   /* streaming state */
-  GstStructure *result;              /* the result shown, or NULL */
+  GstStructure *result;              /* the latest result, or NULL */
+  gboolean result_expired;           /* it was held long enough and is no longer shown */
   GstClockTime result_time;          /* running time at which it arrived */
   GstClockTime last_running_time;    /* of the last buffer */
+  gboolean downstream_queried;       /* the allocation query was made for these caps */
   gboolean attach;                   /* downstream takes the composition as meta */
   gboolean meta_refused;             /* downstream took the caps feature, not the meta */
   guint window_width;                /* render size asked for by downstream, 0: frame size */
@@ -153,19 +155,16 @@ gst_label_overlay_transform_caps (GstBaseTransform *trans, GstPadDirection direc
   return result;
 }
 
-static gboolean
-gst_label_overlay_decide_allocation (GstBaseTransform *trans, GstQuery *query)
+/* Reads whether downstream takes the composition meta, and the window size it renders at. */
+static void
+gst_label_overlay_take_allocation (GstLabelOverlay *self, GstCaps *caps, GstQuery *query)
 {
-  GstLabelOverlay *self = GST_LABEL_OVERLAY (trans);
-  GstCaps *outcaps = NULL;
-  gboolean caps_have_feature, query_has_meta;
+  gboolean caps_have_feature = caps_have_overlay_feature (caps);
+  gboolean query_has_meta;
   guint meta_index, window_width = 0, window_height = 0;
 
-  gst_query_parse_allocation (query, &outcaps, NULL);
-  caps_have_feature = outcaps != NULL && caps_have_overlay_feature (outcaps);
   query_has_meta = gst_query_find_allocation_meta (query,
       GST_VIDEO_OVERLAY_COMPOSITION_META_API_TYPE, &meta_index);
-
   if (query_has_meta) {
     const GstStructure *params = NULL;
 
@@ -181,7 +180,7 @@ gst_label_overlay_decide_allocation (GstBaseTransform *trans, GstQuery *query)
   if (caps_have_feature && !query_has_meta && !self->meta_refused) {
     /* As textoverlay: blend, and offer downstream the plain caps instead. */
     self->meta_refused = TRUE;
-    gst_base_transform_reconfigure_src (trans);
+    gst_pad_mark_reconfigure (GST_BASE_TRANSFORM_SRC_PAD (self));
   }
   if (window_width != self->window_width || window_height != self->window_height)
     self->composition_stale = TRUE;
@@ -192,9 +191,26 @@ gst_label_overlay_decide_allocation (GstBaseTransform *trans, GstQuery *query)
   GST_DEBUG_OBJECT (self, "caps feature %d, allocation meta %d (window %ux%u): %s",
       caps_have_feature, query_has_meta, window_width, window_height,
       self->attach ? "attaching the composition" : "blending");
+}
 
-  return GST_BASE_TRANSFORM_CLASS (gst_label_overlay_parent_class)->decide_allocation (trans,
-      query);
+/* In place, GstBaseTransform asks downstream nothing: send the allocation query once per caps
+ * (after the caps went downstream, so that a transform there can answer), as textoverlay does. */
+static void
+gst_label_overlay_query_downstream (GstLabelOverlay *self)
+{
+  GstPad *srcpad = GST_BASE_TRANSFORM_SRC_PAD (self);
+  GstCaps *caps = gst_pad_get_current_caps (srcpad);
+  GstQuery *query;
+
+  self->downstream_queried = TRUE;
+  if (caps == NULL)
+    return;
+  query = gst_query_new_allocation (caps, FALSE);
+  if (!gst_pad_peer_query (srcpad, query))
+    GST_DEBUG_OBJECT (self, "allocation query failed, using its defaults");
+  gst_label_overlay_take_allocation (self, caps, query);
+  gst_query_unref (query);
+  gst_caps_unref (caps);
 }
 
 static gboolean
@@ -206,6 +222,7 @@ gst_label_overlay_set_info (GstVideoFilter *filter, GstCaps *incaps, GstVideoInf
   GST_OBJECT_LOCK (self);
   self->composition_stale = TRUE;
   GST_OBJECT_UNLOCK (self);
+  self->downstream_queried = FALSE;
   return TRUE;
 }
 
@@ -238,23 +255,31 @@ gst_label_overlay_take_result (GstLabelOverlay *self, GstStructure *result,
   if (self->result != NULL)
     gst_structure_free (self->result);
   self->result = result;
+  self->result_expired = FALSE;
   self->result_time = running_time;
   self->composition_stale = TRUE;
 }
 
+/* Nothing is drawn until the next result. */
 static void
-gst_label_overlay_clear_result (GstLabelOverlay *self)
+gst_label_overlay_hide (GstLabelOverlay *self)
 {
-  g_clear_pointer (&self->result, gst_structure_free);
   g_clear_pointer (&self->composition, gst_video_overlay_composition_unref);
-  self->result_time = GST_CLOCK_TIME_NONE;
   GST_OBJECT_LOCK (self);
   self->region = (GstVideoRectangle) {0, 0, 0, 0};
   GST_OBJECT_UNLOCK (self);
 }
 
+static void
+gst_label_overlay_clear_result (GstLabelOverlay *self)
+{
+  gst_label_overlay_hide (self);
+  g_clear_pointer (&self->result, gst_structure_free);
+  self->result_time = GST_CLOCK_TIME_NONE;
+}
+
 static gboolean
-result_expired (GstClockTime result_time, GstClockTime now, GstClockTime hold)
+result_is_old (GstClockTime result_time, GstClockTime now, GstClockTime hold)
 {
   if (!GST_CLOCK_TIME_IS_VALID (hold) || !GST_CLOCK_TIME_IS_VALID (result_time)
       || !GST_CLOCK_TIME_IS_VALID (now) || now <= result_time)
@@ -560,6 +585,8 @@ gst_label_overlay_transform_ip (GstBaseTransform *trans, GstBuffer *buffer)
 
   if (GST_CLOCK_TIME_IS_VALID (now))
     self->last_running_time = now;
+  if (!self->downstream_queried)
+    gst_label_overlay_query_downstream (self);
   gst_label_overlay_take_meta (self, buffer, now);
 
   GST_OBJECT_LOCK (self);
@@ -567,12 +594,14 @@ gst_label_overlay_transform_ip (GstBaseTransform *trans, GstBuffer *buffer)
   stale = self->composition_stale || self->settings_changed;
   GST_OBJECT_UNLOCK (self);
 
-  if (self->result != NULL && result_expired (self->result_time, now, hold)) {
+  if (self->result != NULL && !self->result_expired
+      && result_is_old (self->result_time, now, hold)) {
     GST_DEBUG_OBJECT (self, "result of %" GST_TIME_FORMAT " expired at %" GST_TIME_FORMAT,
         GST_TIME_ARGS (self->result_time), GST_TIME_ARGS (now));
-    gst_label_overlay_clear_result (self);
+    gst_label_overlay_hide (self);
+    self->result_expired = TRUE;
   }
-  if (self->result == NULL)
+  if (self->result == NULL || self->result_expired)
     return GST_FLOW_OK;
   if (stale || self->composition == NULL)
     gst_label_overlay_render (self);
@@ -587,12 +616,19 @@ gst_label_overlay_sink_event (GstBaseTransform *trans, GstEvent *event)
   GstLabelOverlay *self = GST_LABEL_OVERLAY (trans);
   const GstStructure *result = gst_clip_labels_event_get_structure (event);
 
+  gboolean is_caps = GST_EVENT_TYPE (event) == GST_EVENT_CAPS;
+  gboolean handled;
+
   if (result != NULL)
     gst_label_overlay_take_result (self, gst_structure_copy (result), self->last_running_time);
   else if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_STOP)
     gst_label_overlay_clear_result (self);
 
-  return GST_BASE_TRANSFORM_CLASS (gst_label_overlay_parent_class)->sink_event (trans, event);
+  handled = GST_BASE_TRANSFORM_CLASS (gst_label_overlay_parent_class)->sink_event (trans, event);
+  /* the caps are downstream now: if it refuses the meta, plain caps go before the first frame */
+  if (handled && is_caps)
+    gst_label_overlay_query_downstream (self);
+  return handled;
 }
 
 static gboolean
@@ -772,7 +808,6 @@ gst_label_overlay_class_init (GstLabelOverlayClass *klass)
 
   trans_class->passthrough_on_same_caps = FALSE;
   trans_class->transform_caps = GST_DEBUG_FUNCPTR (gst_label_overlay_transform_caps);
-  trans_class->decide_allocation = GST_DEBUG_FUNCPTR (gst_label_overlay_decide_allocation);
   trans_class->transform_ip = GST_DEBUG_FUNCPTR (gst_label_overlay_transform_ip);
   trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_label_overlay_sink_event);
   trans_class->start = GST_DEBUG_FUNCPTR (gst_label_overlay_start);
