@@ -49,10 +49,15 @@ typedef struct {
   gchar **labels;            /* num_labels strings, from id2label; "LABEL_<i>" where absent */
   /* Preprocessing recipe; defaults when the model has no preprocessor_config.json:
    * ImageNet mean/std (0.45, 0.45, 0.45) / (0.225, 0.225, 0.225), shortest edge = image_size,
-   * crop = image_size x image_size, rescale 1/255. */
+   * crop = image_size x image_size, rescale 1/255.
+   * A step the preprocessor config turns off reads as identity: do_normalize false gives mean 0
+   * and std 1, do_rescale false gives 1.0, do_resize false gives 0 for every resize field,
+   * do_center_crop false gives crop 0 x 0. */
   gfloat image_mean[3];
   gfloat image_std[3];
-  guint resize_shortest_edge;
+  guint resize_shortest_edge; /* 0 when resizing to resize_width x resize_height or not at all */
+  guint resize_width;         /* size {height, width}: exact resize; otherwise 0 */
+  guint resize_height;
   guint crop_width;
   guint crop_height;
   gdouble rescale_factor;
@@ -75,6 +80,12 @@ typedef struct {
   guint width;
 } TsfClipShape;
 
+/* Fills `shape` from the dimensions of an array holding one clip; TSF_ERROR_INPUT unless it
+ * has 4 non-zero dimensions (frames, channels, height, width). The model checks the values
+ * against its config when it runs the clip. */
+gboolean tsf_clip_shape_from_dims (TsfClipShape *shape, guint ndim, const gsize *dims,
+    GError **error);
+
 typedef struct _TsfModel TsfModel;
 
 /* Opens a model: a Hugging Face TimesformerForVideoClassification directory (config.json,
@@ -93,6 +104,8 @@ const gchar *tsf_model_get_name (const TsfModel *model);
 guint64 tsf_model_get_parameter_count (const TsfModel *model);
 /* Bytes held by the prepared weights. */
 guint64 tsf_model_get_weight_bytes (const TsfModel *model);
+/* Bytes of the activation buffers and scratchpads of the clip shapes prepared so far. */
+guint64 tsf_model_get_buffer_bytes (const TsfModel *model);
 
 gboolean tsf_model_set_threads (TsfModel *model, gint threads, GError **error);
 
@@ -101,7 +114,8 @@ gboolean tsf_model_set_threads (TsfModel *model, gint threads, GError **error);
 gboolean tsf_model_prepare (TsfModel *model, const TsfClipShape *shape, GError **error);
 
 /* Runs one clip. logits receives config->num_labels floats. Allocates nothing once the shape
- * has been prepared. */
+ * has been prepared. TSF_ERROR_INPUT when the clip's channels differ from the config's, it has
+ * no frames, or its height or width is not a non-zero multiple of the patch size. */
 gboolean tsf_model_run (TsfModel *model, const gfloat *clip, const TsfClipShape *shape,
     gfloat *logits, GError **error);
 

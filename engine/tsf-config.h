@@ -5,22 +5,42 @@
 
 G_BEGIN_DECLS
 
+/* Upper bounds checked by tsf_config_validate(). They keep every size the engine derives
+ * (tokens x tokens x heads, hidden x intermediate x layers, ... in bytes) inside 64 bits. */
+#define TSF_MAX_IMAGE_SIZE    8192
+#define TSF_MAX_CHANNELS      64
+#define TSF_MAX_FRAMES        4096
+#define TSF_MAX_TOKENS        (1 << 24)  /* frames x (image_size / patch_size)^2 + 1 */
+#define TSF_MAX_HIDDEN_SIZE   65536
+#define TSF_MAX_LAYERS        1024
+#define TSF_MAX_HEADS         1024
+#define TSF_MAX_INTERMEDIATE  (1 << 18)
+#define TSF_MAX_LABELS        (1 << 20)
+
 /* Parses config.json text; `filename` names it in errors. Validates values (patch divides the
- * image, heads divide the hidden size, nothing zero, known attention type and activation). */
+ * image, heads divide the hidden size, nothing zero, known attention type and activation).
+ * Fields absent from the file take transformers' TimesformerConfig defaults. Initialises
+ * `config` (any previous content is ignored); on failure it is left cleared. `labels` always
+ * holds num_labels strings afterwards. */
 gboolean tsf_config_parse (TsfConfig *config, const gchar *json, gsize length,
     const gchar *filename, GError **error);
 
-/* Applies preprocessor_config.json text on top of the defaults. */
+/* Applies preprocessor_config.json (VideoMAEImageProcessor) text on top of `config`, whose
+ * preprocessing fields hold the defaults set by tsf_config_parse(). */
 gboolean tsf_config_parse_preprocessor (TsfConfig *config, const gchar *json, gsize length,
     const gchar *filename, GError **error);
 
 /* config.json (required) and preprocessor_config.json (optional) from a model directory. */
 gboolean tsf_config_load_dir (TsfConfig *config, const gchar *dir, GError **error);
 
-/* Checks the values of a config filled by hand (tsf_model_new_random). */
+/* Checks the values of a config filled by hand (tsf_model_new_random): ranges, the bounds
+ * above, patch divides image, heads divide hidden; labels may be NULL. */
 gboolean tsf_config_validate (const TsfConfig *config, const gchar *filename, GError **error);
 
+/* TimesformerConfig defaults (num_labels 2) and the documented preprocessing; labels NULL
+ * (read as "LABEL_<i>"). */
 void tsf_config_init_defaults (TsfConfig *config);
+/* `dest` is overwritten (not cleared first). */
 void tsf_config_copy (TsfConfig *dest, const TsfConfig *src);
 void tsf_config_clear (TsfConfig *config);
 

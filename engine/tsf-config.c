@@ -1,0 +1,513 @@
+/* tsf-config.c: config.json (TimesformerConfig) and preprocessor_config.json
+ * (VideoMAEImageProcessor), parsed with json-glib and validated before anyone uses them. */
+#include "tsf-config.h"
+#include "tsf-json.h"
+
+#include <math.h>
+#include <string.h>
+
+#define MAX_CROP_OR_RESIZE 65536
+
+/* The unsigned fields of TsfConfig, their JSON names and ranges. */
+typedef struct {
+  const gchar *name;
+  gsize offset;
+  guint min;
+  guint max;
+} UintField;
+
+static const UintField uint_fields[] = {
+  { "image_size", G_STRUCT_OFFSET (TsfConfig, image_size), 1, TSF_MAX_IMAGE_SIZE },
+  { "patch_size", G_STRUCT_OFFSET (TsfConfig, patch_size), 1, TSF_MAX_IMAGE_SIZE },
+  { "num_channels", G_STRUCT_OFFSET (TsfConfig, num_channels), 1, TSF_MAX_CHANNELS },
+  { "num_frames", G_STRUCT_OFFSET (TsfConfig, num_frames), 1, TSF_MAX_FRAMES },
+  { "hidden_size", G_STRUCT_OFFSET (TsfConfig, hidden_size), 1, TSF_MAX_HIDDEN_SIZE },
+  { "num_hidden_layers", G_STRUCT_OFFSET (TsfConfig, num_hidden_layers), 1, TSF_MAX_LAYERS },
+  { "num_attention_heads", G_STRUCT_OFFSET (TsfConfig, num_attention_heads), 1, TSF_MAX_HEADS },
+  { "intermediate_size", G_STRUCT_OFFSET (TsfConfig, intermediate_size), 1,
+    TSF_MAX_INTERMEDIATE },
+  { "num_labels", G_STRUCT_OFFSET (TsfConfig, num_labels), 1, TSF_MAX_LABELS },
+};
+
+static const gchar *const attention_names[] = {
+  [TSF_ATTENTION_DIVIDED_SPACE_TIME] = "divided_space_time",
+  [TSF_ATTENTION_JOINT_SPACE_TIME] = "joint_space_time",
+  [TSF_ATTENTION_SPACE_ONLY] = "space_only",
+};
+
+const gchar *
+tsf_attention_type_to_string (TsfAttentionType type)
+{
+  if ((guint) type >= G_N_ELEMENTS (attention_names))
+    return "invalid";
+  return attention_names[type];
+}
+
+static guint *
+uint_field (TsfConfig *config, const UintField *field)
+{
+  return G_STRUCT_MEMBER_P (config, field->offset);
+}
+
+static void
+init_preprocessing (TsfConfig *config)
+{
+  for (guint c = 0; c < 3; c++) {
+    config->image_mean[c] = 0.45f;
+    config->image_std[c] = 0.225f;
+  }
+  config->resize_shortest_edge = config->image_size;
+  config->resize_width = 0;
+  config->resize_height = 0;
+  config->crop_width = config->image_size;
+  config->crop_height = config->image_size;
+  config->rescale_factor = 1.0 / 255.0;
+}
+
+void
+tsf_config_init_defaults (TsfConfig *config)
+{
+  memset (config, 0, sizeof *config);
+  config->image_size = 224;
+  config->patch_size = 16;
+  config->num_channels = 3;
+  config->num_frames = 8;
+  config->hidden_size = 768;
+  config->num_hidden_layers = 12;
+  config->num_attention_heads = 12;
+  config->intermediate_size = 3072;
+  config->layer_norm_eps = 1e-6;
+  config->qkv_bias = TRUE;
+  config->attention_type = TSF_ATTENTION_DIVIDED_SPACE_TIME;
+  config->num_labels = 2;
+  config->labels = NULL;
+  init_preprocessing (config);
+}
+
+void
+tsf_config_copy (TsfConfig *dest, const TsfConfig *src)
+{
+  *dest = *src;
+  dest->labels = src->labels ? g_strdupv (src->labels) : NULL;
+}
+
+void
+tsf_config_clear (TsfConfig *config)
+{
+  g_clear_pointer (&config->labels, g_strfreev);
+}
+
+static gboolean
+check_range (const gchar *filename, const gchar *field, gint64 value, gint64 min, gint64 max,
+    GError **error)
+{
+  if (value >= min && value <= max)
+    return TRUE;
+  g_set_error (error, TSF_ERROR, TSF_ERROR_CONFIG,
+      "%s: '%s' must be an integer from %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT
+      ", found %" G_GINT64_FORMAT, filename, field, min, max, value);
+  return FALSE;
+}
+
+static gboolean
+check_positive_finite (const gchar *filename, const gchar *field, gdouble value,
+    GError **error)
+{
+  if (isfinite (value) && value > 0)
+    return TRUE;
+  g_set_error (error, TSF_ERROR, TSF_ERROR_CONFIG,
+      "%s: '%s' must be a positive number, found %g", filename, field, value);
+  return FALSE;
+}
+
+static gboolean
+validate_model (const TsfConfig *config, const gchar *filename, GError **error)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (uint_fields); i++) {
+    const UintField *field = &uint_fields[i];
+    guint value = *uint_field ((TsfConfig *) config, field);
+    if (!check_range (filename, field->name, value, field->min, field->max, error))
+      return FALSE;
+  }
+  if (config->image_size % config->patch_size != 0) {
+    g_set_error (error, TSF_ERROR, TSF_ERROR_CONFIG,
+        "%s: patch_size %u does not divide image_size %u; image_size must be a multiple "
+        "of patch_size", filename, config->patch_size, config->image_size);
+    return FALSE;
+  }
+  if (config->hidden_size % config->num_attention_heads != 0) {
+    g_set_error (error, TSF_ERROR, TSF_ERROR_CONFIG,
+        "%s: hidden_size %u is not divisible by num_attention_heads %u",
+        filename, config->hidden_size, config->num_attention_heads);
+    return FALSE;
+  }
+  guint64 side = config->image_size / config->patch_size;
+  guint64 tokens = (guint64) config->num_frames * side * side + 1;
+  if (tokens > TSF_MAX_TOKENS) {
+    g_set_error (error, TSF_ERROR, TSF_ERROR_CONFIG,
+        "%s: num_frames %u x (image_size %u / patch_size %u)^2 gives %" G_GUINT64_FORMAT
+        " tokens; at most %d are supported", filename, config->num_frames,
+        config->image_size, config->patch_size, tokens, TSF_MAX_TOKENS);
+    return FALSE;
+  }
+  if ((guint) config->attention_type >= G_N_ELEMENTS (attention_names)) {
+    g_set_error (error, TSF_ERROR, TSF_ERROR_CONFIG,
+        "%s: attention_type %d is not one of divided_space_time, joint_space_time, space_only",
+        filename, (gint) config->attention_type);
+    return FALSE;
+  }
+  return check_positive_finite (filename, "layer_norm_eps", config->layer_norm_eps, error);
+}
+
+static gboolean
+validate_preprocessing (const TsfConfig *config, const gchar *filename, GError **error)
+{
+  for (guint c = 0; c < 3; c++) {
+    if (!isfinite (config->image_mean[c])) {
+      g_set_error (error, TSF_ERROR, TSF_ERROR_CONFIG,
+          "%s: 'image_mean' must hold finite numbers, found %g", filename,
+          config->image_mean[c]);
+      return FALSE;
+    }
+    if (!check_positive_finite (filename, "image_std", config->image_std[c], error))
+      return FALSE;
+  }
+  return check_range (filename, "size.shortest_edge", config->resize_shortest_edge, 0,
+          MAX_CROP_OR_RESIZE, error)
+      && check_range (filename, "size.width", config->resize_width, 0, MAX_CROP_OR_RESIZE,
+          error)
+      && check_range (filename, "size.height", config->resize_height, 0, MAX_CROP_OR_RESIZE,
+          error)
+      && check_range (filename, "crop_size.width", config->crop_width, 0, MAX_CROP_OR_RESIZE,
+          error)
+      && check_range (filename, "crop_size.height", config->crop_height, 0,
+          MAX_CROP_OR_RESIZE, error)
+      && check_positive_finite (filename, "rescale_factor", config->rescale_factor, error);
+}
+
+gboolean
+tsf_config_validate (const TsfConfig *config, const gchar *filename, GError **error)
+{
+  return validate_model (config, filename, error)
+      && validate_preprocessing (config, filename, error);
+}
+
+/* ---- config.json ---- */
+
+static gboolean
+parse_attention_type (const gchar *filename, const gchar *value, TsfAttentionType *type,
+    GError **error)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (attention_names); i++) {
+    if (g_strcmp0 (value, attention_names[i]) == 0) {
+      *type = i;
+      return TRUE;
+    }
+  }
+  g_set_error (error, TSF_ERROR, TSF_ERROR_UNSUPPORTED,
+      "%s: attention_type '%s' is not supported; expected divided_space_time, "
+      "joint_space_time or space_only", filename, value);
+  return FALSE;
+}
+
+static gboolean
+parse_hidden_act (const gchar *filename, JsonObject *root, GError **error)
+{
+  const gchar *act = "gelu";
+  if (!tsf_json_get_string (root, filename, "hidden_act", &act, error))
+    return FALSE;
+  if (g_strcmp0 (act, "gelu") == 0)
+    return TRUE;
+  g_set_error (error, TSF_ERROR, TSF_ERROR_UNSUPPORTED,
+      "%s: hidden_act '%s' is not supported; only \"gelu\" (exact erf GELU) is", filename, act);
+  return FALSE;
+}
+
+/* model_type is optional; when present it must say timesformer. */
+static gboolean
+check_model_type (const gchar *filename, JsonObject *root, GError **error)
+{
+  const gchar *type = "timesformer";
+  if (!tsf_json_get_string (root, filename, "model_type", &type, error))
+    return FALSE;
+  if (g_strcmp0 (type, "timesformer") == 0)
+    return TRUE;
+  g_set_error (error, TSF_ERROR, TSF_ERROR_CONFIG,
+      "%s: model_type '%s' is not a TimeSformer; expected \"timesformer\"", filename, type);
+  return FALSE;
+}
+
+static gboolean
+parse_id2label_key (const gchar *filename, const gchar *key, guint num_labels, guint *id,
+    GError **error)
+{
+  guint64 value;
+  if (!g_ascii_string_to_unsigned (key, 10, 0, G_MAXUINT64, &value, NULL)) {
+    g_set_error (error, TSF_ERROR, TSF_ERROR_CONFIG,
+        "%s: id2label key '%s' is not a class id (a non-negative integer)", filename, key);
+    return FALSE;
+  }
+  if (value >= num_labels) {
+    g_set_error (error, TSF_ERROR, TSF_ERROR_CONFIG,
+        "%s: id2label key '%s' is out of range; class ids go from 0 to %u", filename, key,
+        num_labels - 1);
+    return FALSE;
+  }
+  *id = value;
+  return TRUE;
+}
+
+/* num_labels: the "num_labels" field if present, else one past the largest id2label key, else
+ * 2 (transformers' default). */
+static gboolean
+count_labels (const gchar *filename, JsonObject *root, JsonObject *id2label,
+    guint *num_labels, GError **error)
+{
+  if (json_object_has_member (root, "num_labels") || id2label == NULL)
+    return TRUE;
+  guint max_id = 0;
+  GList *keys = json_object_get_members (id2label);
+  gboolean ok = TRUE;
+  for (GList *k = keys; k && ok; k = k->next) {
+    guint id;
+    ok = parse_id2label_key (filename, k->data, TSF_MAX_LABELS, &id, error);
+    max_id = ok ? MAX (max_id, id) : max_id;
+  }
+  g_list_free (keys);
+  if (ok && keys == NULL) {
+    g_set_error (error, TSF_ERROR, TSF_ERROR_CONFIG,
+        "%s: 'id2label' is empty; expected one label per class", filename);
+    return FALSE;
+  }
+  *num_labels = max_id + 1;
+  return ok;
+}
+
+static gboolean
+parse_labels (TsfConfig *config, const gchar *filename, JsonObject *id2label, GError **error)
+{
+  config->labels = g_new0 (gchar *, config->num_labels + 1);
+  GList *keys = id2label ? json_object_get_members (id2label) : NULL;
+  gboolean ok = TRUE;
+  for (GList *k = keys; k && ok; k = k->next) {
+    const gchar *key = k->data;
+    guint id = 0;
+    const gchar *label = NULL;
+    ok = parse_id2label_key (filename, key, config->num_labels, &id, error)
+        && tsf_json_get_string (id2label, filename, key, &label, error);
+    if (ok && config->labels[id] != NULL) {
+      g_set_error (error, TSF_ERROR, TSF_ERROR_CONFIG,
+          "%s: id2label names class %u twice (key '%s')", filename, id, key);
+      ok = FALSE;
+    }
+    if (ok)
+      config->labels[id] = g_strdup (label);
+  }
+  g_list_free (keys);
+  for (guint i = 0; ok && i < config->num_labels; i++) {
+    if (config->labels[i] == NULL)
+      config->labels[i] = g_strdup_printf ("LABEL_%u", i);
+  }
+  return ok;
+}
+
+static gboolean
+parse_model (TsfConfig *config, const gchar *filename, JsonObject *root, GError **error)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (uint_fields); i++) {
+    const UintField *field = &uint_fields[i];
+    if (!tsf_json_get_uint (root, filename, field->name, field->min, field->max,
+            uint_field (config, field), error))
+      return FALSE;
+  }
+  const gchar *attention = attention_names[config->attention_type];
+  JsonObject *id2label = NULL;
+  return check_model_type (filename, root, error)
+      && parse_hidden_act (filename, root, error)
+      && tsf_json_get_double (root, filename, "layer_norm_eps", &config->layer_norm_eps, error)
+      && tsf_json_get_bool (root, filename, "qkv_bias", &config->qkv_bias, error)
+      && tsf_json_get_string (root, filename, "attention_type", &attention, error)
+      && parse_attention_type (filename, attention, &config->attention_type, error)
+      && tsf_json_get_object (root, filename, "id2label", &id2label, error)
+      && count_labels (filename, root, id2label, &config->num_labels, error)
+      && validate_model (config, filename, error)
+      && parse_labels (config, filename, id2label, error);
+}
+
+gboolean
+tsf_config_parse (TsfConfig *config, const gchar *json, gsize length, const gchar *filename,
+    GError **error)
+{
+  tsf_config_init_defaults (config);
+  JsonParser *parser = json_parser_new_immutable ();
+  JsonObject *root = tsf_json_parse_object (parser, json, length, filename, TSF_ERROR_CONFIG,
+      error);
+  gboolean ok = root != NULL && parse_model (config, filename, root, error);
+  g_object_unref (parser);
+  if (ok)
+    init_preprocessing (config);
+  else
+    tsf_config_clear (config);
+  return ok;
+}
+
+/* ---- preprocessor_config.json ---- */
+
+/* image_mean / image_std: one number for every channel, or a list of 3. */
+static gboolean
+parse_channel_values (JsonObject *root, const gchar *filename, const gchar *field,
+    gfloat values[3], GError **error)
+{
+  JsonNode *node = json_object_get_member (root, field);
+  if (node == NULL)
+    return TRUE;
+  gdouble scalar;
+  if (tsf_json_node_get_number (node, &scalar)) {
+    values[0] = values[1] = values[2] = scalar;
+    return TRUE;
+  }
+  JsonArray *array = JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node) : NULL;
+  gdouble items[3];
+  gboolean ok = array != NULL && json_array_get_length (array) == 3;
+  for (guint c = 0; ok && c < 3; c++)
+    ok = tsf_json_node_get_number (json_array_get_element (array, c), &items[c]);
+  if (!ok)
+    return tsf_json_type_error (filename, field, "a number or a list of 3 numbers", node,
+        error);
+  for (guint c = 0; c < 3; c++)
+    values[c] = items[c];
+  return TRUE;
+}
+
+/* size / crop_size: an integer (square, or shortest edge for size), or an object. */
+static gboolean
+parse_size (JsonObject *root, const gchar *filename, const gchar *field, gboolean is_resize,
+    TsfConfig *config, GError **error)
+{
+  JsonNode *node = json_object_get_member (root, field);
+  if (node == NULL)
+    return TRUE;
+  guint *width = is_resize ? &config->resize_width : &config->crop_width;
+  guint *height = is_resize ? &config->resize_height : &config->crop_height;
+  guint edge = 0;
+  if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_INT64) {
+    if (!tsf_json_get_uint (root, filename, field, 1, MAX_CROP_OR_RESIZE, &edge, error))
+      return FALSE;
+    if (is_resize) {
+      config->resize_shortest_edge = edge;
+      *width = *height = 0;
+    } else {
+      *width = *height = edge;
+    }
+    return TRUE;
+  }
+  JsonObject *object = NULL;
+  if (!tsf_json_get_object (root, filename, field, &object, error))
+    return FALSE;
+  if (is_resize && json_object_has_member (object, "shortest_edge")) {
+    *width = *height = 0;
+    return tsf_json_get_uint (object, filename, "shortest_edge", 1, MAX_CROP_OR_RESIZE,
+        &config->resize_shortest_edge, error);
+  }
+  if (!json_object_has_member (object, "height") || !json_object_has_member (object, "width"))
+    return tsf_json_type_error (filename, field, is_resize
+        ? "{\"shortest_edge\": N} or {\"height\": H, \"width\": W}"
+        : "{\"height\": H, \"width\": W}", node, error);
+  if (is_resize)
+    config->resize_shortest_edge = 0;
+  return tsf_json_get_uint (object, filename, "height", 1, MAX_CROP_OR_RESIZE, height, error)
+      && tsf_json_get_uint (object, filename, "width", 1, MAX_CROP_OR_RESIZE, width, error);
+}
+
+/* do_* flags that are false turn their step into identity (see TsfConfig). */
+static gboolean
+apply_step_flags (JsonObject *root, const gchar *filename, TsfConfig *config, GError **error)
+{
+  gboolean normalize = TRUE, rescale = TRUE, resize = TRUE, crop = TRUE;
+  if (!tsf_json_get_bool (root, filename, "do_normalize", &normalize, error)
+      || !tsf_json_get_bool (root, filename, "do_rescale", &rescale, error)
+      || !tsf_json_get_bool (root, filename, "do_resize", &resize, error)
+      || !tsf_json_get_bool (root, filename, "do_center_crop", &crop, error))
+    return FALSE;
+  for (guint c = 0; !normalize && c < 3; c++) {
+    config->image_mean[c] = 0.0f;
+    config->image_std[c] = 1.0f;
+  }
+  if (!rescale)
+    config->rescale_factor = 1.0;
+  if (!resize)
+    config->resize_shortest_edge = config->resize_width = config->resize_height = 0;
+  if (!crop)
+    config->crop_width = config->crop_height = 0;
+  return TRUE;
+}
+
+static gboolean
+parse_preprocessing (TsfConfig *config, const gchar *filename, JsonObject *root,
+    GError **error)
+{
+  return parse_channel_values (root, filename, "image_mean", config->image_mean, error)
+      && parse_channel_values (root, filename, "image_std", config->image_std, error)
+      && parse_size (root, filename, "size", TRUE, config, error)
+      && parse_size (root, filename, "crop_size", FALSE, config, error)
+      && tsf_json_get_double (root, filename, "rescale_factor", &config->rescale_factor, error)
+      && apply_step_flags (root, filename, config, error)
+      && validate_preprocessing (config, filename, error);
+}
+
+gboolean
+tsf_config_parse_preprocessor (TsfConfig *config, const gchar *json, gsize length,
+    const gchar *filename, GError **error)
+{
+  TsfConfig updated = *config;  /* shallow: only preprocessing fields change */
+  JsonParser *parser = json_parser_new_immutable ();
+  JsonObject *root = tsf_json_parse_object (parser, json, length, filename, TSF_ERROR_CONFIG,
+      error);
+  gboolean ok = root != NULL && parse_preprocessing (&updated, filename, root, error);
+  g_object_unref (parser);
+  if (ok)
+    *config = updated;
+  return ok;
+}
+
+/* ---- a model directory ---- */
+
+static gboolean
+read_file (const gchar *path, const gchar *what, gchar **contents, gsize *length,
+    GError **error)
+{
+  GError *local = NULL;
+  if (!g_file_test (path, G_FILE_TEST_EXISTS)) {
+    g_set_error (error, TSF_ERROR, TSF_ERROR_IO, "%s is missing; expected %s", path, what);
+    return FALSE;
+  }
+  if (g_file_get_contents (path, contents, length, &local))
+    return TRUE;
+  g_set_error (error, TSF_ERROR, TSF_ERROR_IO, "cannot read %s (expected %s): %s", path,
+      what, local->message);
+  g_error_free (local);
+  return FALSE;
+}
+
+gboolean
+tsf_config_load_dir (TsfConfig *config, const gchar *dir, GError **error)
+{
+  g_autofree gchar *config_path = g_build_filename (dir, "config.json", NULL);
+  g_autofree gchar *preprocessor_path = g_build_filename (dir, "preprocessor_config.json",
+      NULL);
+  g_autofree gchar *text = NULL;
+  gsize length = 0;
+  if (!read_file (config_path, "the model's TimesformerConfig (Hugging Face config.json)",
+          &text, &length, error)
+      || !tsf_config_parse (config, text, length, config_path, error))
+    return FALSE;
+  if (!g_file_test (preprocessor_path, G_FILE_TEST_EXISTS))
+    return TRUE;
+  g_clear_pointer (&text, g_free);
+  if (read_file (preprocessor_path, "a VideoMAEImageProcessor preprocessor_config.json",
+          &text, &length, error)
+      && tsf_config_parse_preprocessor (config, text, length, preprocessor_path, error))
+    return TRUE;
+  tsf_config_clear (config);
+  return FALSE;
+}
