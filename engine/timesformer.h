@@ -80,6 +80,12 @@ typedef struct {
   guint width;
 } TsfClipShape;
 
+/* Fills `shape` from the dimensions of an array holding one clip; TSF_ERROR_INPUT unless it
+ * has 4 non-zero dimensions (frames, channels, height, width). The model checks the values
+ * against its config when it runs the clip. */
+gboolean tsf_clip_shape_from_dims (TsfClipShape *shape, guint ndim, const gsize *dims,
+    GError **error);
+
 typedef struct _TsfModel TsfModel;
 
 /* Opens a model: a Hugging Face TimesformerForVideoClassification directory (config.json,
@@ -98,6 +104,8 @@ const gchar *tsf_model_get_name (const TsfModel *model);
 guint64 tsf_model_get_parameter_count (const TsfModel *model);
 /* Bytes held by the prepared weights. */
 guint64 tsf_model_get_weight_bytes (const TsfModel *model);
+/* Bytes of the activation buffers and scratchpads of the clip shapes prepared so far. */
+guint64 tsf_model_get_buffer_bytes (const TsfModel *model);
 
 gboolean tsf_model_set_threads (TsfModel *model, gint threads, GError **error);
 
@@ -106,7 +114,8 @@ gboolean tsf_model_set_threads (TsfModel *model, gint threads, GError **error);
 gboolean tsf_model_prepare (TsfModel *model, const TsfClipShape *shape, GError **error);
 
 /* Runs one clip. logits receives config->num_labels floats. Allocates nothing once the shape
- * has been prepared. */
+ * has been prepared. TSF_ERROR_INPUT when the clip's channels differ from the config's, it has
+ * no frames, or its height or width is not a non-zero multiple of the patch size. */
 gboolean tsf_model_run (TsfModel *model, const gfloat *clip, const TsfClipShape *shape,
     gfloat *logits, GError **error);
 

@@ -19,8 +19,9 @@ import json
 import os
 import sys
 
-import numpy as np
-import torch
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")   # tiny matrices; before numpy/torch load OpenBLAS
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import timesformer_reference as ref  # noqa: E402

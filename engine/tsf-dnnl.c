@@ -1,0 +1,443 @@
+/* tsf-dnnl.c: oneDNN primitives and the step list that runs them. */
+#include "tsf-dnnl.h"
+
+#include <string.h>
+#include <oneapi/dnnl/dnnl_debug.h>
+
+#define MAX_STEP_ARGS 8
+#define MAX_HOST_ARGS 4
+
+typedef struct {
+  dnnl_primitive_t primitive;          /* NULL for a host step */
+  gint n_args;
+  dnnl_exec_arg_t args[MAX_STEP_ARGS];
+  TsfHostFunc host;
+  gpointer host_args[MAX_HOST_ARGS];
+  gsize host_sizes[MAX_HOST_ARGS];
+} TsfStep;
+
+struct _TsfProgram {
+  dnnl_engine_t engine;                /* borrowed */
+  GArray *steps;                       /* TsfStep */
+  GPtrArray *ops;                      /* TsfOp, owned with their primitives */
+  GPtrArray *memories;                 /* dnnl_memory_t bound by the steps */
+  gsize scratchpad_size;
+  gpointer scratchpad;
+};
+
+void
+tsf_dnnl_set_error (GError **error, dnnl_status_t status, const gchar *call,
+    const gchar *file, gint line)
+{
+  g_set_error (error, TSF_ERROR, TSF_ERROR_BACKEND, "oneDNN call %s failed: %s (%s:%d)",
+      call, dnnl_status2str (status), file, line);
+}
+
+gboolean
+tsf_md_strided (dnnl_memory_desc_t *md, gint ndims, const dnnl_dim_t *dims,
+    const dnnl_dim_t *strides, GError **error)
+{
+  dnnl_dims_t d = { 0 }, s = { 0 };
+
+  memcpy (d, dims, ndims * sizeof (dnnl_dim_t));
+  memcpy (s, strides, ndims * sizeof (dnnl_dim_t));
+  TSF_DNNL_CHECK (dnnl_memory_desc_init_by_strides (md, ndims, d, dnnl_f32, s), error, FALSE);
+  return TRUE;
+}
+
+gboolean
+tsf_md_matrix (dnnl_memory_desc_t *md, dnnl_dim_t rows, dnnl_dim_t cols, GError **error)
+{
+  return tsf_md_strided (md, 2, (dnnl_dim_t[]) { rows, cols }, (dnnl_dim_t[]) { cols, 1 },
+      error);
+}
+
+gboolean
+tsf_md_linear_weight (dnnl_memory_desc_t *md, gint ndims, dnnl_dim_t in, dnnl_dim_t out,
+    GError **error)
+{
+  dnnl_dim_t dims[3] = { 1, in, out }, strides[3] = { in * out, 1, in };
+
+  g_return_val_if_fail (ndims == 2 || ndims == 3, FALSE);
+  return tsf_md_strided (md, ndims, dims + 3 - ndims, strides + 3 - ndims, error);
+}
+
+TsfProgram *
+tsf_program_new (dnnl_engine_t engine)
+{
+  TsfProgram *program = g_new0 (TsfProgram, 1);
+
+  program->engine = engine;
+  program->steps = g_array_new (FALSE, TRUE, sizeof (TsfStep));
+  program->ops = g_ptr_array_new ();
+  program->memories = g_ptr_array_new ();
+  return program;
+}
+
+void
+tsf_program_free (TsfProgram *program)
+{
+  if (program == NULL)
+    return;
+  for (guint i = 0; i < program->memories->len; i++)
+    dnnl_memory_destroy (g_ptr_array_index (program->memories, i));
+  for (guint i = 0; i < program->ops->len; i++) {
+    TsfOp *op = g_ptr_array_index (program->ops, i);
+    dnnl_primitive_destroy (op->primitive);
+    g_free (op);
+  }
+  g_ptr_array_free (program->memories, TRUE);
+  g_ptr_array_free (program->ops, TRUE);
+  g_array_free (program->steps, TRUE);
+  g_free (program->scratchpad);
+  g_free (program);
+}
+
+static gboolean
+attr_new (dnnl_primitive_attr_t *attr, GError **error)
+{
+  TSF_DNNL_CHECK (dnnl_primitive_attr_create (attr), error, FALSE);
+  TSF_DNNL_CHECK (dnnl_primitive_attr_set_scratchpad_mode (*attr, dnnl_scratchpad_mode_user),
+      error, FALSE);
+  return TRUE;
+}
+
+static gboolean
+impl_is_gemm (const_dnnl_primitive_desc_t pd)
+{
+  const char *impl = NULL;
+
+  return dnnl_primitive_desc_query (pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success
+      && impl != NULL && g_str_has_prefix (impl, "gemm");
+}
+
+/* The first implementation oneDNN offers, or its first GEMM-based one when `prefer_gemm`. */
+static gboolean
+pd_create (dnnl_primitive_desc_t *pd, const_dnnl_op_desc_t desc,
+    const_dnnl_primitive_attr_t attr, dnnl_engine_t engine, gboolean prefer_gemm,
+    GError **error)
+{
+  dnnl_primitive_desc_iterator_t it;
+  dnnl_primitive_desc_t first = NULL;
+
+  TSF_DNNL_CHECK (dnnl_primitive_desc_iterator_create (&it, desc, attr, engine, NULL), error,
+      FALSE);
+  *pd = NULL;
+  do {
+    dnnl_primitive_desc_t candidate = dnnl_primitive_desc_iterator_fetch (it);
+    if (candidate == NULL)
+      break;
+    if (first == NULL) {
+      first = candidate;
+      if (!prefer_gemm || impl_is_gemm (candidate))
+        break;
+    } else if (impl_is_gemm (candidate)) {
+      *pd = candidate;
+      break;
+    } else {
+      dnnl_primitive_desc_destroy (candidate);
+    }
+  } while (prefer_gemm && dnnl_primitive_desc_iterator_next (it) == dnnl_success);
+  dnnl_primitive_desc_iterator_destroy (it);
+
+  if (*pd != NULL)
+    dnnl_primitive_desc_destroy (first);
+  else
+    *pd = first;
+  if (*pd == NULL) {
+    tsf_dnnl_set_error (error, dnnl_unimplemented, "dnnl_primitive_desc_iterator_fetch",
+        __FILE__, __LINE__);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Creates the primitive of `pd` (consumed) and registers it as an op. */
+static TsfOp *
+op_new (TsfProgram *program, dnnl_primitive_desc_t pd, GError **error)
+{
+  const dnnl_memory_desc_t *scratch = dnnl_primitive_desc_query_md (pd,
+      dnnl_query_scratchpad_md, 0);
+  TsfOp *op = g_new0 (TsfOp, 1);
+  dnnl_status_t status;
+
+  if (scratch != NULL)
+    program->scratchpad_size = MAX (program->scratchpad_size,
+        dnnl_memory_desc_get_size (scratch));
+  status = dnnl_primitive_create (&op->primitive, pd);
+  dnnl_primitive_desc_destroy (pd);
+  if (status != dnnl_success) {
+    tsf_dnnl_set_error (error, status, "dnnl_primitive_create", __FILE__, __LINE__);
+    g_free (op);
+    return NULL;
+  }
+  g_ptr_array_add (program->ops, op);
+  return op;
+}
+
+static gboolean
+matmul_attr (dnnl_primitive_attr_t attr, const dnnl_memory_desc_t *dst,
+    const TsfMatmulOptions *options, GError **error)
+{
+  dnnl_post_ops_t post_ops;
+  dnnl_status_t status = dnnl_success;
+
+  if (options->scale != 0)
+    TSF_DNNL_CHECK (dnnl_primitive_attr_set_output_scales (attr, 1, 0, &options->scale), error,
+        FALSE);
+  if (!options->residual && !options->gelu)
+    return TRUE;
+  TSF_DNNL_CHECK (dnnl_post_ops_create (&post_ops), error, FALSE);
+  if (options->residual)
+    status = dnnl_post_ops_append_binary (post_ops, dnnl_binary_add, dst);
+  if (status == dnnl_success && options->gelu)
+    status = dnnl_post_ops_append_eltwise (post_ops, 1.0f, dnnl_eltwise_gelu_erf, 0, 0);
+  if (status == dnnl_success)
+    status = dnnl_primitive_attr_set_post_ops (attr, post_ops);
+  dnnl_post_ops_destroy (post_ops);
+  TSF_DNNL_CHECK (status, error, FALSE);
+  return TRUE;
+}
+
+TsfOp *
+tsf_program_matmul_op (TsfProgram *program, const dnnl_memory_desc_t *src,
+    const dnnl_memory_desc_t *weights, const dnnl_memory_desc_t *bias,
+    const dnnl_memory_desc_t *dst, const TsfMatmulOptions *options, GError **error)
+{
+  dnnl_matmul_desc_t desc;
+  dnnl_primitive_attr_t attr;
+  dnnl_primitive_desc_t pd;
+  gboolean ok;
+  TsfOp *op;
+
+  TSF_DNNL_CHECK (dnnl_matmul_desc_init (&desc, src, weights, bias, dst), error, NULL);
+  if (!attr_new (&attr, error))
+    return NULL;
+  ok = matmul_attr (attr, dst, options, error)
+      && pd_create (&pd, &desc, attr, program->engine, TRUE, error);
+  dnnl_primitive_attr_destroy (attr);
+  if (!ok || (op = op_new (program, pd, error)) == NULL)
+    return NULL;
+  op->src = *src;
+  op->weights = *weights;
+  op->has_bias = bias != NULL;
+  if (bias != NULL)
+    op->bias = *bias;
+  op->dst = *dst;
+  op->has_src1 = options->residual;
+  op->src1 = *dst;
+  return op;
+}
+
+/* A primitive for `desc` with a user scratchpad and no other attributes. */
+static TsfOp *
+plain_op (TsfProgram *program, const_dnnl_op_desc_t desc, GError **error)
+{
+  dnnl_primitive_attr_t attr;
+  dnnl_primitive_desc_t pd;
+  gboolean ok;
+
+  if (!attr_new (&attr, error))
+    return NULL;
+  ok = pd_create (&pd, desc, attr, program->engine, FALSE, error);
+  dnnl_primitive_attr_destroy (attr);
+  return ok ? op_new (program, pd, error) : NULL;
+}
+
+TsfOp *
+tsf_program_layernorm_op (TsfProgram *program, const dnnl_memory_desc_t *data,
+    gfloat epsilon, GError **error)
+{
+  dnnl_layer_normalization_desc_t desc;
+  TsfOp *op;
+
+  TSF_DNNL_CHECK (dnnl_layer_normalization_forward_desc_init (&desc, dnnl_forward_inference,
+          data, NULL, epsilon, dnnl_use_scale | dnnl_use_shift), error, NULL);
+  if ((op = plain_op (program, &desc, error)) == NULL)
+    return NULL;
+  op->src = *data;
+  op->dst = *data;
+  return tsf_md_strided (&op->weights, 1, &data->dims[data->ndims - 1], (dnnl_dim_t[]) { 1 },
+      error) ? op : NULL;
+}
+
+TsfOp *
+tsf_program_softmax_op (TsfProgram *program, const dnnl_memory_desc_t *data, gint axis,
+    GError **error)
+{
+  dnnl_softmax_desc_t desc;
+  TsfOp *op;
+
+  TSF_DNNL_CHECK (dnnl_softmax_forward_desc_init (&desc, dnnl_forward_inference, data, axis),
+      error, NULL);
+  if ((op = plain_op (program, &desc, error)) == NULL)
+    return NULL;
+  op->src = *data;
+  op->dst = *data;
+  return op;
+}
+
+TsfOp *
+tsf_program_reorder_op (TsfProgram *program, const dnnl_memory_desc_t *src,
+    const dnnl_memory_desc_t *dst, GError **error)
+{
+  dnnl_primitive_attr_t attr;
+  dnnl_primitive_desc_t pd;
+  dnnl_status_t status;
+  TsfOp *op;
+
+  if (!attr_new (&attr, error))
+    return NULL;
+  status = dnnl_reorder_primitive_desc_create (&pd, src, program->engine, dst,
+      program->engine, attr);
+  dnnl_primitive_attr_destroy (attr);
+  TSF_DNNL_CHECK (status, error, NULL);
+  if ((op = op_new (program, pd, error)) == NULL)
+    return NULL;
+  op->src = *src;
+  op->dst = *dst;
+  return op;
+}
+
+static dnnl_memory_t
+step_bind (TsfProgram *program, TsfStep *step, gint arg, const dnnl_memory_desc_t *md,
+    const void *data, GError **error)
+{
+  dnnl_memory_t memory;
+
+  g_assert (step->n_args < MAX_STEP_ARGS);
+  /* oneDNN only reads inputs; the cast drops const for its generic handle. */
+  TSF_DNNL_CHECK (dnnl_memory_create (&memory, md, program->engine, (void *) data), error,
+      NULL);
+  g_ptr_array_add (program->memories, memory);
+  step->args[step->n_args].arg = arg;
+  step->args[step->n_args].memory = memory;
+  step->n_args++;
+  return memory;
+}
+
+static void
+step_add (TsfProgram *program, const TsfStep *step)
+{
+  g_array_append_vals (program->steps, step, 1);
+}
+
+gboolean
+tsf_program_matmul (TsfProgram *program, const TsfOp *op, const gfloat *src,
+    const gfloat *weights, const gfloat *bias, gfloat *dst, const gfloat *residual,
+    GError **error)
+{
+  TsfStep step = { .primitive = op->primitive };
+
+  g_return_val_if_fail ((bias != NULL) == op->has_bias, FALSE);
+  g_return_val_if_fail ((residual != NULL) == op->has_src1, FALSE);
+  if (!step_bind (program, &step, DNNL_ARG_SRC, &op->src, src, error)
+      || !step_bind (program, &step, DNNL_ARG_WEIGHTS, &op->weights, weights, error)
+      || !step_bind (program, &step, DNNL_ARG_DST, &op->dst, dst, error))
+    return FALSE;
+  if (bias != NULL && !step_bind (program, &step, DNNL_ARG_BIAS, &op->bias, bias, error))
+    return FALSE;
+  if (residual != NULL && !step_bind (program, &step,
+          DNNL_ARG_ATTR_MULTIPLE_POST_OP (0) | DNNL_ARG_SRC_1, &op->src1, residual, error))
+    return FALSE;
+  step_add (program, &step);
+  return TRUE;
+}
+
+gboolean
+tsf_program_layernorm (TsfProgram *program, const TsfOp *op, const gfloat *src, gfloat *dst,
+    const gfloat *scale, const gfloat *shift, GError **error)
+{
+  TsfStep step = { .primitive = op->primitive };
+
+  if (!step_bind (program, &step, DNNL_ARG_SRC, &op->src, src, error)
+      || !step_bind (program, &step, DNNL_ARG_DST, &op->dst, dst, error)
+      || !step_bind (program, &step, DNNL_ARG_SCALE, &op->weights, scale, error)
+      || !step_bind (program, &step, DNNL_ARG_SHIFT, &op->weights, shift, error))
+    return FALSE;
+  step_add (program, &step);
+  return TRUE;
+}
+
+gboolean
+tsf_program_softmax (TsfProgram *program, const TsfOp *op, gfloat *data, GError **error)
+{
+  TsfStep step = { .primitive = op->primitive };
+  dnnl_memory_t memory = step_bind (program, &step, DNNL_ARG_SRC, &op->src, data, error);
+
+  if (memory == NULL)
+    return FALSE;
+  step.args[step.n_args++] = (dnnl_exec_arg_t) { DNNL_ARG_DST, memory };
+  step_add (program, &step);
+  return TRUE;
+}
+
+dnnl_memory_t
+tsf_program_reorder (TsfProgram *program, const TsfOp *op, const gfloat *src, gfloat *dst,
+    GError **error)
+{
+  TsfStep step = { .primitive = op->primitive };
+  dnnl_memory_t src_memory = step_bind (program, &step, DNNL_ARG_FROM, &op->src, src, error);
+
+  if (src_memory == NULL || !step_bind (program, &step, DNNL_ARG_TO, &op->dst, dst, error))
+    return NULL;
+  step_add (program, &step);
+  return src_memory;
+}
+
+void
+tsf_program_host (TsfProgram *program, TsfHostFunc func, guint n_args, const gpointer *args,
+    guint n_sizes, const gsize *sizes)
+{
+  TsfStep step = { .host = func };
+
+  g_assert (n_args <= MAX_HOST_ARGS && n_sizes <= MAX_HOST_ARGS);
+  memcpy (step.host_args, args, n_args * sizeof (gpointer));
+  memcpy (step.host_sizes, sizes, n_sizes * sizeof (gsize));
+  step_add (program, &step);
+}
+
+gboolean
+tsf_program_finish (TsfProgram *program, GError **error)
+{
+  dnnl_memory_desc_t md;
+  dnnl_memory_t memory;
+  dnnl_dims_t dims = { (dnnl_dim_t) MAX (program->scratchpad_size, 64) };
+
+  TSF_DNNL_CHECK (dnnl_memory_desc_init_by_tag (&md, 1, dims, dnnl_u8, dnnl_a), error, FALSE);
+  program->scratchpad = g_malloc (dims[0]);
+  TSF_DNNL_CHECK (dnnl_memory_create (&memory, &md, program->engine, program->scratchpad),
+      error, FALSE);
+  g_ptr_array_add (program->memories, memory);
+  for (guint i = 0; i < program->steps->len; i++) {
+    TsfStep *step = &g_array_index (program->steps, TsfStep, i);
+    if (step->primitive == NULL)
+      continue;
+    g_assert (step->n_args < MAX_STEP_ARGS);
+    step->args[step->n_args++] = (dnnl_exec_arg_t) { DNNL_ARG_SCRATCHPAD, memory };
+  }
+  return TRUE;
+}
+
+gboolean
+tsf_program_run (TsfProgram *program, dnnl_stream_t stream, GError **error)
+{
+  for (guint i = 0; i < program->steps->len; i++) {
+    const TsfStep *step = &g_array_index (program->steps, TsfStep, i);
+    if (step->primitive == NULL) {
+      TSF_DNNL_CHECK (dnnl_stream_wait (stream), error, FALSE);
+      step->host (step->host_args, step->host_sizes);
+      continue;
+    }
+    TSF_DNNL_CHECK (dnnl_primitive_execute (step->primitive, stream, step->n_args, step->args),
+        error, FALSE);
+  }
+  TSF_DNNL_CHECK (dnnl_stream_wait (stream), error, FALSE);
+  return TRUE;
+}
+
+gsize
+tsf_program_scratchpad_size (const TsfProgram *program)
+{
+  return program->scratchpad_size;
+}

@@ -1,0 +1,19 @@
+/* plugin.c: the plugin `timesformer`; it only registers the elements. */
+#include <gst/gst.h>
+
+#include "gstlabellog.h"
+#include "gstlabeloverlay.h"
+
+static gboolean
+plugin_init (GstPlugin *plugin)
+{
+  gboolean registered = FALSE;
+
+  registered |= GST_ELEMENT_REGISTER (labeloverlay, plugin);
+  registered |= GST_ELEMENT_REGISTER (labellog, plugin);
+  return registered;
+}
+
+GST_PLUGIN_DEFINE (GST_VERSION_MAJOR, GST_VERSION_MINOR, timesformer,
+    "Video clip classification with TimeSformer, and elements that show and log the results",
+    plugin_init, PLUGIN_VERSION, "LGPL", "gst-timesformer", "https://github.com/gst-timesformer")
