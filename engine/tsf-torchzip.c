@@ -37,7 +37,8 @@ check_magic (const guint8 *data, gsize size, const gchar *source, GError **error
   }
   if (size < 4 || memcmp (data, "PK\x03\x04", 4)) {
     g_set_error (error, TSF_ERROR, TSF_ERROR_FORMAT,
-        "%s is not a PyTorch zip checkpoint (it does not begin with a zip header)", source);
+        "%s is not a PyTorch zip checkpoint (it does not begin with a zip header) nor a "
+        "model directory", source);
     return FALSE;
   }
   return TRUE;

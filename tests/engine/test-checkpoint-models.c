@@ -1,0 +1,171 @@
+/* The reference test models saved as PyTorch checkpoints (tests/checkpoints/models.json):
+ * pytorch_model.bin folders in both naming schemes and official .pyth files (with and without
+ * the model_state wrapper, float32/float16/bfloat16, strided views with storage offsets).
+ * Each must resolve to the same config and bit-identical float32 weights as the model's
+ * model.safetensors; official files get their config inferred from the tensor shapes. */
+#include <json-glib/json-glib.h>
+#include <string.h>
+
+#include "timesformer.h"
+#include "tsf-config.h"
+#include "tsf-source.h"
+
+static gchar *checkpoints_dir;
+static JsonArray *entries;
+
+static void
+assert_same_config (const TsfConfig *got, const TsfConfig *want)
+{
+  g_assert_cmpuint (got->image_size, ==, want->image_size);
+  g_assert_cmpuint (got->patch_size, ==, want->patch_size);
+  g_assert_cmpuint (got->num_channels, ==, want->num_channels);
+  g_assert_cmpuint (got->num_frames, ==, want->num_frames);
+  g_assert_cmpuint (got->hidden_size, ==, want->hidden_size);
+  g_assert_cmpuint (got->num_hidden_layers, ==, want->num_hidden_layers);
+  g_assert_cmpuint (got->num_attention_heads, ==, want->num_attention_heads);
+  g_assert_cmpuint (got->intermediate_size, ==, want->intermediate_size);
+  g_assert_cmpfloat (got->layer_norm_eps, ==, want->layer_norm_eps);
+  g_assert_cmpint (got->qkv_bias, ==, want->qkv_bias);
+  g_assert_cmpint (got->attention_type, ==, want->attention_type);
+  g_assert_cmpuint (got->num_labels, ==, want->num_labels);
+}
+
+static gfloat *
+to_f32 (const TsfTensor *tensor)
+{
+  gfloat *out = g_new0 (gfloat, tsf_tensor_numel (tensor));
+
+  tsf_tensor_to_f32 (tensor, out);
+  return out;
+}
+
+static void
+assert_same_tensors (TsfTensorSet *got, TsfTensorSet *want)
+{
+  const gchar *const *names = tsf_tensor_set_names (want);
+
+  g_assert_cmpuint (tsf_tensor_set_size (got), ==, tsf_tensor_set_size (want));
+  for (guint i = 0; names[i]; i++) {
+    const TsfTensor *a = tsf_tensor_set_lookup (got, names[i]);
+    const TsfTensor *b = tsf_tensor_set_lookup (want, names[i]);
+    g_autofree gfloat *va = NULL, *vb = NULL;
+
+    if (!a)
+      g_error ("tensor %s is missing", names[i]);
+    g_assert_cmpint (a->dtype, ==, b->dtype);
+    g_assert_cmpuint (a->ndim, ==, b->ndim);
+    g_assert_cmpmem (a->shape, a->ndim * sizeof (gint64), b->shape, b->ndim * sizeof (gint64));
+    va = to_f32 (a);
+    vb = to_f32 (b);
+    g_assert_cmpmem (va, tsf_tensor_numel (a) * sizeof (gfloat),
+        vb, tsf_tensor_numel (b) * sizeof (gfloat));
+  }
+}
+
+static void
+assert_labels_file (const TsfConfig *config, const gchar *path)
+{
+  g_autofree gchar *text = NULL;
+  g_auto (GStrv) lines = NULL;
+
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; i < config->num_labels; i++)
+    g_assert_cmpstr (config->labels[i], ==, lines[i]);
+}
+
+static void
+test_checkpoint (gconstpointer data)
+{
+  JsonObject *entry = (JsonObject *) data;
+  g_autofree gchar *path = g_build_filename (checkpoints_dir,
+      json_object_get_string_member (entry, "path"), NULL);
+  g_autofree gchar *reference = g_build_filename (g_getenv ("TSF_TEST_MODELS"),
+      json_object_get_string_member (entry, "model"), NULL);
+  g_autofree gchar *labels = json_object_get_null_member (entry, "labels") ? NULL
+      : g_build_filename (checkpoints_dir, json_object_get_string_member (entry, "labels"), NULL);
+  TsfModelOptions options = {
+    .num_heads = json_object_get_int_member (entry, "num_heads"),
+    .labels_file = labels,
+  };
+  g_autoptr (GError) error = NULL;
+  TsfConfig got, want;
+  TsfTensorSet *got_tensors, *want_tensors;
+
+  got_tensors = tsf_source_open_with_options (path, &options, &got, NULL, &error);
+  g_assert_no_error (error);
+  want_tensors = tsf_source_open (reference, &want, NULL, &error);
+  g_assert_no_error (error);
+  assert_same_config (&got, &want);
+  if (labels)
+    assert_labels_file (&got, labels);
+  else
+    for (guint i = 0; i < want.num_labels; i++)
+      g_assert_cmpstr (got.labels[i], ==, want.labels[i]);
+  assert_same_tensors (got_tensors, want_tensors);
+  tsf_tensor_set_free (got_tensors);
+  tsf_tensor_set_free (want_tensors);
+  tsf_config_clear (&got);
+  tsf_config_clear (&want);
+}
+
+/* An official checkpoint without --num-heads gets the default (hidden size / 64 = 1 here),
+ * and a labels file of the wrong length is refused. */
+static void
+test_options (void)
+{
+  g_autofree gchar *pyth = g_build_filename (checkpoints_dir, "models", "divided.pyth", NULL);
+  g_autofree gchar *labels = g_build_filename (checkpoints_dir, "models",
+      "divided_noqkvbias.labels.txt", NULL);
+  TsfModelOptions options = { 0 };
+  g_autoptr (GError) error = NULL;
+  TsfConfig config;
+  TsfTensorSet *tensors;
+
+  tensors = tsf_source_open_with_options (pyth, &options, &config, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (config.num_attention_heads, ==, config.hidden_size / 64);
+  g_assert_cmpstr (config.labels[3], ==, "LABEL_3");
+  tsf_tensor_set_free (tensors);
+  tsf_config_clear (&config);
+
+  options.num_heads = 3;       /* does not divide hidden size 64 */
+  g_assert_null (tsf_source_open_with_options (pyth, &options, &config, NULL, &error));
+  g_assert_nonnull (strstr (error->message, "--num-heads"));
+  g_clear_error (&error);
+
+  options.num_heads = 4;
+  options.labels_file = labels; /* 5 labels for 10 classes */
+  g_assert_null (tsf_source_open_with_options (pyth, &options, &config, NULL, &error));
+  g_assert_nonnull (strstr (error->message, "has 5 labels; the model has 10 classes"));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *manifest = NULL;
+  int status;
+
+  g_test_init (&argc, &argv, NULL);
+  g_assert_nonnull (g_getenv ("TSF_BUILD_ROOT"));
+  g_assert_nonnull (g_getenv ("TSF_TEST_MODELS"));
+  checkpoints_dir = g_build_filename (g_getenv ("TSF_BUILD_ROOT"), "tests", "checkpoints", NULL);
+  manifest = g_build_filename (checkpoints_dir, "models.json", NULL);
+  json_parser_load_from_file (parser, manifest, &error);
+  g_assert_no_error (error);
+  entries = json_array_ref (json_node_get_array (json_parser_get_root (parser)));
+  g_assert_cmpuint (json_array_get_length (entries), >, 0);
+  for (guint i = 0; i < json_array_get_length (entries); i++) {
+    JsonObject *entry = json_array_get_object_element (entries, i);
+    g_autofree gchar *name = g_strdup_printf ("/checkpoints/%s",
+        json_object_get_string_member (entry, "path"));
+    g_test_add_data_func (name, entry, test_checkpoint);
+  }
+  g_test_add_func ("/checkpoints/options", test_options);
+  status = g_test_run ();
+  json_array_unref (entries);
+  g_free (checkpoints_dir);
+  return status;
+}
