@@ -96,9 +96,14 @@ tsf_json_get_uint (JsonObject *object, const gchar *filename, const gchar *field
     guint max, guint *value, GError **error)
 {
   JsonNode *node = json_object_get_member (object, field);
+  return node == NULL || tsf_json_node_get_uint (node, filename, field, min, max, value, error);
+}
+
+gboolean
+tsf_json_node_get_uint (JsonNode *node, const gchar *filename, const gchar *field, guint min,
+    guint max, guint *value, GError **error)
+{
   gint64 number;
-  if (node == NULL)
-    return TRUE;
   if (tsf_json_node_get_int64 (node, &number) && number >= min && number <= max) {
     *value = number;
     return TRUE;

@@ -25,6 +25,10 @@ gboolean tsf_json_node_get_int64 (JsonNode *node, gint64 *value);
 /* An integer or float node. */
 gboolean tsf_json_node_get_number (JsonNode *node, gdouble *value);
 
+/* An integer node within [min, max]; `field` names it in the error. */
+gboolean tsf_json_node_get_uint (JsonNode *node, const gchar *filename, const gchar *field,
+    guint min, guint max, guint *value, GError **error);
+
 gboolean tsf_json_get_uint (JsonObject *object, const gchar *filename, const gchar *field,
     guint min, guint max, guint *value, GError **error);
 gboolean tsf_json_get_double (JsonObject *object, const gchar *filename, const gchar *field,

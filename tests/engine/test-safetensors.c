@@ -39,7 +39,7 @@ assert_tensor_values (const TsfTensor *tensor, const gchar *name)
 static void
 test_good_file (void)
 {
-  GArray *tensors = g_array_new (FALSE, TRUE, sizeof (TestTensor));
+  GArray *tensors = test_tensors_new ();
   test_add_tensor (tensors, "a", "F32", 2, (gint64[]) { 2, 3 });
   test_add_tensor (tensors, "b.half", "F16", 3, (gint64[]) { 1, 4, 5 });
   test_add_tensor (tensors, "c.brain", "BF16", 1, (gint64[]) { 7 });
@@ -115,7 +115,7 @@ test_missing_file (void)
 static void
 test_truncated (void)
 {
-  GArray *tensors = g_array_new (FALSE, TRUE, sizeof (TestTensor));
+  GArray *tensors = test_tensors_new ();
   test_add_tensor (tensors, "weight", "F32", 2, (gint64[]) { 4, 4 });
   g_autoptr (GBytes) bytes = test_checkpoint_bytes (tensors);
   gsize size;
