@@ -231,6 +231,27 @@ add_tensor (Archive *archive, TsfTensorSet *set, const TsfPickleValue *key,
   return tsf_tensor_set_add (set, &tensor, error);
 }
 
+/* PyTorch 2 records the byte order of the storages; older files are little-endian. */
+static gboolean
+check_byteorder (Archive *archive, GError **error)
+{
+  g_autofree gchar *name = g_strconcat (archive->prefix, "byteorder", NULL);
+  g_autofree guint8 *text = NULL;
+  gsize size;
+
+  if (zip_name_locate (archive->zip, name, ZIP_FL_ENC_RAW) < 0)
+    return TRUE;
+  text = read_entry (archive, name, -1, &size, error);
+  if (!text)
+    return FALSE;
+  if (size != strlen ("little") || memcmp (text, "little", size)) {
+    g_set_error (error, TSF_ERROR, TSF_ERROR_UNSUPPORTED, "%s: the storages are not "
+        "little-endian ('%s' says otherwise)", archive->source, name);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 static TsfTensorSet *
 read_state_dict (Archive *archive, GError **error)
 {
@@ -287,7 +308,7 @@ tsf_torchzip_parse (const guint8 *data, gsize size, const gchar *source, GError 
   }
   zip_error_fini (&zerror);
   archive.storages = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  if (find_prefix (&archive, error))
+  if (find_prefix (&archive, error) && check_byteorder (&archive, error))
     set = read_state_dict (&archive, error);
   zip_discard (archive.zip);
   g_hash_table_unref (archive.storages);

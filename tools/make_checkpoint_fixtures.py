@@ -213,6 +213,9 @@ def hostile_cases(out, gen):
     # a state dict entry that is not a tensor
     add("not_a_tensor.bin", lambda p: write_zip(p, craft_pickle({"w": 3}), {}),
         "is a int, not a tensor")
+    # big-endian storages (PyTorch 2 writes archive/byteorder)
+    add("big_endian.bin", lambda p: rewrite_zip(good, p, add=[("good.bin/byteorder", b"big")]),
+        "not little-endian")
     # unsafe entry names next to a valid checkpoint
     add("path_traversal.bin", lambda p: rewrite_zip(good, p, add=[("archive/../../evil", b"x")]),
         "unsafe name")
