@@ -133,6 +133,9 @@ test_wrong_types (void)
       "'id2label' must be an object, found a list");
   assert_tiny_config_fails ("\"id2label\": {\"0\": 7}", TSF_ERROR_CONFIG,
       "'0' must be a string, found 7");
+  /* found by fuzz-config: the labels read before the bad one leaked */
+  assert_tiny_config_fails ("\"id2label\": {\"2\": \"c\", \"0\": 7}", TSF_ERROR_CONFIG,
+      "'0' must be a string, found 7");
   assert_tiny_config_fails ("\"model_type\": \"videomae\"", TSF_ERROR_CONFIG,
       "model_type 'videomae'");
 }
