@@ -10,6 +10,7 @@
 #include "timesformer.h"
 #include "tsf-config.h"
 #include "tsf-convert.h"
+#include "tsf-npy.h"
 #include "tsf-source.h"
 
 static gchar *checkpoints_dir;
@@ -20,6 +21,7 @@ typedef struct {
   gchar *path;
   gchar *model;                /* the safetensors test model it must equal */
   gchar *labels;
+  gchar *input;                /* a clip for that model */
   TsfModelOptions options;
 } Entry;
 
@@ -35,6 +37,8 @@ entry_new (gconstpointer data)
   if (!json_object_get_null_member (object, "labels"))
     e->labels = g_build_filename (checkpoints_dir,
         json_object_get_string_member (object, "labels"), NULL);
+  e->input = g_build_filename (g_getenv ("TSF_TEST_MODELS"),
+      json_object_get_string_member (object, "input"), NULL);
   e->options.num_heads = json_object_get_int_member (object, "num_heads");
   e->options.labels_file = e->labels;
   return e;
@@ -46,6 +50,7 @@ entry_free (Entry *e)
   g_free (e->path);
   g_free (e->model);
   g_free (e->labels);
+  g_free (e->input);
   g_free (e);
 }
 
@@ -139,6 +144,44 @@ test_checkpoint (gconstpointer data)
   tsf_tensor_set_free (want_tensors);
   tsf_config_clear (&got);
   tsf_config_clear (&want);
+}
+
+static gfloat *
+run_model (const gchar *path, const TsfModelOptions *options, const TsfNpyArray *clip,
+    guint *num_labels)
+{
+  TsfClipShape shape = { clip->shape[0], clip->shape[1], clip->shape[2], clip->shape[3] };
+  g_autoptr (GError) error = NULL;
+  TsfModel *model = tsf_model_open (path, options, &error);
+  gfloat *logits;
+
+  g_assert_no_error (error);
+  *num_labels = tsf_model_get_config (model)->num_labels;
+  logits = g_new0 (gfloat, *num_labels);
+  g_assert_true (tsf_model_run (model, clip->data, &shape, logits, &error));
+  g_assert_no_error (error);
+  tsf_model_free (model);
+  return logits;
+}
+
+/* The public API on the checkpoint gives exactly the logits of the safetensors model. */
+static void
+test_logits (gconstpointer data)
+{
+  g_autoptr (Entry) e = entry_new (data);
+  g_autofree gchar *reference = g_build_filename (g_getenv ("TSF_TEST_MODELS"), e->model, NULL);
+  g_autofree gfloat *got = NULL, *want = NULL;
+  g_autoptr (GError) error = NULL;
+  TsfNpyArray clip = { 0 };
+  guint n_got, n_want;
+
+  g_assert_true (tsf_npy_read (e->input, &clip, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (clip.ndim, ==, 4);
+  got = run_model (e->path, &e->options, &clip, &n_got);
+  want = run_model (reference, NULL, &clip, &n_want);
+  g_assert_cmpmem (got, n_got * sizeof (gfloat), want, n_want * sizeof (gfloat));
+  tsf_npy_clear (&clip);
 }
 
 static void
@@ -245,7 +288,10 @@ main (int argc, char **argv)
     g_autofree gchar *convert_name = g_strdup_printf ("/convert/%s",
         json_object_get_string_member (entry, "path"));
     g_test_add_data_func (name, entry, test_checkpoint);
+    g_autofree gchar *logits_name = g_strdup_printf ("/logits/%s",
+        json_object_get_string_member (entry, "path"));
     g_test_add_data_func (convert_name, entry, test_convert);
+    g_test_add_data_func (logits_name, entry, test_logits);
   }
   g_test_add_func ("/checkpoints/options", test_options);
   status = g_test_run ();
