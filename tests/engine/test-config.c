@@ -111,6 +111,9 @@ test_invalid_json (void)
   assert_tsf_error (error, TSF_ERROR_CONFIG, "config.json: invalid JSON");
   g_assert_false (parse (&config, "", &error));
   assert_tsf_error (error, TSF_ERROR_CONFIG, "config.json");
+  g_autofree gchar *nested = g_strnfill (100000, '[');
+  g_assert_false (parse (&config, nested, &error));
+  assert_tsf_error (error, TSF_ERROR_CONFIG, "config.json: invalid JSON: nested deeper");
   g_assert_false (parse (&config, "[1, 2]", &error));
   assert_tsf_error (error, TSF_ERROR_CONFIG, "expected a JSON object at the top level, found "
       "a list");
