@@ -304,10 +304,14 @@ parse_labels (TsfConfig *config, const gchar *filename, JsonObject *id2label, GE
       config->labels[id] = g_strdup (label);
   }
   g_list_free (keys);
-  for (guint i = 0; ok && i < config->num_labels; i++) {
-    if (config->labels[i] == NULL)
+  for (guint i = 0; i < config->num_labels; i++) {
+    if (!ok)
+      g_free (config->labels[i]);  /* the array may have holes: g_strfreev would stop early */
+    else if (config->labels[i] == NULL)
       config->labels[i] = g_strdup_printf ("LABEL_%u", i);
   }
+  if (!ok)
+    g_clear_pointer (&config->labels, g_free);
   return ok;
 }
 

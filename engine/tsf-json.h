@@ -9,6 +9,9 @@
 
 G_BEGIN_DECLS
 
+/* Deepest nesting of arrays and objects accepted (our files need 3). */
+#define TSF_JSON_MAX_DEPTH 32
+
 /* Parses `text` with `parser` (which owns the result); the top level must be an object.
  * Errors carry `code`. */
 JsonObject *tsf_json_parse_object (JsonParser *parser, const gchar *text, gsize length,

@@ -19,7 +19,8 @@
       official training checkpoint: {"epoch", "model_state", "optimizer_state", "cfg"}, two
       weights stored as strided views with storage offsets), <m>_bare.pyth (official names, no
       prefix, no wrapper), <m>.labels.txt (labels other than config.json's); and DIR/models.json: [{"path", "model", "num_heads",
-      "labels"}] (paths relative to DIR; "model" names the safetensors model they must equal).
+      "labels", "input"}] (paths relative to DIR; "model" names the safetensors model they must
+      equal, "input" a clip of it in TEST_MODELS_DIR).
 
 Everything is seeded. Run with /usr/bin/python3.
 """
@@ -213,6 +214,9 @@ def hostile_cases(out, gen):
     # a state dict entry that is not a tensor
     add("not_a_tensor.bin", lambda p: write_zip(p, craft_pickle({"w": 3}), {}),
         "is a int, not a tensor")
+    # big-endian storages (PyTorch 2 writes archive/byteorder)
+    add("big_endian.bin", lambda p: rewrite_zip(good, p, add=[("good.bin/byteorder", b"big")]),
+        "not little-endian")
     # unsafe entry names next to a valid checkpoint
     add("path_traversal.bin", lambda p: rewrite_zip(good, p, add=[("archive/../../evil", b"x")]),
         "unsafe name")
@@ -299,6 +303,10 @@ def make_model_checkpoints(models_dir, out):
     out_models = os.path.join(out, "models")
     os.makedirs(out_models, exist_ok=True)
     entries = []
+    with open(os.path.join(models_dir, "cases.json")) as f:
+        first_input = {}
+        for case in json.load(f):
+            first_input.setdefault(case["model"], case["input"])
     for name in CHECKPOINT_MODELS:
         src = os.path.join(models_dir, name)
         hf, _ = ref.read_safetensors(os.path.join(src, "model.safetensors"))
@@ -315,7 +323,7 @@ def make_model_checkpoints(models_dir, out):
                 shutil.copy(os.path.join(src, extra), folder)
             torch.save(state, os.path.join(folder, "pytorch_model.bin"))
             entries.append({"path": f"models/{name}_{kind}", "model": name, "num_heads": 0,
-                            "labels": None})
+                            "labels": None, "input": first_input[name]})
         labels_path = os.path.join(out_models, f"{name}.labels.txt")
         with open(labels_path, "w") as f:
             f.write("".join(label + "\n" for label in labels))
@@ -324,7 +332,7 @@ def make_model_checkpoints(models_dir, out):
         for pyth in (f"{name}.pyth", f"{name}_bare.pyth"):
             entries.append({"path": f"models/{pyth}", "model": name,
                             "num_heads": config["num_attention_heads"],
-                            "labels": f"models/{name}.labels.txt"})
+                            "labels": f"models/{name}.labels.txt", "input": first_input[name]})
     with open(os.path.join(out, "models.json"), "w") as f:
         json.dump(entries, f, indent=1)
     print(f"make_checkpoint_fixtures: {len(entries)} model checkpoints in {out_models}")

@@ -6,6 +6,7 @@
 
 #include "timesformer.h"
 #include "tsf-config.h"
+#include "tsf-convert.h"
 #include "tsf-npy.h"
 #include "tsf-peak.h"
 
@@ -54,14 +55,55 @@ print_json (JsonBuilder *builder)
   g_print ("%s\n", text);
 }
 
+/* --model and how to read it (classify, info, convert). */
+typedef struct {
+  gchar *path;
+  gint num_heads;
+  gchar *labels;
+} ModelArgs;
+
+#define MODEL_ENTRIES(args) \
+  { "model", 'm', 0, G_OPTION_ARG_FILENAME, &(args).path, "Model: a Hugging Face directory " \
+    "(config.json with model.safetensors or pytorch_model.bin) or a PyTorch checkpoint " \
+    "(official .pyth)", "PATH" }, \
+  { "num-heads", 0, 0, G_OPTION_ARG_INT, &(args).num_heads, "Attention heads of a checkpoint " \
+    "without config.json (default: 12 for hidden size 768, else hidden size / 64)", "N" }, \
+  { "labels", 0, 0, G_OPTION_ARG_FILENAME, &(args).labels, "Labels file, one per line, " \
+    "replacing the model's", "FILE" }
+
+static void
+model_args_clear (ModelArgs *args)
+{
+  g_clear_pointer (&args->path, g_free);
+  g_clear_pointer (&args->labels, g_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (ModelArgs, model_args_clear)
+
+static gboolean
+model_options (const ModelArgs *args, gint threads, TsfModelOptions *options, GError **error)
+{
+  if (!require (args->path, "--model", error))
+    return FALSE;
+  if (args->num_heads < 0) {
+    g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "--num-heads must be positive");
+    return FALSE;
+  }
+  tsf_model_options_init (options);
+  options->threads = threads;
+  options->num_heads = args->num_heads;
+  options->labels_file = args->labels;
+  return TRUE;
+}
+
 static TsfModel *
-open_model (const gchar *path, gint threads, GError **error)
+open_model (const ModelArgs *args, gint threads, GError **error)
 {
   TsfModelOptions options;
 
-  tsf_model_options_init (&options);
-  options.threads = threads;
-  return tsf_model_open (path, &options, error);
+  if (!model_options (args, threads, &options, error))
+    return NULL;
+  return tsf_model_open (args->path, &options, error);
 }
 
 static gint
@@ -97,11 +139,12 @@ peak_rss_mb (void)
 static gboolean
 classify (gint argc, gchar **argv, GError **error)
 {
-  g_autofree gchar *model_path = NULL, *input = NULL;
+  g_auto (ModelArgs) model_args = { 0 };
+  g_autofree gchar *input = NULL;
   gint top_k = 5, threads = 0;
   gboolean json = FALSE;
   GOptionEntry entries[] = {
-    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path, "Model directory", "DIR" },
+    MODEL_ENTRIES (model_args),
     { "input", 'i', 0, G_OPTION_ARG_FILENAME, &input,
       "Clip: float32 .npy of shape (frames, channels, height, width), normalised", "CLIP.npy" },
     { "top-k", 'k', 0, G_OPTION_ARG_INT, &top_k, "Classes to print (default 5)", "K" },
@@ -115,7 +158,7 @@ classify (gint argc, gchar **argv, GError **error)
   gboolean ok = FALSE;
 
   if (!parse_options ("classify", "Classifies one clip.", entries, &argc, &argv, error)
-      || !require (model_path, "--model", error) || !require (input, "--input", error))
+      || !require (model_args.path, "--model", error) || !require (input, "--input", error))
     return FALSE;
   if (top_k < 1) {
     g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "--top-k must be at least 1");
@@ -124,7 +167,7 @@ classify (gint argc, gchar **argv, GError **error)
   if (!tsf_npy_read (input, &clip, error))
     return FALSE;
   if (tsf_clip_shape_from_dims (&shape, clip.ndim, clip.shape, error)
-      && (model = open_model (model_path, threads, error)) != NULL) {
+      && (model = open_model (&model_args, threads, error)) != NULL) {
     const TsfConfig *config = tsf_model_get_config (model);
     g_autofree gfloat *logits = g_new (gfloat, config->num_labels);
     g_autofree TsfPrediction *top = g_new (TsfPrediction, MIN ((guint) top_k,
@@ -189,7 +232,7 @@ bench_model (const gchar *model_path, const gchar *config_path, gint threads, GE
   TsfModel *model;
 
   if (model_path != NULL)
-    return open_model (model_path, threads, error);
+    return open_model (&(ModelArgs) { .path = (gchar *) model_path }, threads, error);
   if (!g_file_get_contents (config_path, &text, &length, error)
       || !tsf_config_parse (&config, text, length, config_path, error))
     return NULL;
@@ -319,9 +362,9 @@ bench (gint argc, gchar **argv, GError **error)
 static gboolean
 info (gint argc, gchar **argv, GError **error)
 {
-  g_autofree gchar *model_path = NULL;
+  g_auto (ModelArgs) model_args = { 0 };
   GOptionEntry entries[] = {
-    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path, "Model directory", "DIR" },
+    MODEL_ENTRIES (model_args),
     { NULL }
   };
   const TsfConfig *c;
@@ -329,8 +372,8 @@ info (gint argc, gchar **argv, GError **error)
   TsfModel *model;
 
   if (!parse_options ("info", "Describes a model: config, parameters, memory, labels.",
-          entries, &argc, &argv, error) || !require (model_path, "--model", error)
-      || (model = open_model (model_path, 0, error)) == NULL)
+          entries, &argc, &argv, error)
+      || (model = open_model (&model_args, 0, error)) == NULL)
     return FALSE;
   c = tsf_model_get_config (model);
   shape = (TsfClipShape) { c->num_frames, c->num_channels, c->image_size, c->image_size };
@@ -356,6 +399,31 @@ info (gint argc, gchar **argv, GError **error)
   return error == NULL || *error == NULL;
 }
 
+/* --- convert --- */
+
+static gboolean
+convert (gint argc, gchar **argv, GError **error)
+{
+  g_auto (ModelArgs) model_args = { 0 };
+  g_autofree gchar *output = NULL;
+  GOptionEntry entries[] = {
+    MODEL_ENTRIES (model_args),
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
+      "Directory to write (created if needed)", "DIR" },
+    { NULL }
+  };
+  TsfModelOptions options;
+
+  if (!parse_options ("convert", "Writes a model (for example an official .pyth or a "
+          "pytorch_model.bin) as a Hugging Face directory: config.json with labels, "
+          "preprocessor_config.json and float32 model.safetensors.", entries, &argc, &argv, error)
+      || !model_options (&model_args, 0, &options, error) || !require (output, "--output", error)
+      || !tsf_convert_to_hf (model_args.path, &options, output, error))
+    return FALSE;
+  g_print ("wrote %s (config.json, preprocessor_config.json, model.safetensors)\n", output);
+  return TRUE;
+}
+
 static const struct {
   const gchar *name;
   CommandFunc func;
@@ -364,6 +432,7 @@ static const struct {
   { "classify", classify, "classify one clip (.npy)" },
   { "bench", bench, "time the engine against oneDNN's matmul peak" },
   { "info", info, "describe a model" },
+  { "convert", convert, "write a model as a Hugging Face directory (safetensors)" },
 };
 
 static void

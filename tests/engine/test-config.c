@@ -111,6 +111,9 @@ test_invalid_json (void)
   assert_tsf_error (error, TSF_ERROR_CONFIG, "config.json: invalid JSON");
   g_assert_false (parse (&config, "", &error));
   assert_tsf_error (error, TSF_ERROR_CONFIG, "config.json");
+  g_autofree gchar *nested = g_strnfill (100000, '[');
+  g_assert_false (parse (&config, nested, &error));
+  assert_tsf_error (error, TSF_ERROR_CONFIG, "config.json: invalid JSON: nested deeper");
   g_assert_false (parse (&config, "[1, 2]", &error));
   assert_tsf_error (error, TSF_ERROR_CONFIG, "expected a JSON object at the top level, found "
       "a list");
@@ -132,6 +135,9 @@ test_wrong_types (void)
   assert_tiny_config_fails ("\"id2label\": [\"a\", \"b\"]", TSF_ERROR_CONFIG,
       "'id2label' must be an object, found a list");
   assert_tiny_config_fails ("\"id2label\": {\"0\": 7}", TSF_ERROR_CONFIG,
+      "'0' must be a string, found 7");
+  /* found by fuzz-config: the labels read before the bad one leaked */
+  assert_tiny_config_fails ("\"id2label\": {\"2\": \"c\", \"0\": 7}", TSF_ERROR_CONFIG,
       "'0' must be a string, found 7");
   assert_tiny_config_fails ("\"model_type\": \"videomae\"", TSF_ERROR_CONFIG,
       "model_type 'videomae'");

@@ -9,6 +9,7 @@ import numpy as np
 
 CLI = sys.argv[1]
 MODELS = os.environ["TSF_TEST_MODELS"]
+CHECKPOINTS = os.path.join(os.environ["TSF_BUILD_ROOT"], "tests", "checkpoints")
 
 
 def run(*args):
@@ -78,12 +79,57 @@ def test_errors():
             r = run(*args)
             check(r.returncode != 0, f"{args} succeeded")
             check(message in r.stderr, f"{args}: stderr {r.stderr!r} lacks {message!r}")
-    for command in ("classify", "bench", "info"):
+    for command in ("classify", "bench", "info", "convert"):
         r = run(command, "--help")
         check(r.returncode == 0 and "--model" in r.stdout, f"{command} --help")
+
+
+def classify_logits(model, *options):
+    clip = os.path.join(MODELS, "inputs", "divided_t4_32x32.npy")
+    r = run("classify", "--model", model, "--input", clip, "--json", *options)
+    check(r.returncode == 0, f"classify {model} failed: {r.stderr}")
+    out = json.loads(r.stdout)
+    return out["logits"], out["top"]
+
+
+def test_checkpoints_and_convert():
+    """An official .pyth runs as is and converts to a directory; both give the logits of the
+    safetensors model."""
+    pyth = os.path.join(CHECKPOINTS, "models", "divided.pyth")
+    labels = os.path.join(CHECKPOINTS, "models", "divided.labels.txt")
+    options = ("--num-heads", "4", "--labels", labels)
+    want, _ = classify_logits(os.path.join(MODELS, "divided"))
+    got, top = classify_logits(pyth, *options)
+    check(got == want, "the .pyth logits differ from the safetensors model's")
+    check(all(t["label"] == f"divided class {t['id']}" for t in top), f"labels: {top}")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "converted")
+        r = run("convert", "--model", pyth, "--output", out, *options)
+        check(r.returncode == 0, f"convert failed: {r.stderr}")
+        check(sorted(os.listdir(out)) == ["config.json", "model.safetensors",
+                                          "preprocessor_config.json"], f"{os.listdir(out)}")
+        with open(os.path.join(out, "config.json")) as f:
+            config = json.load(f)
+        check(config["num_attention_heads"] == 4 and config["id2label"]["3"] == "divided class 3",
+              f"config.json: {config}")
+        got, _ = classify_logits(out)
+        check(got == want, "the converted model's logits differ from the safetensors model's")
+        r = run("info", "--model", pyth, "--num-heads", "3")
+        check(r.returncode != 0 and "--num-heads" in r.stderr, f"info with 3 heads: {r.stderr}")
+        for args, message in [
+                (("convert", "--model", pyth), "--output is required"),
+                (("convert", "--model", os.path.join(CHECKPOINTS, "hostile", "legacy.bin"),
+                  "--output", out + "2"), "legacy"),
+                (("info", "--model", pyth, "--num-heads", "-1"), "--num-heads must be positive"),
+                (("info", "--model", pyth, "--labels", os.path.join(tmp, "none.txt")),
+                 "labels file")]:
+            r = run(*args)
+            check(r.returncode != 0 and message in r.stderr, f"{args}: {r.stderr!r}")
+        check(not os.path.exists(out + "2"), "a failed convert left a directory")
 
 
 test_classify_json()
 test_bench_and_info()
 test_errors()
+test_checkpoints_and_convert()
 print("ok")
