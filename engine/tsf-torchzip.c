@@ -26,6 +26,7 @@ typedef struct {
   zip_t *zip;
   gchar *prefix;             /* "archive/" */
   GHashTable *storages;      /* key -> bytes (owned); becomes the tensor set's backing */
+  GHashTable *storage_sizes; /* key -> byte size of what `storages` holds */
 } Archive;
 
 static gboolean
@@ -153,11 +154,20 @@ get_storage (Archive *archive, const TsfPickleStorage *storage, const gchar *ten
   gint64 nbytes;
   gsize size;
 
-  if (bytes)
-    return bytes;
   if (__builtin_mul_overflow (storage->numel, (gint64) storage->type->element_size, &nbytes)) {
     g_set_error (error, TSF_ERROR, TSF_ERROR_FORMAT, "%s: storage '%s' of tensor '%s' is "
         "impossibly large", archive->source, storage->key, tensor_name);
+    return NULL;
+  }
+  if (bytes) {
+    /* another tensor read it already: the same bytes, but declared with the same size? */
+    gint64 read = *(gint64 *) g_hash_table_lookup (archive->storage_sizes, storage->key);
+
+    if (read == nbytes)
+      return bytes;
+    g_set_error (error, TSF_ERROR, TSF_ERROR_FORMAT, "%s: storage '%s' of tensor '%s' is "
+        "declared with %" G_GINT64_FORMAT " bytes, but another tensor declared it with %"
+        G_GINT64_FORMAT, archive->source, storage->key, tensor_name, nbytes, read);
     return NULL;
   }
   entry = g_strconcat (archive->prefix, "data/", storage->key, NULL);
@@ -168,8 +178,11 @@ get_storage (Archive *archive, const TsfPickleStorage *storage, const gchar *ten
     return NULL;
   }
   bytes = read_entry (archive, entry, nbytes, &size, error);
-  if (bytes)
+  if (bytes) {
     g_hash_table_insert (archive->storages, g_strdup (storage->key), bytes);
+    g_hash_table_insert (archive->storage_sizes, g_strdup (storage->key),
+        g_memdup2 (&nbytes, sizeof nbytes));
+  }
   return bytes;
 }
 
@@ -305,10 +318,12 @@ read_archive (zip_source_t *zsource, zip_error_t *zerror, const gchar *source, G
   }
   zip_error_fini (zerror);
   archive.storages = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  archive.storage_sizes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   if (find_prefix (&archive, error) && check_byteorder (&archive, error))
     set = read_state_dict (&archive, error);
   zip_discard (archive.zip);
   g_hash_table_unref (archive.storages);
+  g_hash_table_unref (archive.storage_sizes);
   g_free (archive.prefix);
   return set;
 }

@@ -207,6 +207,13 @@ def hostile_cases(out, gen):
     add("strides_past_storage.bin", lambda p: write_zip(
         p, craft_pickle({"w": View(s, 2, (2, 3), (3, 1))}), {"0": bytes(24)}),
         "reaches past its storage")
+    # one storage declared with two sizes (found by fuzz-torchzip: the second tensor read past
+    # the bytes read for the first)
+    empty = Storage("0", torch.FloatStorage, 0)
+    add("storage_two_sizes.bin", lambda p: write_zip(
+        p, craft_pickle(collections.OrderedDict(a=View(empty, 0, (0,), (1,)),
+                                                b=View(s, 0, (2, 3), (3, 1)))), {"0": b""}),
+        "declared with 24 bytes, but another tensor declared it with 0")
     # an integer tensor in the state dict
     s64 = Storage("0", torch.LongStorage, 2)
     add("int64_tensor.bin", lambda p: write_zip(

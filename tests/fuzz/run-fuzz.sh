@@ -10,10 +10,10 @@ clang=${CLANG:-clang}
 command -v "$clang" >/dev/null || { echo "run-fuzz: no clang, skipping"; exit 77; }
 
 mkdir -p "$out"
-engine=(tsf-error.c tsf-json.c tsf-config.c tsf-tensors.c tsf-safetensors.c tsf-npy.c tsf-pickle.c)
+engine=(tsf-error.c tsf-json.c tsf-config.c tsf-tensors.c tsf-safetensors.c tsf-npy.c tsf-pickle.c tsf-torchzip.c)
 flags=(-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-  -D_GNU_SOURCE -I"$src/engine" $(pkg-config --cflags glib-2.0 gio-2.0 json-glib-1.0))
-libs=($(pkg-config --libs glib-2.0 gio-2.0 json-glib-1.0) -lm)
+  -D_GNU_SOURCE -I"$src/engine" $(pkg-config --cflags glib-2.0 gio-2.0 json-glib-1.0 libzip))
+libs=($(pkg-config --libs glib-2.0 gio-2.0 json-glib-1.0 libzip) -lm)
 
 # One library of the engine's parsers, built with coverage and sanitizers.
 objects=()
@@ -23,7 +23,7 @@ for f in "${engine[@]}"; do
 done
 
 status=0
-for target in safetensors config npy pickle; do
+for target in safetensors config npy pickle torchzip; do
   binary=$out/fuzz-$target
   "$clang" "${flags[@]}" "$src/tests/fuzz/fuzz-$target.c" "${objects[@]}" "${libs[@]}" -o "$binary"
   corpus=$out/corpus-$target
@@ -31,7 +31,7 @@ for target in safetensors config npy pickle; do
   cp "$src/tests/fuzz/corpus/$target"/* "$corpus/"
   dict=$src/tests/fuzz/json.dict
   [ "$target" = npy ] && dict=$src/tests/fuzz/npy.dict
-  [ "$target" = pickle ] && dict=$src/tests/fuzz/pickle.dict
+  [ "$target" = pickle ] || [ "$target" = torchzip ] && dict=$src/tests/fuzz/pickle.dict
   echo "run-fuzz: $target for ${seconds}s"
   if ! (cd "$out" && "$binary" -max_total_time="$seconds" -max_len=4096 -timeout=10 \
       -rss_limit_mb=1024 -dict="$dict" -print_final_stats=1 "$corpus" 2>"$out/$target.log"); then
