@@ -1,21 +1,21 @@
-/* plugin.c: the timesformer plugin; registers its elements. */
-#ifdef HAVE_CONFIG_H
-#include "config.h"
-#endif
-
+/* plugin.c: the plugin `timesformer`; it only registers the elements. */
 #include <gst/gst.h>
 
+#include "gstlabellog.h"
+#include "gstlabeloverlay.h"
 #include "gsttimesformer.h"
 
 static gboolean
 plugin_init (GstPlugin *plugin)
 {
-  gboolean ret = FALSE;
+  gboolean registered = FALSE;
 
-  ret |= GST_ELEMENT_REGISTER (timesformer, plugin);
-  return ret;
+  registered |= GST_ELEMENT_REGISTER (timesformer, plugin);
+  registered |= GST_ELEMENT_REGISTER (labeloverlay, plugin);
+  registered |= GST_ELEMENT_REGISTER (labellog, plugin);
+  return registered;
 }
 
 GST_PLUGIN_DEFINE (GST_VERSION_MAJOR, GST_VERSION_MINOR, timesformer,
-    "Video clip classification with TimeSformer", plugin_init, PACKAGE_VERSION,
-    "LGPL", PACKAGE_NAME, "https://github.com/gst-timesformer")
+    "Video clip classification with TimeSformer, and elements that show and log the results",
+    plugin_init, PLUGIN_VERSION, "LGPL", "gst-timesformer", "https://github.com/gst-timesformer")

@@ -1,0 +1,520 @@
+/* gstlabellog.c: writes every clip result that passes as one JSON object per line.
+ *
+ * Passthrough: buffers and events go on untouched. A result (a GstClipLabelsMeta on a buffer, or
+ * the clip-labels event sent at EOS) is written once, however many buffers carry it: results are
+ * keyed by producer and clip index until a flush or stop. Each line is flushed when written. */
+#include "gstlabellog.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+
+#include "cliplabels/gstcliplabelsmeta.h"
+
+GST_DEBUG_CATEGORY_STATIC (gst_label_log_debug);
+#define GST_CAT_DEFAULT gst_label_log_debug
+
+enum {
+  PROP_0,
+  PROP_LOCATION,
+  PROP_APPEND,
+  PROP_STREAM_NAME,
+};
+
+#define DEFAULT_LOCATION NULL
+#define DEFAULT_APPEND FALSE
+#define DEFAULT_STREAM_NAME NULL
+
+/* Elements walked upstream at most when looking for the source's URI. */
+#define MAX_UPSTREAM_HOPS 64
+
+struct _GstLabelLog {
+  GstBaseTransform parent;
+
+  /* properties, guarded by the object lock */
+  gchar *location;          /* file written, NULL or "-" for stdout */
+  gboolean append;          /* append to the file instead of truncating it */
+  gchar *stream_name;       /* name written with each result, NULL: the source's URI */
+
+  /* streaming state */
+  FILE *file;               /* open from start() to stop() */
+  GHashTable *logged;       /* keys "producer/clip-index" of the results written */
+  gchar *tag_location;      /* GST_TAG_LOCATION seen in a tag event, or NULL */
+  gchar *source_uri;        /* URI of the upstream source, looked up at the first result */
+  gboolean source_looked_up;
+};
+
+static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
+    GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
+static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
+    GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
+
+G_DEFINE_TYPE (GstLabelLog, gst_label_log, GST_TYPE_BASE_TRANSFORM);
+GST_ELEMENT_REGISTER_DEFINE (labellog, "labellog", GST_RANK_NONE, GST_TYPE_LABEL_LOG);
+
+/* ---- the stream's name ---- */
+
+/* The URI or location of a source element (no sink pads), or NULL. */
+static gchar *
+source_element_uri (GstElement *element)
+{
+  gchar *uri = NULL;
+
+  if (GST_IS_URI_HANDLER (element)
+      && gst_uri_handler_get_uri_type (GST_URI_HANDLER (element)) == GST_URI_SRC)
+    uri = gst_uri_handler_get_uri (GST_URI_HANDLER (element));
+  if (uri == NULL && element->numsinkpads == 0) {
+    const gchar *names[] = { "uri", "location" };
+    guint i;
+
+    for (i = 0; i < G_N_ELEMENTS (names) && uri == NULL; i++) {
+      GParamSpec *pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (element), names[i]);
+
+      if (pspec != NULL && pspec->value_type == G_TYPE_STRING
+          && (pspec->flags & G_PARAM_READABLE))
+        g_object_get (element, names[i], &uri, NULL);
+    }
+  }
+  return uri;
+}
+
+static GstPad *
+first_sink_pad (GstElement *element)
+{
+  GstPad *pad = NULL;
+
+  GST_OBJECT_LOCK (element);
+  if (element->sinkpads != NULL)
+    pad = gst_object_ref (element->sinkpads->data);
+  GST_OBJECT_UNLOCK (element);
+  return pad;
+}
+
+/* The pad whose parent is the element upstream of `pad`, through bins: a bin's ghost src pad
+ * leads to its target inside, the inside of a bin's ghost sink pad to the ghost pad outside. */
+static GstPad *
+upstream_element_pad (GstPad *pad)
+{
+  GstPad *peer = gst_pad_get_peer (pad);
+
+  while (peer != NULL && GST_IS_GHOST_PAD (peer)) {
+    GstPad *target = gst_ghost_pad_get_target (GST_GHOST_PAD (peer));
+
+    gst_object_unref (peer);
+    peer = target;
+  }
+  return peer;
+}
+
+/* Walks upstream through the first sink pad of each element to the first source with a URI. */
+static gchar *
+find_upstream_uri (GstPad *sinkpad)
+{
+  GstPad *pad = gst_object_ref (sinkpad);
+  gchar *uri = NULL;
+  guint hop;
+
+  for (hop = 0; hop < MAX_UPSTREAM_HOPS && pad != NULL && uri == NULL; hop++) {
+    GstPad *peer = upstream_element_pad (pad);
+    GstObject *parent = peer != NULL ? gst_object_get_parent (GST_OBJECT (peer)) : NULL;
+
+    gst_object_unref (pad);
+    pad = NULL;
+    if (parent != NULL && GST_IS_GHOST_PAD (parent)) {
+      pad = GST_PAD (gst_object_ref (parent));
+    } else if (parent != NULL && GST_IS_ELEMENT (parent)) {
+      uri = source_element_uri (GST_ELEMENT (parent));
+      if (uri == NULL)
+        pad = first_sink_pad (GST_ELEMENT (parent));
+    }
+    if (parent != NULL)
+      gst_object_unref (parent);
+    if (peer != NULL)
+      gst_object_unref (peer);
+  }
+  if (pad != NULL)
+    gst_object_unref (pad);
+  return uri;
+}
+
+/* The stream-name property, else the source's URI, else the location tag, else NULL. */
+static gchar *
+gst_label_log_stream_name (GstLabelLog *self)
+{
+  gchar *name;
+
+  GST_OBJECT_LOCK (self);
+  name = g_strdup (self->stream_name);
+  GST_OBJECT_UNLOCK (self);
+  if (name != NULL)
+    return name;
+  if (!self->source_looked_up) {
+    self->source_uri = find_upstream_uri (GST_BASE_TRANSFORM_SINK_PAD (self));
+    self->source_looked_up = TRUE;
+    GST_DEBUG_OBJECT (self, "upstream source: %s", GST_STR_NULL (self->source_uri));
+  }
+  return g_strdup (self->source_uri != NULL ? self->source_uri : self->tag_location);
+}
+
+/* ---- JSON ---- */
+
+static void
+add_string_or_null (JsonBuilder *builder, const gchar *member, const gchar *value)
+{
+  json_builder_set_member_name (builder, member);
+  if (value != NULL)
+    json_builder_add_string_value (builder, value);
+  else
+    json_builder_add_null_value (builder);
+}
+
+/* Times in nanoseconds; null when unknown. */
+static void
+add_time (JsonBuilder *builder, const gchar *member, const GstStructure *result,
+    const gchar *field)
+{
+  guint64 time = GST_CLOCK_TIME_NONE;
+
+  gst_structure_get_uint64 (result, field, &time);
+  json_builder_set_member_name (builder, member);
+  if (GST_CLOCK_TIME_IS_VALID (time))
+    json_builder_add_int_value (builder, (gint64) time);
+  else
+    json_builder_add_null_value (builder);
+}
+
+static void
+add_labels (JsonBuilder *builder, const GstStructure *result)
+{
+  const GValue *labels = gst_structure_get_value (result, "labels");
+  guint i, n = labels != NULL && GST_VALUE_HOLDS_ARRAY (labels) ?
+      gst_value_array_get_size (labels) : 0;
+
+  json_builder_set_member_name (builder, "labels");
+  json_builder_begin_array (builder);
+  for (i = 0; i < n; i++) {
+    const GValue *entry = gst_value_array_get_value (labels, i);
+    const GstStructure *label;
+    guint id = 0;
+    gfloat score = 0.0f;
+
+    if (!GST_VALUE_HOLDS_STRUCTURE (entry))
+      continue;
+    label = gst_value_get_structure (entry);
+    gst_structure_get_uint (label, "id", &id);
+    gst_structure_get (label, "score", G_TYPE_FLOAT, &score, NULL);
+    json_builder_begin_object (builder);
+    json_builder_set_member_name (builder, "id");
+    json_builder_add_int_value (builder, id);
+    add_string_or_null (builder, "label", gst_structure_get_string (label, "label"));
+    json_builder_set_member_name (builder, "score");
+    json_builder_add_double_value (builder, score);
+    json_builder_end_object (builder);
+  }
+  json_builder_end_array (builder);
+}
+
+static void
+add_wallclock (JsonBuilder *builder, gint64 unix_us)
+{
+  GDateTime *seconds = g_date_time_new_from_unix_utc (unix_us / G_USEC_PER_SEC);
+  GDateTime *now = g_date_time_add (seconds, unix_us % G_USEC_PER_SEC);
+  gchar *iso = g_date_time_format_iso8601 (now);
+
+  add_string_or_null (builder, "wallclock", iso);
+  json_builder_set_member_name (builder, "wallclock_unix_ns");
+  json_builder_add_int_value (builder, unix_us * 1000);
+  g_free (iso);
+  g_date_time_unref (now);
+  g_date_time_unref (seconds);
+}
+
+/* One line of JSON (no newline) for a result structure of the clip-labels meta. */
+static gchar *
+result_to_json (const GstStructure *result, const gchar *stream, gint64 unix_us)
+{
+  JsonBuilder *builder = json_builder_new ();
+  JsonGenerator *generator = json_generator_new ();
+  guint64 clip_index = 0;
+  guint num_frames = 0;
+  JsonNode *root;
+  gchar *text;
+
+  gst_structure_get_uint64 (result, "clip-index", &clip_index);
+  gst_structure_get_uint (result, "num-frames", &num_frames);
+
+  json_builder_begin_object (builder);
+  add_string_or_null (builder, "stream", stream);
+  add_string_or_null (builder, "model", gst_structure_get_string (result, "model"));
+  add_string_or_null (builder, "producer", gst_structure_get_string (result, "producer"));
+  json_builder_set_member_name (builder, "clip_index");
+  json_builder_add_int_value (builder, (gint64) clip_index);
+  json_builder_set_member_name (builder, "num_frames");
+  json_builder_add_int_value (builder, num_frames);
+  add_time (builder, "first_pts", result, "first-pts");
+  add_time (builder, "last_pts", result, "last-pts");
+  add_time (builder, "first_running_time", result, "first-running-time");
+  add_time (builder, "last_running_time", result, "last-running-time");
+  add_wallclock (builder, unix_us);
+  add_labels (builder, result);
+  json_builder_end_object (builder);
+
+  root = json_builder_get_root (builder);
+  json_generator_set_root (generator, root);
+  text = json_generator_to_data (generator, NULL);
+  json_node_unref (root);
+  g_object_unref (generator);
+  g_object_unref (builder);
+  return text;
+}
+
+/* ---- logging ---- */
+
+static gchar *
+result_key (const GstStructure *result)
+{
+  guint64 clip_index = 0;
+
+  gst_structure_get_uint64 (result, "clip-index", &clip_index);
+  return g_strdup_printf ("%s/%" G_GUINT64_FORMAT,
+      GST_STR_NULL (gst_structure_get_string (result, "producer")), clip_index);
+}
+
+/* Writes the result unless it was written already; FALSE (error posted) if writing failed. */
+static gboolean
+gst_label_log_write (GstLabelLog *self, const GstStructure *result)
+{
+  gchar *key = result_key (result);
+  gchar *stream, *line;
+  gboolean written;
+
+  if (g_hash_table_contains (self->logged, key)) {
+    GST_LOG_OBJECT (self, "result %s was logged already", key);
+    g_free (key);
+    return TRUE;
+  }
+  stream = gst_label_log_stream_name (self);
+  line = result_to_json (result, stream, g_get_real_time ());
+  written = fputs (line, self->file) >= 0 && fputc ('\n', self->file) != EOF
+      && fflush (self->file) == 0;
+  if (written) {
+    GST_DEBUG_OBJECT (self, "logged result %s", key);
+    g_hash_table_add (self->logged, key);
+  } else {
+    GST_ELEMENT_ERROR (self, RESOURCE, WRITE, ("Could not write a result to the log."),
+        ("writing result %s: %s", key, g_strerror (errno)));
+    g_free (key);
+  }
+  g_free (line);
+  g_free (stream);
+  return written;
+}
+
+static GstFlowReturn
+gst_label_log_transform_ip (GstBaseTransform *trans, GstBuffer *buffer)
+{
+  GstLabelLog *self = GST_LABEL_LOG (trans);
+  gpointer state = NULL;
+  GstMeta *meta;
+
+  while ((meta = gst_buffer_iterate_meta_filtered (buffer, &state,
+              GST_CLIP_LABELS_META_API_TYPE)) != NULL) {
+    GstStructure *result = gst_clip_labels_meta_to_structure ((GstClipLabelsMeta *) meta);
+    gboolean written = gst_label_log_write (self, result);
+
+    gst_structure_free (result);
+    if (!written)
+      return GST_FLOW_ERROR;
+  }
+  return GST_FLOW_OK;
+}
+
+static void
+gst_label_log_take_tags (GstLabelLog *self, GstEvent *event)
+{
+  GstTagList *tags = NULL;
+  gchar *location = NULL;
+
+  gst_event_parse_tag (event, &tags);
+  if (gst_tag_list_get_string (tags, GST_TAG_LOCATION, &location)) {
+    g_free (self->tag_location);
+    self->tag_location = location;
+  }
+}
+
+static gboolean
+gst_label_log_sink_event (GstBaseTransform *trans, GstEvent *event)
+{
+  GstLabelLog *self = GST_LABEL_LOG (trans);
+  const GstStructure *result = gst_clip_labels_event_get_structure (event);
+
+  if (result != NULL && !gst_label_log_write (self, result)) {
+    gst_event_unref (event);
+    return FALSE;
+  }
+  if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_STOP)
+    g_hash_table_remove_all (self->logged);
+  else if (GST_EVENT_TYPE (event) == GST_EVENT_TAG)
+    gst_label_log_take_tags (self, event);
+
+  return GST_BASE_TRANSFORM_CLASS (gst_label_log_parent_class)->sink_event (trans, event);
+}
+
+static gboolean
+gst_label_log_start (GstBaseTransform *trans)
+{
+  GstLabelLog *self = GST_LABEL_LOG (trans);
+  gchar *location;
+  gboolean append;
+
+  GST_OBJECT_LOCK (self);
+  location = g_strdup (self->location);
+  append = self->append;
+  GST_OBJECT_UNLOCK (self);
+
+  if (location == NULL || strcmp (location, "-") == 0) {
+    self->file = stdout;
+  } else {
+    self->file = g_fopen (location, append ? "a" : "w");
+    if (self->file == NULL) {
+      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
+          ("Could not open the log file \"%s\" for writing.", location),
+          ("fopen: %s", g_strerror (errno)));
+      g_free (location);
+      return FALSE;
+    }
+  }
+  GST_DEBUG_OBJECT (self, "logging to %s", location != NULL ? location : "stdout");
+  g_free (location);
+  return TRUE;
+}
+
+static gboolean
+gst_label_log_stop (GstBaseTransform *trans)
+{
+  GstLabelLog *self = GST_LABEL_LOG (trans);
+
+  if (self->file != NULL && self->file != stdout)
+    fclose (self->file);
+  self->file = NULL;
+  g_hash_table_remove_all (self->logged);
+  g_clear_pointer (&self->tag_location, g_free);
+  g_clear_pointer (&self->source_uri, g_free);
+  self->source_looked_up = FALSE;
+  return TRUE;
+}
+
+/* ---- properties ---- */
+
+static void
+gst_label_log_set_property (GObject *object, guint prop_id, const GValue *value,
+    GParamSpec *pspec)
+{
+  GstLabelLog *self = GST_LABEL_LOG (object);
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_LOCATION:
+      g_free (self->location);
+      self->location = g_value_dup_string (value);
+      break;
+    case PROP_APPEND:
+      self->append = g_value_get_boolean (value);
+      break;
+    case PROP_STREAM_NAME:
+      g_free (self->stream_name);
+      self->stream_name = g_value_dup_string (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_label_log_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  GstLabelLog *self = GST_LABEL_LOG (object);
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_LOCATION:
+      g_value_set_string (value, self->location);
+      break;
+    case PROP_APPEND:
+      g_value_set_boolean (value, self->append);
+      break;
+    case PROP_STREAM_NAME:
+      g_value_set_string (value, self->stream_name);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_label_log_finalize (GObject *object)
+{
+  GstLabelLog *self = GST_LABEL_LOG (object);
+
+  g_free (self->location);
+  g_free (self->stream_name);
+  g_free (self->tag_location);
+  g_free (self->source_uri);
+  g_hash_table_unref (self->logged);
+  G_OBJECT_CLASS (gst_label_log_parent_class)->finalize (object);
+}
+
+static void
+gst_label_log_class_init (GstLabelLogClass *klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS (klass);
+
+  GST_DEBUG_CATEGORY_INIT (gst_label_log_debug, "labellog", 0,
+      "Writes clip classification results as JSON Lines");
+
+  gobject_class->set_property = gst_label_log_set_property;
+  gobject_class->get_property = gst_label_log_get_property;
+  gobject_class->finalize = gst_label_log_finalize;
+
+  g_object_class_install_property (gobject_class, PROP_LOCATION,
+      g_param_spec_string ("location", "Location",
+          "File the results are written to, one JSON object per line (unset or \"-\": stdout)",
+          DEFAULT_LOCATION,
+          G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_APPEND,
+      g_param_spec_boolean ("append", "Append",
+          "Append to the file instead of replacing it", DEFAULT_APPEND,
+          G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_STREAM_NAME,
+      g_param_spec_string ("stream-name", "Stream name",
+          "Name written with each result (unset: the URI of the upstream source when known)",
+          DEFAULT_STREAM_NAME,
+          G_PARAM_READWRITE | GST_PARAM_MUTABLE_PLAYING | G_PARAM_STATIC_STRINGS));
+
+  gst_element_class_add_static_pad_template (element_class, &sink_template);
+  gst_element_class_add_static_pad_template (element_class, &src_template);
+  gst_element_class_set_static_metadata (element_class, "Clip label log", "Filter/Analyzer",
+      "Writes each clip classification result once, as a line of JSON (JSON Lines)",
+      "gst-timesformer");
+
+  trans_class->transform_ip = GST_DEBUG_FUNCPTR (gst_label_log_transform_ip);
+  trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_label_log_sink_event);
+  trans_class->start = GST_DEBUG_FUNCPTR (gst_label_log_start);
+  trans_class->stop = GST_DEBUG_FUNCPTR (gst_label_log_stop);
+}
+
+static void
+gst_label_log_init (GstLabelLog *self)
+{
+  self->append = DEFAULT_APPEND;
+  self->logged = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  gst_base_transform_set_passthrough (GST_BASE_TRANSFORM (self), TRUE);
+}

@@ -1,0 +1,22 @@
+/* labels-test-util.h: results for the tests of labeloverlay and labellog. */
+#pragma once
+
+#include <gst/gst.h>
+#include <gst/cliplabels/gstcliplabelsmeta.h>
+
+G_BEGIN_DECLS
+
+/* The labels of every test result: "walking" 0.625, "running" 0.25, "dancing" 0.125. */
+#define TEST_MAX_LABELS 3
+extern const gchar *const test_label_names[TEST_MAX_LABELS];
+extern const gfloat test_label_scores[TEST_MAX_LABELS];
+
+/* Adds a result of model "tiny" with the first n_labels test labels to a writable buffer; the
+ * clip covers 8 frames from clip_index seconds on. */
+GstClipLabelsMeta *test_add_result (GstBuffer *buffer, const gchar *producer,
+    guint64 clip_index, guint n_labels);
+
+/* The same result as a clip-labels event. */
+GstEvent *test_result_event (const gchar *producer, guint64 clip_index, guint n_labels);
+
+G_END_DECLS
