@@ -31,7 +31,7 @@ enum {
   PROP_DROPPED_CLIPS,
 };
 
-#define DEFAULT_MODEL NULL
+#define DEFAULT_MODEL (default_model ())
 #define DEFAULT_FRAME_STRIDE 32
 #define DEFAULT_NUM_FRAMES 0
 #define DEFAULT_CLIP_HOP 0
@@ -70,6 +70,16 @@ job_free (GstTimesformerJob *job)
 {
   gst_tsf_clip_free (job->clip);
   g_free (job);
+}
+
+/* The model that ships with the plugin (models/motion-shapes): the installed copy, or the
+ * source tree's when the plugin runs uninstalled from its build folder. */
+static const gchar *
+default_model (void)
+{
+  if (g_file_test (TSF_SHIPPED_MODEL_DIR, G_FILE_TEST_IS_DIR))
+    return TSF_SHIPPED_MODEL_DIR;
+  return TSF_SHIPPED_MODEL_SOURCE_DIR;
 }
 
 #define gst_timesformer_parent_class parent_class
@@ -889,7 +899,8 @@ install_model_properties (GObjectClass *gobject_class)
 {
   g_object_class_install_property (gobject_class, PROP_MODEL, g_param_spec_string ("model",
           "Model", "Directory of a TimeSformer model (config.json, model.safetensors, "
-          "optional preprocessor_config.json)", DEFAULT_MODEL, READY_FLAGS));
+          "optional preprocessor_config.json); default: the motion-shapes model shipped with "
+          "the plugin", DEFAULT_MODEL, READY_FLAGS));
   g_object_class_install_property (gobject_class, PROP_TOP_K, g_param_spec_uint ("top-k",
           "Top k", "Labels reported per clip, best first", 1, MAX_TOP_K, DEFAULT_TOP_K,
           PLAYING_FLAGS));
@@ -952,6 +963,7 @@ gst_timesformer_class_init (GstTimesformerClass *klass)
 static void
 gst_timesformer_init (GstTimesformer *self)
 {
+  self->model_path = g_strdup (DEFAULT_MODEL);
   self->frame_stride = DEFAULT_FRAME_STRIDE;
   self->num_frames = DEFAULT_NUM_FRAMES;
   self->clip_hop = DEFAULT_CLIP_HOP;

@@ -152,10 +152,31 @@ def build_model(args):
         attention_type="divided_space_time")
     model = reference.TimesformerForVideoClassification(config)
     emb = model.timesformer.embeddings
-    with torch.no_grad():                       # transformers' initialisation of the embeddings
-        for p in (emb.cls_token, emb.position_embeddings, emb.time_embeddings):
-            torch.nn.init.trunc_normal_(p, std=0.02)
+    # transformers initialises the embeddings with std 0.02. From scratch, that leaves the model
+    # almost blind to where and when a patch is (attention is symmetric over frames and
+    # patches), and training stalls at chance between the opposite classes; embeddings on
+    # the scale of the patch features let it see order from the start.
+    with torch.no_grad():
+        torch.nn.init.trunc_normal_(emb.cls_token, std=0.02)
+        torch.nn.init.normal_(emb.position_embeddings, std=args.embedding_std)
+        torch.nn.init.normal_(emb.time_embeddings, std=args.embedding_std)
+        if args.ramp_embeddings:
+            add_coordinate_ramps(emb, args)
     return model
+
+
+def add_coordinate_ramps(emb, args):
+    """Adds to the position embeddings the patch's x and y, and to the time embeddings the
+    frame's index, each in [-1, 1] along a random direction of norm sqrt(hidden): the order of
+    frames and patches is then visible to linear maps from the first step."""
+    grid = args.image_size // args.patch_size
+    dim = emb.position_embeddings.shape[-1]
+    directions = torch.randn(3, dim)
+    directions *= math.sqrt(dim) * args.embedding_std / directions.norm(dim=1, keepdim=True)
+    ys, xs = torch.meshgrid(torch.linspace(-1, 1, grid), torch.linspace(-1, 1, grid), indexing="ij")
+    emb.position_embeddings[0, 1:] += xs.reshape(-1, 1) * directions[0] + ys.reshape(-1, 1) * directions[1]
+    frames = emb.time_embeddings.shape[1]
+    emb.time_embeddings[0] += torch.linspace(-1, 1, frames).reshape(-1, 1) * directions[2]
 
 
 def predict(model, data, batch_size=256):
@@ -214,8 +235,13 @@ def train(model, data, labels, args, log, held_out):
 # Export.
 
 
-def write_model_card(path, args, command, held_out, train_seconds):
+def write_model_card(path, args, commands, held_out, train_seconds):
     accuracy, swap, count = held_out
+    command = "\n    ".join(commands)
+    stages = ("" if len(commands) == 1 else
+              f"\nin {len(commands)} runs, each starting from the weights the previous one saved "
+              "(the same seed and clips; `--init` names the previous model folder: move it "
+              "aside before the next run writes `--out`)")
     card = f"""# motion-shapes
 
 The model that ships with gst-timesformer: a small TimeSformer (divided space-time attention)
@@ -247,9 +273,9 @@ growing/shrinking.
 ## Training
 
     {command}
-
-AdamW (lr {args.lr}, weight decay 0.05, warm-up then cosine), batch {args.batch_size},
-{args.epochs} epochs, {train_seconds / 60:.0f} min on 2 shared CPU cores (Debian's python3-torch).
+{stages}
+AdamW (weight decay 0.05, warm-up then cosine) on 1 thread, batch {args.batch_size}; the last run
+took {train_seconds / 60:.0f} min on a 2-core machine shared with other jobs (Debian's python3-torch).
 
 ## Accuracy
 
@@ -269,6 +295,15 @@ on clips of yet another seed.
         f.write(card)
 
 
+def previous_commands(init):
+    """The training commands that made the model training starts from."""
+    if not init:
+        return []
+    with open(os.path.join(init, "training.json")) as f:
+        recorded = json.load(f)
+    return recorded.get("commands") or [recorded.get("command", "(unknown)")]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default="models/motion-shapes", help="model folder to write")
@@ -283,8 +318,14 @@ def main(argv=None):
     parser.add_argument("--hidden-size", type=int, default=64)
     parser.add_argument("--layers", type=int, default=3)
     parser.add_argument("--heads", type=int, default=4)
+    parser.add_argument("--embedding-std", type=float, default=0.5,
+                        help="initial scale of the position and time embeddings")
+    parser.add_argument("--ramp-embeddings", action="store_true",
+                        help="start the position and time embeddings with linear x, y and t ramps")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--cache", help="folder to keep the rendered clips in between runs")
+    parser.add_argument("--init", help="model folder whose weights training starts from "
+                        "(a previous run of this script with the same sizes)")
     args = parser.parse_args(argv)
     shown = list(argv if argv is not None else sys.argv[1:])
     if "--cache" in shown:                                   # where the clips were kept
@@ -308,7 +349,11 @@ def main(argv=None):
 
     torch.set_num_threads(args.threads)
     start = time.time()
-    model = train(build_model(args), data, labels, args, log, (held_data, held_labels))
+    model = build_model(args)
+    if args.init:                                 # continue from a saved model
+        model.load_state_dict(reference.load_pretrained(args.init).state_dict())
+        log(f"starting from {args.init}")
+    model = train(model, data, labels, args, log, (held_data, held_labels))
     train_seconds = time.time() - start
     log(f"trained in {train_seconds:.0f} s; float32 held-out accuracy {evaluate(model, held_data, held_labels)}")
 
@@ -318,11 +363,13 @@ def main(argv=None):
     saved = reference.load_pretrained(args.out, torch.float64)
     accuracy, swap = evaluate(saved, held_data, held_labels)
     log(f"saved model (float64): held-out top-1 {accuracy:.4f}, reversed swap {swap:.4f}")
-    write_model_card(os.path.join(args.out, "README.md"), args, command,
+    commands = previous_commands(args.init) + [command]
+    write_model_card(os.path.join(args.out, "README.md"), args, commands,
                      (accuracy, swap, held_count), train_seconds)
     with open(os.path.join(args.out, "training.json"), "w") as f:
-        json.dump({"args": vars(args), "held_out_accuracy": accuracy, "reversed_swap_rate": swap,
-                   "held_out_clips": held_count, "train_seconds": round(train_seconds)}, f, indent=1)
+        json.dump({"commands": commands, "args": vars(args), "held_out_accuracy": accuracy,
+                   "reversed_swap_rate": swap, "held_out_clips": held_count,
+                   "train_seconds": round(train_seconds)}, f, indent=1)
         f.write("\n")
 
 

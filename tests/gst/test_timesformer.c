@@ -751,17 +751,25 @@ GST_START_TEST (test_state_cycling)
 }
 GST_END_TEST;
 
-/* The state change fails and the error names the model and the engine's reason. */
+/* The state change fails and the error names the model and the engine's reason.
+ * model_property NULL: the model property set to NULL (no model at all; the default is the
+ * shipped model). */
 static void
 check_bad_model (const gchar *model_property, const gchar *expected_in_message)
 {
-  gchar *launch = g_strdup_printf ("videotestsrc ! timesformer %s ! fakesink",
-      model_property);
+  gchar *launch = g_strdup_printf ("videotestsrc ! timesformer name=tsf %s ! fakesink",
+      model_property ? model_property : "");
   GstElement *pipeline = gst_parse_launch (launch, NULL);
   GstBus *bus = gst_element_get_bus (pipeline);
   GstMessage *m;
   GError *error = NULL;
   gchar *debug = NULL, *text;
+
+  if (model_property == NULL) {
+    GstElement *tsf = gst_bin_get_by_name (GST_BIN (pipeline), "tsf");
+    g_object_set (tsf, "model", NULL, NULL);
+    gst_object_unref (tsf);
+  }
 
   fail_unless_equals_int (gst_element_set_state (pipeline, GST_STATE_PLAYING),
       GST_STATE_CHANGE_FAILURE);
@@ -784,7 +792,7 @@ check_bad_model (const gchar *model_property, const gchar *expected_in_message)
 GST_START_TEST (test_bad_model)
 {
   check_bad_model ("model=/nonexistent/model", "/nonexistent/model");
-  check_bad_model ("", "model");
+  check_bad_model (NULL, "model");
 }
 GST_END_TEST;
 
