@@ -65,8 +65,13 @@ typedef struct {
 
 const gchar *tsf_attention_type_to_string (TsfAttentionType type);
 
+/* Zero-initialised (or tsf_model_options_init) means defaults. */
 typedef struct {
   gint threads;              /* oneDNN threads for this model; 0 = all cores */
+  guint num_heads;           /* attention heads of a checkpoint without config.json (official
+                              * .pyth); 0 = 12 for hidden size 768, else hidden size / 64.
+                              * With a config.json it must match or be 0. */
+  const gchar *labels_file;  /* one label per line, replacing the model's labels; NULL = keep */
 } TsfModelOptions;
 
 void tsf_model_options_init (TsfModelOptions *options);
@@ -89,7 +94,9 @@ gboolean tsf_clip_shape_from_dims (TsfClipShape *shape, guint ndim, const gsize 
 typedef struct _TsfModel TsfModel;
 
 /* Opens a model: a Hugging Face TimesformerForVideoClassification directory (config.json,
- * model.safetensors, optional preprocessor_config.json). */
+ * model.safetensors or pytorch_model.bin, optional preprocessor_config.json), or a PyTorch
+ * checkpoint file: an official TimeSformer .pyth (config inferred from its tensors, see
+ * docs/checkpoints.md) or a pytorch_model.bin with a config.json next to it. */
 TsfModel *tsf_model_open (const gchar *path, const TsfModelOptions *options, GError **error);
 
 /* A model with random weights for the given config (benchmarks). */

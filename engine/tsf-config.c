@@ -304,10 +304,14 @@ parse_labels (TsfConfig *config, const gchar *filename, JsonObject *id2label, GE
       config->labels[id] = g_strdup (label);
   }
   g_list_free (keys);
-  for (guint i = 0; ok && i < config->num_labels; i++) {
-    if (config->labels[i] == NULL)
+  for (guint i = 0; i < config->num_labels; i++) {
+    if (!ok)
+      g_free (config->labels[i]);  /* the array may have holes: g_strfreev would stop early */
+    else if (config->labels[i] == NULL)
       config->labels[i] = g_strdup_printf ("LABEL_%u", i);
   }
+  if (!ok)
+    g_clear_pointer (&config->labels, g_free);
   return ok;
 }
 
@@ -379,6 +383,16 @@ parse_channel_values (JsonObject *root, const gchar *filename, const gchar *fiel
   return TRUE;
 }
 
+/* A member of the size or crop_size object, named "size.height" etc. in errors. */
+static gboolean
+get_size_member (JsonObject *object, const gchar *filename, const gchar *field,
+    const gchar *member, guint *value, GError **error)
+{
+  g_autofree gchar *name = g_strconcat (field, ".", member, NULL);
+  return tsf_json_node_get_uint (json_object_get_member (object, member), filename, name, 1,
+      MAX_CROP_OR_RESIZE, value, error);
+}
+
 /* size / crop_size: an integer (square, or shortest edge for size), or an object. */
 static gboolean
 parse_size (JsonObject *root, const gchar *filename, const gchar *field, gboolean is_resize,
@@ -390,8 +404,8 @@ parse_size (JsonObject *root, const gchar *filename, const gchar *field, gboolea
   guint *width = is_resize ? &config->resize_width : &config->crop_width;
   guint *height = is_resize ? &config->resize_height : &config->crop_height;
   guint edge = 0;
-  if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_INT64) {
-    if (!tsf_json_get_uint (root, filename, field, 1, MAX_CROP_OR_RESIZE, &edge, error))
+  if (!JSON_NODE_HOLDS_OBJECT (node)) {
+    if (!tsf_json_node_get_uint (node, filename, field, 1, MAX_CROP_OR_RESIZE, &edge, error))
       return FALSE;
     if (is_resize) {
       config->resize_shortest_edge = edge;
@@ -401,12 +415,10 @@ parse_size (JsonObject *root, const gchar *filename, const gchar *field, gboolea
     }
     return TRUE;
   }
-  JsonObject *object = NULL;
-  if (!tsf_json_get_object (root, filename, field, &object, error))
-    return FALSE;
+  JsonObject *object = json_node_get_object (node);
   if (is_resize && json_object_has_member (object, "shortest_edge")) {
     *width = *height = 0;
-    return tsf_json_get_uint (object, filename, "shortest_edge", 1, MAX_CROP_OR_RESIZE,
+    return get_size_member (object, filename, field, "shortest_edge",
         &config->resize_shortest_edge, error);
   }
   if (!json_object_has_member (object, "height") || !json_object_has_member (object, "width"))
@@ -415,8 +427,8 @@ parse_size (JsonObject *root, const gchar *filename, const gchar *field, gboolea
         : "{\"height\": H, \"width\": W}", node, error);
   if (is_resize)
     config->resize_shortest_edge = 0;
-  return tsf_json_get_uint (object, filename, "height", 1, MAX_CROP_OR_RESIZE, height, error)
-      && tsf_json_get_uint (object, filename, "width", 1, MAX_CROP_OR_RESIZE, width, error);
+  return get_size_member (object, filename, field, "height", height, error)
+      && get_size_member (object, filename, field, "width", width, error);
 }
 
 /* do_* flags that are false turn their step into identity (see TsfConfig). */

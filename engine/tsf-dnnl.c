@@ -34,6 +34,14 @@ tsf_dnnl_set_error (GError **error, dnnl_status_t status, const gchar *call,
 }
 
 gboolean
+tsf_dnnl_engine_new (dnnl_engine_t *engine, dnnl_stream_t *stream, GError **error)
+{
+  TSF_DNNL_CHECK (dnnl_engine_create (engine, dnnl_cpu, 0), error, FALSE);
+  TSF_DNNL_CHECK (dnnl_stream_create (stream, *engine, dnnl_stream_default_flags), error, FALSE);
+  return TRUE;
+}
+
+gboolean
 tsf_md_strided (dnnl_memory_desc_t *md, gint ndims, const dnnl_dim_t *dims,
     const dnnl_dim_t *strides, GError **error)
 {
@@ -111,9 +119,8 @@ impl_is_gemm (const_dnnl_primitive_desc_t pd)
       && impl != NULL && g_str_has_prefix (impl, "gemm");
 }
 
-/* The first implementation oneDNN offers, or its first GEMM-based one when `prefer_gemm`. */
-static gboolean
-pd_create (dnnl_primitive_desc_t *pd, const_dnnl_op_desc_t desc,
+gboolean
+tsf_dnnl_pd_create (dnnl_primitive_desc_t *pd, const_dnnl_op_desc_t desc,
     const_dnnl_primitive_attr_t attr, dnnl_engine_t engine, gboolean prefer_gemm,
     GError **error)
 {
@@ -214,7 +221,7 @@ tsf_program_matmul_op (TsfProgram *program, const dnnl_memory_desc_t *src,
   if (!attr_new (&attr, error))
     return NULL;
   ok = matmul_attr (attr, dst, options, error)
-      && pd_create (&pd, &desc, attr, program->engine, TRUE, error);
+      && tsf_dnnl_pd_create (&pd, &desc, attr, program->engine, TRUE, error);
   dnnl_primitive_attr_destroy (attr);
   if (!ok || (op = op_new (program, pd, error)) == NULL)
     return NULL;
@@ -239,7 +246,7 @@ plain_op (TsfProgram *program, const_dnnl_op_desc_t desc, GError **error)
 
   if (!attr_new (&attr, error))
     return NULL;
-  ok = pd_create (&pd, desc, attr, program->engine, FALSE, error);
+  ok = tsf_dnnl_pd_create (&pd, desc, attr, program->engine, FALSE, error);
   dnnl_primitive_attr_destroy (attr);
   return ok ? op_new (program, pd, error) : NULL;
 }

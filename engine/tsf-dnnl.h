@@ -24,6 +24,15 @@ G_BEGIN_DECLS
 void tsf_dnnl_set_error (GError **error, dnnl_status_t status, const gchar *call,
     const gchar *file, gint line);
 
+/* The CPU engine and an in-order stream on it. */
+gboolean tsf_dnnl_engine_new (dnnl_engine_t *engine, dnnl_stream_t *stream, GError **error);
+
+/* The first implementation oneDNN offers for `desc`, or its first GEMM-based one when
+ * `prefer_gemm` (falling back to the first). */
+gboolean tsf_dnnl_pd_create (dnnl_primitive_desc_t *pd, const_dnnl_op_desc_t desc,
+    const_dnnl_primitive_attr_t attr, dnnl_engine_t engine, gboolean prefer_gemm,
+    GError **error);
+
 /* A float32 memory descriptor with explicit strides (in elements). */
 gboolean tsf_md_strided (dnnl_memory_desc_t *md, gint ndims, const dnnl_dim_t *dims,
     const dnnl_dim_t *strides, GError **error);

@@ -549,18 +549,12 @@ tsf_runner_new (const TsfConfig *config, const TsfWeights *weights, gint threads
     GError **error)
 {
   TsfRunner *runner = g_new0 (TsfRunner, 1);
-  dnnl_status_t status;
 
   runner->config = config;
   runner->weights = weights;
   runner->threads = resolve_threads (threads);
   runner->plans = g_ptr_array_new_with_free_func ((GDestroyNotify) plan_free);
-  status = dnnl_engine_create (&runner->engine, dnnl_cpu, 0);
-  if (status == dnnl_success)
-    status = dnnl_stream_create (&runner->stream, runner->engine, dnnl_stream_default_flags);
-  if (status != dnnl_success) {
-    tsf_dnnl_set_error (error, status, "dnnl_engine_create/dnnl_stream_create", __FILE__,
-        __LINE__);
+  if (!tsf_dnnl_engine_new (&runner->engine, &runner->stream, error)) {
     tsf_runner_free (runner);
     return NULL;
   }

@@ -3,11 +3,41 @@
 
 #define DESCRIBE_MAX_CHARS 40
 
+/* json-glib parses recursively: refuse deep nesting before it can exhaust the stack. */
+static gboolean
+nesting_within (const gchar *text, gsize length, guint max_depth)
+{
+  guint depth = 0;
+  gboolean in_string = FALSE;
+  for (gsize i = 0; i < length; i++) {
+    gchar c = text[i];
+    if (in_string) {
+      if (c == '\\')
+        i++;
+      else if (c == '"')
+        in_string = FALSE;
+    } else if (c == '"') {
+      in_string = TRUE;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth)
+        return FALSE;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      depth--;
+    }
+  }
+  return TRUE;
+}
+
 JsonObject *
 tsf_json_parse_object (JsonParser *parser, const gchar *text, gsize length,
     const gchar *filename, TsfError code, GError **error)
 {
   GError *local = NULL;
+  if (!nesting_within (text, length, TSF_JSON_MAX_DEPTH)) {
+    g_set_error (error, TSF_ERROR, code, "%s: invalid JSON: nested deeper than %d levels",
+        filename, TSF_JSON_MAX_DEPTH);
+    return NULL;
+  }
   if (length > G_MAXSSIZE || !json_parser_load_from_data (parser, text, length, &local)) {
     g_set_error (error, TSF_ERROR, code, "%s: invalid JSON: %s", filename,
         local ? local->message : "too large");
@@ -96,9 +126,14 @@ tsf_json_get_uint (JsonObject *object, const gchar *filename, const gchar *field
     guint max, guint *value, GError **error)
 {
   JsonNode *node = json_object_get_member (object, field);
+  return node == NULL || tsf_json_node_get_uint (node, filename, field, min, max, value, error);
+}
+
+gboolean
+tsf_json_node_get_uint (JsonNode *node, const gchar *filename, const gchar *field, guint min,
+    guint max, guint *value, GError **error)
+{
   gint64 number;
-  if (node == NULL)
-    return TRUE;
   if (tsf_json_node_get_int64 (node, &number) && number >= min && number <= max) {
     *value = number;
     return TRUE;

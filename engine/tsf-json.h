@@ -9,6 +9,9 @@
 
 G_BEGIN_DECLS
 
+/* Deepest nesting of arrays and objects accepted (our files need 3). */
+#define TSF_JSON_MAX_DEPTH 32
+
 /* Parses `text` with `parser` (which owns the result); the top level must be an object.
  * Errors carry `code`. */
 JsonObject *tsf_json_parse_object (JsonParser *parser, const gchar *text, gsize length,
@@ -24,6 +27,10 @@ gboolean tsf_json_type_error (const gchar *filename, const gchar *field,
 gboolean tsf_json_node_get_int64 (JsonNode *node, gint64 *value);
 /* An integer or float node. */
 gboolean tsf_json_node_get_number (JsonNode *node, gdouble *value);
+
+/* An integer node within [min, max]; `field` names it in the error. */
+gboolean tsf_json_node_get_uint (JsonNode *node, const gchar *filename, const gchar *field,
+    guint min, guint max, guint *value, GError **error);
 
 gboolean tsf_json_get_uint (JsonObject *object, const gchar *filename, const gchar *field,
     guint min, guint max, guint *value, GError **error);

@@ -403,7 +403,8 @@ push_global (Unpickler *u, const gchar *module, const gchar *name)
   if (index < 0)
     return fail (u, "global '%s.%s' is not allowed: a PyTorch state dict only names "
         "collections.OrderedDict, torch._utils._rebuild_tensor_v2/_rebuild_parameter and "
-        "torch.*Storage (refused, nothing was imported or run)", module, name);
+        "torch.*Storage (refused, nothing was imported or run). If the file pickles a whole "
+        "Python object, save its state_dict() instead", module, name);
   value = new_value (u, TSF_PICKLE_GLOBAL);
   value->global = index;
   push (u, value);

@@ -1,7 +1,17 @@
-/* tsf-source.c: what a model path names. Today a Hugging Face directory: config.json,
- * model.safetensors and an optional preprocessor_config.json. */
+/* tsf-source.c: what a model path names.
+ * - A Hugging Face directory: config.json, optional preprocessor_config.json, and weights in
+ *   model.safetensors (preferred) or pytorch_model.bin (a PyTorch zip checkpoint, Hugging
+ *   Face or official names).
+ * - A PyTorch checkpoint file (official .pyth, pytorch_model.bin...): with a config.json next
+ *   to it that config is used; else the checkpoint must use the official names and its config
+ *   is inferred from the tensor shapes. */
 #include "tsf-source.h"
+
+#include <string.h>
+
 #include "tsf-config.h"
+#include "tsf-official.h"
+#include "tsf-torchzip.h"
 
 /* Weights files a model directory may hold, in order of preference. */
 typedef struct {
@@ -11,6 +21,7 @@ typedef struct {
 
 static const WeightsFormat weights_formats[] = {
   { "model.safetensors", tsf_safetensors_open },
+  { "pytorch_model.bin", tsf_torchzip_open },
 };
 
 static TsfTensorSet *
@@ -31,35 +42,157 @@ open_weights (const gchar *dir, GError **error)
 }
 
 static gboolean
-check_directory (const gchar *path, GError **error)
+check_exists (const gchar *path, GError **error)
 {
-  const gchar *expected = "a Hugging Face TimesformerForVideoClassification directory with "
-      "config.json and model.safetensors";
-  if (!g_file_test (path, G_FILE_TEST_EXISTS)) {
-    g_set_error (error, TSF_ERROR, TSF_ERROR_IO, "model %s does not exist; expected %s",
-        path, expected);
+  if (g_file_test (path, G_FILE_TEST_EXISTS))
+    return TRUE;
+  g_set_error (error, TSF_ERROR, TSF_ERROR_IO, "model %s does not exist; expected a Hugging "
+      "Face TimesformerForVideoClassification directory (config.json with model.safetensors "
+      "or pytorch_model.bin) or a PyTorch checkpoint file (.pyth, pytorch_model.bin)", path);
+  return FALSE;
+}
+
+/* Official names become Hugging Face names (one table, tsf-official.c). */
+static gboolean
+normalise_names (TsfTensorSet *tensors, GError **error)
+{
+  return !tsf_official_detect (tensors) || tsf_official_rename (tensors, error);
+}
+
+/* A directory: its config.json, then its weights. */
+static TsfTensorSet *
+open_directory (const gchar *dir, TsfConfig *config, GError **error)
+{
+  TsfTensorSet *tensors;
+
+  if (!tsf_config_load_dir (config, dir, error))
+    return NULL;
+  tensors = open_weights (dir, error);
+  if (tensors && !normalise_names (tensors, error))
+    g_clear_pointer (&tensors, tsf_tensor_set_free);
+  return tensors;
+}
+
+/* A checkpoint file: the config next to it, or inferred from official names. */
+static TsfTensorSet *
+open_checkpoint (const gchar *path, const TsfModelOptions *options, TsfConfig *config,
+    GError **error)
+{
+  g_autofree gchar *dir = g_path_get_dirname (path);
+  g_autofree gchar *sibling_config = g_build_filename (dir, "config.json", NULL);
+  gboolean official, ok;
+  TsfTensorSet *tensors;
+
+  if (g_str_has_suffix (path, ".safetensors")) {
+    g_set_error (error, TSF_ERROR, TSF_ERROR_IO, "%s: give the directory that holds this "
+        "safetensors file and its config.json, not the file", path);
+    return NULL;
+  }
+  tensors = tsf_torchzip_open (path, error);
+  if (!tensors)
+    return NULL;
+  official = tsf_official_detect (tensors);
+  if (g_file_test (sibling_config, G_FILE_TEST_EXISTS))
+    ok = tsf_config_load_dir (config, dir, error) && normalise_names (tensors, error);
+  else if (official)
+    ok = tsf_official_rename (tensors, error)
+        && tsf_official_infer_config (tensors, options->num_heads, config, error);
+  else {
+    g_set_error (error, TSF_ERROR, TSF_ERROR_CONFIG, "%s uses Hugging Face names but has no "
+        "config.json next to it; put it in a directory with its config.json", path);
+    ok = FALSE;
+  }
+  if (!ok)
+    g_clear_pointer (&tensors, tsf_tensor_set_free);
+  return tensors;
+}
+
+/* --labels: one label per line, as many as the model has classes. */
+static gboolean
+load_labels_file (const gchar *path, TsfConfig *config, GError **error)
+{
+  g_autofree gchar *text = NULL;
+  g_auto (GStrv) lines = NULL;
+  g_autoptr (GError) local = NULL;
+  guint n;
+
+  if (!g_file_get_contents (path, &text, NULL, &local)) {
+    g_set_error (error, TSF_ERROR, TSF_ERROR_IO, "cannot read the labels file: %s",
+        local->message);
     return FALSE;
   }
-  if (!g_file_test (path, G_FILE_TEST_IS_DIR)) {
-    g_set_error (error, TSF_ERROR, TSF_ERROR_IO, "model %s is not a directory; expected %s",
-        path, expected);
+  if (!g_utf8_validate (text, -1, NULL)) {
+    g_set_error (error, TSF_ERROR, TSF_ERROR_CONFIG, "labels file %s is not UTF-8 text", path);
     return FALSE;
   }
+  lines = g_strsplit (text, "\n", -1);
+  n = g_strv_length (lines);
+  if (n > 0 && lines[n - 1][0] == '\0')
+    g_clear_pointer (&lines[--n], g_free);          /* the last line's newline */
+  for (guint i = 0; i < n; i++) {
+    g_strchomp (lines[i]);
+    if (lines[i][0] == '\0') {
+      g_set_error (error, TSF_ERROR, TSF_ERROR_CONFIG, "labels file %s: line %u is empty; "
+          "expected one label per line", path, i + 1);
+      return FALSE;
+    }
+  }
+  if (n != config->num_labels) {
+    g_set_error (error, TSF_ERROR, TSF_ERROR_CONFIG, "labels file %s has %u labels; the model "
+        "has %u classes", path, n, config->num_labels);
+    return FALSE;
+  }
+  g_strfreev (config->labels);
+  config->labels = g_steal_pointer (&lines);
   return TRUE;
+}
+
+static gboolean
+apply_options (const gchar *path, const TsfModelOptions *options, TsfConfig *config,
+    GError **error)
+{
+  if (options->num_heads && options->num_heads != config->num_attention_heads) {
+    g_set_error (error, TSF_ERROR, TSF_ERROR_CONFIG, "%s: the model's config says %u attention "
+        "heads but %u were asked for", path, config->num_attention_heads, options->num_heads);
+    return FALSE;
+  }
+  return (!options->labels_file || load_labels_file (options->labels_file, config, error))
+      && tsf_config_validate (config, path, error);
+}
+
+TsfTensorSet *
+tsf_source_open_with_options (const gchar *path, const TsfModelOptions *options,
+    TsfConfig *config, gchar **name_out, GError **error)
+{
+  static const TsfModelOptions defaults = { 0 };
+  TsfTensorSet *tensors = NULL;
+  gboolean is_dir = g_file_test (path, G_FILE_TEST_IS_DIR);
+
+  if (!options)
+    options = &defaults;
+  tsf_config_init_defaults (config);
+  if (check_exists (path, error))
+    tensors = is_dir ? open_directory (path, config, error)
+        : open_checkpoint (path, options, config, error);
+  if (tensors && !apply_options (path, options, config, error))
+    g_clear_pointer (&tensors, tsf_tensor_set_free);
+  if (!tensors) {
+    tsf_config_clear (config);
+    return NULL;
+  }
+  if (name_out) {
+    gchar *base = g_path_get_basename (path);
+    gchar *dot = is_dir ? NULL : strrchr (base, '.');
+
+    if (dot && dot != base)
+      *dot = '\0';
+    *name_out = base;
+  }
+  return tensors;
 }
 
 TsfTensorSet *
 tsf_source_open (const gchar *path, TsfConfig *config, gchar **name_out, GError **error)
 {
-  tsf_config_init_defaults (config);
-  if (!check_directory (path, error) || !tsf_config_load_dir (config, path, error))
-    return NULL;
-  TsfTensorSet *tensors = open_weights (path, error);
-  if (tensors == NULL) {
-    tsf_config_clear (config);
-    return NULL;
-  }
-  if (name_out)
-    *name_out = g_path_get_basename (path);
-  return tensors;
+  return tsf_source_open_with_options (path, NULL, config, name_out, error);
 }

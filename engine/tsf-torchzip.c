@@ -1,6 +1,8 @@
 /* tsf-torchzip.c: PyTorch zip checkpoints (see tsf-torchzip.h). */
 #include "tsf-torchzip.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <zip.h>
 
@@ -24,6 +26,7 @@ typedef struct {
   zip_t *zip;
   gchar *prefix;             /* "archive/" */
   GHashTable *storages;      /* key -> bytes (owned); becomes the tensor set's backing */
+  GHashTable *storage_sizes; /* key -> byte size of what `storages` holds */
 } Archive;
 
 static gboolean
@@ -37,7 +40,8 @@ check_magic (const guint8 *data, gsize size, const gchar *source, GError **error
   }
   if (size < 4 || memcmp (data, "PK\x03\x04", 4)) {
     g_set_error (error, TSF_ERROR, TSF_ERROR_FORMAT,
-        "%s is not a PyTorch zip checkpoint (it does not begin with a zip header)", source);
+        "%s is not a PyTorch zip checkpoint (it does not begin with a zip header) nor a "
+        "model directory", source);
     return FALSE;
   }
   return TRUE;
@@ -150,11 +154,20 @@ get_storage (Archive *archive, const TsfPickleStorage *storage, const gchar *ten
   gint64 nbytes;
   gsize size;
 
-  if (bytes)
-    return bytes;
   if (__builtin_mul_overflow (storage->numel, (gint64) storage->type->element_size, &nbytes)) {
     g_set_error (error, TSF_ERROR, TSF_ERROR_FORMAT, "%s: storage '%s' of tensor '%s' is "
         "impossibly large", archive->source, storage->key, tensor_name);
+    return NULL;
+  }
+  if (bytes) {
+    /* another tensor read it already: the same bytes, but declared with the same size? */
+    gint64 read = *(gint64 *) g_hash_table_lookup (archive->storage_sizes, storage->key);
+
+    if (read == nbytes)
+      return bytes;
+    g_set_error (error, TSF_ERROR, TSF_ERROR_FORMAT, "%s: storage '%s' of tensor '%s' is "
+        "declared with %" G_GINT64_FORMAT " bytes, but another tensor declared it with %"
+        G_GINT64_FORMAT, archive->source, storage->key, tensor_name, nbytes, read);
     return NULL;
   }
   entry = g_strconcat (archive->prefix, "data/", storage->key, NULL);
@@ -165,8 +178,11 @@ get_storage (Archive *archive, const TsfPickleStorage *storage, const gchar *ten
     return NULL;
   }
   bytes = read_entry (archive, entry, nbytes, &size, error);
-  if (bytes)
+  if (bytes) {
     g_hash_table_insert (archive->storages, g_strdup (storage->key), bytes);
+    g_hash_table_insert (archive->storage_sizes, g_strdup (storage->key),
+        g_memdup2 (&nbytes, sizeof nbytes));
+  }
   return bytes;
 }
 
@@ -230,6 +246,27 @@ add_tensor (Archive *archive, TsfTensorSet *set, const TsfPickleValue *key,
   return tsf_tensor_set_add (set, &tensor, error);
 }
 
+/* PyTorch 2 records the byte order of the storages; older files are little-endian. */
+static gboolean
+check_byteorder (Archive *archive, GError **error)
+{
+  g_autofree gchar *name = g_strconcat (archive->prefix, "byteorder", NULL);
+  g_autofree guint8 *text = NULL;
+  gsize size;
+
+  if (zip_name_locate (archive->zip, name, ZIP_FL_ENC_RAW) < 0)
+    return TRUE;
+  text = read_entry (archive, name, -1, &size, error);
+  if (!text)
+    return FALSE;
+  if (size != strlen ("little") || memcmp (text, "little", size)) {
+    g_set_error (error, TSF_ERROR, TSF_ERROR_UNSUPPORTED, "%s: the storages are not "
+        "little-endian ('%s' says otherwise)", archive->source, name);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 static TsfTensorSet *
 read_state_dict (Archive *archive, GError **error)
 {
@@ -262,49 +299,64 @@ read_state_dict (Archive *archive, GError **error)
   return set;
 }
 
-TsfTensorSet *
-tsf_torchzip_parse (const guint8 *data, gsize size, const gchar *source, GError **error)
+/* Takes ownership of `zsource` (created by the caller from a file or from memory). */
+static TsfTensorSet *
+read_archive (zip_source_t *zsource, zip_error_t *zerror, const gchar *source, GError **error)
 {
   Archive archive = { .source = source };
-  zip_source_t *zsource;
-  zip_error_t zerror;
   TsfTensorSet *set = NULL;
 
-  if (!check_magic (data, size, source, error))
-    return NULL;
-  zip_error_init (&zerror);
-  zsource = zip_source_buffer_create (data, size, 0, &zerror);
-  archive.zip = zsource ? zip_open_from_source (zsource, ZIP_RDONLY | ZIP_CHECKCONS, &zerror)
+  archive.zip = zsource ? zip_open_from_source (zsource, ZIP_RDONLY | ZIP_CHECKCONS, zerror)
       : NULL;
   if (!archive.zip) {
     g_set_error (error, TSF_ERROR, TSF_ERROR_FORMAT,
-        "%s: damaged or truncated zip archive (%s)", source, zip_error_strerror (&zerror));
+        "%s: damaged or truncated zip archive (%s)", source, zip_error_strerror (zerror));
     if (zsource)
       zip_source_free (zsource);
-    zip_error_fini (&zerror);
+    zip_error_fini (zerror);
     return NULL;
   }
-  zip_error_fini (&zerror);
+  zip_error_fini (zerror);
   archive.storages = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  if (find_prefix (&archive, error))
+  archive.storage_sizes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  if (find_prefix (&archive, error) && check_byteorder (&archive, error))
     set = read_state_dict (&archive, error);
   zip_discard (archive.zip);
   g_hash_table_unref (archive.storages);
+  g_hash_table_unref (archive.storage_sizes);
   g_free (archive.prefix);
   return set;
 }
 
 TsfTensorSet *
+tsf_torchzip_parse (const guint8 *data, gsize size, const gchar *source, GError **error)
+{
+  zip_error_t zerror;
+
+  if (!check_magic (data, size, source, error))
+    return NULL;
+  zip_error_init (&zerror);
+  return read_archive (zip_source_buffer_create (data, size, 0, &zerror), &zerror, source,
+      error);
+}
+
+/* The file is read (not mapped): the storages are copied once, into the tensor set. */
+TsfTensorSet *
 tsf_torchzip_open (const gchar *path, GError **error)
 {
-  g_autoptr (GMappedFile) file = NULL;
-  g_autoptr (GError) local = NULL;
+  guint8 head[sizeof legacy_magic];
+  zip_error_t zerror;
+  gsize got = 0;
+  FILE *file = fopen (path, "rb");
 
-  file = g_mapped_file_new (path, FALSE, &local);
   if (!file) {
-    g_set_error (error, TSF_ERROR, TSF_ERROR_IO, "cannot open %s: %s", path, local->message);
+    g_set_error (error, TSF_ERROR, TSF_ERROR_IO, "cannot open %s: %s", path, g_strerror (errno));
     return NULL;
   }
-  return tsf_torchzip_parse ((const guint8 *) g_mapped_file_get_contents (file),
-      g_mapped_file_get_length (file), path, error);
+  got = fread (head, 1, sizeof head, file);
+  fclose (file);
+  if (!check_magic (head, got, path, error))
+    return NULL;
+  zip_error_init (&zerror);
+  return read_archive (zip_source_file_create (path, 0, -1, &zerror), &zerror, path, error);
 }

@@ -12,6 +12,16 @@
       "hostile": [{"file", "error", "marker"}]} where "error" is a substring of the expected
       message and "marker" a file that must still not exist after the load attempt.
 
+  make_checkpoint_fixtures.py --models TEST_MODELS_DIR --out DIR
+      the reference test models (tools/make_test_models.py) as PyTorch checkpoints, in
+      DIR/models/: <m>_hf_bin/ and <m>_official_bin/ (config.json, preprocessor_config.json and
+      a pytorch_model.bin with Hugging Face or official "model."-prefixed names), <m>.pyth (an
+      official training checkpoint: {"epoch", "model_state", "optimizer_state", "cfg"}, two
+      weights stored as strided views with storage offsets), <m>_bare.pyth (official names, no
+      prefix, no wrapper), <m>.labels.txt (labels other than config.json's); and DIR/models.json: [{"path", "model", "num_heads",
+      "labels", "input"}] (paths relative to DIR; "model" names the safetensors model they must
+      equal, "input" a clip of it in TEST_MODELS_DIR).
+
 Everything is seeded. Run with /usr/bin/python3.
 """
 
@@ -23,7 +33,13 @@ import os
 import pickle
 import zipfile
 
+import shutil
+import sys
+
 import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import timesformer_reference as ref  # noqa: E402
 
 
 # ---- crafting pickles the way torch.save does, with any layout we like ----
@@ -191,6 +207,13 @@ def hostile_cases(out, gen):
     add("strides_past_storage.bin", lambda p: write_zip(
         p, craft_pickle({"w": View(s, 2, (2, 3), (3, 1))}), {"0": bytes(24)}),
         "reaches past its storage")
+    # one storage declared with two sizes (found by fuzz-torchzip: the second tensor read past
+    # the bytes read for the first)
+    empty = Storage("0", torch.FloatStorage, 0)
+    add("storage_two_sizes.bin", lambda p: write_zip(
+        p, craft_pickle(collections.OrderedDict(a=View(empty, 0, (0,), (1,)),
+                                                b=View(s, 0, (2, 3), (3, 1)))), {"0": b""}),
+        "declared with 24 bytes, but another tensor declared it with 0")
     # an integer tensor in the state dict
     s64 = Storage("0", torch.LongStorage, 2)
     add("int64_tensor.bin", lambda p: write_zip(
@@ -198,6 +221,9 @@ def hostile_cases(out, gen):
     # a state dict entry that is not a tensor
     add("not_a_tensor.bin", lambda p: write_zip(p, craft_pickle({"w": 3}), {}),
         "is a int, not a tensor")
+    # big-endian storages (PyTorch 2 writes archive/byteorder)
+    add("big_endian.bin", lambda p: rewrite_zip(good, p, add=[("good.bin/byteorder", b"big")]),
+        "not little-endian")
     # unsafe entry names next to a valid checkpoint
     add("path_traversal.bin", lambda p: rewrite_zip(good, p, add=[("archive/../../evil", b"x")]),
         "unsafe name")
@@ -218,10 +244,115 @@ def hostile_cases(out, gen):
     return cases
 
 
+# ---- the reference models as official and Hugging Face checkpoints ----
+
+# Hugging Face name pieces -> official (timesformer/models/vit.py) names; the engine's own
+# table (engine/tsf-official.c) is the inverse, so the two are written independently.
+HF_TO_OFFICIAL = [
+    ("timesformer.embeddings.cls_token", "cls_token"),
+    ("timesformer.embeddings.position_embeddings", "pos_embed"),
+    ("timesformer.embeddings.time_embeddings", "time_embed"),
+    ("timesformer.embeddings.patch_embeddings.projection.", "patch_embed.proj."),
+    ("temporal_layernorm.", "temporal_norm1."),
+    ("temporal_attention.attention.qkv.", "temporal_attn.qkv."),
+    ("temporal_attention.output.dense.", "temporal_attn.proj."),
+    ("temporal_dense.", "temporal_fc."),
+    ("layernorm_before.", "norm1."),
+    ("attention.attention.qkv.", "attn.qkv."),
+    ("attention.output.dense.", "attn.proj."),
+    ("layernorm_after.", "norm2."),
+    ("intermediate.dense.", "mlp.fc1."),
+    ("output.dense.", "mlp.fc2."),
+    ("timesformer.layernorm.", "norm."),
+    ("classifier.", "head."),
+]
+CHECKPOINT_MODELS = ["divided", "divided_noqkvbias", "joint", "space_only", "divided_f16",
+                     "divided_bf16"]
+
+
+def official_name(name):
+    layer = "timesformer.encoder.layer."
+    if name.startswith(layer):
+        index, rest = name[len(layer):].split(".", 1)
+        for hf, official in HF_TO_OFFICIAL:
+            if rest.startswith(hf):
+                return f"blocks.{index}.{official}{rest[len(hf):]}"
+    for hf, official in HF_TO_OFFICIAL:
+        if name == hf or (hf.endswith(".") and name.startswith(hf)):
+            return official + name[len(hf):]
+    raise KeyError(name)
+
+
+def strided_copy(t):
+    """The same values as a non-contiguous view with a storage offset (like a slice of a
+    transposed buffer)."""
+    big = torch.zeros(t.shape[1] + 1, t.shape[0] + 2, dtype=t.dtype)
+    big[1:, 2:] = t.t()
+    view = big[1:, 2:].t()
+    assert not view.is_contiguous() and view.storage_offset() > 0 and torch.equal(view, t)
+    return view
+
+
+def official_training_checkpoint(official):
+    state = collections.OrderedDict(("model." + k, v) for k, v in official.items())
+    for name in ("model.head.weight", "model.blocks.0.mlp.fc1.weight"):
+        state[name] = strided_copy(state[name])
+    params = list(range(len(state)))
+    return {"epoch": 15, "model_state": state,
+            "optimizer_state": {"state": {0: {"momentum_buffer": torch.zeros(3)}},
+                                "param_groups": [{"lr": 0.005, "momentum": 0.9, "dampening": 0,
+                                                  "weight_decay": 1e-4, "nesterov": False,
+                                                  "params": params}]},
+            "cfg": "TIMESFORMER:\n  ATTENTION_TYPE: divided_space_time\n"}
+
+
+def make_model_checkpoints(models_dir, out):
+    out_models = os.path.join(out, "models")
+    os.makedirs(out_models, exist_ok=True)
+    entries = []
+    with open(os.path.join(models_dir, "cases.json")) as f:
+        first_input = {}
+        for case in json.load(f):
+            first_input.setdefault(case["model"], case["input"])
+    for name in CHECKPOINT_MODELS:
+        src = os.path.join(models_dir, name)
+        hf, _ = ref.read_safetensors(os.path.join(src, "model.safetensors"))
+        hf = collections.OrderedDict(sorted(hf.items()))
+        official = collections.OrderedDict((official_name(k), v) for k, v in hf.items())
+        with open(os.path.join(src, "config.json")) as f:
+            config = json.load(f)
+        labels = [f"{name} class {i}" for i in range(len(config["id2label"]))]
+        for kind, state in (("hf_bin", hf),
+                            ("official_bin", {"model." + k: v for k, v in official.items()})):
+            folder = os.path.join(out_models, f"{name}_{kind}")
+            os.makedirs(folder, exist_ok=True)
+            for extra in ("config.json", "preprocessor_config.json"):
+                shutil.copy(os.path.join(src, extra), folder)
+            torch.save(state, os.path.join(folder, "pytorch_model.bin"))
+            entries.append({"path": f"models/{name}_{kind}", "model": name, "num_heads": 0,
+                            "labels": None, "input": first_input[name]})
+        labels_path = os.path.join(out_models, f"{name}.labels.txt")
+        with open(labels_path, "w") as f:
+            f.write("".join(label + "\n" for label in labels))
+        torch.save(official_training_checkpoint(official), os.path.join(out_models, f"{name}.pyth"))
+        torch.save(official, os.path.join(out_models, f"{name}_bare.pyth"))
+        for pyth in (f"{name}.pyth", f"{name}_bare.pyth"):
+            entries.append({"path": f"models/{pyth}", "model": name,
+                            "num_heads": config["num_attention_heads"],
+                            "labels": f"models/{name}.labels.txt", "input": first_input[name]})
+    with open(os.path.join(out, "models.json"), "w") as f:
+        json.dump(entries, f, indent=1)
+    print(f"make_checkpoint_fixtures: {len(entries)} model checkpoints in {out_models}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", required=True)
+    parser.add_argument("--models", help="the test models folder (make_test_models.py --out)")
     args = parser.parse_args()
+    if args.models:
+        make_model_checkpoints(args.models, args.out)
+        return
     gen = torch.Generator().manual_seed(1234)
     for sub in ("valid", "hostile"):
         os.makedirs(os.path.join(args.out, sub), exist_ok=True)

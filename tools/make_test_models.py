@@ -19,8 +19,9 @@ import json
 import os
 import sys
 
-import numpy as np
-import torch
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")   # tiny matrices; before numpy/torch load OpenBLAS
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import timesformer_reference as ref  # noqa: E402
@@ -61,13 +62,15 @@ MODELS = {
 }
 
 # (model, frames, height, width); the config's size first, then clips that differ from it.
+# A grid with as many patches as the config's (2x8, 8x2 for 4x4) is not resized: the official
+# code then adds the position embeddings as they are, in raster order.
 CASES = [
     ("divided", 4, 32, 32), ("divided", 1, 32, 32), ("divided", 8, 32, 32), ("divided", 16, 32, 32),
-    ("divided", 4, 48, 48), ("divided", 4, 24, 40), ("divided", 8, 40, 24),
+    ("divided", 4, 48, 48), ("divided", 4, 24, 40), ("divided", 8, 40, 24), ("divided", 4, 16, 64),
     ("divided_hd64", 8, 32, 32), ("divided_hd64", 16, 32, 32), ("divided_hd64", 4, 48, 32),
     ("divided_noqkvbias", 8, 64, 64), ("divided_noqkvbias", 4, 48, 80),
     ("joint", 8, 32, 32), ("joint", 1, 32, 32), ("joint", 4, 32, 32), ("joint", 16, 32, 32),
-    ("joint", 8, 48, 48), ("joint", 4, 24, 40),
+    ("joint", 8, 48, 48), ("joint", 4, 24, 40), ("joint", 2, 64, 16),
     ("space_only", 8, 48, 48), ("space_only", 1, 48, 48), ("space_only", 4, 48, 48),
     ("space_only", 16, 48, 48), ("space_only", 8, 64, 64), ("space_only", 8, 32, 48),
     ("divided_f16", 4, 32, 32), ("divided_f16", 8, 48, 48),

@@ -111,6 +111,9 @@ test_invalid_json (void)
   assert_tsf_error (error, TSF_ERROR_CONFIG, "config.json: invalid JSON");
   g_assert_false (parse (&config, "", &error));
   assert_tsf_error (error, TSF_ERROR_CONFIG, "config.json");
+  g_autofree gchar *nested = g_strnfill (100000, '[');
+  g_assert_false (parse (&config, nested, &error));
+  assert_tsf_error (error, TSF_ERROR_CONFIG, "config.json: invalid JSON: nested deeper");
   g_assert_false (parse (&config, "[1, 2]", &error));
   assert_tsf_error (error, TSF_ERROR_CONFIG, "expected a JSON object at the top level, found "
       "a list");
@@ -132,6 +135,9 @@ test_wrong_types (void)
   assert_tiny_config_fails ("\"id2label\": [\"a\", \"b\"]", TSF_ERROR_CONFIG,
       "'id2label' must be an object, found a list");
   assert_tiny_config_fails ("\"id2label\": {\"0\": 7}", TSF_ERROR_CONFIG,
+      "'0' must be a string, found 7");
+  /* found by fuzz-config: the labels read before the bad one leaked */
+  assert_tiny_config_fails ("\"id2label\": {\"2\": \"c\", \"0\": 7}", TSF_ERROR_CONFIG,
       "'0' must be a string, found 7");
   assert_tiny_config_fails ("\"model_type\": \"videomae\"", TSF_ERROR_CONFIG,
       "model_type 'videomae'");
@@ -310,7 +316,8 @@ test_preprocessor_errors (void)
       "'image_mean' must be a number or a list of 3 numbers, found a list");
   assert_preprocessor_fails ("{\"size\": {\"longest_edge\": 8}}", "'size' must be");
   assert_preprocessor_fails ("{\"crop_size\": {\"height\": 8}}", "'crop_size' must be");
-  assert_preprocessor_fails ("{\"crop_size\": {\"height\": 0, \"width\": 8}}", "'height'");
+  assert_preprocessor_fails ("{\"crop_size\": {\"height\": 0, \"width\": 8}}",
+      "'crop_size.height' must be an integer from 1 to 65536, found 0");
   assert_preprocessor_fails ("{\"rescale_factor\": -1}", "'rescale_factor'");
   assert_preprocessor_fails ("{\"do_normalize\": \"yes\"}", "'do_normalize'");
   assert_preprocessor_fails ("{\"size\": ", "invalid JSON");
@@ -371,6 +378,10 @@ test_load_dir (void)
   g_free (test_write_file (dir, "preprocessor_config.json", "{\"crop_size\": true}", -1));
   g_assert_false (tsf_config_load_dir (&config, dir, &error));
   assert_tsf_error (error, TSF_ERROR_CONFIG, preprocessor);
+  g_free (test_write_file (dir, "preprocessor_config.json", "{\"size\": {\"shortest_edge\": "
+      "\"x\"}}", -1));
+  g_assert_false (tsf_config_load_dir (&config, dir, &error));
+  assert_tsf_error (error, TSF_ERROR_CONFIG, "'size.shortest_edge' must be an integer");
   g_assert_null (config.labels);
 
   g_free (test_write_file (dir, "config.json", "{\"num_frames\": 0}", -1));

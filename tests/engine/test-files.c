@@ -89,7 +89,8 @@ test_add_tensor (GArray *tensors, const gchar *name, const gchar *dtype, guint n
     const gint64 *shape)
 {
   TestTensor tensor = { g_strdup (name), dtype, ndim, { 0 } };
-  memcpy (tensor.shape, shape, ndim * sizeof (gint64));
+  for (guint d = 0; d < ndim; d++)
+    tensor.shape[d] = shape[d];
   g_array_append_val (tensors, tensor);
 }
 
@@ -117,12 +118,19 @@ add_norm (GArray *tensors, const gchar *prefix, gint64 hidden)
 }
 
 GArray *
+test_tensors_new (void)
+{
+  GArray *tensors = g_array_new (FALSE, TRUE, sizeof (TestTensor));
+  g_array_set_clear_func (tensors, test_tensor_clear);
+  return tensors;
+}
+
+GArray *
 test_tiny_tensors (TsfAttentionType attention, gboolean qkv_bias)
 {
   const gint64 hidden = 4, inter = 8, frames = 2, patches = 4, labels = 3;
   const gchar *l = "timesformer.encoder.layer.0";
-  GArray *tensors = g_array_new (FALSE, TRUE, sizeof (TestTensor));
-  g_array_set_clear_func (tensors, test_tensor_clear);
+  GArray *tensors = test_tensors_new ();
   ADD ("timesformer.embeddings.patch_embeddings.projection.weight", hidden, 3, 2, 2);
   ADD ("timesformer.embeddings.patch_embeddings.projection.bias", hidden);
   ADD ("timesformer.embeddings.cls_token", 1, 1, hidden);

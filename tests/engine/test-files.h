@@ -31,6 +31,8 @@ typedef struct {
   gint64 shape[4];
 } TestTensor;
 
+/* An empty list of TestTensor (freed with g_array_unref). */
+GArray *test_tensors_new (void);
 /* The tensors of the tiny TimeSformer of test_tiny_config_json() (hidden 4, 2 heads, 1 layer,
  * intermediate 8, image 4, patch 2, 2 frames, 3 channels, 3 labels). */
 GArray *test_tiny_tensors (TsfAttentionType attention, gboolean qkv_bias);

@@ -39,7 +39,7 @@ assert_tensor_values (const TsfTensor *tensor, const gchar *name)
 static void
 test_good_file (void)
 {
-  GArray *tensors = g_array_new (FALSE, TRUE, sizeof (TestTensor));
+  GArray *tensors = test_tensors_new ();
   test_add_tensor (tensors, "a", "F32", 2, (gint64[]) { 2, 3 });
   test_add_tensor (tensors, "b.half", "F16", 3, (gint64[]) { 1, 4, 5 });
   test_add_tensor (tensors, "c.brain", "BF16", 1, (gint64[]) { 7 });
@@ -115,7 +115,7 @@ test_missing_file (void)
 static void
 test_truncated (void)
 {
-  GArray *tensors = g_array_new (FALSE, TRUE, sizeof (TestTensor));
+  GArray *tensors = test_tensors_new ();
   test_add_tensor (tensors, "weight", "F32", 2, (gint64[]) { 4, 4 });
   g_autoptr (GBytes) bytes = test_checkpoint_bytes (tensors);
   gsize size;
@@ -176,6 +176,27 @@ test_invalid_header_json (void)
       4, TSF_ERROR_FORMAT, "tensor 'x': \"data_offsets\" must be a list of 2");
   assert_header_fails ("{\"x\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0, 4.0]}}",
       4, TSF_ERROR_FORMAT, "\"data_offsets\"");
+}
+
+/* json-glib parses recursively: this used to overflow the stack */
+static void
+test_deeply_nested_header (void)
+{
+  const gsize depth = 200000;
+  g_autofree gchar *header = g_malloc (2 * depth + 1);
+  memset (header, '[', depth);
+  memset (header + depth, ']', depth);
+  header[2 * depth] = '\0';
+  assert_header_fails (header, 0, TSF_ERROR_FORMAT, "invalid JSON: nested deeper than 32");
+  /* brackets inside strings do not count */
+  GError *error = NULL;
+  g_autoptr (GBytes) bytes = test_safetensors_bytes ("{\"__metadata__\": {\"x\": "
+      "\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\\\"[[[[\"}}", 0);
+  gsize size;
+  const guint8 *data = g_bytes_get_data (bytes, &size);
+  TsfTensorSet *set = tsf_safetensors_parse (data, size, "model.safetensors", &error);
+  g_assert_no_error (error);
+  tsf_tensor_set_free (set);
 }
 
 static void
@@ -245,6 +266,7 @@ main (int argc, char **argv)
   g_test_add_func ("/safetensors/header-length-larger-than-file",
       test_header_length_larger_than_file);
   g_test_add_func ("/safetensors/invalid-header-json", test_invalid_header_json);
+  g_test_add_func ("/safetensors/deeply-nested-header", test_deeply_nested_header);
   g_test_add_func ("/safetensors/out-of-range-offsets", test_out_of_range_offsets);
   g_test_add_func ("/safetensors/size-mismatch", test_size_mismatch);
   g_test_add_func ("/safetensors/overlapping-offsets", test_overlapping_offsets);

@@ -129,7 +129,7 @@ test_missing_directory (Fixture *f, gconstpointer data)
 
   g_autofree gchar *file = test_write_file (f->dir, "model.txt", "hello", -1);
   g_assert_null (tsf_source_open (file, &config, NULL, &error));
-  assert_tsf_error (error, TSF_ERROR_IO, "is not a directory");
+  assert_tsf_error (error, TSF_ERROR_FORMAT, "is not a PyTorch zip checkpoint");
 }
 
 static void

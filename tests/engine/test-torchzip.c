@@ -53,13 +53,22 @@ test_valid (gconstpointer data)
       json_object_get_string_member (entry, "file"), NULL);
   JsonArray *tensors = json_object_get_array_member (entry, "tensors");
   g_autoptr (GError) error = NULL;
-  TsfTensorSet *set = tsf_torchzip_open (path, &error);
+  g_autofree gchar *bytes = NULL;
+  gsize size;
 
-  g_assert_no_error (error);
-  g_assert_cmpuint (tsf_tensor_set_size (set), ==, json_array_get_length (tensors));
-  for (guint i = 0; i < json_array_get_length (tensors); i++)
-    check_tensor (set, json_array_get_object_element (tensors, i));
-  tsf_tensor_set_free (set);
+  /* from the file, and from the same bytes in memory */
+  g_assert_true (g_file_get_contents (path, &bytes, &size, NULL));
+  for (guint from_memory = 0; from_memory < 2; from_memory++) {
+    TsfTensorSet *set = from_memory
+        ? tsf_torchzip_parse ((const guint8 *) bytes, size, path, &error)
+        : tsf_torchzip_open (path, &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpuint (tsf_tensor_set_size (set), ==, json_array_get_length (tensors));
+    for (guint i = 0; i < json_array_get_length (tensors); i++)
+      check_tensor (set, json_array_get_object_element (tensors, i));
+    tsf_tensor_set_free (set);
+  }
 }
 
 static void

@@ -1,0 +1,473 @@
+/* timesformer-cli: classify a clip, benchmark the engine, describe a model. */
+#include <stdio.h>
+#include <string.h>
+
+#include <json-glib/json-glib.h>
+
+#include "timesformer.h"
+#include "tsf-config.h"
+#include "tsf-convert.h"
+#include "tsf-npy.h"
+#include "tsf-peak.h"
+
+typedef gboolean (*CommandFunc) (gint argc, gchar **argv, GError **error);
+
+/* --- shared --- */
+
+static gboolean
+parse_options (const gchar *command, const gchar *summary, GOptionEntry *entries, gint *argc,
+    gchar ***argv, GError **error)
+{
+  g_autoptr (GOptionContext) context = g_option_context_new (NULL);
+  g_autofree gchar *name = g_strdup_printf ("timesformer-cli %s", command);
+
+  g_set_prgname (name);
+  g_option_context_set_summary (context, summary);
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, argc, argv, error))
+    return FALSE;
+  if (*argc > 1) {
+    g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED, "Unexpected argument '%s'",
+        (*argv)[1]);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+require (const gchar *value, const gchar *option, GError **error)
+{
+  if (value == NULL)
+    g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED, "%s is required", option);
+  return value != NULL;
+}
+
+static void
+print_json (JsonBuilder *builder)
+{
+  g_autoptr (JsonGenerator) generator = json_generator_new ();
+  g_autoptr (JsonNode) root = json_builder_get_root (builder);
+  g_autofree gchar *text = NULL;
+
+  json_generator_set_root (generator, root);
+  json_generator_set_pretty (generator, TRUE);
+  text = json_generator_to_data (generator, NULL);
+  g_print ("%s\n", text);
+}
+
+/* --model and how to read it (classify, info, convert). */
+typedef struct {
+  gchar *path;
+  gint num_heads;
+  gchar *labels;
+} ModelArgs;
+
+#define MODEL_ENTRIES(args) \
+  { "model", 'm', 0, G_OPTION_ARG_FILENAME, &(args).path, "Model: a Hugging Face directory " \
+    "(config.json with model.safetensors or pytorch_model.bin) or a PyTorch checkpoint " \
+    "(official .pyth)", "PATH" }, \
+  { "num-heads", 0, 0, G_OPTION_ARG_INT, &(args).num_heads, "Attention heads of a checkpoint " \
+    "without config.json (default: 12 for hidden size 768, else hidden size / 64)", "N" }, \
+  { "labels", 0, 0, G_OPTION_ARG_FILENAME, &(args).labels, "Labels file, one per line, " \
+    "replacing the model's", "FILE" }
+
+static void
+model_args_clear (ModelArgs *args)
+{
+  g_clear_pointer (&args->path, g_free);
+  g_clear_pointer (&args->labels, g_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (ModelArgs, model_args_clear)
+
+static gboolean
+model_options (const ModelArgs *args, gint threads, TsfModelOptions *options, GError **error)
+{
+  if (!require (args->path, "--model", error))
+    return FALSE;
+  if (args->num_heads < 0) {
+    g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "--num-heads must be positive");
+    return FALSE;
+  }
+  tsf_model_options_init (options);
+  options->threads = threads;
+  options->num_heads = args->num_heads;
+  options->labels_file = args->labels;
+  return TRUE;
+}
+
+static TsfModel *
+open_model (const ModelArgs *args, gint threads, GError **error)
+{
+  TsfModelOptions options;
+
+  if (!model_options (args, threads, &options, error))
+    return NULL;
+  return tsf_model_open (args->path, &options, error);
+}
+
+static gint
+compare_doubles (gconstpointer a, gconstpointer b)
+{
+  gdouble x = *(const gdouble *) a, y = *(const gdouble *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+static gdouble
+median (GArray *values)
+{
+  g_array_sort (values, compare_doubles);
+  return g_array_index (values, gdouble, values->len / 2);
+}
+
+/* Peak resident memory (VmHWM) in MiB, or -1. */
+static gdouble
+peak_rss_mb (void)
+{
+  g_autofree gchar *status = NULL;
+  const gchar *line;
+
+  if (!g_file_get_contents ("/proc/self/status", &status, NULL, NULL)
+      || (line = strstr (status, "VmHWM:")) == NULL)
+    return -1;
+  return g_ascii_strtod (line + strlen ("VmHWM:"), NULL) / 1024.0;
+}
+
+/* --- classify --- */
+
+static gboolean
+classify (gint argc, gchar **argv, GError **error)
+{
+  g_auto (ModelArgs) model_args = { 0 };
+  g_autofree gchar *input = NULL;
+  gint top_k = 5, threads = 0;
+  gboolean json = FALSE;
+  GOptionEntry entries[] = {
+    MODEL_ENTRIES (model_args),
+    { "input", 'i', 0, G_OPTION_ARG_FILENAME, &input,
+      "Clip: float32 .npy of shape (frames, channels, height, width), normalised", "CLIP.npy" },
+    { "top-k", 'k', 0, G_OPTION_ARG_INT, &top_k, "Classes to print (default 5)", "K" },
+    { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Threads (default: all cores)", "N" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object", NULL },
+    { NULL }
+  };
+  TsfNpyArray clip = { 0 };
+  TsfClipShape shape;
+  TsfModel *model = NULL;
+  gboolean ok = FALSE;
+
+  if (!parse_options ("classify", "Classifies one clip.", entries, &argc, &argv, error)
+      || !require (model_args.path, "--model", error) || !require (input, "--input", error))
+    return FALSE;
+  if (top_k < 1) {
+    g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "--top-k must be at least 1");
+    return FALSE;
+  }
+  if (!tsf_npy_read (input, &clip, error))
+    return FALSE;
+  if (tsf_clip_shape_from_dims (&shape, clip.ndim, clip.shape, error)
+      && (model = open_model (&model_args, threads, error)) != NULL) {
+    const TsfConfig *config = tsf_model_get_config (model);
+    g_autofree gfloat *logits = g_new (gfloat, config->num_labels);
+    g_autofree TsfPrediction *top = g_new (TsfPrediction, MIN ((guint) top_k,
+            config->num_labels));
+    gint64 start;
+    gdouble ms;
+    guint n;
+
+    /* the first run also builds the primitives: prepare first so the time is the clip's */
+    ok = tsf_model_prepare (model, &shape, error);
+    start = g_get_monotonic_time ();
+    ok = ok && tsf_model_run (model, clip.data, &shape, logits, error);
+    ms = (g_get_monotonic_time () - start) / 1000.0;
+    if (ok) {
+      n = tsf_model_top_k (model, logits, top_k, top);
+      if (json) {
+        g_autoptr (JsonBuilder) b = json_builder_new ();
+        json_builder_begin_object (b);
+        json_builder_set_member_name (b, "logits");
+        json_builder_begin_array (b);
+        for (guint i = 0; i < config->num_labels; i++)
+          json_builder_add_double_value (b, logits[i]);
+        json_builder_end_array (b);
+        json_builder_set_member_name (b, "top");
+        json_builder_begin_array (b);
+        for (guint i = 0; i < n; i++) {
+          json_builder_begin_object (b);
+          json_builder_set_member_name (b, "id");
+          json_builder_add_int_value (b, top[i].id);
+          json_builder_set_member_name (b, "label");
+          json_builder_add_string_value (b, top[i].label);
+          json_builder_set_member_name (b, "score");
+          json_builder_add_double_value (b, top[i].score);
+          json_builder_end_object (b);
+        }
+        json_builder_end_array (b);
+        json_builder_set_member_name (b, "inference_ms");
+        json_builder_add_double_value (b, ms);
+        json_builder_end_object (b);
+        print_json (b);
+      } else {
+        for (guint i = 0; i < n; i++)
+          g_print ("%6.2f%%  %4u  %s\n", 100.0 * top[i].score, top[i].id, top[i].label);
+        g_print ("inference: %.1f ms\n", ms);
+      }
+    }
+  }
+  tsf_model_free (model);
+  tsf_npy_clear (&clip);
+  return ok;
+}
+
+/* --- bench --- */
+
+static TsfModel *
+bench_model (const gchar *model_path, const gchar *config_path, gint threads, GError **error)
+{
+  g_autofree gchar *text = NULL;
+  gsize length;
+  TsfModelOptions options;
+  TsfConfig config;
+  TsfModel *model;
+
+  if (model_path != NULL)
+    return open_model (&(ModelArgs) { .path = (gchar *) model_path }, threads, error);
+  if (!g_file_get_contents (config_path, &text, &length, error)
+      || !tsf_config_parse (&config, text, length, config_path, error))
+    return NULL;
+  tsf_model_options_init (&options);
+  options.threads = threads;
+  model = tsf_model_new_random (&config, 1, &options, error);
+  tsf_config_clear (&config);
+  return model;
+}
+
+typedef struct {
+  gdouble median_ms, gflop, gflops, peak_gflops, efficiency, rss_mb;
+} BenchResult;
+
+/* Alternates one clip and one pass of the peak GEMMs so both see the same machine load. */
+static gboolean
+bench_measure (TsfModel *model, gint threads, gint iterations, BenchResult *result,
+    GError **error)
+{
+  const TsfConfig *c = tsf_model_get_config (model);
+  TsfClipShape shape = { c->num_frames, c->num_channels, c->image_size, c->image_size };
+  gsize clip_floats = (gsize) shape.frames * shape.channels * shape.height * shape.width;
+  g_autofree gfloat *clip = g_new0 (gfloat, clip_floats);
+  g_autofree gfloat *logits = g_new (gfloat, c->num_labels);
+  g_autoptr (GArray) model_s = g_array_new (FALSE, FALSE, sizeof (gdouble));
+  g_autoptr (GArray) peak_s = g_array_new (FALSE, FALSE, sizeof (gdouble));
+  TsfGemmShape shapes[TSF_MAX_GEMM_SHAPES];
+  guint n_shapes = tsf_runner_linear_shapes (c, &shape, shapes);
+  TsfMatmulPeak *peak;
+  gboolean ok = TRUE;
+
+  for (gsize i = 0; i < clip_floats; i++)
+    clip[i] = (gfloat) ((i * 7919) % 1000) / 500.0f - 1.0f;
+  if (!tsf_model_prepare (model, &shape, error)
+      || !tsf_model_run (model, clip, &shape, logits, error))   /* warm-up */
+    return FALSE;
+  if ((peak = tsf_matmul_peak_new (shapes, n_shapes, threads, error)) == NULL)
+    return FALSE;
+  for (gint i = 0; ok && i < iterations; i++) {
+    gint64 start = g_get_monotonic_time ();
+    gdouble seconds;
+    ok = tsf_model_run (model, clip, &shape, logits, error);
+    seconds = (g_get_monotonic_time () - start) / 1e6;
+    g_array_append_val (model_s, seconds);
+    ok = ok && tsf_matmul_peak_run (peak, &seconds, error);
+    g_array_append_val (peak_s, seconds);
+  }
+  if (ok) {
+    gdouble model_seconds = median (model_s);
+    result->median_ms = model_seconds * 1e3;
+    result->gflop = tsf_model_get_flops (model, &shape) / 1e9;
+    result->gflops = result->gflop / model_seconds;
+    result->peak_gflops = tsf_matmul_peak_flops (peak) / 1e9 / median (peak_s);
+    result->efficiency = result->gflops / result->peak_gflops;
+    result->rss_mb = peak_rss_mb ();
+  }
+  tsf_matmul_peak_free (peak);
+  return ok;
+}
+
+static gboolean
+bench (gint argc, gchar **argv, GError **error)
+{
+  g_autofree gchar *model_path = NULL, *config_path = NULL;
+  gint iterations = 10, threads = 0;
+  gboolean json = FALSE;
+  GOptionEntry entries[] = {
+    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path, "Model directory", "DIR" },
+    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
+      "config.json of a model to run with random weights", "CONFIG.json" },
+    { "iterations", 'n', 0, G_OPTION_ARG_INT, &iterations, "Clips to time (default 10)", "N" },
+    { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Threads (default: all cores)", "N" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object", NULL },
+    { NULL }
+  };
+  BenchResult r;
+  TsfModel *model;
+  gboolean ok;
+
+  if (!parse_options ("bench", "Times clips of the model's own size and compares the speed "
+          "with oneDNN's matmul peak on the model's GEMM shapes, measured in the same run.",
+          entries, &argc, &argv, error))
+    return FALSE;
+  if ((model_path == NULL) == (config_path == NULL)) {
+    g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
+        "Give exactly one of --model and --config");
+    return FALSE;
+  }
+  if (iterations < 1) {
+    g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+        "--iterations must be at least 1");
+    return FALSE;
+  }
+  if ((model = bench_model (model_path, config_path, threads, error)) == NULL)
+    return FALSE;
+  ok = bench_measure (model, threads, iterations, &r, error);
+  tsf_model_free (model);
+  if (!ok)
+    return FALSE;
+  if (json) {
+    g_autoptr (JsonBuilder) b = json_builder_new ();
+    const gchar *names[] = { "median_ms", "gflop", "gflops", "matmul_peak_gflops",
+      "efficiency", "peak_rss_mb" };
+    gdouble values[] = { r.median_ms, r.gflop, r.gflops, r.peak_gflops, r.efficiency,
+      r.rss_mb };
+    json_builder_begin_object (b);
+    for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
+      json_builder_set_member_name (b, names[i]);
+      json_builder_add_double_value (b, values[i]);
+    }
+    json_builder_end_object (b);
+    print_json (b);
+  } else {
+    g_print ("median per clip:    %.1f ms (%d clips)\n", r.median_ms, iterations);
+    g_print ("work per clip:      %.1f GFLOP\n", r.gflop);
+    g_print ("achieved:           %.1f GFLOP/s\n", r.gflops);
+    g_print ("oneDNN matmul peak: %.1f GFLOP/s (the model's linear-layer shapes)\n",
+        r.peak_gflops);
+    g_print ("efficiency:         %.1f%%\n", 100 * r.efficiency);
+    g_print ("peak RSS:           %.0f MB\n", r.rss_mb);
+  }
+  return TRUE;
+}
+
+/* --- info --- */
+
+static gboolean
+info (gint argc, gchar **argv, GError **error)
+{
+  g_auto (ModelArgs) model_args = { 0 };
+  GOptionEntry entries[] = {
+    MODEL_ENTRIES (model_args),
+    { NULL }
+  };
+  const TsfConfig *c;
+  TsfClipShape shape;
+  TsfModel *model;
+
+  if (!parse_options ("info", "Describes a model: config, parameters, memory, labels.",
+          entries, &argc, &argv, error)
+      || (model = open_model (&model_args, 0, error)) == NULL)
+    return FALSE;
+  c = tsf_model_get_config (model);
+  shape = (TsfClipShape) { c->num_frames, c->num_channels, c->image_size, c->image_size };
+  g_print ("model:              %s\n", tsf_model_get_name (model));
+  g_print ("attention:          %s\n", tsf_attention_type_to_string (c->attention_type));
+  g_print ("clip:               %u frames x %u channels x %ux%u, patch %u\n", c->num_frames,
+      c->num_channels, c->image_size, c->image_size, c->patch_size);
+  g_print ("layers:             %u, hidden %u, heads %u, intermediate %u, qkv bias %s, "
+      "eps %g\n", c->num_hidden_layers, c->hidden_size, c->num_attention_heads,
+      c->intermediate_size, c->qkv_bias ? "yes" : "no", c->layer_norm_eps);
+  g_print ("preprocessing:      mean %.3f %.3f %.3f, std %.3f %.3f %.3f, rescale %g\n",
+      c->image_mean[0], c->image_mean[1], c->image_mean[2], c->image_std[0], c->image_std[1],
+      c->image_std[2], c->rescale_factor);
+  g_print ("parameters:         %" G_GUINT64_FORMAT "\n", tsf_model_get_parameter_count (model));
+  g_print ("weights:            %.1f MB\n", tsf_model_get_weight_bytes (model) / 1e6);
+  if (tsf_model_prepare (model, &shape, error))
+    g_print ("buffers per clip:   %.1f MB\n", tsf_model_get_buffer_bytes (model) / 1e6);
+  g_print ("work per clip:      %.1f GFLOP\n", tsf_model_get_flops (model, &shape) / 1e9);
+  g_print ("labels:             %u\n", c->num_labels);
+  for (guint i = 0; i < c->num_labels; i++)
+    g_print ("  %4u  %s\n", i, c->labels[i]);
+  tsf_model_free (model);
+  return error == NULL || *error == NULL;
+}
+
+/* --- convert --- */
+
+static gboolean
+convert (gint argc, gchar **argv, GError **error)
+{
+  g_auto (ModelArgs) model_args = { 0 };
+  g_autofree gchar *output = NULL;
+  GOptionEntry entries[] = {
+    MODEL_ENTRIES (model_args),
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
+      "Directory to write (created if needed)", "DIR" },
+    { NULL }
+  };
+  TsfModelOptions options;
+
+  if (!parse_options ("convert", "Writes a model (for example an official .pyth or a "
+          "pytorch_model.bin) as a Hugging Face directory: config.json with labels, "
+          "preprocessor_config.json and float32 model.safetensors.", entries, &argc, &argv, error)
+      || !model_options (&model_args, 0, &options, error) || !require (output, "--output", error)
+      || !tsf_convert_to_hf (model_args.path, &options, output, error))
+    return FALSE;
+  g_print ("wrote %s (config.json, preprocessor_config.json, model.safetensors)\n", output);
+  return TRUE;
+}
+
+static const struct {
+  const gchar *name;
+  CommandFunc func;
+  const gchar *summary;
+} commands[] = {
+  { "classify", classify, "classify one clip (.npy)" },
+  { "bench", bench, "time the engine against oneDNN's matmul peak" },
+  { "info", info, "describe a model" },
+  { "convert", convert, "write a model as a Hugging Face directory (safetensors)" },
+};
+
+static void
+usage (FILE *out)
+{
+  fprintf (out, "Usage: timesformer-cli COMMAND [OPTION...]\n\nCommands:\n");
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    fprintf (out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+  fprintf (out, "\n'timesformer-cli COMMAND --help' lists a command's options.\n");
+}
+
+gint
+main (gint argc, gchar **argv)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (argc < 2) {
+    usage (stderr);
+    return 2;
+  }
+  if (g_str_equal (argv[1], "--help") || g_str_equal (argv[1], "-h")) {
+    usage (stdout);
+    return 0;
+  }
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++) {
+    if (!g_str_equal (argv[1], commands[i].name))
+      continue;
+    if (!commands[i].func (argc - 1, argv + 1, &error)) {
+      g_printerr ("timesformer-cli %s: %s\n", commands[i].name,
+          error != NULL ? error->message : "failed");
+      return 1;
+    }
+    return 0;
+  }
+  g_printerr ("timesformer-cli: unknown command '%s'\n", argv[1]);
+  usage (stderr);
+  return 2;
+}

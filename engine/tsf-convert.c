@@ -1,0 +1,302 @@
+/* tsf-convert.c: a model as a Hugging Face directory (see tsf-convert.h). */
+#include "tsf-convert.h"
+
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tsf-config.h"
+#include "tsf-source.h"
+#include "tsf-weights.h"
+
+#define SAFETENSORS_ALIGN 8
+
+/* Writes `contents` to path.tmp and renames it to path. */
+static gboolean
+replace_file (const gchar *path, const gchar *contents, gsize length, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+
+  if (g_file_set_contents (path, contents, length, &local))
+    return TRUE;
+  g_set_error (error, TSF_ERROR, TSF_ERROR_IO, "cannot write %s: %s", path, local->message);
+  return FALSE;
+}
+
+static gchar *
+to_json (JsonBuilder *builder)
+{
+  g_autoptr (JsonGenerator) generator = json_generator_new ();
+  g_autoptr (JsonNode) root = json_builder_get_root (builder);
+
+  json_generator_set_root (generator, root);
+  json_generator_set_pretty (generator, TRUE);
+  json_generator_set_indent (generator, 2);
+  return json_generator_to_data (generator, NULL);
+}
+
+static void
+add_int (JsonBuilder *b, const gchar *name, gint64 value)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_add_int_value (b, value);
+}
+
+static void
+add_double (JsonBuilder *b, const gchar *name, gdouble value)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_add_double_value (b, value);
+}
+
+static void
+add_string (JsonBuilder *b, const gchar *name, const gchar *value)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_add_string_value (b, value);
+}
+
+static void
+add_bool (JsonBuilder *b, const gchar *name, gboolean value)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_add_boolean_value (b, value);
+}
+
+static void
+add_labels (JsonBuilder *b, const TsfConfig *config)
+{
+  json_builder_set_member_name (b, "id2label");
+  json_builder_begin_object (b);
+  for (guint i = 0; i < config->num_labels; i++) {
+    g_autofree gchar *id = g_strdup_printf ("%u", i);
+    add_string (b, id, config->labels[i]);
+  }
+  json_builder_end_object (b);
+  json_builder_set_member_name (b, "label2id");
+  json_builder_begin_object (b);
+  for (guint i = 0; i < config->num_labels; i++)
+    add_int (b, config->labels[i], i);
+  json_builder_end_object (b);
+}
+
+/* config.json of TimesformerForVideoClassification. */
+static gchar *
+config_json (const TsfConfig *config)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "architectures");
+  json_builder_begin_array (b);
+  json_builder_add_string_value (b, "TimesformerForVideoClassification");
+  json_builder_end_array (b);
+  add_string (b, "model_type", "timesformer");
+  add_int (b, "image_size", config->image_size);
+  add_int (b, "patch_size", config->patch_size);
+  add_int (b, "num_channels", config->num_channels);
+  add_int (b, "num_frames", config->num_frames);
+  add_int (b, "hidden_size", config->hidden_size);
+  add_int (b, "num_hidden_layers", config->num_hidden_layers);
+  add_int (b, "num_attention_heads", config->num_attention_heads);
+  add_int (b, "intermediate_size", config->intermediate_size);
+  add_string (b, "hidden_act", "gelu");
+  add_double (b, "layer_norm_eps", config->layer_norm_eps);
+  add_bool (b, "qkv_bias", config->qkv_bias);
+  add_string (b, "attention_type", tsf_attention_type_to_string (config->attention_type));
+  add_double (b, "hidden_dropout_prob", 0.0);
+  add_double (b, "attention_probs_dropout_prob", 0.0);
+  add_double (b, "drop_path_rate", 0.0);
+  add_double (b, "initializer_range", 0.02);
+  add_string (b, "torch_dtype", "float32");
+  add_labels (b, config);
+  json_builder_end_object (b);
+  return to_json (b);
+}
+
+static void
+add_channels (JsonBuilder *b, const gchar *name, const gfloat *values)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_begin_array (b);
+  for (guint c = 0; c < 3; c++)
+    json_builder_add_double_value (b, values[c]);
+  json_builder_end_array (b);
+}
+
+static void
+add_size (JsonBuilder *b, const gchar *name, guint height, guint width)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_begin_object (b);
+  add_int (b, "height", height);
+  add_int (b, "width", width);
+  json_builder_end_object (b);
+}
+
+/* preprocessor_config.json (VideoMAEImageProcessor) that reads back as the same recipe. */
+static gchar *
+preprocessor_json (const TsfConfig *config)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  gboolean resize = config->resize_shortest_edge || config->resize_width;
+  gboolean crop = config->crop_width && config->crop_height;
+
+  json_builder_begin_object (b);
+  add_string (b, "image_processor_type", "VideoMAEImageProcessor");
+  add_bool (b, "do_resize", resize);
+  if (config->resize_shortest_edge) {
+    json_builder_set_member_name (b, "size");
+    json_builder_begin_object (b);
+    add_int (b, "shortest_edge", config->resize_shortest_edge);
+    json_builder_end_object (b);
+  } else if (config->resize_width) {
+    add_size (b, "size", config->resize_height, config->resize_width);
+  }
+  add_bool (b, "do_center_crop", crop);
+  if (crop)
+    add_size (b, "crop_size", config->crop_height, config->crop_width);
+  add_bool (b, "do_rescale", TRUE);
+  add_double (b, "rescale_factor", config->rescale_factor);
+  add_bool (b, "do_normalize", TRUE);
+  add_channels (b, "image_mean", config->image_mean);
+  add_channels (b, "image_std", config->image_std);
+  json_builder_end_object (b);
+  return to_json (b);
+}
+
+/* The safetensors header: every tensor as F32 at consecutive offsets, padded with spaces. */
+static GString *
+safetensors_header (TsfTensorSet *tensors)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autofree gchar *json = NULL;
+  gint64 offset = 0;
+  GString *header;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "__metadata__");
+  json_builder_begin_object (b);
+  add_string (b, "format", "pt");
+  json_builder_end_object (b);
+  for (const gchar *const *name = tsf_tensor_set_names (tensors); *name; name++) {
+    const TsfTensor *t = tsf_tensor_set_lookup (tensors, *name);
+    gint64 bytes = tsf_tensor_numel (t) * (gint64) sizeof (gfloat);
+
+    json_builder_set_member_name (b, *name);
+    json_builder_begin_object (b);
+    add_string (b, "dtype", "F32");
+    json_builder_set_member_name (b, "shape");
+    json_builder_begin_array (b);
+    for (guint d = 0; d < t->ndim; d++)
+      json_builder_add_int_value (b, t->shape[d]);
+    json_builder_end_array (b);
+    json_builder_set_member_name (b, "data_offsets");
+    json_builder_begin_array (b);
+    json_builder_add_int_value (b, offset);
+    json_builder_add_int_value (b, offset + bytes);
+    json_builder_end_array (b);
+    json_builder_end_object (b);
+    offset += bytes;
+  }
+  json_builder_end_object (b);
+  {
+    g_autoptr (JsonGenerator) generator = json_generator_new ();
+    g_autoptr (JsonNode) root = json_builder_get_root (b);
+
+    json_generator_set_root (generator, root);
+    json = json_generator_to_data (generator, NULL);
+  }
+  header = g_string_new (json);
+  while (header->len % SAFETENSORS_ALIGN)
+    g_string_append_c (header, ' ');
+  return header;
+}
+
+static gboolean
+write_all (FILE *file, const void *data, gsize size)
+{
+  return size == 0 || fwrite (data, 1, size, file) == size;
+}
+
+/* Streams one tensor at a time as float32 little-endian (x86-64 is little-endian). */
+static gboolean
+write_tensors (FILE *file, TsfTensorSet *tensors)
+{
+  g_autoptr (GString) header = safetensors_header (tensors);
+  guint64 length = GUINT64_TO_LE (header->len);
+
+  if (!write_all (file, &length, sizeof length) || !write_all (file, header->str, header->len))
+    return FALSE;
+  for (const gchar *const *name = tsf_tensor_set_names (tensors); *name; name++) {
+    const TsfTensor *t = tsf_tensor_set_lookup (tensors, *name);
+    gint64 numel = tsf_tensor_numel (t);
+    g_autofree gfloat *values = g_new (gfloat, MAX (numel, 1));
+
+    tsf_tensor_to_f32 (t, values);
+    if (!write_all (file, values, numel * sizeof (gfloat)))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+write_safetensors (const gchar *path, TsfTensorSet *tensors, GError **error)
+{
+  g_autofree gchar *tmp = g_strconcat (path, ".tmp", NULL);
+  FILE *file = g_fopen (tmp, "wb");
+  gboolean ok;
+
+  if (!file) {
+    g_set_error (error, TSF_ERROR, TSF_ERROR_IO, "cannot create %s: %s", tmp, g_strerror (errno));
+    return FALSE;
+  }
+  ok = write_tensors (file, tensors);
+  ok = (fclose (file) == 0) && ok;
+  if (ok && g_rename (tmp, path) == 0)
+    return TRUE;
+  g_set_error (error, TSF_ERROR, TSF_ERROR_IO, "cannot write %s: %s", path, g_strerror (errno));
+  g_unlink (tmp);
+  return FALSE;
+}
+
+gboolean
+tsf_convert_to_hf (const gchar *source, const TsfModelOptions *options, const gchar *out_dir,
+    GError **error)
+{
+  g_autofree gchar *config_path = g_build_filename (out_dir, "config.json", NULL);
+  g_autofree gchar *preprocessor_path = g_build_filename (out_dir, "preprocessor_config.json",
+      NULL);
+  g_autofree gchar *weights_path = g_build_filename (out_dir, "model.safetensors", NULL);
+  g_autofree gchar *config_text = NULL, *preprocessor_text = NULL;
+  TsfWeights *weights;
+  TsfTensorSet *tensors;
+  TsfConfig config;
+  gboolean ok;
+
+  tensors = tsf_source_open_with_options (source, options, &config, NULL, error);
+  if (!tensors)
+    return FALSE;
+  /* checks every tensor against the config (names, shapes, none missing or extra) */
+  weights = tsf_weights_bind (&config, tensors, error);
+  if (!weights) {
+    tsf_config_clear (&config);
+    return FALSE;
+  }
+  config_text = config_json (&config);
+  preprocessor_text = preprocessor_json (&config);
+  ok = TRUE;
+  if (g_mkdir_with_parents (out_dir, 0755) != 0) {
+    g_set_error (error, TSF_ERROR, TSF_ERROR_IO, "cannot create %s: %s", out_dir,
+        g_strerror (errno));
+    ok = FALSE;
+  }
+  ok = ok && write_safetensors (weights_path, weights->tensors, error)
+      && replace_file (config_path, config_text, strlen (config_text), error)
+      && replace_file (preprocessor_path, preprocessor_text, strlen (preprocessor_text), error);
+  tsf_weights_free (weights);
+  tsf_config_clear (&config);
+  return ok;
+}

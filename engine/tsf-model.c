@@ -1,0 +1,200 @@
+/* tsf-model.c: the public API: a model is its config, its weights and a runner. */
+#include "timesformer.h"
+#include "tsf-config.h"
+#include "tsf-forward.h"
+#include "tsf-source.h"
+#include "tsf-weights.h"
+
+#include <math.h>
+#include <string.h>
+
+struct _TsfModel {
+  TsfConfig config;
+  TsfWeights *weights;
+  TsfRunner *runner;     /* reads config and weights in place */
+  gchar *name;
+};
+
+void
+tsf_model_options_init (TsfModelOptions *options)
+{
+  memset (options, 0, sizeof (*options));
+}
+
+/* Takes ownership of `weights` and `name`; `config` is moved into the model. */
+static TsfModel *
+model_new (TsfConfig *config, TsfWeights *weights, gchar *name,
+    const TsfModelOptions *options, GError **error)
+{
+  TsfModel *model = g_new0 (TsfModel, 1);
+
+  model->config = *config;
+  memset (config, 0, sizeof (*config));
+  if (model->config.labels == NULL) {
+    model->config.labels = g_new0 (gchar *, model->config.num_labels + 1);
+    for (guint i = 0; i < model->config.num_labels; i++)
+      model->config.labels[i] = g_strdup_printf ("LABEL_%u", i);
+  }
+  model->weights = weights;
+  model->name = name;
+  model->runner = tsf_runner_new (&model->config, model->weights,
+      options != NULL ? options->threads : 0, error);
+  if (model->runner == NULL) {
+    tsf_model_free (model);
+    return NULL;
+  }
+  return model;
+}
+
+TsfModel *
+tsf_model_open (const gchar *path, const TsfModelOptions *options, GError **error)
+{
+  TsfConfig config;
+  TsfTensorSet *tensors;
+  TsfWeights *weights;
+  gchar *name = NULL;
+
+  g_return_val_if_fail (path != NULL, NULL);
+  tsf_config_init_defaults (&config);
+  tensors = tsf_source_open_with_options (path, options, &config, &name, error);
+  if (tensors == NULL) {
+    tsf_config_clear (&config);
+    return NULL;
+  }
+  weights = tsf_weights_bind (&config, tensors, error);
+  if (weights == NULL) {
+    tsf_config_clear (&config);
+    g_free (name);
+    return NULL;
+  }
+  return model_new (&config, weights, name, options, error);
+}
+
+TsfModel *
+tsf_model_new_random (const TsfConfig *config, guint64 seed, const TsfModelOptions *options,
+    GError **error)
+{
+  TsfConfig copy;
+
+  g_return_val_if_fail (config != NULL, NULL);
+  if (!tsf_config_validate (config, "the given config", error))
+    return NULL;
+  tsf_config_copy (&copy, config);
+  return model_new (&copy, tsf_weights_new_random (config, seed), g_strdup ("random"), options,
+      error);
+}
+
+void
+tsf_model_free (TsfModel *model)
+{
+  if (model == NULL)
+    return;
+  tsf_runner_free (model->runner);
+  tsf_weights_free (model->weights);
+  tsf_config_clear (&model->config);
+  g_free (model->name);
+  g_free (model);
+}
+
+const TsfConfig *
+tsf_model_get_config (const TsfModel *model)
+{
+  return &model->config;
+}
+
+const gchar *
+tsf_model_get_name (const TsfModel *model)
+{
+  return model->name;
+}
+
+guint64
+tsf_model_get_parameter_count (const TsfModel *model)
+{
+  return tsf_weights_parameter_count (&model->config);
+}
+
+guint64
+tsf_model_get_weight_bytes (const TsfModel *model)
+{
+  return tsf_runner_weight_bytes (model->runner);
+}
+
+guint64
+tsf_model_get_buffer_bytes (const TsfModel *model)
+{
+  return tsf_runner_buffer_bytes (model->runner);
+}
+
+gboolean
+tsf_model_set_threads (TsfModel *model, gint threads, GError **error)
+{
+  return tsf_runner_set_threads (model->runner, threads, error);
+}
+
+gboolean
+tsf_model_prepare (TsfModel *model, const TsfClipShape *shape, GError **error)
+{
+  return tsf_runner_prepare (model->runner, shape, error);
+}
+
+gboolean
+tsf_model_run (TsfModel *model, const gfloat *clip, const TsfClipShape *shape, gfloat *logits,
+    GError **error)
+{
+  g_return_val_if_fail (clip != NULL && shape != NULL && logits != NULL, FALSE);
+  return tsf_runner_run (model->runner, clip, shape, logits, error);
+}
+
+gboolean
+tsf_clip_shape_from_dims (TsfClipShape *shape, guint ndim, const gsize *dims, GError **error)
+{
+  if (ndim != 4) {
+    g_set_error (error, TSF_ERROR, TSF_ERROR_INPUT,
+        "A clip has 4 dimensions (frames, channels, height, width); this one has %u", ndim);
+    return FALSE;
+  }
+  for (guint i = 0; i < 4; i++) {
+    if (dims[i] == 0 || dims[i] > G_MAXUINT / 4) {
+      g_set_error (error, TSF_ERROR, TSF_ERROR_INPUT,
+          "Clip dimension %u (of frames, channels, height, width) is %" G_GSIZE_FORMAT
+          "; it must be between 1 and %u", i, dims[i], G_MAXUINT / 4);
+      return FALSE;
+    }
+  }
+  *shape = (TsfClipShape) { dims[0], dims[1], dims[2], dims[3] };
+  return TRUE;
+}
+
+gdouble
+tsf_model_get_flops (const TsfModel *model, const TsfClipShape *shape)
+{
+  return tsf_runner_flops (&model->config, shape);
+}
+
+guint
+tsf_model_top_k (const TsfModel *model, const gfloat *logits, guint k, TsfPrediction *out)
+{
+  guint n = model->config.num_labels, count = MIN (k, n);
+  gdouble max = -INFINITY, sum = 0;
+
+  for (guint i = 0; i < n; i++)
+    max = MAX (max, logits[i]);
+  for (guint i = 0; i < n; i++)
+    sum += exp (logits[i] - max);
+  /* selection: k is small next to the number of labels */
+  for (guint j = 0; j < count; j++) {
+    guint best = G_MAXUINT;
+    for (guint i = 0; i < n; i++) {
+      gboolean taken = FALSE;
+      for (guint m = 0; m < j && !taken; m++)
+        taken = out[m].id == i;
+      if (!taken && (best == G_MAXUINT || logits[i] > logits[best]))
+        best = i;
+    }
+    out[j].id = best;
+    out[j].score = (gfloat) (exp (logits[best] - max) / sum);
+    out[j].label = model->config.labels[best];
+  }
+  return count;
+}

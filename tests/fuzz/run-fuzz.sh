@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Builds each libFuzzer target with clang (ASan + UBSan) into the build folder and runs it for
+# a bounded time on a copy of its seed corpus. Fails if a target crashes, leaks or hits UB.
+# Usage: run-fuzz.sh SOURCE_ROOT BUILD_DIR [SECONDS_PER_TARGET]
+set -euo pipefail
+src=$1
+out=$2/fuzz
+seconds=${3:-${TSF_FUZZ_SECONDS:-20}}
+clang=${CLANG:-clang}
+command -v "$clang" >/dev/null || { echo "run-fuzz: no clang, skipping"; exit 77; }
+
+mkdir -p "$out"
+engine=(tsf-error.c tsf-json.c tsf-config.c tsf-tensors.c tsf-safetensors.c tsf-npy.c tsf-pickle.c tsf-torchzip.c)
+flags=(-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+  -D_GNU_SOURCE -I"$src/engine" $(pkg-config --cflags glib-2.0 gio-2.0 json-glib-1.0 libzip))
+libs=($(pkg-config --libs glib-2.0 gio-2.0 json-glib-1.0 libzip) -lm)
+
+# One library of the engine's parsers, built with coverage and sanitizers.
+objects=()
+for f in "${engine[@]}"; do
+  "$clang" "${flags[@]}" -fsanitize=fuzzer-no-link -c "$src/engine/$f" -o "$out/${f%.c}.o"
+  objects+=("$out/${f%.c}.o")
+done
+
+status=0
+for target in safetensors config npy pickle torchzip; do
+  binary=$out/fuzz-$target
+  "$clang" "${flags[@]}" "$src/tests/fuzz/fuzz-$target.c" "${objects[@]}" "${libs[@]}" -o "$binary"
+  corpus=$out/corpus-$target
+  mkdir -p "$corpus"
+  cp "$src/tests/fuzz/corpus/$target"/* "$corpus/"
+  dict=$src/tests/fuzz/json.dict
+  [ "$target" = npy ] && dict=$src/tests/fuzz/npy.dict
+  [ "$target" = pickle ] || [ "$target" = torchzip ] && dict=$src/tests/fuzz/pickle.dict
+  echo "run-fuzz: $target for ${seconds}s"
+  if ! (cd "$out" && "$binary" -max_total_time="$seconds" -max_len=4096 -timeout=10 \
+      -rss_limit_mb=1024 -dict="$dict" -print_final_stats=1 "$corpus" 2>"$out/$target.log"); then
+    echo "run-fuzz: $target FAILED; the input is in $out (crash-*, leak-*, timeout-*)"
+    tail -n 60 "$out/$target.log"
+    status=1
+  else
+    grep -E "stat::number_of_executed_units|stat::new_units_added" "$out/$target.log" || true
+  fi
+done
+exit $status
