@@ -3,12 +3,14 @@
 
 #include <string.h>
 #include <oneapi/dnnl/dnnl_debug.h>
+#include <omp.h>
 
 #define MAX_STEP_ARGS 8
 #define MAX_HOST_ARGS 4
 
 typedef struct {
   dnnl_primitive_t primitive;          /* NULL for a host step */
+  gint threads;                        /* OpenMP threads it runs with */
   gint n_args;
   dnnl_exec_arg_t args[MAX_STEP_ARGS];
   TsfHostFunc host;
@@ -18,6 +20,7 @@ typedef struct {
 
 struct _TsfProgram {
   dnnl_engine_t engine;                /* borrowed */
+  gint threads;                        /* for the heavy primitives; the small ones run on 1 */
   GArray *steps;                       /* TsfStep */
   GPtrArray *ops;                      /* TsfOp, owned with their primitives */
   GPtrArray *memories;                 /* dnnl_memory_t bound by the steps */
@@ -38,6 +41,37 @@ tsf_dnnl_engine_new (dnnl_engine_t *engine, dnnl_stream_t *stream, GError **erro
 {
   TSF_DNNL_CHECK (dnnl_engine_create (engine, dnnl_cpu, 0), error, FALSE);
   TSF_DNNL_CHECK (dnnl_stream_create (stream, *engine, dnnl_stream_default_flags), error, FALSE);
+  return TRUE;
+}
+
+gboolean
+tsf_dnnl_reorder_once (dnnl_engine_t engine, dnnl_stream_t stream,
+    const dnnl_memory_desc_t *src_md, const void *src, const dnnl_memory_desc_t *dst_md,
+    void *dst, GError **error)
+{
+  dnnl_primitive_desc_t pd = NULL;
+  dnnl_primitive_t reorder = NULL;
+  dnnl_memory_t from = NULL, to = NULL;
+  dnnl_status_t status;
+
+  status = dnnl_reorder_primitive_desc_create (&pd, src_md, engine, dst_md, engine, NULL);
+  if (status == dnnl_success)
+    status = dnnl_primitive_create (&reorder, pd);
+  if (status == dnnl_success)
+    status = dnnl_memory_create (&from, src_md, engine, (void *) src);
+  if (status == dnnl_success)
+    status = dnnl_memory_create (&to, dst_md, engine, dst);
+  if (status == dnnl_success) {
+    dnnl_exec_arg_t args[2] = { { DNNL_ARG_FROM, from }, { DNNL_ARG_TO, to } };
+    status = dnnl_primitive_execute (reorder, stream, 2, args);
+  }
+  if (status == dnnl_success)
+    status = dnnl_stream_wait (stream);
+  dnnl_memory_destroy (from);
+  dnnl_memory_destroy (to);
+  dnnl_primitive_destroy (reorder);
+  dnnl_primitive_desc_destroy (pd);
+  TSF_DNNL_CHECK (status, error, FALSE);
   return TRUE;
 }
 
@@ -71,11 +105,12 @@ tsf_md_linear_weight (dnnl_memory_desc_t *md, gint ndims, dnnl_dim_t in, dnnl_di
 }
 
 TsfProgram *
-tsf_program_new (dnnl_engine_t engine)
+tsf_program_new (dnnl_engine_t engine, gint threads)
 {
   TsfProgram *program = g_new0 (TsfProgram, 1);
 
   program->engine = engine;
+  program->threads = threads;
   program->steps = g_array_new (FALSE, TRUE, sizeof (TsfStep));
   program->ops = g_ptr_array_new ();
   program->memories = g_ptr_array_new ();
@@ -161,7 +196,7 @@ tsf_dnnl_pd_create (dnnl_primitive_desc_t *pd, const_dnnl_op_desc_t desc,
 
 /* Creates the primitive of `pd` (consumed) and registers it as an op. */
 static TsfOp *
-op_new (TsfProgram *program, dnnl_primitive_desc_t pd, GError **error)
+op_new (TsfProgram *program, dnnl_primitive_desc_t pd, gint threads, GError **error)
 {
   const dnnl_memory_desc_t *scratch = dnnl_primitive_desc_query_md (pd,
       dnnl_query_scratchpad_md, 0);
@@ -178,6 +213,7 @@ op_new (TsfProgram *program, dnnl_primitive_desc_t pd, GError **error)
     g_free (op);
     return NULL;
   }
+  op->threads = threads;
   g_ptr_array_add (program->ops, op);
   return op;
 }
@@ -217,13 +253,19 @@ tsf_program_matmul_op (TsfProgram *program, const dnnl_memory_desc_t *src,
   gboolean ok;
   TsfOp *op;
 
+  gint threads = options->single_thread ? 1 : program->threads;
+
   TSF_DNNL_CHECK (dnnl_matmul_desc_init (&desc, src, weights, bias, dst), error, NULL);
   if (!attr_new (&attr, error))
     return NULL;
+  /* implementations size their work split for the thread count at creation */
+  omp_set_num_threads (threads);
   ok = matmul_attr (attr, dst, options, error)
-      && tsf_dnnl_pd_create (&pd, &desc, attr, program->engine, TRUE, error);
+      && tsf_dnnl_pd_create (&pd, &desc, attr, program->engine, options->prefer_gemm, error);
   dnnl_primitive_attr_destroy (attr);
-  if (!ok || (op = op_new (program, pd, error)) == NULL)
+  op = ok ? op_new (program, pd, threads, error) : NULL;
+  omp_set_num_threads (program->threads);
+  if (op == NULL)
     return NULL;
   op->src = *src;
   op->weights = *weights;
@@ -236,19 +278,24 @@ tsf_program_matmul_op (TsfProgram *program, const dnnl_memory_desc_t *src,
   return op;
 }
 
-/* A primitive for `desc` with a user scratchpad and no other attributes. */
+/* A primitive for `desc` with a user scratchpad and no other attributes, on one thread:
+ * these are small memory-bound ops, and on a busy machine a parallel region of its own costs
+ * each of them a wait for a descheduled thread. */
 static TsfOp *
 plain_op (TsfProgram *program, const_dnnl_op_desc_t desc, GError **error)
 {
   dnnl_primitive_attr_t attr;
   dnnl_primitive_desc_t pd;
-  gboolean ok;
+  TsfOp *op = NULL;
 
   if (!attr_new (&attr, error))
     return NULL;
-  ok = tsf_dnnl_pd_create (&pd, desc, attr, program->engine, FALSE, error);
+  omp_set_num_threads (1);
+  if (tsf_dnnl_pd_create (&pd, desc, attr, program->engine, FALSE, error))
+    op = op_new (program, pd, 1, error);
   dnnl_primitive_attr_destroy (attr);
-  return ok ? op_new (program, pd, error) : NULL;
+  omp_set_num_threads (program->threads);
+  return op;
 }
 
 TsfOp *
@@ -299,7 +346,7 @@ tsf_program_reorder_op (TsfProgram *program, const dnnl_memory_desc_t *src,
       program->engine, attr);
   dnnl_primitive_attr_destroy (attr);
   TSF_DNNL_CHECK (status, error, NULL);
-  if ((op = op_new (program, pd, error)) == NULL)
+  if ((op = op_new (program, pd, program->threads, error)) == NULL)
     return NULL;
   op->src = *src;
   op->dst = *dst;
@@ -334,7 +381,7 @@ tsf_program_matmul (TsfProgram *program, const TsfOp *op, const gfloat *src,
     const gfloat *weights, const gfloat *bias, gfloat *dst, const gfloat *residual,
     GError **error)
 {
-  TsfStep step = { .primitive = op->primitive };
+  TsfStep step = { .primitive = op->primitive, .threads = op->threads };
 
   g_return_val_if_fail ((bias != NULL) == op->has_bias, FALSE);
   g_return_val_if_fail ((residual != NULL) == op->has_src1, FALSE);
@@ -355,7 +402,7 @@ gboolean
 tsf_program_layernorm (TsfProgram *program, const TsfOp *op, const gfloat *src, gfloat *dst,
     const gfloat *scale, const gfloat *shift, GError **error)
 {
-  TsfStep step = { .primitive = op->primitive };
+  TsfStep step = { .primitive = op->primitive, .threads = op->threads };
 
   if (!step_bind (program, &step, DNNL_ARG_SRC, &op->src, src, error)
       || !step_bind (program, &step, DNNL_ARG_DST, &op->dst, dst, error)
@@ -369,7 +416,7 @@ tsf_program_layernorm (TsfProgram *program, const TsfOp *op, const gfloat *src, 
 gboolean
 tsf_program_softmax (TsfProgram *program, const TsfOp *op, gfloat *data, GError **error)
 {
-  TsfStep step = { .primitive = op->primitive };
+  TsfStep step = { .primitive = op->primitive, .threads = op->threads };
   dnnl_memory_t memory = step_bind (program, &step, DNNL_ARG_SRC, &op->src, data, error);
 
   if (memory == NULL)
@@ -383,7 +430,7 @@ dnnl_memory_t
 tsf_program_reorder (TsfProgram *program, const TsfOp *op, const gfloat *src, gfloat *dst,
     GError **error)
 {
-  TsfStep step = { .primitive = op->primitive };
+  TsfStep step = { .primitive = op->primitive, .threads = op->threads };
   dnnl_memory_t src_memory = step_bind (program, &step, DNNL_ARG_FROM, &op->src, src, error);
 
   if (src_memory == NULL || !step_bind (program, &step, DNNL_ARG_TO, &op->dst, dst, error))
@@ -426,9 +473,11 @@ tsf_program_finish (TsfProgram *program, GError **error)
   return TRUE;
 }
 
-gboolean
-tsf_program_run (TsfProgram *program, dnnl_stream_t stream, GError **error)
+static gboolean
+run_steps (TsfProgram *program, dnnl_stream_t stream, GError **error)
 {
+  gint threads = program->threads;
+
   for (guint i = 0; i < program->steps->len; i++) {
     const TsfStep *step = &g_array_index (program->steps, TsfStep, i);
     if (step->primitive == NULL) {
@@ -436,11 +485,22 @@ tsf_program_run (TsfProgram *program, dnnl_stream_t stream, GError **error)
       step->host (step->host_args, step->host_sizes);
       continue;
     }
+    if (step->threads != threads)
+      omp_set_num_threads (threads = step->threads);
     TSF_DNNL_CHECK (dnnl_primitive_execute (step->primitive, stream, step->n_args, step->args),
         error, FALSE);
   }
   TSF_DNNL_CHECK (dnnl_stream_wait (stream), error, FALSE);
   return TRUE;
+}
+
+gboolean
+tsf_program_run (TsfProgram *program, dnnl_stream_t stream, GError **error)
+{
+  gboolean ok = run_steps (program, stream, error);
+
+  omp_set_num_threads (program->threads);
+  return ok;
 }
 
 gsize

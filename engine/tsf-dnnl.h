@@ -33,6 +33,11 @@ gboolean tsf_dnnl_pd_create (dnnl_primitive_desc_t *pd, const_dnnl_op_desc_t des
     const_dnnl_primitive_attr_t attr, dnnl_engine_t engine, gboolean prefer_gemm,
     GError **error);
 
+/* Copies `src` (layout `src_md`) into `dst` (layout `dst_md`) with a one-off reorder. */
+gboolean tsf_dnnl_reorder_once (dnnl_engine_t engine, dnnl_stream_t stream,
+    const dnnl_memory_desc_t *src_md, const void *src, const dnnl_memory_desc_t *dst_md,
+    void *dst, GError **error);
+
 /* A float32 memory descriptor with explicit strides (in elements). */
 gboolean tsf_md_strided (dnnl_memory_desc_t *md, gint ndims, const dnnl_dim_t *dims,
     const dnnl_dim_t *strides, GError **error);
@@ -47,23 +52,29 @@ typedef struct {
   dnnl_memory_desc_t src, weights, bias, dst, src1;   /* what its steps bind */
   gboolean has_bias;
   gboolean has_src1;     /* a residual added as binary post-op 0 */
+  gint threads;          /* OpenMP threads it was built for and runs with */
 } TsfOp;
 
 typedef struct {
   gfloat scale;          /* output scale; 0 = none */
   gboolean gelu;         /* exact erf GELU post-op */
   gboolean residual;     /* dst += src1 (same shape and strides as dst) */
+  gboolean prefer_gemm;  /* oneDNN's GEMM-based implementation when it has one */
+  gboolean single_thread; /* a small product: run it on the calling thread */
 } TsfMatmulOptions;
 
 typedef void (*TsfHostFunc) (const gpointer *args, const gsize *sizes);
 
 typedef struct _TsfProgram TsfProgram;
 
-TsfProgram *tsf_program_new (dnnl_engine_t engine);
+/* `threads`: OpenMP threads of the heavy primitives (matmuls, reorders); layer norms and
+ * softmaxes run on the calling thread. */
+TsfProgram *tsf_program_new (dnnl_engine_t engine, gint threads);
 void tsf_program_free (TsfProgram *program);
 
-/* bias_md may be NULL. Prefers oneDNN's GEMM-based implementation, which reads the transposed
- * PyTorch weights as fast as a reordered copy (measured on AVX-512). */
+/* bias_md may be NULL. With options->prefer_gemm, oneDNN's GEMM-based implementation when it
+ * offers one: it reads strided and transposed operands (attention heads, PyTorch weights read
+ * in place) without a copy. */
 TsfOp *tsf_program_matmul_op (TsfProgram *program, const dnnl_memory_desc_t *src,
     const dnnl_memory_desc_t *weights, const dnnl_memory_desc_t *bias,
     const dnnl_memory_desc_t *dst, const TsfMatmulOptions *options, GError **error);

@@ -8,9 +8,10 @@
  * outputs). joint_space_time has one cls token then the patches frame by frame; attention, norms
  * and MLPs act per token or over all tokens, so the order is free.
  *
- * The runner reads the weights in place (TsfWeights must outlive it): oneDNN's GEMM reads the
- * transposed torch.nn.Linear weights as fast as a reordered copy, and no second copy of the
- * weights is ever made.
+ * Weights. The layers' linear weights (97% of the work) are reordered once into the blocked
+ * layouts oneDNN's brgemm matmul prefers, layer by layer, each original released as soon as it
+ * is copied, so the weights never exist twice. The rest (patch projection, classifier, norms,
+ * biases, embeddings) is read in place from TsfWeights, which must outlive the runner.
  */
 #include "tsf-forward.h"
 #include "tsf-dnnl.h"
@@ -22,6 +23,9 @@
 #define ALIGNMENT 64
 /* Above this many bytes of attention scores, attention runs one head at a time. */
 #define MAX_SCORES_BYTES (64u << 20)
+/* Attention products below this run on the calling thread (temporal attention of 8 frames:
+ * 20 MFLOP, where a parallel region costs more than it saves on a busy machine). */
+#define SMALL_PRODUCT_FLOPS 64e6
 
 typedef struct {
   guint frames, grid_h, grid_w, patches;  /* T, grid, N = grid_h * grid_w */
@@ -48,9 +52,16 @@ typedef struct {
   dnnl_memory_t clip;    /* the reorder's source, pointed at each clip */
 } TsfPlan;
 
+/* Layouts of the layers' linear weights, as the matmul prefers them ([in, out]). */
+typedef struct {
+  dnnl_memory_desc_t qkv, proj, fc1, fc2;
+} TsfWeightLayouts;
+
 struct _TsfRunner {
   const TsfConfig *config;    /* borrowed from the model */
-  const TsfWeights *weights;  /* borrowed, read in place */
+  TsfWeights *weights;        /* borrowed; its layers' linear weights point into `prepared` */
+  TsfWeightLayouts layouts;
+  GPtrArray *prepared;        /* the reordered linear weights (aligned blocks) */
   gint threads;
   dnnl_engine_t engine;
   dnnl_stream_t stream;
@@ -217,16 +228,21 @@ add_cls_rows_step (TsfPlan *plan, TsfHostFunc func, gfloat *dst, const gfloat *s
 
 /* --- ops --- */
 
+/* A linear layer on `rows` tokens; `layout` is its prepared weights' layout, or NULL for the
+ * PyTorch weight read in place. */
 static TsfOp *
 linear_op (TsfProgram *program, gsize rows, guint in, guint out, gboolean bias,
-    gboolean gelu, gboolean residual, GError **error)
+    gboolean gelu, gboolean residual, const dnnl_memory_desc_t *layout, GError **error)
 {
   dnnl_memory_desc_t src, weights, bias_md, dst;
-  TsfMatmulOptions options = { .gelu = gelu, .residual = residual };
+  TsfMatmulOptions options = { .gelu = gelu, .residual = residual, .prefer_gemm = !layout };
 
   if (!tsf_md_matrix (&src, rows, in, error) || !tsf_md_matrix (&dst, rows, out, error)
-      || !tsf_md_linear_weight (&weights, 2, in, out, error)
       || !tsf_md_matrix (&bias_md, 1, out, error))
+    return NULL;
+  if (layout != NULL)
+    weights = *layout;
+  else if (!tsf_md_linear_weight (&weights, 2, in, out, error))
     return NULL;
   return tsf_program_matmul_op (program, &src, &weights, bias ? &bias_md : NULL, &dst,
       &options, error);
@@ -254,7 +270,10 @@ attention_ops (TsfProgram *program, const TsfConfig *config, const TsfAttentionV
   dnnl_dim_t dims_s[4] = { g, h, n, n }, strides_s[4] = { h * n * n, n * n, n, 1 };
   dnnl_dim_t strides_o[4] = { v->group_stride * d, hd, v->token_stride * d, 1 };
   dnnl_memory_desc_t q, k, s, o;
-  TsfMatmulOptions scaled = { .scale = 1.0f / sqrtf ((gfloat) hd) }, plain = { 0 };
+  gboolean small = 2.0 * g * h * n * n * hd < SMALL_PRODUCT_FLOPS;
+  TsfMatmulOptions scaled = { .scale = 1.0f / sqrtf ((gfloat) hd), .prefer_gemm = TRUE,
+    .single_thread = small };
+  TsfMatmulOptions plain = { .prefer_gemm = TRUE, .single_thread = small };
 
   if (g == 1)   /* a single group: its stride is never used but must be valid */
     strides_q[0] = strides_k[0] = strides_o[0] = (dnnl_dim_t) n * v->token_stride * 3 * d;
@@ -270,8 +289,9 @@ attention_ops (TsfProgram *program, const TsfConfig *config, const TsfAttentionV
 }
 
 static gboolean
-layer_ops (TsfProgram *program, const TsfConfig *config, const TsfLayout *l,
-    const TsfAttentionView *views, guint n_views, TsfLayerOps *ops, GError **error)
+layer_ops (TsfProgram *program, const TsfConfig *config, const TsfWeightLayouts *w,
+    const TsfLayout *l, const TsfAttentionView *views, guint n_views, TsfLayerOps *ops,
+    GError **error)
 {
   guint d = config->hidden_size, inter = config->intermediate_size;
   dnnl_memory_desc_t rows;
@@ -279,11 +299,13 @@ layer_ops (TsfProgram *program, const TsfConfig *config, const TsfLayout *l,
   if (!tsf_md_matrix (&rows, l->rows, d, error)
       || !(ops->norm = tsf_program_layernorm_op (program, &rows, config->layer_norm_eps, error))
       || !(ops->qkv = linear_op (program, l->rows, d, 3 * d, config->qkv_bias, FALSE, FALSE,
+              &w->qkv, error))
+      || !(ops->proj = linear_op (program, l->rows, d, d, TRUE, FALSE, FALSE, &w->proj, error))
+      || !(ops->proj_residual = linear_op (program, l->rows, d, d, TRUE, FALSE, TRUE, &w->proj,
               error))
-      || !(ops->proj = linear_op (program, l->rows, d, d, TRUE, FALSE, FALSE, error))
-      || !(ops->proj_residual = linear_op (program, l->rows, d, d, TRUE, FALSE, TRUE, error))
-      || !(ops->fc1 = linear_op (program, l->rows, d, inter, TRUE, TRUE, FALSE, error))
-      || !(ops->fc2 = linear_op (program, l->rows, inter, d, TRUE, FALSE, TRUE, error)))
+      || !(ops->fc1 = linear_op (program, l->rows, d, inter, TRUE, TRUE, FALSE, &w->fc1, error))
+      || !(ops->fc2 = linear_op (program, l->rows, inter, d, TRUE, FALSE, TRUE, &w->fc2,
+              error)))
     return FALSE;
   for (guint i = 0; i < n_views; i++)
     if (!attention_ops (program, config, &views[i], &ops->qk[i], &ops->softmax[i],
@@ -309,7 +331,7 @@ add_patch_embedding (TsfRunner *runner, TsfPlan *plan, GError **error)
   dnnl_dim_t src_dims[3] = { T, l->patches, k }, src_strides[3] = { l->patches * k, k, 1 };
   dnnl_dim_t dst_dims[3] = { T, l->patches, d }, dst_strides[3] = { l->frame_stride * d, d, 1 };
   dnnl_memory_desc_t clip, patches, src, weights, bias, dst;
-  TsfMatmulOptions options = { .residual = TRUE };
+  TsfMatmulOptions options = { .residual = TRUE, .prefer_gemm = TRUE };
   TsfOp *reorder, *project;
 
   if (!tsf_md_strided (&clip, 6, clip_dims, clip_strides, error)
@@ -442,7 +464,7 @@ add_head (TsfRunner *runner, TsfPlan *plan, GError **error)
   if (!tsf_md_matrix (&cls, 1, c->hidden_size, error)
       || !(norm = tsf_program_layernorm_op (plan->program, &cls, c->layer_norm_eps, error))
       || !(classifier = linear_op (plan->program, 1, c->hidden_size, c->num_labels, TRUE,
-              FALSE, FALSE, error)))
+              FALSE, FALSE, NULL, error)))
     return FALSE;
   return tsf_program_layernorm (plan->program, norm, plan->hidden[0], plan->normed,
       w->layernorm.weight, w->layernorm.bias, error)
@@ -508,10 +530,11 @@ plan_new (TsfRunner *runner, const TsfClipShape *shape, GError **error)
   n_views = attention_views (c, &plan->layout, views);
   plan_alloc_buffers (plan, c, views, n_views);
   fill_embeddings (c, runner->weights, plan);
-  plan->program = tsf_program_new (runner->engine);
+  plan->program = tsf_program_new (runner->engine, runner->threads);
 
   ok = add_patch_embedding (runner, plan, error)
-      && layer_ops (plan->program, c, &plan->layout, views, n_views, &ops, error);
+      && layer_ops (plan->program, c, &runner->layouts, &plan->layout, views, n_views, &ops,
+      error);
   for (guint i = 0; ok && i < c->num_hidden_layers; i++)
     ok = add_layer (plan, c, &ops, views, &runner->weights->layers[i], error);
   ok = ok && add_head (runner, plan, error) && tsf_program_finish (plan->program, error);
@@ -536,6 +559,84 @@ find_plan (TsfRunner *runner, const TsfClipShape *shape)
   return NULL;
 }
 
+/* --- weights --- */
+
+/* The layout oneDNN's default matmul prefers for an [in, out] weight on `rows` tokens. */
+static gboolean
+preferred_layout (TsfRunner *runner, gsize rows, guint in, guint out,
+    dnnl_memory_desc_t *layout, GError **error)
+{
+  dnnl_memory_desc_t src, weights, dst;
+  dnnl_dims_t dims = { in, out };
+  dnnl_matmul_desc_t desc;
+  dnnl_primitive_desc_t pd;
+
+  if (!tsf_md_matrix (&src, rows, in, error) || !tsf_md_matrix (&dst, rows, out, error))
+    return FALSE;
+  TSF_DNNL_CHECK (dnnl_memory_desc_init_by_tag (&weights, 2, dims, dnnl_f32,
+          dnnl_format_tag_any), error, FALSE);
+  TSF_DNNL_CHECK (dnnl_matmul_desc_init (&desc, &src, &weights, NULL, &dst), error, FALSE);
+  if (!tsf_dnnl_pd_create (&pd, &desc, NULL, runner->engine, FALSE, error))
+    return FALSE;
+  *layout = *dnnl_primitive_desc_query_md (pd, dnnl_query_weights_md, 0);
+  dnnl_primitive_desc_destroy (pd);
+  return TRUE;
+}
+
+/* Copies a PyTorch [out, in] weight into `layout`, lets the original go and points `weight`
+ * at the copy. */
+static gboolean
+prepare_weight (TsfRunner *runner, const gfloat **weight, guint in, guint out,
+    const dnnl_memory_desc_t *layout, GError **error)
+{
+  dnnl_memory_desc_t source;
+  gfloat *data;
+
+  if (!tsf_md_linear_weight (&source, 2, in, out, error))
+    return FALSE;
+  data = g_aligned_alloc0 (1, dnnl_memory_desc_get_size (layout), ALIGNMENT);
+  g_ptr_array_add (runner->prepared, data);
+  if (!tsf_dnnl_reorder_once (runner->engine, runner->stream, &source, *weight, layout, data,
+          error))
+    return FALSE;
+  tsf_weights_release_data (runner->weights, *weight);
+  *weight = data;
+  return TRUE;
+}
+
+/* The layers' linear weights, layer by layer into the layouts the matmuls prefer (brgemm's
+ * blocked layouts), each original released as soon as it is copied: one copy at a time. */
+static gboolean
+prepare_weights (TsfRunner *runner, GError **error)
+{
+  const TsfConfig *c = runner->config;
+  TsfClipShape shape = { c->num_frames, c->num_channels, c->image_size, c->image_size };
+  guint d = c->hidden_size, inter = c->intermediate_size;
+  TsfWeightLayouts *l = &runner->layouts;
+  TsfLayout layout;
+
+  layout_init (&layout, c, &shape);
+  if (!preferred_layout (runner, layout.rows, d, 3 * d, &l->qkv, error)
+      || !preferred_layout (runner, layout.rows, d, d, &l->proj, error)
+      || !preferred_layout (runner, layout.rows, d, inter, &l->fc1, error)
+      || !preferred_layout (runner, layout.rows, inter, d, &l->fc2, error))
+    return FALSE;
+  for (guint i = 0; i < c->num_hidden_layers; i++) {
+    TsfLayerWeights *w = &runner->weights->layers[i];
+    if (!prepare_weight (runner, &w->qkv.weight, d, 3 * d, &l->qkv, error)
+        || !prepare_weight (runner, &w->proj.weight, d, d, &l->proj, error)
+        || !prepare_weight (runner, &w->intermediate.weight, d, inter, &l->fc1, error)
+        || !prepare_weight (runner, &w->output.weight, inter, d, &l->fc2, error))
+      return FALSE;
+    if (c->attention_type == TSF_ATTENTION_DIVIDED_SPACE_TIME
+        && (!prepare_weight (runner, &w->temporal_qkv.weight, d, 3 * d, &l->qkv, error)
+            || !prepare_weight (runner, &w->temporal_proj.weight, d, d, &l->proj, error)
+            || !prepare_weight (runner, &w->temporal_dense.weight, d, d, &l->proj, error)))
+      return FALSE;
+  }
+  return TRUE;
+}
+
 /* --- the runner --- */
 
 static gint
@@ -545,7 +646,7 @@ resolve_threads (gint threads)
 }
 
 TsfRunner *
-tsf_runner_new (const TsfConfig *config, const TsfWeights *weights, gint threads,
+tsf_runner_new (const TsfConfig *config, TsfWeights *weights, gint threads,
     GError **error)
 {
   TsfRunner *runner = g_new0 (TsfRunner, 1);
@@ -554,7 +655,10 @@ tsf_runner_new (const TsfConfig *config, const TsfWeights *weights, gint threads
   runner->weights = weights;
   runner->threads = resolve_threads (threads);
   runner->plans = g_ptr_array_new_with_free_func ((GDestroyNotify) plan_free);
-  if (!tsf_dnnl_engine_new (&runner->engine, &runner->stream, error)) {
+  runner->prepared = g_ptr_array_new_with_free_func (g_aligned_free);
+  omp_set_num_threads (runner->threads);
+  if (!tsf_dnnl_engine_new (&runner->engine, &runner->stream, error)
+      || !prepare_weights (runner, error)) {
     tsf_runner_free (runner);
     return NULL;
   }
@@ -681,6 +785,7 @@ tsf_runner_free (TsfRunner *runner)
   if (runner == NULL)
     return;
   g_ptr_array_free (runner->plans, TRUE);
+  g_ptr_array_free (runner->prepared, TRUE);
   if (runner->stream != NULL)
     dnnl_stream_destroy (runner->stream);
   if (runner->engine != NULL)

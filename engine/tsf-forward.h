@@ -8,9 +8,12 @@ G_BEGIN_DECLS
 
 typedef struct _TsfRunner TsfRunner;
 
-/* The runner reads `weights` in place: `config` and `weights` must outlive it. Primitives are
- * built per clip shape (on prepare or first run) and reused. One caller at a time. */
-TsfRunner *tsf_runner_new (const TsfConfig *config, const TsfWeights *weights, gint threads,
+/* `config` and `weights` must outlive the runner. The runner copies the layers' linear weights
+ * into the layouts its matmuls prefer, releases the originals (tsf_weights_release_data) and
+ * points the TsfLinear weights of `weights->layers` at its copies (valid while it lives); the
+ * other parameters are read in place. Primitives are built per clip shape (on prepare or first
+ * run) and reused. One caller at a time. */
+TsfRunner *tsf_runner_new (const TsfConfig *config, TsfWeights *weights, gint threads,
     GError **error);
 gboolean tsf_runner_set_threads (TsfRunner *runner, gint threads, GError **error);
 gboolean tsf_runner_prepare (TsfRunner *runner, const TsfClipShape *shape, GError **error);

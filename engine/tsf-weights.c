@@ -334,6 +334,22 @@ tsf_weights_release_source (TsfWeights *weights)
 }
 
 void
+tsf_weights_release_data (TsfWeights *weights, const gfloat *data)
+{
+  const gchar *const *names;
+
+  if (g_ptr_array_remove_fast (weights->converted, (gpointer) data) || !weights->tensors)
+    return;
+  for (names = tsf_tensor_set_names (weights->tensors); *names; names++) {
+    const TsfTensor *tensor = tsf_tensor_set_lookup (weights->tensors, *names);
+    if ((const gfloat *) tensor->data == data) {
+      tsf_tensor_set_release (weights->tensors, tensor);
+      return;
+    }
+  }
+}
+
+void
 tsf_weights_free (TsfWeights *weights)
 {
   if (!weights)

@@ -56,6 +56,9 @@ TsfWeights *tsf_weights_new_random (const TsfConfig *config, guint64 seed);
 guint64 tsf_weights_parameter_count (const TsfConfig *config);
 /* Drops the source tensors once the forward pass holds its own copies. */
 void tsf_weights_release_source (TsfWeights *weights);
+/* Lets one parameter's float array go once the forward pass holds its own copy: a converted
+ * array is freed, a tensor of a mapped file drops its pages. The caller clears its pointer. */
+void tsf_weights_release_data (TsfWeights *weights, const gfloat *data);
 void tsf_weights_free (TsfWeights *weights);
 
 G_END_DECLS

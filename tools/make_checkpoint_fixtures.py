@@ -15,7 +15,8 @@
   make_checkpoint_fixtures.py --models TEST_MODELS_DIR --out DIR
       the reference test models (tools/make_test_models.py) as PyTorch checkpoints, in
       DIR/models/: <m>_hf_bin/ and <m>_official_bin/ (config.json, preprocessor_config.json and
-      a pytorch_model.bin with Hugging Face or official "model."-prefixed names), <m>.pyth (an
+      a pytorch_model.bin with Hugging Face or official "model."-prefixed names; listed as the
+      folder and as the file, whose config.json is its neighbour), <m>.pyth (an
       official training checkpoint: {"epoch", "model_state", "optimizer_state", "cfg"}, two
       weights stored as strided views with storage offsets), <m>_bare.pyth (official names, no
       prefix, no wrapper), <m>.labels.txt (labels other than config.json's); and DIR/models.json: [{"path", "model", "num_heads",
@@ -329,8 +330,9 @@ def make_model_checkpoints(models_dir, out):
             for extra in ("config.json", "preprocessor_config.json"):
                 shutil.copy(os.path.join(src, extra), folder)
             torch.save(state, os.path.join(folder, "pytorch_model.bin"))
-            entries.append({"path": f"models/{name}_{kind}", "model": name, "num_heads": 0,
-                            "labels": None, "input": first_input[name]})
+            for path in (f"models/{name}_{kind}", f"models/{name}_{kind}/pytorch_model.bin"):
+                entries.append({"path": path, "model": name, "num_heads": 0, "labels": None,
+                                "input": first_input[name]})
         labels_path = os.path.join(out_models, f"{name}.labels.txt")
         with open(labels_path, "w") as f:
             f.write("".join(label + "\n" for label in labels))

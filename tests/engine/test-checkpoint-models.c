@@ -241,6 +241,7 @@ test_options (void)
   g_autofree gchar *pyth = g_build_filename (checkpoints_dir, "models", "divided.pyth", NULL);
   g_autofree gchar *labels = g_build_filename (checkpoints_dir, "models",
       "divided_noqkvbias.labels.txt", NULL);
+  g_autofree gchar *hf_bin = g_build_filename (checkpoints_dir, "models", "divided_hf_bin", NULL);
   TsfModelOptions options = { 0 };
   g_autoptr (GError) error = NULL;
   TsfConfig config;
@@ -262,6 +263,35 @@ test_options (void)
   options.labels_file = labels; /* 5 labels for 10 classes */
   g_assert_null (tsf_source_open_with_options (pyth, &options, &config, NULL, &error));
   g_assert_nonnull (strstr (error->message, "has 5 labels; the model has 10 classes"));
+  g_clear_error (&error);
+
+  /* options.num_heads = 4 with a config.json that says 4 is fine; 2 is refused */
+  options.labels_file = NULL;
+  options.num_heads = 2;
+  g_assert_null (tsf_source_open_with_options (hf_bin, &options, &config, NULL, &error));
+  g_assert_nonnull (strstr (error->message, "config says 4 attention heads but 2"));
+  g_clear_error (&error);
+}
+
+/* A pytorch_model.bin with Hugging Face names needs its config.json. */
+static void
+test_hf_names_without_config (void)
+{
+  g_autofree gchar *src = g_build_filename (checkpoints_dir, "models", "divided_hf_bin",
+      "pytorch_model.bin", NULL);
+  g_autofree gchar *tmp = g_dir_make_tmp ("tsf-bin-XXXXXX", NULL);
+  g_autofree gchar *alone = g_build_filename (tmp, "pytorch_model.bin", NULL);
+  g_autofree gchar *bytes = NULL;
+  g_autoptr (GError) error = NULL;
+  TsfConfig config;
+  gsize size;
+
+  g_assert_true (g_file_get_contents (src, &bytes, &size, NULL));
+  g_assert_true (g_file_set_contents (alone, bytes, size, NULL));
+  g_assert_null (tsf_source_open (alone, &config, NULL, &error));
+  g_assert_nonnull (strstr (error->message, "has no config.json next to it"));
+  g_assert_cmpint (g_unlink (alone), ==, 0);
+  g_assert_cmpint (g_rmdir (tmp), ==, 0);
 }
 
 int
@@ -294,6 +324,7 @@ main (int argc, char **argv)
     g_test_add_data_func (logits_name, entry, test_logits);
   }
   g_test_add_func ("/checkpoints/options", test_options);
+  g_test_add_func ("/checkpoints/hf-names-without-config", test_hf_names_without_config);
   status = g_test_run ();
   json_array_unref (entries);
   g_free (checkpoints_dir);
