@@ -4,9 +4,8 @@
 #include <gst/check/gstcheck.h>
 #include <gst/video/video.h>
 #include <glib/gstdio.h>
-#include <json-glib/json-glib.h>
 
-#include <gst/cliplabels/gstcliplabelsmeta.h>
+#include "labels-test-util.h"
 
 /* 4 frames per clip, frame-stride=1: 40 frames make 10 clips. */
 #define FRAMES 40
@@ -64,29 +63,6 @@ find_logged (GPtrArray *lines, guint64 clip_index)
   return NULL;
 }
 
-static GPtrArray *
-read_log (const gchar *path)
-{
-  GPtrArray *lines = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
-  gchar *text = NULL, **rows;
-  guint i;
-
-  fail_unless (g_file_get_contents (path, &text, NULL, NULL));
-  rows = g_strsplit (text, "\n", -1);
-  for (i = 0; rows[i] != NULL && rows[i][0] != '\0'; i++) {
-    JsonParser *parser = json_parser_new ();
-
-    fail_unless (json_parser_load_from_data (parser, rows[i], -1, NULL), "line %u: %s", i,
-        rows[i]);
-    g_ptr_array_add (lines, json_object_ref (json_node_get_object (json_parser_get_root (
-                    parser))));
-    g_object_unref (parser);
-  }
-  g_strfreev (rows);
-  g_free (text);
-  return lines;
-}
-
 /* The logged line holds the posted result: model, producer, times and every label exactly. */
 static void
 assert_line_matches (JsonObject *line, const GstStructure *posted)
@@ -134,7 +110,7 @@ GST_START_TEST (test_log_holds_every_posted_result_once)
 
   fail_unless (pipeline != NULL);
   posted = run_collecting_results (pipeline);
-  lines = read_log (log);
+  lines = test_read_json_lines (log);
   fail_unless_equals_int (posted->len, CLIPS);
   fail_unless_equals_int (lines->len, CLIPS);
   for (i = 0; i < posted->len; i++) {
@@ -160,14 +136,30 @@ GST_START_TEST (test_log_holds_every_posted_result_once)
 }
 GST_END_TEST;
 
+/* The last frame out of labeloverlay, and the region it reported for it. */
+typedef struct {
+  GstElement *overlay;
+  GstSample *sample;
+  gint x, y, w, h;
+} LastFrame;
+
 static GstFlowReturn
-keep_last_sample (GstElement *appsink, gpointer last)
+keep_last_frame (GstElement *appsink, gpointer data)
 {
+  LastFrame *last = data;
+  GValue region = G_VALUE_INIT;
   GstSample *sample = NULL;
 
   g_signal_emit_by_name (appsink, "pull-sample", &sample);
-  gst_clear_sample ((GstSample **) last);
-  *(GstSample **) last = sample;
+  if (last->sample != NULL)
+    gst_sample_unref (last->sample);
+  last->sample = sample;
+  g_object_get_property (G_OBJECT (last->overlay), "region", &region);
+  last->x = g_value_get_int (gst_value_array_get_value (&region, 0));
+  last->y = g_value_get_int (gst_value_array_get_value (&region, 1));
+  last->w = g_value_get_int (gst_value_array_get_value (&region, 2));
+  last->h = g_value_get_int (gst_value_array_get_value (&region, 3));
+  g_value_unset (&region);
   return GST_FLOW_OK;
 }
 
@@ -182,43 +174,36 @@ GST_START_TEST (test_overlay_draws_timesformer_results)
       "hold=18446744073709551615 ! appsink name=sink emit-signals=true", FRAMES, model);
   GstElement *pipeline = gst_parse_launch (launch, NULL);
   GstElement *sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
-  GstElement *overlay = gst_bin_get_by_name (GST_BIN (pipeline), "overlay");
-  GstSample *last = NULL;
+  LastFrame last = { gst_bin_get_by_name (GST_BIN (pipeline), "overlay"), NULL, 0, 0, 0, 0 };
+  gint changed_inside = 0, changed_outside = 0, row, col;
   GPtrArray *posted;
-  GValue region = G_VALUE_INIT;
-  gint x, y, w, h, changed_inside = 0, changed_outside = 0, row, col;
   GstMapInfo map;
 
-  g_signal_connect (sink, "new-sample", G_CALLBACK (keep_last_sample), &last);
+  g_signal_connect (sink, "new-sample", G_CALLBACK (keep_last_frame), &last);
   posted = run_collecting_results (pipeline);
   fail_unless_equals_int (posted->len, CLIPS);
-  fail_unless (last != NULL);
+  fail_unless (last.sample != NULL);
+  fail_unless (last.w > 0 && last.h > 0, "nothing drawn on the last frame");
 
-  g_object_get_property (G_OBJECT (overlay), "region", &region);
-  x = g_value_get_int (gst_value_array_get_value (&region, 0));
-  y = g_value_get_int (gst_value_array_get_value (&region, 1));
-  w = g_value_get_int (gst_value_array_get_value (&region, 2));
-  h = g_value_get_int (gst_value_array_get_value (&region, 3));
-  fail_unless (w > 0 && h > 0);
-  fail_unless (gst_buffer_map (gst_sample_get_buffer (last), &map, GST_MAP_READ));
+  fail_unless (gst_buffer_map (gst_sample_get_buffer (last.sample), &map, GST_MAP_READ));
   for (row = 0; row < 120; row++) {
     for (col = 0; col < 160; col++) {
       const guint8 *pixel = map.data + row * GST_ROUND_UP_4 (160 * 3) + col * 3;
       gboolean changed = pixel[0] != 0x40 || pixel[1] != 0x80 || pixel[2] != 0xc0;
-      gboolean inside = col >= x && col < x + w && row >= y && row < y + h;
+      gboolean inside = col >= last.x && col < last.x + last.w && row >= last.y
+          && row < last.y + last.h;
 
       changed_inside += changed && inside;
       changed_outside += changed && !inside;
     }
   }
-  gst_buffer_unmap (gst_sample_get_buffer (last), &map);
+  gst_buffer_unmap (gst_sample_get_buffer (last.sample), &map);
   fail_unless_equals_int (changed_outside, 0);
-  fail_unless (changed_inside > 0.95 * w * h);
+  fail_unless (changed_inside > 0.95 * last.w * last.h);
 
-  g_value_unset (&region);
-  gst_sample_unref (last);
+  gst_sample_unref (last.sample);
   g_ptr_array_unref (posted);
-  gst_object_unref (overlay);
+  gst_object_unref (last.overlay);
   gst_object_unref (sink);
   gst_object_unref (pipeline);
   g_free (launch);
