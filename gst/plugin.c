@@ -3,12 +3,14 @@
 
 #include "gstlabellog.h"
 #include "gstlabeloverlay.h"
+#include "gsttimesformer.h"
 
 static gboolean
 plugin_init (GstPlugin *plugin)
 {
   gboolean registered = FALSE;
 
+  registered |= GST_ELEMENT_REGISTER (timesformer, plugin);
   registered |= GST_ELEMENT_REGISTER (labeloverlay, plugin);
   registered |= GST_ELEMENT_REGISTER (labellog, plugin);
   return registered;

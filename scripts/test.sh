@@ -10,6 +10,14 @@ meson setup "$builddir"
 meson compile -C "$builddir"
 meson test -C "$builddir" --print-errorlogs --num-processes 2
 
+# The gst suite again under valgrind, as GStreamer's own CI does (GLib's suppressions and ours).
+# CK_FORK=no: one process per test program, so the leak check covers every test.
+CK_FORK=no G_SLICE=always-malloc G_DEBUG=gc-friendly \
+  meson test -C "$builddir" --suite gst --print-errorlogs --num-processes 2 --timeout-multiplier 4 \
+  --wrap "valgrind --error-exitcode=1 --leak-check=full --num-callers=30 \
+    --suppressions=/usr/share/glib-2.0/valgrind/glib.supp \
+    --suppressions=$PWD/tests/gst/valgrind.supp"
+
 # The engine under AddressSanitizer and UndefinedBehaviorSanitizer (meson test makes both
 # abort on the first error). Engine only: GStreamer's own leaks would drown ours.
 sanitize_builddir=$builddir-sanitize

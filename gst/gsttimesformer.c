@@ -1,0 +1,970 @@
+/* gsttimesformer.c: classifies clips of a video stream with a TimeSformer model and attaches
+ * the results to the buffers as GstClipLabelsMeta (see docs/element.md).
+ *
+ * The streaming thread samples and preprocesses frames (GstTsfSampler) and queues each complete
+ * clip; a worker thread runs the model and queues the result, which is attached to the next
+ * buffer that leaves the element (sync=true: to the buffer that completed the clip). */
+#include "gsttimesformer.h"
+
+#include <stdio.h>
+
+#include "gstcliplabelsmeta.h"
+
+GST_DEBUG_CATEGORY_STATIC (gst_timesformer_debug);
+#define GST_CAT_DEFAULT gst_timesformer_debug
+
+enum {
+  PROP_0,
+  PROP_MODEL,
+  PROP_FRAME_STRIDE,
+  PROP_NUM_FRAMES,
+  PROP_CLIP_HOP,
+  PROP_MAX_PENDING,
+  PROP_SYNC,
+  PROP_TOP_K,
+  PROP_THRESHOLD,
+  PROP_THREADS,
+  PROP_ROI,
+  PROP_MODEL_INFO,
+  PROP_CLIPS_PROCESSED,
+  PROP_INFERENCE_MS,
+  PROP_DROPPED_CLIPS,
+};
+
+#define DEFAULT_MODEL NULL
+#define DEFAULT_FRAME_STRIDE 32
+#define DEFAULT_NUM_FRAMES 0
+#define DEFAULT_CLIP_HOP 0
+#define DEFAULT_MAX_PENDING 1
+#define DEFAULT_SYNC FALSE
+#define DEFAULT_TOP_K 5
+#define DEFAULT_THRESHOLD 0.0f
+#define DEFAULT_THREADS 0
+#define DEFAULT_ROI ""
+
+#define MAX_FRAME_STRIDE 10000
+#define MAX_NUM_FRAMES 1024
+#define MAX_PENDING 64
+#define MAX_TOP_K 1000
+#define MAX_THREADS 1024
+
+#define VIDEO_FORMATS "{ RGB, BGR, RGBx, BGRx, xRGB, xBGR, RGBA, BGRA, ARGB, ABGR, " \
+  "I420, YV12, NV12, NV21, YUY2, UYVY, Y42B, Y444, GRAY8 }"
+
+static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
+    GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (VIDEO_FORMATS)));
+static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
+    GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (VIDEO_FORMATS)));
+
+/* One clip waiting for, or in, the worker. */
+typedef struct {
+  GstTsfClip *clip;
+  guint64 index;
+  guint generation;
+  guint top_k;
+  gfloat threshold;
+} GstTimesformerJob;
+
+static void
+job_free (GstTimesformerJob *job)
+{
+  gst_tsf_clip_free (job->clip);
+  g_free (job);
+}
+
+#define gst_timesformer_parent_class parent_class
+G_DEFINE_TYPE (GstTimesformer, gst_timesformer, GST_TYPE_VIDEO_FILTER);
+GST_ELEMENT_REGISTER_DEFINE (timesformer, "timesformer", GST_RANK_NONE, GST_TYPE_TIMESFORMER);
+
+/* ---- The worker thread ---- */
+
+/* The result of one clip as the structure of GstClipLabelsMeta. */
+static GstStructure *
+result_structure (GstTimesformer *self, const GstTimesformerJob *job, const TsfPrediction *best,
+    guint n_best)
+{
+  GstClipLabelsMeta result = { 0 };
+  GstClipLabel labels[MAX_TOP_K];
+  gchar *producer = gst_object_get_name (GST_OBJECT (self));
+  GstStructure *structure;
+  guint i;
+
+  result.model = g_quark_from_string (tsf_model_get_name (self->model));
+  result.producer = g_quark_from_string (producer);
+  result.clip_index = job->index;
+  result.num_frames = job->clip->shape.frames;
+  result.first_pts = job->clip->first_pts;
+  result.last_pts = job->clip->last_pts;
+  result.first_running_time = job->clip->first_running_time;
+  result.last_running_time = job->clip->last_running_time;
+  result.labels = labels;
+  for (i = 0; i < n_best && best[i].score >= job->threshold; i++) {
+    labels[i].class_id = best[i].id;
+    labels[i].label = g_quark_from_string (best[i].label);
+    labels[i].score = best[i].score;
+    result.n_labels++;
+  }
+  structure = gst_clip_labels_meta_to_structure (&result);
+  g_free (producer);
+  return structure;
+}
+
+static GstStructure *
+run_job (GstTimesformer *self, const GstTimesformerJob *job, GError **error)
+{
+  guint num_labels = tsf_model_get_config (self->model)->num_labels;
+  gfloat *logits = g_new (gfloat, num_labels);
+  TsfPrediction *best = g_new (TsfPrediction, MIN (job->top_k, num_labels));
+  GstStructure *structure = NULL;
+
+  if (tsf_model_run (self->model, job->clip->data, &job->clip->shape, logits, error)) {
+    guint n_best = tsf_model_top_k (self->model, logits, job->top_k, best);
+
+    structure = result_structure (self, job, best, n_best);
+  }
+  g_free (best);
+  g_free (logits);
+  return structure;
+}
+
+/* Called with the lock held. */
+static void
+record_job_done (GstTimesformer *self, gint64 start_us, GError *error)
+{
+  gdouble ms = (g_get_monotonic_time () - start_us) / 1000.0;
+
+  if (error != NULL) {
+    if (self->worker_error == NULL)
+      self->worker_error = g_strdup (error->message);
+    return;
+  }
+  self->clips_processed++;
+  self->inference_ms_total += ms;
+}
+
+static void
+process_job (GstTimesformer *self, GstTimesformerJob *job)
+{
+  gint64 start_us = g_get_monotonic_time ();
+  GError *error = NULL;
+  GstStructure *result = run_job (self, job, &error);
+  gboolean current;
+
+  g_mutex_lock (&self->lock);
+  record_job_done (self, start_us, error);
+  current = result != NULL && job->generation == self->generation;
+  if (current)
+    g_queue_push_tail (&self->ready, gst_structure_copy (result));
+  g_mutex_unlock (&self->lock);
+
+  if (current) {
+    GST_DEBUG_OBJECT (self, "clip %" G_GUINT64_FORMAT " classified in %.1f ms", job->index,
+        (g_get_monotonic_time () - start_us) / 1000.0);
+    gst_element_post_message (GST_ELEMENT (self),
+        gst_message_new_element (GST_OBJECT (self), g_steal_pointer (&result)));
+  }
+  if (result != NULL)
+    gst_structure_free (result);
+  g_clear_error (&error);
+}
+
+static gpointer
+worker_main (gpointer data)
+{
+  GstTimesformer *self = data;
+
+  g_mutex_lock (&self->lock);
+  while (!self->worker_stop) {
+    GstTimesformerJob *job = g_queue_pop_head (&self->waiting);
+
+    if (job == NULL) {
+      g_cond_wait (&self->cond, &self->lock);
+      continue;
+    }
+    self->busy = TRUE;
+    g_mutex_unlock (&self->lock);
+
+    process_job (self, job);
+    job_free (job);
+
+    g_mutex_lock (&self->lock);
+    /* Not busy only once the result is queued and posted: EOS and sync wait for this. */
+    self->busy = FALSE;
+    g_cond_broadcast (&self->cond);
+  }
+  g_mutex_unlock (&self->lock);
+  return NULL;
+}
+
+/* ---- Queueing clips (streaming thread) ---- */
+
+/* Called with the lock held; returns the number of clips dropped. */
+static guint
+make_room_live (GstTimesformer *self, guint max_pending, GstTsfClip *dropped_clip)
+{
+  guint dropped = 0;
+
+  while (g_queue_get_length (&self->waiting) >= max_pending) {
+    GstTimesformerJob *oldest = g_queue_pop_head (&self->waiting);
+
+    GST_INFO_OBJECT (self, "worker busy: dropping clip %" G_GUINT64_FORMAT, oldest->index);
+    *dropped_clip = *oldest->clip;
+    dropped_clip->data = NULL;  /* only its times are reported */
+    job_free (oldest);
+    self->dropped_clips++;
+    dropped++;
+  }
+  return dropped;
+}
+
+static void
+post_drop_qos (GstTimesformer *self, const GstTsfClip *dropped_clip)
+{
+  GstMessage *message;
+  guint64 processed, dropped;
+
+  g_mutex_lock (&self->lock);
+  processed = self->clips_processed;
+  dropped = self->dropped_clips;
+  g_mutex_unlock (&self->lock);
+
+  message = gst_message_new_qos (GST_OBJECT (self), TRUE, dropped_clip->first_running_time,
+      GST_CLOCK_TIME_NONE, dropped_clip->first_pts, GST_CLOCK_DIFF (dropped_clip->first_pts,
+          dropped_clip->last_pts));
+  gst_message_set_qos_stats (message, GST_FORMAT_BUFFERS, processed, dropped);
+  gst_element_post_message (GST_ELEMENT (self), message);
+}
+
+/* Hands a clip to the worker. Live: drops the oldest waiting clips beyond max-pending;
+ * not live: waits for a free slot. */
+static GstFlowReturn
+queue_clip (GstTimesformer *self, GstTsfClip *clip)
+{
+  GstTimesformerJob *job = g_new0 (GstTimesformerJob, 1);
+  GstTsfClip dropped_clip;
+  guint max_pending, dropped = 0;
+
+  GST_OBJECT_LOCK (self);
+  max_pending = self->max_pending;
+  job->top_k = self->top_k;
+  job->threshold = self->threshold;
+  GST_OBJECT_UNLOCK (self);
+  job->clip = clip;
+  job->index = self->next_clip_index++;
+
+  g_mutex_lock (&self->lock);
+  if (self->live)
+    dropped = make_room_live (self, max_pending, &dropped_clip);
+  while (!self->flushing && g_queue_get_length (&self->waiting) >= max_pending)
+    g_cond_wait (&self->cond, &self->lock);
+  if (self->flushing) {
+    g_mutex_unlock (&self->lock);
+    job_free (job);
+    return GST_FLOW_FLUSHING;
+  }
+  job->generation = self->generation;
+  g_queue_push_tail (&self->waiting, job);
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+
+  GST_LOG_OBJECT (self, "queued clip %" G_GUINT64_FORMAT " (%" GST_TIME_FORMAT " - %"
+      GST_TIME_FORMAT ")", job->index, GST_TIME_ARGS (clip->first_pts),
+      GST_TIME_ARGS (clip->last_pts));
+  if (dropped > 0)
+    post_drop_qos (self, &dropped_clip);
+  return GST_FLOW_OK;
+}
+
+/* Waits until every queued clip is classified; FALSE if a flush interrupted the wait. */
+static gboolean
+wait_idle (GstTimesformer *self)
+{
+  gboolean flushing;
+
+  g_mutex_lock (&self->lock);
+  while (!self->flushing && (self->busy || !g_queue_is_empty (&self->waiting)))
+    g_cond_wait (&self->cond, &self->lock);
+  flushing = self->flushing;
+  g_mutex_unlock (&self->lock);
+  return !flushing;
+}
+
+/* The results ready so far, oldest first; the caller owns the list and its structures. */
+static GList *
+take_ready_results (GstTimesformer *self)
+{
+  GList *results;
+
+  g_mutex_lock (&self->lock);
+  results = self->ready.head;
+  g_queue_init (&self->ready);
+  g_mutex_unlock (&self->lock);
+  return results;
+}
+
+static void
+attach_ready_results (GstTimesformer *self, GstBuffer *buffer)
+{
+  GList *results = take_ready_results (self), *l;
+
+  for (l = results; l != NULL; l = l->next) {
+    GST_DEBUG_OBJECT (self, "attaching a result to buffer %" GST_TIME_FORMAT,
+        GST_TIME_ARGS (GST_BUFFER_PTS (buffer)));
+    gst_buffer_add_clip_labels_meta_from_structure (buffer, l->data);
+  }
+  g_list_free_full (results, (GDestroyNotify) gst_structure_free);
+}
+
+static void
+clear_queues (GstTimesformer *self)
+{
+  g_queue_clear_full (&self->waiting, (GDestroyNotify) job_free);
+  g_queue_clear_full (&self->ready, (GDestroyNotify) gst_structure_free);
+}
+
+/* ---- GstBaseTransform ---- */
+
+static gchar *
+describe_model (const TsfModel *model)
+{
+  const TsfConfig *config = tsf_model_get_config (model);
+  GstStructure *info = gst_structure_new ("model-info",
+      "name", G_TYPE_STRING, tsf_model_get_name (model),
+      "classes", G_TYPE_UINT, config->num_labels,
+      "frames", G_TYPE_UINT, config->num_frames,
+      "image-size", G_TYPE_UINT, config->image_size,
+      "attention", G_TYPE_STRING, tsf_attention_type_to_string (config->attention_type),
+      "parameters", G_TYPE_UINT64, tsf_model_get_parameter_count (model), NULL);
+  gchar *text = gst_structure_to_string (info);
+
+  gst_structure_free (info);
+  return text;
+}
+
+/* Opens the model and builds its primitives for the clip shape; with sync=true, also times one
+ * inference to report as latency. */
+static gboolean
+open_model (GstTimesformer *self, const gchar *path, gint threads, guint num_frames,
+    gboolean sync, GError **error)
+{
+  TsfModelOptions options;
+  TsfClipShape shape;
+  const TsfConfig *config;
+
+  tsf_model_options_init (&options);
+  options.threads = threads;
+  self->model = tsf_model_open (path, &options, error);
+  if (self->model == NULL)
+    return FALSE;
+  config = tsf_model_get_config (self->model);
+  shape = (TsfClipShape) { num_frames > 0 ? num_frames : config->num_frames, 3,
+    config->crop_height, config->crop_width };
+  if (!tsf_model_prepare (self->model, &shape, error))
+    return FALSE;
+  if (sync) {
+    gfloat *clip = g_new0 (gfloat, (gsize) shape.frames * 3 * shape.height * shape.width);
+    gfloat *logits = g_new (gfloat, config->num_labels);
+    gint64 start_us = g_get_monotonic_time ();
+    gboolean ok = tsf_model_run (self->model, clip, &shape, logits, error);
+
+    self->sync_latency = (g_get_monotonic_time () - start_us) * GST_USECOND;
+    g_free (clip);
+    g_free (logits);
+    return ok;
+  }
+  return TRUE;
+}
+
+static gboolean
+gst_timesformer_start (GstBaseTransform *trans)
+{
+  GstTimesformer *self = GST_TIMESFORMER (trans);
+  GError *error = NULL;
+  gchar *path;
+  gint threads;
+  guint num_frames;
+  gboolean sync;
+
+  GST_OBJECT_LOCK (self);
+  path = g_strdup (self->model_path);
+  threads = self->threads;
+  num_frames = self->num_frames;
+  sync = self->sync;
+  GST_OBJECT_UNLOCK (self);
+
+  if (path == NULL) {
+    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("No model given."),
+        ("Set the 'model' property to a TimeSformer model directory."));
+    return FALSE;
+  }
+  if (!open_model (self, path, threads, num_frames, sync, &error)) {
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ, ("Could not load the model '%s': %s", path,
+            error->message), (NULL));
+    g_clear_pointer (&self->model, tsf_model_free);
+    g_error_free (error);
+    g_free (path);
+    return FALSE;
+  }
+  g_free (path);
+
+  GST_OBJECT_LOCK (self);
+  g_free (self->model_info);
+  self->model_info = describe_model (self->model);
+  GST_OBJECT_UNLOCK (self);
+  GST_INFO_OBJECT (self, "loaded %s", self->model_info);
+
+  self->next_clip_index = 0;
+  self->live_known = FALSE;
+  self->flushing = FALSE;
+  self->worker_stop = FALSE;
+  self->clips_processed = 0;
+  self->dropped_clips = 0;
+  self->inference_ms_total = 0;
+  self->sync_latency = sync ? self->sync_latency : GST_CLOCK_TIME_NONE;
+  self->worker = g_thread_new ("timesformer", worker_main, self);
+  return TRUE;
+}
+
+static gboolean
+gst_timesformer_stop (GstBaseTransform *trans)
+{
+  GstTimesformer *self = GST_TIMESFORMER (trans);
+
+  if (self->worker != NULL) {
+    g_mutex_lock (&self->lock);
+    self->worker_stop = TRUE;
+    g_cond_broadcast (&self->cond);
+    g_mutex_unlock (&self->lock);
+    g_thread_join (self->worker);
+    self->worker = NULL;
+  }
+  clear_queues (self);
+  g_clear_pointer (&self->worker_error, g_free);
+  g_clear_pointer (&self->sampler, gst_tsf_sampler_free);
+  g_clear_pointer (&self->model, tsf_model_free);
+  return TRUE;
+}
+
+/* The ROI inside a frame of this size; an empty or outside ROI means the whole frame. */
+static GstVideoRectangle
+roi_in_frame (GstTimesformer *self, const GstVideoInfo *info)
+{
+  GstVideoRectangle roi, frame = { 0, 0, GST_VIDEO_INFO_WIDTH (info),
+    GST_VIDEO_INFO_HEIGHT (info) };
+
+  GST_OBJECT_LOCK (self);
+  roi = self->roi;
+  GST_OBJECT_UNLOCK (self);
+
+  if (roi.x >= frame.w || roi.y >= frame.h) {
+    GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS, ("The region of interest is outside the "
+            "%dx%d frame; classifying the whole frame.", frame.w, frame.h), (NULL));
+    return frame;
+  }
+  if (roi.w == 0 || roi.x + roi.w > frame.w)
+    roi.w = frame.w - roi.x;
+  if (roi.h == 0 || roi.y + roi.h > frame.h)
+    roi.h = frame.h - roi.y;
+  return roi;
+}
+
+static gboolean
+gst_timesformer_set_info (GstVideoFilter *filter, GstCaps *incaps, GstVideoInfo *in_info,
+    GstCaps *outcaps, GstVideoInfo *out_info)
+{
+  GstTimesformer *self = GST_TIMESFORMER (filter);
+  GstVideoRectangle roi = roi_in_frame (self, in_info);
+  GError *error = NULL;
+
+  if (self->sampler == NULL) {
+    guint stride, num_frames, hop;
+
+    GST_OBJECT_LOCK (self);
+    stride = self->frame_stride;
+    num_frames = self->num_frames;
+    hop = self->clip_hop;
+    GST_OBJECT_UNLOCK (self);
+    self->sampler = gst_tsf_sampler_new (tsf_model_get_config (self->model), stride,
+        num_frames, hop);
+  }
+  GST_DEBUG_OBJECT (self, "caps %" GST_PTR_FORMAT ", classifying %dx%d at %d,%d", incaps,
+      roi.w, roi.h, roi.x, roi.y);
+  if (!gst_tsf_sampler_set_info (self->sampler, in_info, &roi, &error)) {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("%s", error->message), (NULL));
+    g_error_free (error);
+    return FALSE;
+  }
+  self->live_known = FALSE;
+  return TRUE;
+}
+
+/* Drops are allowed only when upstream is live; asked once per caps. */
+static void
+query_liveness (GstTimesformer *self)
+{
+  GstQuery *query = gst_query_new_latency ();
+  gboolean live = FALSE;
+
+  if (gst_pad_peer_query (GST_BASE_TRANSFORM_SINK_PAD (self), query))
+    gst_query_parse_latency (query, &live, NULL, NULL);
+  gst_query_unref (query);
+  GST_DEBUG_OBJECT (self, "upstream is %s", live ? "live" : "not live");
+
+  g_mutex_lock (&self->lock);
+  self->live = live;
+  g_mutex_unlock (&self->lock);
+  self->live_known = TRUE;
+}
+
+static GstFlowReturn
+report_worker_error (GstTimesformer *self)
+{
+  gchar *message;
+
+  g_mutex_lock (&self->lock);
+  message = g_strdup (self->worker_error);
+  g_mutex_unlock (&self->lock);
+  if (message == NULL)
+    return GST_FLOW_OK;
+  GST_ELEMENT_ERROR (self, LIBRARY, FAILED, ("Inference failed: %s", message), (NULL));
+  g_free (message);
+  return GST_FLOW_ERROR;
+}
+
+/* Samples the frame; queues the clip it completes, if any. */
+static GstFlowReturn
+sample_frame (GstTimesformer *self, GstBuffer *buffer, gboolean *completed)
+{
+  GstSegment *segment = &GST_BASE_TRANSFORM (self)->segment;
+  GstClockTime running_time = gst_segment_to_running_time (segment, GST_FORMAT_TIME,
+      GST_BUFFER_PTS (buffer));
+  GError *error = NULL;
+  GstTsfClip *clip = gst_tsf_sampler_push (self->sampler, buffer, running_time, &error);
+
+  *completed = clip != NULL;
+  if (error != NULL) {
+    GST_ELEMENT_ERROR (self, STREAM, FAILED, ("%s", error->message), (NULL));
+    g_error_free (error);
+    return GST_FLOW_ERROR;
+  }
+  return clip != NULL ? queue_clip (self, clip) : GST_FLOW_OK;
+}
+
+static GstFlowReturn
+gst_timesformer_transform_ip (GstBaseTransform *trans, GstBuffer *buffer)
+{
+  GstTimesformer *self = GST_TIMESFORMER (trans);
+  gboolean completed, sync;
+  GstFlowReturn ret;
+
+  if (self->sampler == NULL)
+    return GST_FLOW_NOT_NEGOTIATED;
+  if (!self->live_known)
+    query_liveness (self);
+  ret = report_worker_error (self);
+  if (ret != GST_FLOW_OK)
+    return ret;
+
+  ret = sample_frame (self, buffer, &completed);
+  if (ret != GST_FLOW_OK)
+    return ret;
+
+  GST_OBJECT_LOCK (self);
+  sync = self->sync;
+  GST_OBJECT_UNLOCK (self);
+  if (sync && completed && !wait_idle (self))
+    return GST_FLOW_FLUSHING;
+
+  attach_ready_results (self, buffer);
+  return report_worker_error (self);
+}
+
+/* Delivers the results still pending at EOS as custom downstream events. */
+static void
+drain_at_eos (GstTimesformer *self)
+{
+  GList *results, *l;
+
+  if (!wait_idle (self))
+    return;
+  results = take_ready_results (self);
+  for (l = results; l != NULL; l = l->next) {
+    GST_DEBUG_OBJECT (self, "sending a pending result downstream at EOS");
+    gst_pad_push_event (GST_BASE_TRANSFORM_SRC_PAD (self),
+        gst_clip_labels_event_new (l->data));
+  }
+  g_list_free (results);
+}
+
+static void
+set_flushing (GstTimesformer *self, gboolean flushing)
+{
+  g_mutex_lock (&self->lock);
+  self->flushing = flushing;
+  if (!flushing) {
+    self->generation++;
+    clear_queues (self);
+  }
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+}
+
+static gboolean
+gst_timesformer_sink_event (GstBaseTransform *trans, GstEvent *event)
+{
+  GstTimesformer *self = GST_TIMESFORMER (trans);
+
+  switch (GST_EVENT_TYPE (event)) {
+    case GST_EVENT_FLUSH_START:
+      set_flushing (self, TRUE);
+      break;
+    case GST_EVENT_FLUSH_STOP:
+      set_flushing (self, FALSE);
+      if (self->sampler != NULL)
+        gst_tsf_sampler_reset (self->sampler);
+      break;
+    case GST_EVENT_EOS:
+      if (self->model != NULL)
+        drain_at_eos (self);
+      break;
+    default:
+      break;
+  }
+  return GST_BASE_TRANSFORM_CLASS (parent_class)->sink_event (trans, event);
+}
+
+static gboolean
+gst_timesformer_query (GstBaseTransform *trans, GstPadDirection direction, GstQuery *query)
+{
+  GstTimesformer *self = GST_TIMESFORMER (trans);
+  GstClockTime min, max;
+  gboolean live, sync;
+
+  if (!GST_BASE_TRANSFORM_CLASS (parent_class)->query (trans, direction, query))
+    return FALSE;
+  if (direction != GST_PAD_SRC || GST_QUERY_TYPE (query) != GST_QUERY_LATENCY)
+    return TRUE;
+
+  GST_OBJECT_LOCK (self);
+  sync = self->sync;
+  GST_OBJECT_UNLOCK (self);
+  if (sync && GST_CLOCK_TIME_IS_VALID (self->sync_latency)) {
+    gst_query_parse_latency (query, &live, &min, &max);
+    GST_DEBUG_OBJECT (self, "adding %" GST_TIME_FORMAT " of inference latency",
+        GST_TIME_ARGS (self->sync_latency));
+    min += self->sync_latency;
+    if (GST_CLOCK_TIME_IS_VALID (max))
+      max += self->sync_latency;
+    gst_query_set_latency (query, live, min, max);
+  }
+  return TRUE;
+}
+
+static GstStateChangeReturn
+gst_timesformer_change_state (GstElement *element, GstStateChange transition)
+{
+  GstTimesformer *self = GST_TIMESFORMER (element);
+
+  /* Wake a streaming thread waiting for the worker before the pads deactivate. */
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY)
+    set_flushing (self, TRUE);
+  return GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
+}
+
+/* ---- Properties ---- */
+
+/* "x,y,width,height" with non-negative integers; "" is the whole frame. */
+static gboolean
+parse_roi (const gchar *text, GstVideoRectangle *roi)
+{
+  gint x, y, w, h;
+  gchar end;
+
+  if (text == NULL || *text == '\0') {
+    *roi = (GstVideoRectangle) { 0, 0, 0, 0 };
+    return TRUE;
+  }
+  if (sscanf (text, "%d,%d,%d,%d%c", &x, &y, &w, &h, &end) != 4 || x < 0 || y < 0 || w < 0
+      || h < 0)
+    return FALSE;
+  *roi = (GstVideoRectangle) { x, y, w, h };
+  return TRUE;
+}
+
+static void
+set_roi (GstTimesformer *self, const gchar *text)
+{
+  GstVideoRectangle roi;
+
+  if (!parse_roi (text, &roi)) {
+    g_warning ("timesformer: invalid roi '%s': expected \"x,y,width,height\" with "
+        "non-negative integers (width or height 0: to the frame's edge); keeping the old value",
+        text);
+    return;
+  }
+  GST_OBJECT_LOCK (self);
+  self->roi = roi;
+  GST_OBJECT_UNLOCK (self);
+}
+
+static gchar *
+roi_to_string (GstTimesformer *self)
+{
+  GstVideoRectangle roi;
+
+  GST_OBJECT_LOCK (self);
+  roi = self->roi;
+  GST_OBJECT_UNLOCK (self);
+  if (roi.x == 0 && roi.y == 0 && roi.w == 0 && roi.h == 0)
+    return g_strdup ("");
+  return g_strdup_printf ("%d,%d,%d,%d", roi.x, roi.y, roi.w, roi.h);
+}
+
+static void
+gst_timesformer_set_property (GObject *object, guint prop_id, const GValue *value,
+    GParamSpec *pspec)
+{
+  GstTimesformer *self = GST_TIMESFORMER (object);
+
+  if (prop_id == PROP_ROI) {
+    set_roi (self, g_value_get_string (value));
+    return;
+  }
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_MODEL:
+      g_free (self->model_path);
+      self->model_path = g_value_dup_string (value);
+      break;
+    case PROP_FRAME_STRIDE:
+      self->frame_stride = g_value_get_uint (value);
+      break;
+    case PROP_NUM_FRAMES:
+      self->num_frames = g_value_get_uint (value);
+      break;
+    case PROP_CLIP_HOP:
+      self->clip_hop = g_value_get_uint (value);
+      break;
+    case PROP_MAX_PENDING:
+      self->max_pending = g_value_get_uint (value);
+      break;
+    case PROP_SYNC:
+      self->sync = g_value_get_boolean (value);
+      break;
+    case PROP_TOP_K:
+      self->top_k = g_value_get_uint (value);
+      break;
+    case PROP_THRESHOLD:
+      self->threshold = g_value_get_float (value);
+      break;
+    case PROP_THREADS:
+      self->threads = g_value_get_int (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+get_statistic (GstTimesformer *self, guint prop_id, GValue *value)
+{
+  g_mutex_lock (&self->lock);
+  if (prop_id == PROP_CLIPS_PROCESSED)
+    g_value_set_uint64 (value, self->clips_processed);
+  else if (prop_id == PROP_DROPPED_CLIPS)
+    g_value_set_uint64 (value, self->dropped_clips);
+  else
+    g_value_set_double (value, self->clips_processed > 0
+        ? self->inference_ms_total / self->clips_processed : 0.0);
+  g_mutex_unlock (&self->lock);
+}
+
+static void
+gst_timesformer_get_property (GObject *object, guint prop_id, GValue *value,
+    GParamSpec *pspec)
+{
+  GstTimesformer *self = GST_TIMESFORMER (object);
+
+  switch (prop_id) {
+    case PROP_ROI:
+      g_value_take_string (value, roi_to_string (self));
+      return;
+    case PROP_CLIPS_PROCESSED:
+    case PROP_DROPPED_CLIPS:
+    case PROP_INFERENCE_MS:
+      get_statistic (self, prop_id, value);
+      return;
+    default:
+      break;
+  }
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_MODEL:
+      g_value_set_string (value, self->model_path);
+      break;
+    case PROP_FRAME_STRIDE:
+      g_value_set_uint (value, self->frame_stride);
+      break;
+    case PROP_NUM_FRAMES:
+      g_value_set_uint (value, self->num_frames);
+      break;
+    case PROP_CLIP_HOP:
+      g_value_set_uint (value, self->clip_hop);
+      break;
+    case PROP_MAX_PENDING:
+      g_value_set_uint (value, self->max_pending);
+      break;
+    case PROP_SYNC:
+      g_value_set_boolean (value, self->sync);
+      break;
+    case PROP_TOP_K:
+      g_value_set_uint (value, self->top_k);
+      break;
+    case PROP_THRESHOLD:
+      g_value_set_float (value, self->threshold);
+      break;
+    case PROP_THREADS:
+      g_value_set_int (value, self->threads);
+      break;
+    case PROP_MODEL_INFO:
+      g_value_set_string (value, self->model_info);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_timesformer_finalize (GObject *object)
+{
+  GstTimesformer *self = GST_TIMESFORMER (object);
+
+  g_free (self->model_path);
+  g_free (self->model_info);
+  g_mutex_clear (&self->lock);
+  g_cond_clear (&self->cond);
+  G_OBJECT_CLASS (parent_class)->finalize (object);
+}
+
+#define READY_FLAGS (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)
+#define PLAYING_FLAGS (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING)
+#define STATISTIC_FLAGS (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)
+
+static void
+install_sampling_properties (GObjectClass *gobject_class)
+{
+  g_object_class_install_property (gobject_class, PROP_FRAME_STRIDE,
+      g_param_spec_uint ("frame-stride", "Frame stride",
+          "Sample every N-th input frame (the paper's sampling rate: 8x32 is num-frames=8, "
+          "frame-stride=32)", 1, MAX_FRAME_STRIDE, DEFAULT_FRAME_STRIDE, READY_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_NUM_FRAMES,
+      g_param_spec_uint ("num-frames", "Frames per clip",
+          "Sampled frames per clip (0 = the model's num_frames)", 0, MAX_NUM_FRAMES,
+          DEFAULT_NUM_FRAMES, READY_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_CLIP_HOP, g_param_spec_uint ("clip-hop",
+          "Clip hop", "A new clip starts every N sampled frames (0 = num-frames: clips do not "
+          "overlap; smaller values give a sliding window)", 0, G_MAXINT, DEFAULT_CLIP_HOP,
+          READY_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_MAX_PENDING,
+      g_param_spec_uint ("max-pending", "Maximum pending clips",
+          "Clips that may wait while the model is busy; in a live pipeline the oldest waiting "
+          "clip is dropped beyond this, otherwise the stream waits", 1, MAX_PENDING,
+          DEFAULT_MAX_PENDING, PLAYING_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_SYNC, g_param_spec_boolean ("sync",
+          "Synchronous", "Wait for each result and attach it to the buffer that completed "
+          "the clip (deterministic; adds the inference time to the latency)", DEFAULT_SYNC,
+          READY_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_ROI, g_param_spec_string ("roi",
+          "Region of interest", "Part of the frame to classify, \"x,y,width,height\" in "
+          "pixels (width or height 0: to the frame's edge; \"\": the whole frame)",
+          DEFAULT_ROI, READY_FLAGS));
+}
+
+static void
+install_model_properties (GObjectClass *gobject_class)
+{
+  g_object_class_install_property (gobject_class, PROP_MODEL, g_param_spec_string ("model",
+          "Model", "Directory of a TimeSformer model (config.json, model.safetensors, "
+          "optional preprocessor_config.json)", DEFAULT_MODEL, READY_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_TOP_K, g_param_spec_uint ("top-k",
+          "Top k", "Labels reported per clip, best first", 1, MAX_TOP_K, DEFAULT_TOP_K,
+          PLAYING_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_THRESHOLD,
+      g_param_spec_float ("threshold", "Threshold",
+          "Labels with a softmax score below this are not reported", 0.0f, 1.0f,
+          DEFAULT_THRESHOLD, PLAYING_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_THREADS, g_param_spec_int ("threads",
+          "Threads", "CPU threads for inference (0 = all cores)", 0, MAX_THREADS,
+          DEFAULT_THREADS, READY_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_MODEL_INFO,
+      g_param_spec_string ("model-info", "Model information", "The loaded model: name, "
+          "classes, frames, image size, attention, parameters (a GstStructure string)", NULL,
+          STATISTIC_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_CLIPS_PROCESSED,
+      g_param_spec_uint64 ("clips-processed", "Clips processed",
+          "Clips classified since the element started", 0, G_MAXUINT64, 0, STATISTIC_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_INFERENCE_MS,
+      g_param_spec_double ("inference-ms", "Inference time", "Average time to classify a "
+          "clip, in milliseconds", 0, G_MAXDOUBLE, 0, STATISTIC_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_DROPPED_CLIPS,
+      g_param_spec_uint64 ("dropped-clips", "Dropped clips", "Clips dropped because the model "
+          "could not keep up with a live source", 0, G_MAXUINT64, 0, STATISTIC_FLAGS));
+}
+
+static void
+gst_timesformer_class_init (GstTimesformerClass *klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS (klass);
+  GstVideoFilterClass *filter_class = GST_VIDEO_FILTER_CLASS (klass);
+
+  gobject_class->set_property = gst_timesformer_set_property;
+  gobject_class->get_property = gst_timesformer_get_property;
+  gobject_class->finalize = gst_timesformer_finalize;
+  install_sampling_properties (gobject_class);
+  install_model_properties (gobject_class);
+
+  gst_element_class_set_static_metadata (element_class, "TimeSformer video classifier",
+      "Filter/Analyzer/Video", "Classifies clips of the video with a TimeSformer model and "
+      "attaches the top labels to the buffers (GstClipLabelsMeta) and the bus",
+      "gst-timesformer authors");
+  gst_element_class_add_static_pad_template (element_class, &sink_template);
+  gst_element_class_add_static_pad_template (element_class, &src_template);
+  element_class->change_state = GST_DEBUG_FUNCPTR (gst_timesformer_change_state);
+
+  trans_class->start = GST_DEBUG_FUNCPTR (gst_timesformer_start);
+  trans_class->stop = GST_DEBUG_FUNCPTR (gst_timesformer_stop);
+  trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_timesformer_sink_event);
+  trans_class->query = GST_DEBUG_FUNCPTR (gst_timesformer_query);
+  trans_class->transform_ip = GST_DEBUG_FUNCPTR (gst_timesformer_transform_ip);
+  trans_class->transform_ip_on_passthrough = FALSE;
+  filter_class->set_info = GST_DEBUG_FUNCPTR (gst_timesformer_set_info);
+
+  GST_DEBUG_CATEGORY_INIT (gst_timesformer_debug, "timesformer", 0,
+      "TimeSformer video classifier");
+}
+
+static void
+gst_timesformer_init (GstTimesformer *self)
+{
+  self->frame_stride = DEFAULT_FRAME_STRIDE;
+  self->num_frames = DEFAULT_NUM_FRAMES;
+  self->clip_hop = DEFAULT_CLIP_HOP;
+  self->max_pending = DEFAULT_MAX_PENDING;
+  self->sync = DEFAULT_SYNC;
+  self->top_k = DEFAULT_TOP_K;
+  self->threshold = DEFAULT_THRESHOLD;
+  self->threads = DEFAULT_THREADS;
+  self->sync_latency = GST_CLOCK_TIME_NONE;
+  g_mutex_init (&self->lock);
+  g_cond_init (&self->cond);
+  g_queue_init (&self->waiting);
+  g_queue_init (&self->ready);
+  gst_base_transform_set_in_place (GST_BASE_TRANSFORM (self), TRUE);
+  gst_base_transform_set_passthrough (GST_BASE_TRANSFORM (self), FALSE);
+}

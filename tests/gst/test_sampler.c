@@ -1,0 +1,273 @@
+/* Tests of the element's sampler: which frames make a clip, and the preprocessing recipe
+ * (shorter side scaled, centre crop, RGB, rescale, normalise) on frames of known colours. */
+#include <math.h>
+
+#include <gst/check/gstcheck.h>
+
+#include "gsttsfsampler.h"
+
+#define FRAME_DURATION (GST_SECOND / 30)
+
+/* A 32x32 model input with the defaults of the recipe. */
+static void
+init_config (TsfConfig *config, guint num_frames)
+{
+  guint c;
+
+  memset (config, 0, sizeof (*config));
+  config->num_frames = num_frames;
+  config->image_size = 32;
+  config->resize_shortest_edge = 32;
+  config->crop_width = 32;
+  config->crop_height = 32;
+  config->rescale_factor = 1.0 / 255.0;
+  for (c = 0; c < 3; c++) {
+    config->image_mean[c] = 0.45f;
+    config->image_std[c] = 0.225f;
+  }
+}
+
+static gfloat
+normalised (guint8 value)
+{
+  return (value / 255.0f - 0.45f) / 0.225f;
+}
+
+/* An RGB frame whose columns [0, w/3), [w/3, 2w/3), [2w/3, w) are red, green and blue. */
+static GstBuffer *
+three_bands_frame (const GstVideoInfo *info, guint index)
+{
+  GstBuffer *buffer = gst_buffer_new_allocate (NULL, GST_VIDEO_INFO_SIZE (info), NULL);
+  GstVideoFrame frame;
+  gint x, y, width = GST_VIDEO_INFO_WIDTH (info);
+
+  fail_unless (gst_video_frame_map (&frame, info, buffer, GST_MAP_WRITE));
+  for (y = 0; y < GST_VIDEO_INFO_HEIGHT (info); y++) {
+    guint8 *row = (guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&frame, 0)
+        + y * GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 0);
+
+    for (x = 0; x < width; x++) {
+      guint band = 3 * x / width;
+
+      row[3 * x + 0] = band == 0 ? 200 : 10;
+      row[3 * x + 1] = band == 1 ? 200 : 10;
+      row[3 * x + 2] = band == 2 ? 200 : 10;
+    }
+  }
+  gst_video_frame_unmap (&frame);
+  GST_BUFFER_PTS (buffer) = index * FRAME_DURATION;
+  return buffer;
+}
+
+/* Every value of channel c in every frame of the clip is close to `expected[c]`. */
+static void
+assert_clip_colour (const GstTsfClip *clip, const guint8 expected[3])
+{
+  gsize plane = (gsize) clip->shape.height * clip->shape.width;
+  guint t, c;
+  gsize i;
+
+  for (t = 0; t < clip->shape.frames; t++) {
+    for (c = 0; c < 3; c++) {
+      const gfloat *values = clip->data + (t * 3 + c) * plane;
+
+      for (i = 0; i < plane; i++)
+        fail_unless (fabsf (values[i] - normalised (expected[c])) < 0.02f,
+            "frame %u channel %u pixel %" G_GSIZE_FORMAT ": %f, expected %f", t, c, i,
+            values[i], normalised (expected[c]));
+    }
+  }
+}
+
+/* Pushes frames until a clip completes; returns it. */
+static GstTsfClip *
+first_clip (GstTsfSampler *sampler, const GstVideoInfo *info)
+{
+  GstTsfClip *clip = NULL;
+  guint i;
+
+  for (i = 0; clip == NULL && i < 100; i++) {
+    GstBuffer *frame = three_bands_frame (info, i);
+    GError *error = NULL;
+
+    clip = gst_tsf_sampler_push (sampler, frame, GST_BUFFER_PTS (frame), &error);
+    fail_unless (error == NULL);
+    gst_buffer_unref (frame);
+  }
+  fail_unless (clip != NULL);
+  return clip;
+}
+
+static GstTsfClip *
+classify_bands (guint width, guint height, const GstVideoRectangle *roi_or_null)
+{
+  TsfConfig config;
+  GstVideoInfo info;
+  GstVideoRectangle whole = { 0, 0, width, height };
+  GstTsfSampler *sampler;
+  GstTsfClip *clip;
+
+  init_config (&config, 2);
+  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_RGB, width, height);
+  GST_VIDEO_INFO_FPS_N (&info) = 30;   /* the recipe's output is RGB at the same rate */
+  sampler = gst_tsf_sampler_new (&config, 1, 0, 0);
+  fail_unless (gst_tsf_sampler_set_info (sampler, &info, roi_or_null ? roi_or_null : &whole,
+          NULL));
+  clip = first_clip (sampler, &info);
+  gst_tsf_sampler_free (sampler);
+  return clip;
+}
+
+GST_START_TEST (test_centre_crop_of_a_wide_frame)
+{
+  const guint8 green[3] = { 10, 200, 10 };
+  GstTsfClip *clip = classify_bands (96, 32, NULL);
+
+  fail_unless_equals_int (clip->shape.frames, 2);
+  fail_unless_equals_int (clip->shape.channels, 3);
+  fail_unless_equals_int (clip->shape.height, 32);
+  fail_unless_equals_int (clip->shape.width, 32);
+  assert_clip_colour (clip, green);
+  gst_tsf_clip_free (clip);
+
+  /* Scaled down first: 192x64 -> 96x32, then the same crop. */
+  clip = classify_bands (192, 64, NULL);
+  assert_clip_colour (clip, green);
+  gst_tsf_clip_free (clip);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_roi_selects_a_band)
+{
+  const guint8 blue[3] = { 10, 10, 200 };
+  const guint8 red[3] = { 200, 10, 10 };
+  GstVideoRectangle right = { 66, 0, 30, 32 }, left = { 0, 4, 30, 20 };
+  GstTsfClip *clip = classify_bands (96, 32, &right);
+
+  assert_clip_colour (clip, blue);
+  gst_tsf_clip_free (clip);
+  clip = classify_bands (96, 32, &left);
+  assert_clip_colour (clip, red);
+  gst_tsf_clip_free (clip);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_grey_in_yuv)
+{
+  TsfConfig config;
+  GstVideoInfo info;
+  GstVideoRectangle whole = { 0, 0, 33, 17 };
+  GstTsfSampler *sampler;
+  GstTsfClip *clip = NULL;
+  const guint8 grey[3] = { 128, 128, 128 };
+  guint i;
+
+  init_config (&config, 1);
+  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_I420, 33, 17);
+  info.colorimetry.range = GST_VIDEO_COLOR_RANGE_0_255;
+  sampler = gst_tsf_sampler_new (&config, 1, 0, 0);
+  fail_unless (gst_tsf_sampler_set_info (sampler, &info, &whole, NULL));
+  for (i = 0; clip == NULL; i++) {
+    GstBuffer *frame = gst_buffer_new_allocate (NULL, GST_VIDEO_INFO_SIZE (&info), NULL);
+
+    gst_buffer_memset (frame, 0, 128, GST_VIDEO_INFO_SIZE (&info));
+    clip = gst_tsf_sampler_push (sampler, frame, 0, NULL);
+    gst_buffer_unref (frame);
+  }
+  assert_clip_colour (clip, grey);
+  gst_tsf_clip_free (clip);
+  gst_tsf_sampler_free (sampler);
+}
+GST_END_TEST;
+
+/* Input frames that complete clips, and each clip's first frame, for (stride, frames, hop). */
+static void
+check_windows (guint stride, guint frames, guint hop, guint n, const guint *completing,
+    const guint *starting, guint n_clips)
+{
+  TsfConfig config;
+  GstVideoInfo info;
+  GstVideoRectangle whole = { 0, 0, 32, 32 };
+  GstTsfSampler *sampler;
+  guint i, clip = 0;
+
+  init_config (&config, 8);
+  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_RGB, 32, 32);
+  sampler = gst_tsf_sampler_new (&config, stride, frames, hop);
+  fail_unless (gst_tsf_sampler_set_info (sampler, &info, &whole, NULL));
+  for (i = 0; i < n; i++) {
+    GstBuffer *frame = three_bands_frame (&info, i);
+    GstTsfClip *done = gst_tsf_sampler_push (sampler, frame, 1000 + i, NULL);
+
+    if (done != NULL) {
+      fail_unless (clip < n_clips, "too many clips");
+      fail_unless_equals_int (i, completing[clip]);
+      fail_unless_equals_int (done->shape.frames, frames ? frames : 8);
+      fail_unless_equals_uint64 (done->first_pts, starting[clip] * FRAME_DURATION);
+      fail_unless_equals_uint64 (done->last_pts, i * FRAME_DURATION);
+      fail_unless_equals_uint64 (done->first_running_time, 1000 + starting[clip]);
+      fail_unless_equals_uint64 (done->last_running_time, 1000 + i);
+      clip++;
+    }
+    gst_tsf_clip_free (done);
+    gst_buffer_unref (frame);
+  }
+  fail_unless_equals_int (clip, n_clips);
+  gst_tsf_sampler_free (sampler);
+}
+
+GST_START_TEST (test_windows)
+{
+  const guint model_default[] = { 7, 15 }, model_default_first[] = { 0, 8 };
+  const guint strided[] = { 2, 8, 14 }, strided_first[] = { 0, 6, 12 };
+  const guint sliding[] = { 2, 3, 4, 5 }, sliding_first[] = { 0, 1, 2, 3 };
+
+  check_windows (1, 0, 0, 16, model_default, model_default_first, 2);
+  check_windows (2, 2, 3, 16, strided, strided_first, 3);
+  check_windows (1, 3, 1, 6, sliding, sliding_first, 4);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_reset_forgets_frames)
+{
+  const guint8 green[3] = { 10, 200, 10 };
+  TsfConfig config;
+  GstVideoInfo info;
+  GstVideoRectangle whole = { 0, 0, 96, 32 };
+  GstTsfSampler *sampler;
+  GstBuffer *frame;
+  GstTsfClip *clip;
+
+  init_config (&config, 2);
+  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_RGB, 96, 32);
+  sampler = gst_tsf_sampler_new (&config, 1, 0, 0);
+  fail_unless (gst_tsf_sampler_set_info (sampler, &info, &whole, NULL));
+  frame = three_bands_frame (&info, 0);
+  fail_unless (gst_tsf_sampler_push (sampler, frame, 0, NULL) == NULL);
+  gst_buffer_unref (frame);
+  gst_tsf_sampler_reset (sampler);
+  clip = first_clip (sampler, &info);
+  fail_unless_equals_uint64 (clip->first_pts, 0);
+  fail_unless_equals_uint64 (clip->last_pts, FRAME_DURATION);
+  assert_clip_colour (clip, green);
+  gst_tsf_clip_free (clip);
+  gst_tsf_sampler_free (sampler);
+}
+GST_END_TEST;
+
+static Suite *
+sampler_suite (void)
+{
+  Suite *suite = suite_create ("tsf-sampler");
+  TCase *tc = tcase_create ("general");
+
+  suite_add_tcase (suite, tc);
+  tcase_add_test (tc, test_centre_crop_of_a_wide_frame);
+  tcase_add_test (tc, test_roi_selects_a_band);
+  tcase_add_test (tc, test_grey_in_yuv);
+  tcase_add_test (tc, test_windows);
+  tcase_add_test (tc, test_reset_forgets_frames);
+  return suite;
+}
+
+GST_CHECK_MAIN (sampler);
