@@ -603,7 +603,7 @@ gst_label_overlay_transform_ip (GstBaseTransform *trans, GstBuffer *buffer)
   }
   if (self->result == NULL || self->result_expired)
     return GST_FLOW_OK;
-  if (stale || self->composition == NULL)
+  if (stale)
     gst_label_overlay_render (self);
   if (self->composition == NULL)
     return GST_FLOW_OK;

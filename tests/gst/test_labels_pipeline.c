@@ -215,12 +215,15 @@ static Suite *
 labels_pipeline_suite (void)
 {
   Suite *s = suite_create ("labels-pipeline");
-  TCase *tc = tcase_create ("general");
+  TCase *log = tcase_create ("log");
+  TCase *overlay = tcase_create ("overlay");
 
-  tcase_set_timeout (tc, 300);
-  suite_add_tcase (s, tc);
-  tcase_add_test (tc, test_log_holds_every_posted_result_once);
-  tcase_add_test (tc, test_overlay_draws_timesformer_results);
+  tcase_set_timeout (log, 300);
+  tcase_set_timeout (overlay, 300);
+  suite_add_tcase (s, log);
+  suite_add_tcase (s, overlay);
+  tcase_add_test (log, test_log_holds_every_posted_result_once);
+  tcase_add_test (overlay, test_overlay_draws_timesformer_results);
   return s;
 }
 
