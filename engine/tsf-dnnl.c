@@ -278,21 +278,26 @@ tsf_program_matmul_op (TsfProgram *program, const dnnl_memory_desc_t *src,
   return op;
 }
 
-/* A primitive for `desc` with a user scratchpad and no other attributes, on one thread:
- * these are small memory-bound ops, and on a busy machine a parallel region of its own costs
- * each of them a wait for a descheduled thread. */
+/* Memory-bound ops on fewer elements than this run on the calling thread: on a busy machine
+ * a parallel region of their own costs each of them a wait for a descheduled thread. */
+#define PARALLEL_MIN_ELEMENTS (8 << 20)
+
+/* A primitive for `desc` on `data`, with a user scratchpad and no other attributes. */
 static TsfOp *
-plain_op (TsfProgram *program, const_dnnl_op_desc_t desc, GError **error)
+plain_op (TsfProgram *program, const_dnnl_op_desc_t desc, const dnnl_memory_desc_t *data,
+    GError **error)
 {
+  gint threads = dnnl_memory_desc_get_size (data) / sizeof (gfloat) < PARALLEL_MIN_ELEMENTS
+      ? 1 : program->threads;
   dnnl_primitive_attr_t attr;
   dnnl_primitive_desc_t pd;
   TsfOp *op = NULL;
 
   if (!attr_new (&attr, error))
     return NULL;
-  omp_set_num_threads (1);
+  omp_set_num_threads (threads);
   if (tsf_dnnl_pd_create (&pd, desc, attr, program->engine, FALSE, error))
-    op = op_new (program, pd, 1, error);
+    op = op_new (program, pd, threads, error);
   dnnl_primitive_attr_destroy (attr);
   omp_set_num_threads (program->threads);
   return op;
@@ -307,7 +312,7 @@ tsf_program_layernorm_op (TsfProgram *program, const dnnl_memory_desc_t *data,
 
   TSF_DNNL_CHECK (dnnl_layer_normalization_forward_desc_init (&desc, dnnl_forward_inference,
           data, NULL, epsilon, dnnl_use_scale | dnnl_use_shift), error, NULL);
-  if ((op = plain_op (program, &desc, error)) == NULL)
+  if ((op = plain_op (program, &desc, data, error)) == NULL)
     return NULL;
   op->src = *data;
   op->dst = *data;
@@ -324,7 +329,7 @@ tsf_program_softmax_op (TsfProgram *program, const dnnl_memory_desc_t *data, gin
 
   TSF_DNNL_CHECK (dnnl_softmax_forward_desc_init (&desc, dnnl_forward_inference, data, axis),
       error, NULL);
-  if ((op = plain_op (program, &desc, error)) == NULL)
+  if ((op = plain_op (program, &desc, data, error)) == NULL)
     return NULL;
   op->src = *data;
   op->dst = *data;

@@ -67,8 +67,8 @@ typedef void (*TsfHostFunc) (const gpointer *args, const gsize *sizes);
 
 typedef struct _TsfProgram TsfProgram;
 
-/* `threads`: OpenMP threads of the heavy primitives (matmuls, reorders); layer norms and
- * softmaxes run on the calling thread. */
+/* `threads`: OpenMP threads of the heavy primitives (matmuls, reorders, large softmaxes);
+ * layer norms and softmaxes under 8M elements run on the calling thread. */
 TsfProgram *tsf_program_new (dnnl_engine_t engine, gint threads);
 void tsf_program_free (TsfProgram *program);
 

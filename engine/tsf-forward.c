@@ -22,7 +22,9 @@
 
 #define ALIGNMENT 64
 /* Above this many bytes of attention scores, attention runs one head at a time. */
-#define MAX_SCORES_BYTES (64u << 20)
+#ifndef MAX_SCORES_BYTES
+#define MAX_SCORES_BYTES (128u << 20)
+#endif
 /* Attention products below this run on the calling thread (temporal attention of 8 frames:
  * 20 MFLOP, where a parallel region costs more than it saves on a busy machine). */
 #define SMALL_PRODUCT_FLOPS 64e6

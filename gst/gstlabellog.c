@@ -350,6 +350,8 @@ gst_label_log_sink_event (GstBaseTransform *trans, GstEvent *event)
   GstLabelLog *self = GST_LABEL_LOG (trans);
   const GstStructure *result = gst_clip_labels_event_get_structure (event);
 
+  if (result != NULL)
+    GST_DEBUG_OBJECT (self, "result in a %s event", GST_EVENT_TYPE_NAME (event));
   if (result != NULL && !gst_label_log_write (self, result)) {
     gst_event_unref (event);
     return FALSE;

@@ -28,7 +28,7 @@ enum {
 
 #define DEFAULT_HOLD (2 * GST_SECOND)
 #define DEFAULT_POSITION GST_LABEL_OVERLAY_POSITION_TOP_LEFT
-#define DEFAULT_FONT_DESC "Sans Bold 16"
+#define DEFAULT_FONT_DESC "Sans Bold 18"
 #define DEFAULT_TOP_K 3
 #define DEFAULT_MIN_SCORE 0.0
 
@@ -357,7 +357,7 @@ font_pixels_for_frame (const gchar *font_desc, gint frame_height)
 {
   PangoFontDescription *desc = pango_font_description_from_string (font_desc);
   gint size = pango_font_description_get_size (desc);
-  gdouble points = size > 0 ? (gdouble) size / PANGO_SCALE : 16.0;
+  gdouble points = size > 0 ? (gdouble) size / PANGO_SCALE : 18.0;
 
   pango_font_description_free (desc);
   return MAX (MIN_FONT_PIXELS, points * frame_height / REFERENCE_FRAME_HEIGHT);
@@ -603,7 +603,7 @@ gst_label_overlay_transform_ip (GstBaseTransform *trans, GstBuffer *buffer)
   }
   if (self->result == NULL || self->result_expired)
     return GST_FLOW_OK;
-  if (stale || self->composition == NULL)
+  if (stale)
     gst_label_overlay_render (self);
   if (self->composition == NULL)
     return GST_FLOW_OK;
@@ -766,7 +766,7 @@ gst_label_overlay_install_properties (GObjectClass *gobject_class)
           GST_TYPE_LABEL_OVERLAY_POSITION, DEFAULT_POSITION, flags));
   g_object_class_install_property (gobject_class, PROP_FONT_DESC,
       g_param_spec_string ("font-desc", "Font description",
-          "Pango font description of the labels, e.g. \"Sans Bold 16\"; the size is for a frame "
+          "Pango font description of the labels, e.g. \"Sans Bold 18\"; the size is for a frame "
           "480 lines high and scales with the frame height", DEFAULT_FONT_DESC, flags));
   g_object_class_install_property (gobject_class, PROP_TOP_K,
       g_param_spec_uint ("top-k", "Top k", "Number of labels shown at most (best first)",

@@ -138,6 +138,46 @@ test_shapes_and_threads (gconstpointer data)
   tsf_model_free (model);
 }
 
+typedef struct {
+  TsfModel *model;
+  TsfClipShape shape;
+  gfloat logits[5];
+} ThreadRun;
+
+static gpointer
+run_in_thread (gpointer data)
+{
+  ThreadRun *run = data;
+
+  for (guint i = 0; i < 3; i++)
+    run_ok (run->model, &run->shape, run->logits);
+  return NULL;
+}
+
+/* Two instances run at the same time in two threads (each its own stream and scratchpad),
+ * and a model created in one thread runs in another: same logits as alone. */
+static void
+test_concurrent_instances (void)
+{
+  ThreadRun runs[2] = {
+    { small_model (TSF_ATTENTION_DIVIDED_SPACE_TIME), { 4, 3, 32, 32 }, { 0 } },
+    { small_model (TSF_ATTENTION_JOINT_SPACE_TIME), { 3, 3, 24, 32 }, { 0 } },
+  };
+  gfloat alone[2][5];
+  GThread *threads[2];
+
+  for (guint i = 0; i < 2; i++)
+    run_ok (runs[i].model, &runs[i].shape, alone[i]);
+  for (guint i = 0; i < 2; i++)
+    threads[i] = g_thread_new ("run", run_in_thread, &runs[i]);
+  for (guint i = 0; i < 2; i++) {
+    g_thread_join (threads[i]);
+    for (guint j = 0; j < 5; j++)
+      g_assert_cmpfloat (runs[i].logits[j], ==, alone[i][j]);
+    tsf_model_free (runs[i].model);
+  }
+}
+
 gint
 main (gint argc, gchar **argv)
 {
@@ -150,5 +190,6 @@ main (gint argc, gchar **argv)
       GINT_TO_POINTER (TSF_ATTENTION_JOINT_SPACE_TIME), test_shapes_and_threads);
   g_test_add_data_func ("/clip-input/space-only/shapes-and-threads",
       GINT_TO_POINTER (TSF_ATTENTION_SPACE_ONLY), test_shapes_and_threads);
+  g_test_add_func ("/clip-input/concurrent-instances", test_concurrent_instances);
   return g_test_run ();
 }

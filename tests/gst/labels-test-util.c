@@ -1,6 +1,8 @@
 /* labels-test-util.c: results for the tests of labeloverlay and labellog. */
 #include "labels-test-util.h"
 
+#include <gst/check/gstcheck.h>
+
 const gchar *const test_label_names[TEST_MAX_LABELS] = { "walking", "running", "dancing" };
 const gfloat test_label_scores[TEST_MAX_LABELS] = { 0.625f, 0.25f, 0.125f };
 
@@ -26,4 +28,31 @@ test_result_event (const gchar *producer, guint64 clip_index, guint n_labels)
 
   gst_buffer_unref (carrier);
   return event;
+}
+
+/* The JSON objects of the log's lines; every line must parse as one object. */
+GPtrArray *
+test_read_json_lines (const gchar *path)
+{
+  GPtrArray *objects = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+  gchar *text = NULL, **lines;
+  guint i;
+
+  fail_unless (g_file_get_contents (path, &text, NULL, NULL));
+  fail_unless (text[0] == '\0' || g_str_has_suffix (text, "\n"), "last line not ended");
+  lines = g_strsplit (text, "\n", -1);
+  for (i = 0; lines[i] != NULL && lines[i][0] != '\0'; i++) {
+    JsonParser *parser = json_parser_new ();
+    GError *error = NULL;
+
+    fail_unless (json_parser_load_from_data (parser, lines[i], -1, &error),
+        "line %u is not JSON: %s", i, error != NULL ? error->message : "");
+    fail_unless (JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)));
+    g_ptr_array_add (objects, json_object_ref (json_node_get_object (json_parser_get_root (
+                    parser))));
+    g_object_unref (parser);
+  }
+  g_strfreev (lines);
+  g_free (text);
+  return objects;
 }

@@ -3,6 +3,7 @@
 
 #include <gst/gst.h>
 #include <gst/cliplabels/gstcliplabelsmeta.h>
+#include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS
 
@@ -18,5 +19,9 @@ GstClipLabelsMeta *test_add_result (GstBuffer *buffer, const gchar *producer,
 
 /* The same result as a clip-labels event. */
 GstEvent *test_result_event (const gchar *producer, guint64 clip_index, guint n_labels);
+
+/* The JSON objects of a JSON Lines file; fails the test unless every line is one object and the
+ * last line is ended. */
+GPtrArray *test_read_json_lines (const gchar *path);
 
 G_END_DECLS

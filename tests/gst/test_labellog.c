@@ -3,7 +3,6 @@
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
 #include <glib/gstdio.h>
-#include <json-glib/json-glib.h>
 
 #include "labels-test-util.h"
 
@@ -37,33 +36,6 @@ static gchar *
 tmp_path (const gchar *name)
 {
   return g_build_filename (tmp_dir, name, NULL);
-}
-
-/* The JSON objects of the log's lines; every line must parse as one object. */
-static GPtrArray *
-read_log (const gchar *path)
-{
-  GPtrArray *objects = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
-  gchar *text = NULL, **lines;
-  guint i;
-
-  fail_unless (g_file_get_contents (path, &text, NULL, NULL));
-  fail_unless (text[0] == '\0' || g_str_has_suffix (text, "\n"), "last line not ended");
-  lines = g_strsplit (text, "\n", -1);
-  for (i = 0; lines[i] != NULL && lines[i][0] != '\0'; i++) {
-    JsonParser *parser = json_parser_new ();
-    GError *error = NULL;
-
-    fail_unless (json_parser_load_from_data (parser, lines[i], -1, &error),
-        "line %u is not JSON: %s", i, error != NULL ? error->message : "");
-    fail_unless (JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)));
-    g_ptr_array_add (objects, json_object_ref (json_node_get_object (json_parser_get_root (
-                    parser))));
-    g_object_unref (parser);
-  }
-  g_strfreev (lines);
-  g_free (text);
-  return objects;
 }
 
 /* The line holds exactly the result test_add_result() made. */
@@ -155,7 +127,7 @@ GST_START_TEST (test_logs_metas_and_events_once)
   fail_unless_equals_int (gst_harness_buffers_received (h), 4);
   pull_until_eos (h);
 
-  lines = read_log (path);
+  lines = test_read_json_lines (path);
   fail_unless_equals_int (lines->len, 3);
   assert_logged_result (g_ptr_array_index (lines, 0), "timesformer0", 0, 3);
   assert_logged_result (g_ptr_array_index (lines, 1), "timesformer0", 1, 2);
@@ -182,7 +154,7 @@ GST_START_TEST (test_flush_logs_results_again)
   fail_unless_equals_int (gst_harness_push (h, frame_with_result (0, 1)), GST_FLOW_OK);
   gst_harness_teardown (h);
 
-  lines = read_log (path);
+  lines = test_read_json_lines (path);
   fail_unless_equals_int (lines->len, 2);
   fail_unless_equals_string (json_object_get_string_member (g_ptr_array_index (lines, 1),
           "stream"), "cam1");
@@ -201,7 +173,7 @@ log_one_result (const gchar *path, gboolean append, guint64 clip_index)
 
   fail_unless_equals_int (gst_harness_push (h, frame_with_result (clip_index, 1)), GST_FLOW_OK);
   gst_harness_teardown (h);
-  lines = read_log (path);
+  lines = test_read_json_lines (path);
   n = lines->len;
   g_ptr_array_unref (lines);
   return n;
@@ -265,7 +237,7 @@ GST_START_TEST (test_tee_copies_logged_once)
   pull_until_eos (h);
   fail_unless_equals_int (gst_harness_buffers_received (h), 8);
 
-  lines = read_log (path);
+  lines = test_read_json_lines (path);
   fail_unless_equals_int (lines->len, 5);
   for (i = 0; i < 5; i++) {
     gboolean found = FALSE;
@@ -339,7 +311,7 @@ check_stream_name_from_source (gboolean source_in_bin)
   fail_unless (pipeline != NULL, "could not parse %s", launch);
   gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, add_result_to_buffer, &clips, NULL);
   run_to_eos (pipeline);
-  lines = read_log (log);
+  lines = test_read_json_lines (log);
   fail_unless_equals_int (lines->len, 3);
   for (i = 0; i < lines->len; i++)
     fail_unless_equals_string (json_object_get_string_member (g_ptr_array_index (lines, i),

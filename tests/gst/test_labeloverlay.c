@@ -432,6 +432,34 @@ GST_START_TEST (test_renders_only_on_change)
 }
 GST_END_TEST;
 
+static void
+count_renderings (GstDebugCategory *category, GstDebugLevel level, const gchar *file,
+    const gchar *function, gint line, GObject *object, GstDebugMessage *message,
+    gpointer renderings)
+{
+  if (g_strcmp0 (gst_debug_category_get_name (category), "labeloverlay") == 0
+      && g_str_has_prefix (gst_debug_message_get (message), "rendered "))
+    g_atomic_int_inc ((gint *) renderings);
+}
+
+/* A result with no label to show is not rendered again for every frame. */
+GST_START_TEST (test_no_rendering_per_frame_when_nothing_shown)
+{
+  GstHarness *h = overlay_harness ("RGB", WIDTH, HEIGHT, FALSE);
+  gint renderings = 0;
+  guint frame;
+
+  gst_debug_set_threshold_for_name ("labeloverlay", GST_LEVEL_DEBUG);
+  gst_debug_add_log_function (count_renderings, &renderings, NULL);
+  g_object_set (h->element, "min-score", 0.7, NULL);
+  for (frame = 0; frame < 5; frame++)
+    fail_unless (changes_at (h, frame * GST_SECOND / 30, frame == 0 ? 0 : -1) == 0);
+  gst_debug_remove_log_function (count_renderings);
+  fail_unless_equals_int (renderings, 1);
+  gst_harness_teardown (h);
+}
+GST_END_TEST;
+
 static Suite *
 labeloverlay_suite (void)
 {
@@ -452,6 +480,7 @@ labeloverlay_suite (void)
   tcase_add_test (tc, test_top_k_and_min_score);
   tcase_add_test (tc, test_scales_with_frame_and_follows_position);
   tcase_add_test (tc, test_renders_only_on_change);
+  tcase_add_test (tc, test_no_rendering_per_frame_when_nothing_shown);
   return s;
 }
 

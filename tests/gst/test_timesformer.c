@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include <glib/gstdio.h>
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
 #include <gst/video/video.h>
@@ -409,6 +410,37 @@ slow_model (void)
   return g_strdup (g_getenv ("TSF_GST_SLOW_MODEL"));
 }
 
+/* Pipelines a test created; the fixture stops those a failed test left playing (without
+ * forking, a failed test returns at once, and a source task left running would hang the next
+ * gst_task_cleanup_all ()). */
+static GPtrArray *test_pipelines;
+
+static GstElement *
+track_pipeline (GstElement *pipeline)
+{
+  if (pipeline != NULL)
+    g_ptr_array_add (test_pipelines, gst_object_ref (pipeline));
+  return pipeline;
+}
+
+static void
+setup_pipelines (void)
+{
+  test_pipelines = g_ptr_array_new ();
+}
+
+static void
+teardown_pipelines (void)
+{
+  guint i;
+
+  for (i = 0; i < test_pipelines->len; i++) {
+    gst_element_set_state (g_ptr_array_index (test_pipelines, i), GST_STATE_NULL);
+    gst_object_unref (g_ptr_array_index (test_pipelines, i));
+  }
+  g_clear_pointer (&test_pipelines, g_ptr_array_unref);
+}
+
 /* A pipeline with @MODELS@ the test models' folder and @SLOW@ the slow model; its element
  * "sink" is probed. */
 static GstElement *
@@ -418,7 +450,7 @@ new_pipeline (const gchar *description, Collected *c)
   gchar *with_models = replace_all (description, "@MODELS@", g_getenv ("TSF_TEST_MODELS"));
   gchar *launch = replace_all (with_models, "@SLOW@", slow);
   GError *error = NULL;
-  GstElement *pipeline = gst_parse_launch (launch, &error);
+  GstElement *pipeline = track_pipeline (gst_parse_launch (launch, &error));
   GstElement *sink;
   GstPad *pad;
 
@@ -570,13 +602,16 @@ GST_START_TEST (test_live_drops_keep_latency_flat)
   guint n = c.lags->len;
   GstClockTimeDiff early, late;
   guint64 dropped = get_uint64_property (pipeline, "tsf", "dropped-clips");
+  /* Valgrind slows the streaming thread itself: looser bounds there. */
+  guint min_buffers = RUNNING_ON_VALGRIND ? 20 : 30;
+  GstClockTimeDiff max_growth = (RUNNING_ON_VALGRIND ? 500 : 150) * GST_MSECOND;
 
-  fail_unless (n >= 30, "only %u buffers", n);
+  fail_unless (n >= min_buffers, "only %u buffers", n);
   early = average_lag (c.lags, 5, 15);
   late = average_lag (c.lags, n - 10, n);
   GST_INFO ("%u buffers, lag %" G_GINT64_FORMAT " ms early, %" G_GINT64_FORMAT " ms late, "
       "%" G_GUINT64_FORMAT " clips dropped", n, early / GST_MSECOND, late / GST_MSECOND, dropped);
-  fail_unless (late - early < 150 * GST_MSECOND, "latency grew from %" G_GINT64_FORMAT
+  fail_unless (late - early < max_growth, "latency grew from %" G_GINT64_FORMAT
       " to %" G_GINT64_FORMAT " ms", early / GST_MSECOND, late / GST_MSECOND);
   fail_unless (dropped > 0);
   fail_unless_equals_int (counts.qos_messages, (gint) dropped);
@@ -731,7 +766,7 @@ GST_START_TEST (test_state_cycling)
   gchar *model = test_model ("divided");
   gchar *launch = g_strdup_printf ("videotestsrc is-live=true ! " SMALL_CAPS " ! "
       "timesformer model=%s frame-stride=1 ! fakesink", model);
-  GstElement *pipeline = gst_parse_launch (launch, NULL);
+  GstElement *pipeline = track_pipeline (gst_parse_launch (launch, NULL));
   GstBus *bus = gst_element_get_bus (pipeline);
   guint i;
 
@@ -759,7 +794,7 @@ check_bad_model (const gchar *model_property, const gchar *expected_in_message)
 {
   gchar *launch = g_strdup_printf ("videotestsrc ! timesformer name=tsf %s ! fakesink",
       model_property ? model_property : "");
-  GstElement *pipeline = gst_parse_launch (launch, NULL);
+  GstElement *pipeline = track_pipeline (gst_parse_launch (launch, NULL));
   GstBus *bus = gst_element_get_bus (pipeline);
   GstMessage *m;
   GError *error = NULL;
@@ -791,8 +826,20 @@ check_bad_model (const gchar *model_property, const gchar *expected_in_message)
 
 GST_START_TEST (test_bad_model)
 {
+  gchar *dir = g_dir_make_tmp ("tsf-bad-model-XXXXXX", NULL);
+  gchar *config = g_build_filename (dir, "config.json", NULL);
+  gchar *property = g_strdup_printf ("model=%s", dir);
+
   check_bad_model ("model=/nonexistent/model", "/nonexistent/model");
   check_bad_model (NULL, "model");
+  /* The engine's reason, not only the path, reaches the user. */
+  fail_unless (g_file_set_contents (config, "{ \"image_size\": ", -1, NULL));
+  check_bad_model (property, "config.json");
+  g_unlink (config);
+  g_rmdir (dir);
+  g_free (property);
+  g_free (config);
+  g_free (dir);
 }
 GST_END_TEST;
 
@@ -848,6 +895,7 @@ timesformer_suite (void)
 
   tcase_set_timeout (harness, 120);
   tcase_set_timeout (pipelines, 300);
+  tcase_add_checked_fixture (pipelines, setup_pipelines, teardown_pipelines);
   suite_add_tcase (suite, harness);
   suite_add_tcase (suite, pipelines);
   tcase_add_test (harness, test_sampling_arithmetic);
