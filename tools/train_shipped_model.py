@@ -127,9 +127,9 @@ TRANSPOSE = torch.tensor([clips.LABELS.index(n) for n in (
 REVERSE = torch.tensor([clips.LABELS.index(clips.REVERSED[n]) for n in clips.LABELS])
 
 
-def augment(batch, labels, gen):
-    """Each of mirror x, mirror y, transpose and time reversal applied to a random half."""
-    for dims, mapping in (((3,), MIRROR_X), ((2,), MIRROR_Y), (None, TRANSPOSE), ((1,), REVERSE)):
+def _random_symmetries(batch, labels, gen, symmetries):
+    """Each symmetry applied to a random half of the clips."""
+    for dims, mapping in symmetries:
         chosen = torch.rand(len(labels), generator=gen) < 0.5
         if not chosen.any():
             continue
@@ -138,6 +138,31 @@ def augment(batch, labels, gen):
         batch[chosen] = part
         labels[chosen] = mapping[labels[chosen]]
     return batch, labels
+
+
+def augment(batch, labels, gen, reversed_pairs=False, mirrored_pairs=False):
+    """Mirror x, mirror y, transpose and time reversal, each applied to a random half.
+    reversed_pairs: the second half of the batch is the first half played backwards (labels
+    mapped), so that only features that depend on the order of the frames lower the loss of
+    both; with mirrored_pairs, groups of four: a clip, backwards, mirrored, mirrored and
+    backwards (for left and right as well)."""
+    if mirrored_pairs:
+        quarter = len(labels) // 4
+        base, base_labels = _random_symmetries(batch[:quarter], labels[:quarter], gen,
+                                               (((2,), MIRROR_Y), (None, TRANSPOSE)))
+        mirrored = base.flip((3,))
+        batch = torch.cat((base, base.flip((1,)), mirrored, mirrored.flip((1,))))
+        labels = torch.cat((base_labels, REVERSE[base_labels], MIRROR_X[base_labels],
+                            REVERSE[MIRROR_X[base_labels]]))
+        return batch, labels
+    symmetries = ((3,), MIRROR_X), ((2,), MIRROR_Y), (None, TRANSPOSE)
+    if reversed_pairs:
+        half = len(labels) // 2
+        batch[half:2 * half] = batch[:half].flip((1,))
+        labels[half:2 * half] = REVERSE[labels[:half]]
+    else:
+        symmetries += (((1,), REVERSE),)
+    return _random_symmetries(batch, labels, gen, symmetries)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -215,7 +240,8 @@ def train(model, data, labels, args, log, held_out):
         running = 0.0
         for b in range(len(data) // args.batch_size):
             idx = order[b * args.batch_size:(b + 1) * args.batch_size]
-            batch, target = augment(all_data[idx].clone(), all_labels[idx].clone(), gen)
+            batch, target = augment(all_data[idx].clone(), all_labels[idx].clone(), gen,
+                                    args.reversed_pairs, args.mirrored_pairs)
             loss = F.cross_entropy(model(normalise(batch)), target)
             optimiser.zero_grad()
             loss.backward()
@@ -238,10 +264,12 @@ def train(model, data, labels, args, log, held_out):
 def write_model_card(path, args, commands, held_out, train_seconds):
     accuracy, swap, count = held_out
     command = "\n    ".join(commands)
+    reversal = ("played backwards and mirrored next to itself in the same batch"
+                if args.mirrored_pairs else "played backwards next to itself in the same batch"
+                if args.reversed_pairs else "played backwards at random")
     stages = ("" if len(commands) == 1 else
-              f"\nin {len(commands)} runs, each starting from the weights the previous one saved "
-              "(the same seed and clips; `--init` names the previous model folder: move it "
-              "aside before the next run writes `--out`)")
+              f"\nin {len(commands)} runs, each starting from the weights the previous one saved\n"
+              "(`--init` names the previous model folder).\n")
     card = f"""# motion-shapes
 
 The model that ships with gst-timesformer: a small TimeSformer (divided space-time attention)
@@ -261,10 +289,10 @@ default `model` and the model of the demo (`scripts/demo.sh`).
 `tools/make_motion_clips.py`: one shape (disc, square, triangle, ring; random size and colour,
 with a marker of a contrasting colour so that rotation is visible) over a random background
 (flat, gradient, noise, textured), with sensor noise, random speed and start, at frame sizes
-{", ".join(f"{w}x{h}" for w, h in clips.TRAINING_SIZES)}. The action happens in the centre
-square of the frame, the part the model sees after its centre crop. Clockwise is as seen on
-screen. {args.train_clips} training clips (seed {args.seed}), each also mirrored, transposed
-or reversed in time at random with its label mapped accordingly.
+{", ".join(f"{w}x{h}" for w, h in clips.TRAINING_SIZES)}.
+The action happens in the centre square of the frame, the part the model sees after its centre
+crop. Clockwise is as seen on screen. {args.train_clips} training clips (seed {args.seed}), each
+also mirrored or transposed at random and {reversal}, with its label mapped accordingly.
 
 Only the order of the frames tells the classes apart, so a model that ignores time cannot
 exceed chance between the pairs left/right, up/down, clockwise/counterclockwise and
@@ -320,6 +348,10 @@ def main(argv=None):
     parser.add_argument("--heads", type=int, default=4)
     parser.add_argument("--embedding-std", type=float, default=0.5,
                         help="initial scale of the position and time embeddings")
+    parser.add_argument("--reversed-pairs", action="store_true",
+                        help="each batch holds clips and the same clips played backwards")
+    parser.add_argument("--mirrored-pairs", action="store_true",
+                        help="each batch holds clips, played backwards, mirrored, and both")
     parser.add_argument("--ramp-embeddings", action="store_true",
                         help="start the position and time embeddings with linear x, y and t ramps")
     parser.add_argument("--threads", type=int, default=2)

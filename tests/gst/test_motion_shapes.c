@@ -294,18 +294,21 @@ GST_START_TEST (test_default_model)
 }
 GST_END_TEST;
 
+/* Two cases, run as two meson tests (CK_RUN_CASE): "default-model" and "accuracy". */
 static Suite *
 motion_shapes_suite (void)
 {
   Suite *s = suite_create ("motion-shapes");
-  TCase *tc = tcase_create ("accuracy");
+  TCase *defaults = tcase_create ("default-model");
+  TCase *accuracy = tcase_create ("accuracy");
 
-  tcase_set_timeout (tc, 300);
-  tcase_add_test (tc, test_default_model);
-  tcase_add_test (tc, test_rgb);
-  tcase_add_test (tc, test_i420);
-  tcase_add_test (tc, test_nv12);
-  suite_add_tcase (s, tc);
+  tcase_add_test (defaults, test_default_model);
+  suite_add_tcase (s, defaults);
+  tcase_set_timeout (accuracy, 300);
+  tcase_add_test (accuracy, test_rgb);
+  tcase_add_test (accuracy, test_i420);
+  tcase_add_test (accuracy, test_nv12);
+  suite_add_tcase (s, accuracy);
   return s;
 }
 
