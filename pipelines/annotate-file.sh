@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/usr/bin/env bash
 # Classifies a video file and writes it again with the labels drawn on it (WebM, VP8).
 #   pipelines/annotate-file.sh INPUT MODEL_DIR OUTPUT.webm [TIMESFORMER_PROPERTIES...]
 # e.g. pipelines/annotate-file.sh walk.mp4 models/timesformer-base-k400 walk-labels.webm frame-stride=4

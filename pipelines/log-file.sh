@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/usr/bin/env bash
 # Classifies a video file and writes one JSON line per clip result (JSON Lines).
 #   pipelines/log-file.sh INPUT MODEL_DIR OUTPUT.jsonl [TIMESFORMER_PROPERTIES...]
 # OUTPUT "-" writes to stdout. Uninstalled: GST_PLUGIN_PATH=<builddir>/gst.

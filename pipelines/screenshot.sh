@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/usr/bin/env bash
 # Writes one annotated frame as PNG: 48 frames of videotestsrc classified by timesformer and drawn
 # by labeloverlay; the last frame is kept.
 #   pipelines/screenshot.sh MODEL_DIR OUTPUT.png [WIDTHxHEIGHT [TIMESFORMER_PROPERTIES...]]

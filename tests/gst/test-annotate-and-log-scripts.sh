@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/usr/bin/env bash
 # Runs pipelines/annotate-file.sh and pipelines/log-file.sh on a short WebM made here, with the
 # test model labels50 (4 frames per clip; frame-stride=1 makes a clip of every 4 frames).
 set -eu
