@@ -71,8 +71,10 @@ FRAMES = 8
 
 # Motion ranges, as fractions of the centre square's side S (sizes) or per clip (angles, scale).
 RADIUS = (0.13, 0.24)             # circumradius of the shape
+STILL_RADIUS = (0.22, 0.36)       # of a shape that rotates or stands still: large enough that
+                                  # its marker's turn shows at the model's 32x32
 TRAVEL = (0.22, 0.50)             # distance covered by a moving shape over the clip
-TURN_DEGREES = (80.0, 180.0)      # rotation over the clip (10-26 degrees per frame at 8 frames)
+TURN_DEGREES = (120.0, 210.0)     # rotation over the clip (17-30 degrees per frame at 8 frames)
 SCALE_CHANGE = (1.6, 2.4)         # radius ratio between the last and the first frame
 NOISE_SIGMA = (0.0, 7.0)          # sensor noise, in 0-255 units
 MIN_CONTRAST = 110.0              # distance in RGB between shape colour and background mean
@@ -112,7 +114,7 @@ def make_scene(rng, label, side):
     linearly (centre, angle) or geometrically (radius) between them."""
     if label not in LABELS:
         raise ValueError(f"unknown label {label!r}; known: {', '.join(LABELS)}")
-    radius = _uniform(rng, RADIUS) * side
+    radius = _uniform(rng, RADIUS if label.startswith("moving") else STILL_RADIUS) * side
     radius_end = radius
     angle = _uniform(rng, (0.0, 2 * math.pi))
     angle_end = angle
@@ -181,10 +183,10 @@ def _shape_distance(shape, u, v, radius):
 
 # Where the marker sits in the shape's frame (fraction of the radius) and its radius.
 _MARKERS = {
-    "disc": ((0.55, 0.0), 0.28),
-    "ring": ((0.775, 0.0), 0.26),
-    "square": ((0.45, 0.45), 0.22),
-    "triangle": ((0.5, 0.0), 0.2),
+    "disc": ((0.55, 0.0), 0.38),
+    "ring": ((0.775, 0.0), 0.3),
+    "square": ((0.4, 0.4), 0.3),
+    "triangle": ((0.4, 0.0), 0.28),
 }
 
 
