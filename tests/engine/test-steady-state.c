@@ -9,7 +9,7 @@
 #include <oneapi/dnnl/dnnl.h>
 
 #include "timesformer.h"
-#include "tsf-config.h"
+#include "test-files.h"
 
 static gint counting;
 static gint allocations;
@@ -61,29 +61,6 @@ __wrap_g_strdup_printf (const gchar *format, ...)
   return s;
 }
 
-static TsfModel *
-small_model (TsfAttentionType type)
-{
-  g_autoptr (GError) error = NULL;
-  TsfConfig config;
-  TsfModel *model;
-
-  tsf_config_init_defaults (&config);
-  config.image_size = 32;
-  config.patch_size = 8;
-  config.num_frames = 4;
-  config.hidden_size = 64;
-  config.num_hidden_layers = 2;
-  config.num_attention_heads = 2;
-  config.intermediate_size = 128;
-  config.num_labels = 5;
-  config.attention_type = type;
-  model = tsf_model_new_random (&config, 11, NULL, &error);
-  g_assert_no_error (error);
-  tsf_config_clear (&config);
-  return model;
-}
-
 static gint
 allocations_of_runs (TsfModel *model, const TsfClipShape *shape, const gfloat *clip, guint runs)
 {
@@ -102,7 +79,7 @@ allocations_of_runs (TsfModel *model, const TsfClipShape *shape, const gfloat *c
 static void
 test_no_allocation_per_clip (gconstpointer data)
 {
-  TsfModel *model = small_model (GPOINTER_TO_INT (data));
+  TsfModel *model = test_small_random_model (GPOINTER_TO_INT (data));
   TsfClipShape shape = { 4, 3, 32, 32 }, other = { 2, 3, 48, 40 };
   gsize n = MAX ((gsize) shape.frames * shape.channels * shape.height * shape.width,
       (gsize) other.frames * other.channels * other.height * other.width);
