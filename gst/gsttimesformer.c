@@ -24,6 +24,8 @@ enum {
   PROP_TOP_K,
   PROP_THRESHOLD,
   PROP_THREADS,
+  PROP_NUM_HEADS,
+  PROP_LABELS,
   PROP_ROI,
   PROP_MODEL_INFO,
   PROP_CLIPS_PROCESSED,
@@ -40,6 +42,8 @@ enum {
 #define DEFAULT_TOP_K 5
 #define DEFAULT_THRESHOLD 0.0f
 #define DEFAULT_THREADS 0
+#define DEFAULT_NUM_HEADS 0
+#define DEFAULT_LABELS NULL
 #define DEFAULT_ROI ""
 
 #define MAX_FRAME_STRIDE 10000
@@ -47,6 +51,7 @@ enum {
 #define MAX_PENDING 64
 #define MAX_TOP_K 1000
 #define MAX_THREADS 1024
+#define MAX_NUM_HEADS 1024
 
 #define VIDEO_FORMATS "{ RGB, BGR, RGBx, BGRx, xRGB, xBGR, RGBA, BGRA, ARGB, ABGR, " \
   "I420, YV12, NV12, NV21, YUY2, UYVY, Y42B, Y444, GRAY8 }"
@@ -354,16 +359,13 @@ describe_model (const TsfModel *model)
 /* Opens the model and builds its primitives for the clip shape; with sync=true, also times one
  * inference to report as latency. */
 static gboolean
-open_model (GstTimesformer *self, const gchar *path, gint threads, guint num_frames,
-    gboolean sync, GError **error)
+open_model (GstTimesformer *self, const gchar *path, const TsfModelOptions *options,
+    guint num_frames, gboolean sync, GError **error)
 {
-  TsfModelOptions options;
   TsfClipShape shape;
   const TsfConfig *config;
 
-  tsf_model_options_init (&options);
-  options.threads = threads;
-  self->model = tsf_model_open (path, &options, error);
+  self->model = tsf_model_open (path, options, error);
   if (self->model == NULL)
     return FALSE;
   config = tsf_model_get_config (self->model);
@@ -390,32 +392,38 @@ gst_timesformer_start (GstBaseTransform *trans)
 {
   GstTimesformer *self = GST_TIMESFORMER (trans);
   GError *error = NULL;
-  gchar *path;
-  gint threads;
+  TsfModelOptions options;
+  gchar *path, *labels;
   guint num_frames;
   gboolean sync;
 
+  tsf_model_options_init (&options);
   GST_OBJECT_LOCK (self);
   path = g_strdup (self->model_path);
-  threads = self->threads;
+  labels = g_strdup (self->labels_file);
+  options.threads = self->threads;
+  options.num_heads = self->num_heads;
   num_frames = self->num_frames;
   sync = self->sync;
   GST_OBJECT_UNLOCK (self);
+  options.labels_file = labels;
 
   if (path == NULL) {
     GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("No model given."),
         ("Set the 'model' property to a TimeSformer model directory."));
     return FALSE;
   }
-  if (!open_model (self, path, threads, num_frames, sync, &error)) {
+  if (!open_model (self, path, &options, num_frames, sync, &error)) {
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ, ("Could not load the model '%s': %s", path,
             error->message), (NULL));
     g_clear_pointer (&self->model, tsf_model_free);
     g_error_free (error);
     g_free (path);
+    g_free (labels);
     return FALSE;
   }
   g_free (path);
+  g_free (labels);
 
   GST_OBJECT_LOCK (self);
   g_free (self->model_info);
@@ -770,6 +778,13 @@ gst_timesformer_set_property (GObject *object, guint prop_id, const GValue *valu
     case PROP_THREADS:
       self->threads = g_value_get_int (value);
       break;
+    case PROP_NUM_HEADS:
+      self->num_heads = g_value_get_uint (value);
+      break;
+    case PROP_LABELS:
+      g_free (self->labels_file);
+      self->labels_file = g_value_dup_string (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -838,6 +853,12 @@ gst_timesformer_get_property (GObject *object, guint prop_id, GValue *value,
     case PROP_THREADS:
       g_value_set_int (value, self->threads);
       break;
+    case PROP_NUM_HEADS:
+      g_value_set_uint (value, self->num_heads);
+      break;
+    case PROP_LABELS:
+      g_value_set_string (value, self->labels_file);
+      break;
     case PROP_MODEL_INFO:
       g_value_set_string (value, self->model_info);
       break;
@@ -854,6 +875,7 @@ gst_timesformer_finalize (GObject *object)
   GstTimesformer *self = GST_TIMESFORMER (object);
 
   g_free (self->model_path);
+  g_free (self->labels_file);
   g_free (self->model_info);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->cond);
@@ -898,9 +920,19 @@ static void
 install_model_properties (GObjectClass *gobject_class)
 {
   g_object_class_install_property (gobject_class, PROP_MODEL, g_param_spec_string ("model",
-          "Model", "Directory of a TimeSformer model (config.json, model.safetensors, "
-          "optional preprocessor_config.json); default: the motion-shapes model shipped with "
-          "the plugin", DEFAULT_MODEL, READY_FLAGS));
+          "Model", "A TimeSformer model: a Hugging Face directory (config.json with "
+          "model.safetensors or pytorch_model.bin, optional preprocessor_config.json) or an "
+          "official .pyth checkpoint; default: the motion-shapes model shipped with the plugin",
+          DEFAULT_MODEL, READY_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_NUM_HEADS,
+      g_param_spec_uint ("num-heads", "Attention heads", "Attention heads of a checkpoint "
+          "without config.json (official .pyth); 0 = 12 for hidden size 768, else hidden "
+          "size / 64. Must agree with config.json where there is one", 0, MAX_NUM_HEADS,
+          DEFAULT_NUM_HEADS, READY_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_LABELS, g_param_spec_string ("labels",
+          "Labels file", "A text file with one class label per line, replacing the model's "
+          "labels (for .pyth checkpoints, which carry none); unset = the model's labels",
+          DEFAULT_LABELS, READY_FLAGS));
   g_object_class_install_property (gobject_class, PROP_TOP_K, g_param_spec_uint ("top-k",
           "Top k", "Labels reported per clip, best first", 1, MAX_TOP_K, DEFAULT_TOP_K,
           PLAYING_FLAGS));
@@ -972,6 +1004,8 @@ gst_timesformer_init (GstTimesformer *self)
   self->top_k = DEFAULT_TOP_K;
   self->threshold = DEFAULT_THRESHOLD;
   self->threads = DEFAULT_THREADS;
+  self->num_heads = DEFAULT_NUM_HEADS;
+  self->labels_file = g_strdup (DEFAULT_LABELS);
   self->sync_latency = GST_CLOCK_TIME_NONE;
   g_mutex_init (&self->lock);
   g_cond_init (&self->cond);

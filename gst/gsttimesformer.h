@@ -15,7 +15,7 @@ struct _GstTimesformer {
   GstVideoFilter parent;
 
   /* Properties (GST_OBJECT_LOCK). */
-  gchar *model_path;           /* model directory */
+  gchar *model_path;           /* model directory or checkpoint file */
   guint frame_stride;          /* every frame_stride-th frame is sampled */
   guint num_frames;            /* sampled frames per clip, 0 = the model's */
   guint clip_hop;              /* sampled frames between clip starts, 0 = num_frames */
@@ -24,6 +24,8 @@ struct _GstTimesformer {
   guint top_k;                 /* labels reported per clip */
   gfloat threshold;            /* labels below this score are not reported */
   gint threads;                /* oneDNN threads, 0 = all cores */
+  guint num_heads;             /* heads of a checkpoint without config.json, 0 = default */
+  gchar *labels_file;          /* one label per line replacing the model's, NULL = keep */
   GstVideoRectangle roi;       /* region to classify; w or h 0 = to the frame's edge */
 
   /* Set in start(), read-only until stop(). */

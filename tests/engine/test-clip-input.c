@@ -4,30 +4,7 @@
 #include <string.h>
 
 #include "timesformer.h"
-#include "tsf-config.h"
-
-static TsfModel *
-small_model (TsfAttentionType type)
-{
-  g_autoptr (GError) error = NULL;
-  TsfConfig config;
-  TsfModel *model;
-
-  tsf_config_init_defaults (&config);
-  config.image_size = 32;
-  config.patch_size = 8;
-  config.num_frames = 4;
-  config.hidden_size = 32;
-  config.num_hidden_layers = 2;
-  config.num_attention_heads = 2;
-  config.intermediate_size = 48;
-  config.num_labels = 5;
-  config.attention_type = type;
-  model = tsf_model_new_random (&config, 7, NULL, &error);
-  g_assert_no_error (error);
-  tsf_config_clear (&config);
-  return model;
-}
+#include "test-files.h"
 
 static gfloat *
 clip_new (const TsfClipShape *shape)
@@ -97,7 +74,7 @@ test_rank (void)
 static void
 test_bad_shapes (void)
 {
-  TsfModel *model = small_model (TSF_ATTENTION_DIVIDED_SPACE_TIME);
+  TsfModel *model = test_small_random_model (TSF_ATTENTION_DIVIDED_SPACE_TIME);
   TsfClipShape good = { 4, 3, 32, 32 };
   gfloat before[5], after[5];
 
@@ -120,7 +97,7 @@ test_bad_shapes (void)
 static void
 test_shapes_and_threads (gconstpointer data)
 {
-  TsfModel *model = small_model (GPOINTER_TO_INT (data));
+  TsfModel *model = test_small_random_model (GPOINTER_TO_INT (data));
   g_autoptr (GError) error = NULL;
   TsfClipShape a = { 4, 3, 32, 32 }, b = { 2, 3, 16, 40 };
   gfloat first[5], other[5], again[5], one_thread[5];
@@ -160,8 +137,8 @@ static void
 test_concurrent_instances (void)
 {
   ThreadRun runs[2] = {
-    { small_model (TSF_ATTENTION_DIVIDED_SPACE_TIME), { 4, 3, 32, 32 }, { 0 } },
-    { small_model (TSF_ATTENTION_JOINT_SPACE_TIME), { 3, 3, 24, 32 }, { 0 } },
+    { test_small_random_model (TSF_ATTENTION_DIVIDED_SPACE_TIME), { 4, 3, 32, 32 }, { 0 } },
+    { test_small_random_model (TSF_ATTENTION_JOINT_SPACE_TIME), { 3, 3, 24, 32 }, { 0 } },
   };
   gfloat alone[2][5];
   GThread *threads[2];

@@ -4,6 +4,8 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
+#include "tsf-config.h"
+
 void
 test_assert_tsf_error (GError **error, TsfError code, const gchar *culprit, const gchar *where)
 {
@@ -256,4 +258,27 @@ test_write_model_dir (const gchar *dir, const gchar *config_json, GArray *tensor
   const void *data = g_bytes_get_data (checkpoint, &size);
   g_free (test_write_file (dir, "config.json", config_json, -1));
   g_free (test_write_file (dir, "model.safetensors", data, size));
+}
+
+TsfModel *
+test_small_random_model (TsfAttentionType attention)
+{
+  g_autoptr (GError) error = NULL;
+  TsfConfig config;
+  TsfModel *model;
+
+  tsf_config_init_defaults (&config);
+  config.image_size = 32;
+  config.patch_size = 8;
+  config.num_frames = 4;
+  config.hidden_size = 32;
+  config.num_hidden_layers = 2;
+  config.num_attention_heads = 2;
+  config.intermediate_size = 48;
+  config.num_labels = 5;
+  config.attention_type = attention;
+  model = tsf_model_new_random (&config, 7, NULL, &error);
+  g_assert_no_error (error);
+  tsf_config_clear (&config);
+  return model;
 }

@@ -24,16 +24,25 @@ test_model (const gchar *name)
   return g_build_filename (g_getenv ("TSF_TEST_MODELS"), name, NULL);
 }
 
-/* "timesformer model=<divided> <properties>" in a harness, caps set. */
+/* "timesformer model=<model> <properties>" in a harness, caps set. */
 static GstHarness *
-new_harness (const gchar *properties)
+new_harness_for (const gchar *model, const gchar *properties)
 {
-  gchar *model = test_model ("divided");
   gchar *launch = g_strdup_printf ("timesformer model=\"%s\" %s", model, properties);
   GstHarness *h = gst_harness_new_parse (launch);
 
   gst_harness_set_src_caps_str (h, SMALL_CAPS);
   g_free (launch);
+  return h;
+}
+
+/* The same with the test model "divided". */
+static GstHarness *
+new_harness (const gchar *properties)
+{
+  gchar *model = test_model ("divided");
+  GstHarness *h = new_harness_for (model, properties);
+
   g_free (model);
   return h;
 }
@@ -843,6 +852,74 @@ GST_START_TEST (test_bad_model)
 }
 GST_END_TEST;
 
+static gchar *
+checkpoint_file (const gchar *name)
+{
+  return g_build_filename (g_getenv ("TSF_CHECKPOINTS"), "models", name, NULL);
+}
+
+/* The labels of the result on the 4th frame (a 4-frame clip, stride 1). */
+static const GValue *
+fourth_frame_labels (GList **per_frame)
+{
+  fail_unless_equals_int (g_list_length (per_frame[3]), 1);
+  return gst_structure_get_value (per_frame[3]->data, "labels");
+}
+
+/* An official .pyth checkpoint (no config.json) with num-heads and a labels file gives the
+ * scores of the same model as safetensors, under the file's labels. */
+GST_START_TEST (test_pyth_checkpoint_with_labels)
+{
+  gchar *pyth = checkpoint_file ("divided.pyth");
+  gchar *labels_file = checkpoint_file ("divided.labels.txt");
+  gchar *properties = g_strdup_printf ("sync=true frame-stride=1 top-k=5 num-heads=4 "
+      "labels=\"%s\"", labels_file);
+  GstHarness *from_pyth = new_harness_for (pyth, properties);
+  GstHarness *from_dir = new_harness ("sync=true frame-stride=1 top-k=5");
+  GList **pyth_frames = push_frames_collect (from_pyth, 0, 4);
+  GList **dir_frames = push_frames_collect (from_dir, 0, 4);
+  const GValue *got = fourth_frame_labels (pyth_frames);
+  const GValue *want = fourth_frame_labels (dir_frames);
+  guint i;
+
+  fail_unless_equals_int (gst_value_array_get_size (got), 5);
+  fail_unless_equals_int (gst_value_array_get_size (want), 5);
+  for (i = 0; i < 5; i++) {
+    const GstStructure *g = gst_value_get_structure (gst_value_array_get_value (got, i));
+    const GstStructure *w = gst_value_get_structure (gst_value_array_get_value (want, i));
+    guint id = structure_uint (g, "id");
+    gfloat g_score, w_score;
+    gchar *label = g_strdup_printf ("divided class %u", id);
+
+    fail_unless_equals_int (id, structure_uint (w, "id"));
+    fail_unless (gst_structure_get (g, "score", G_TYPE_FLOAT, &g_score, NULL));
+    fail_unless (gst_structure_get (w, "score", G_TYPE_FLOAT, &w_score, NULL));
+    fail_unless (fabsf (g_score - w_score) < 1e-5f, "%g != %g", g_score, w_score);
+    fail_unless_equals_string (gst_structure_get_string (g, "label"), label);
+    g_free (label);
+  }
+  free_per_frame (pyth_frames, 4);
+  free_per_frame (dir_frames, 4);
+  gst_harness_teardown (from_pyth);
+  gst_harness_teardown (from_dir);
+  g_free (properties);
+  g_free (labels_file);
+  g_free (pyth);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_bad_labels_file)
+{
+  gchar *pyth = checkpoint_file ("divided.pyth");
+  gchar *property = g_strdup_printf ("model=\"%s\" num-heads=4 labels=/nonexistent/labels.txt",
+      pyth);
+
+  check_bad_model (property, "/nonexistent/labels.txt");
+  g_free (property);
+  g_free (pyth);
+}
+GST_END_TEST;
+
 GST_START_TEST (test_bad_property_values_refused)
 {
   GstElement *e = gst_element_factory_make ("timesformer", NULL);
@@ -853,6 +930,7 @@ GST_START_TEST (test_bad_property_values_refused)
   g_object_set (e, "roi", "10,20,100,50", NULL);
   ASSERT_WARNING (g_object_set (e, "frame-stride", 0, NULL));
   ASSERT_WARNING (g_object_set (e, "top-k", 0, NULL));
+  ASSERT_WARNING (g_object_set (e, "num-heads", 5000, NULL));
   ASSERT_WARNING (g_object_set (e, "threshold", 1.5f, NULL));
   ASSERT_WARNING (g_object_set (e, "roi", "10,20,-5,5", NULL));
   ASSERT_WARNING (g_object_set (e, "roi", "left half", NULL));
@@ -906,6 +984,7 @@ timesformer_suite (void)
   tcase_add_test (harness, test_sync_adds_latency);
   tcase_add_test (harness, test_bad_property_values_refused);
   tcase_add_test (harness, test_roi);
+  tcase_add_test (harness, test_pyth_checkpoint_with_labels);
   tcase_add_test (pipelines, test_not_live_never_drops);
   tcase_add_test (pipelines, test_async_results_follow_their_clip);
   tcase_add_test (pipelines, test_live_drops_keep_latency_flat);
@@ -915,6 +994,7 @@ timesformer_suite (void)
   tcase_add_test (pipelines, test_meta_survives_queue_tee_and_convert);
   tcase_add_test (pipelines, test_state_cycling);
   tcase_add_test (pipelines, test_bad_model);
+  tcase_add_test (pipelines, test_bad_labels_file);
   return suite;
 }
 
