@@ -3,7 +3,7 @@
  * Python dict literal {'descr': '<f4', 'fortran_order': False, 'shape': (T, C, H, W), }
  * padded with spaces and a newline, then the data. */
 #include "tsf-npy.h"
-#include "timesformer.h"
+#include "tsf-error.h"
 
 #include <gio/gio.h>
 #include <string.h>
@@ -11,21 +11,6 @@
 #define MAGIC "\x93NUMPY"
 #define MAGIC_LENGTH 6
 #define MAX_HEADER_LENGTH (1 << 20)
-
-static gboolean
-npy_error (GError **error, TsfError code, const gchar *source, const gchar *format, ...)
-    G_GNUC_PRINTF (4, 5);
-
-static gboolean
-npy_error (GError **error, TsfError code, const gchar *source, const gchar *format, ...)
-{
-  va_list args;
-  va_start (args, format);
-  g_autofree gchar *message = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_set_error (error, TSF_ERROR, code, "%s: %s", source, message);
-  return FALSE;
-}
 
 /* ---- the header dict: a cursor over a bounded string ---- */
 
@@ -167,21 +152,21 @@ read_preamble (const guint8 *data, gsize size, const gchar *source, gsize *heade
     gsize *header_length, GError **error)
 {
   if (size < MAGIC_LENGTH + 2 || memcmp (data, MAGIC, MAGIC_LENGTH) != 0)
-    return npy_error (error, TSF_ERROR_FORMAT, source, "not a NumPy .npy file (no \\x93NUMPY "
+    return tsf_file_error (error, TSF_ERROR_FORMAT, source, "not a NumPy .npy file (no \\x93NUMPY "
         "magic)");
   guint major = data[MAGIC_LENGTH];
   if (major < 1 || major > 3)
-    return npy_error (error, TSF_ERROR_UNSUPPORTED, source, ".npy format version %u is not "
+    return tsf_file_error (error, TSF_ERROR_UNSUPPORTED, source, ".npy format version %u is not "
         "supported; expected 1, 2 or 3", major);
   gsize width = major == 1 ? 2 : 4;
   *header_start = MAGIC_LENGTH + 2 + width;
   if (size < *header_start)
-    return npy_error (error, TSF_ERROR_FORMAT, source, "truncated .npy header");
+    return tsf_file_error (error, TSF_ERROR_FORMAT, source, "truncated .npy header");
   *header_length = 0;
   for (gsize i = 0; i < width; i++)
     *header_length |= (gsize) data[MAGIC_LENGTH + 2 + i] << (8 * i);
   if (*header_length > size - *header_start || *header_length > MAX_HEADER_LENGTH)
-    return npy_error (error, TSF_ERROR_FORMAT, source, "header length %" G_GSIZE_FORMAT
+    return tsf_file_error (error, TSF_ERROR_FORMAT, source, "header length %" G_GSIZE_FORMAT
         " does not fit the file of %" G_GSIZE_FORMAT " bytes", *header_length, size);
   return TRUE;
 }
@@ -234,17 +219,17 @@ parse_body (const guint8 *data, gsize size, const gchar *source, TsfNpyArray *ar
   gboolean ok = parse_header ((const gchar *) data + start, length, &header, array);
   g_autofree gchar *descr = header.descr;
   if (!ok)
-    return npy_error (error, TSF_ERROR_FORMAT, source, "malformed .npy header; expected "
+    return tsf_file_error (error, TSF_ERROR_FORMAT, source, "malformed .npy header; expected "
         "{'descr': ..., 'fortran_order': ..., 'shape': (...)} with at most %d dimensions",
         TSF_NPY_MAX_DIMS);
   if (strcmp (descr, "<f4") != 0)
-    return npy_error (error, TSF_ERROR_UNSUPPORTED, source, "dtype '%s' is not supported; "
+    return tsf_file_error (error, TSF_ERROR_UNSUPPORTED, source, "dtype '%s' is not supported; "
         "expected little-endian float32 ('<f4'), e.g. array.astype(numpy.float32)", descr);
   if (!count_elements (array, &numel))
-    return npy_error (error, TSF_ERROR_FORMAT, source, "shape too large");
+    return tsf_file_error (error, TSF_ERROR_FORMAT, source, "shape too large");
   gsize data_size = size - start - length;
   if (data_size != numel * sizeof (gfloat))
-    return npy_error (error, TSF_ERROR_FORMAT, source, "%s: the shape needs %" G_GSIZE_FORMAT
+    return tsf_file_error (error, TSF_ERROR_FORMAT, source, "%s: the shape needs %" G_GSIZE_FORMAT
         " bytes of data, found %" G_GSIZE_FORMAT, data_size < numel * sizeof (gfloat)
         ? "truncated" : "trailing bytes", numel * sizeof (gfloat), data_size);
   array->data = g_new (gfloat, MAX (numel, 1));
@@ -269,7 +254,7 @@ tsf_npy_parse (const guint8 *data, gsize size, const gchar *source, TsfNpyArray 
 static gboolean
 io_error (GError **error, const gchar *path, const gchar *action, GError *cause)
 {
-  npy_error (error, TSF_ERROR_IO, path, "cannot %s: %s", action, cause->message);
+  tsf_file_error (error, TSF_ERROR_IO, path, "cannot %s: %s", action, cause->message);
   g_error_free (cause);
   return FALSE;
 }
@@ -313,7 +298,7 @@ tsf_npy_write (const gchar *path, const TsfNpyArray *array, GError **error)
 {
   gsize numel;
   if (array->ndim > TSF_NPY_MAX_DIMS || !count_elements (array, &numel))
-    return npy_error (error, TSF_ERROR_INPUT, path, "cannot write an array of this shape");
+    return tsf_file_error (error, TSF_ERROR_INPUT, path, "cannot write an array of this shape");
   GString *header = format_header (array);
   GError *local = NULL;
   GFile *file = g_file_new_for_path (path);

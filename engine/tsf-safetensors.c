@@ -3,6 +3,7 @@
  * {...}}), then the data section that the offsets index. The file is mapped read-only; every
  * entry is checked before a pointer into the data section is made. */
 #include "tsf-tensors.h"
+#include "tsf-error.h"
 #include "tsf-json.h"
 
 #include <string.h>
@@ -33,21 +34,6 @@ static const gchar *const other_dtypes[] = {
 };
 
 static gboolean
-format_error (GError **error, const gchar *source, const gchar *format, ...)
-    G_GNUC_PRINTF (3, 4);
-
-static gboolean
-format_error (GError **error, const gchar *source, const gchar *format, ...)
-{
-  va_list args;
-  va_start (args, format);
-  g_autofree gchar *message = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_set_error (error, TSF_ERROR, TSF_ERROR_FORMAT, "%s: %s", source, message);
-  return FALSE;
-}
-
-static gboolean
 parse_dtype (const gchar *source, const gchar *name, JsonObject *entry, TsfDType *dtype,
     GError **error)
 {
@@ -55,7 +41,7 @@ parse_dtype (const gchar *source, const gchar *name, JsonObject *entry, TsfDType
   const gchar *value = node && JSON_NODE_HOLDS_VALUE (node)
       && json_node_get_value_type (node) == G_TYPE_STRING ? json_node_get_string (node) : NULL;
   if (value == NULL)
-    return format_error (error, source, "tensor '%s' has no \"dtype\" string", name);
+    return tsf_file_error (error, TSF_ERROR_FORMAT, source, "tensor '%s' has no \"dtype\" string", name);
   for (guint i = 0; i < G_N_ELEMENTS (supported_dtypes); i++) {
     if (strcmp (value, supported_dtypes[i].name) == 0) {
       *dtype = supported_dtypes[i].dtype;
@@ -71,7 +57,7 @@ parse_dtype (const gchar *source, const gchar *name, JsonObject *entry, TsfDType
       return FALSE;
     }
   }
-  return format_error (error, source, "tensor '%s' has unknown dtype %s; expected F32, F16 "
+  return tsf_file_error (error, TSF_ERROR_FORMAT, source, "tensor '%s' has unknown dtype %s; expected F32, F16 "
       "or BF16", name, shown);
 }
 
@@ -94,9 +80,9 @@ parse_int_list (const gchar *source, const gchar *name, JsonObject *entry, const
     return TRUE;
   }
   if (count)
-    return format_error (error, source, "tensor '%s': \"%s\" must be a list of %u "
+    return tsf_file_error (error, TSF_ERROR_FORMAT, source, "tensor '%s': \"%s\" must be a list of %u "
         "non-negative integers", name, field, count);
-  return format_error (error, source, "tensor '%s': \"%s\" must be a list of at most %u "
+  return tsf_file_error (error, TSF_ERROR_FORMAT, source, "tensor '%s': \"%s\" must be a list of at most %u "
       "non-negative integers", name, field, max_count);
 }
 
@@ -108,7 +94,7 @@ tensor_bytes (const gchar *source, const gchar *name, const TsfTensor *tensor, g
   guint64 total = tsf_dtype_size (tensor->dtype);
   for (guint d = 0; d < tensor->ndim; d++) {
     if (tensor->shape[d] != 0 && total > G_MAXINT64 / (guint64) tensor->shape[d])
-      return format_error (error, source, "tensor '%s': shape too large", name);
+      return tsf_file_error (error, TSF_ERROR_FORMAT, source, "tensor '%s': shape too large", name);
     total *= tensor->shape[d];
   }
   *bytes = total;
@@ -120,7 +106,7 @@ parse_entry (const gchar *source, const gchar *name, JsonNode *node, guint64 dat
     Entry *entry, GError **error)
 {
   if (!JSON_NODE_HOLDS_OBJECT (node))
-    return format_error (error, source, "header entry '%s' is not an object", name);
+    return tsf_file_error (error, TSF_ERROR_FORMAT, source, "header entry '%s' is not an object", name);
   JsonObject *object = json_node_get_object (node);
   guint64 shape[TSF_MAX_DIMS], offsets[2], bytes = 0;
   guint ndim, n_offsets;
@@ -139,12 +125,12 @@ parse_entry (const gchar *source, const gchar *name, JsonNode *node, guint64 dat
   if (!tensor_bytes (source, name, tensor, &bytes, error))
     return FALSE;
   if (entry->end < entry->begin || entry->end > data_size)
-    return format_error (error, source, "tensor '%s': data_offsets [%" G_GUINT64_FORMAT ", %"
+    return tsf_file_error (error, TSF_ERROR_FORMAT, source, "tensor '%s': data_offsets [%" G_GUINT64_FORMAT ", %"
         G_GUINT64_FORMAT "] are not inside the data section of %" G_GUINT64_FORMAT " bytes%s",
         name, entry->begin, entry->end, data_size,
         entry->end > data_size ? " (is the file truncated?)" : "");
   if (entry->end - entry->begin != bytes)
-    return format_error (error, source, "tensor '%s': data_offsets [%" G_GUINT64_FORMAT ", %"
+    return tsf_file_error (error, TSF_ERROR_FORMAT, source, "tensor '%s': data_offsets [%" G_GUINT64_FORMAT ", %"
         G_GUINT64_FORMAT "] hold %" G_GUINT64_FORMAT " bytes, but dtype %s and its shape need %"
         G_GUINT64_FORMAT, name, entry->begin, entry->end, entry->end - entry->begin,
         tsf_dtype_to_string (tensor->dtype), bytes);
@@ -168,7 +154,7 @@ check_no_overlap (const gchar *source, GArray *entries, GError **error)
     if (entry->begin == entry->end)
       continue;  /* empty tensors occupy no bytes */
     if (previous && entry->begin < previous->end)
-      return format_error (error, source, "tensors '%s' and '%s' overlap (data_offsets "
+      return tsf_file_error (error, TSF_ERROR_FORMAT, source, "tensors '%s' and '%s' overlap (data_offsets "
           "[%" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT "] and [%" G_GUINT64_FORMAT ", %"
           G_GUINT64_FORMAT "])", previous->name, entry->name, previous->begin, previous->end,
           entry->begin, entry->end);
@@ -226,17 +212,17 @@ read_header_length (const guint8 *data, gsize size, const gchar *source, guint64
     GError **error)
 {
   if (size < HEADER_LENGTH_BYTES)
-    return format_error (error, source, "truncated: %" G_GSIZE_FORMAT " bytes, shorter than "
+    return tsf_file_error (error, TSF_ERROR_FORMAT, source, "truncated: %" G_GSIZE_FORMAT " bytes, shorter than "
         "the 8-byte header length of a safetensors file", size);
   guint64 value = 0;
   for (guint i = 0; i < HEADER_LENGTH_BYTES; i++)
     value |= (guint64) data[i] << (8 * i);
   if (value > size - HEADER_LENGTH_BYTES)
-    return format_error (error, source, "header length %" G_GUINT64_FORMAT " is larger than "
+    return tsf_file_error (error, TSF_ERROR_FORMAT, source, "header length %" G_GUINT64_FORMAT " is larger than "
         "the %" G_GSIZE_FORMAT " bytes that follow it (truncated or not a safetensors file)",
         value, size - HEADER_LENGTH_BYTES);
   if (value > MAX_HEADER_LENGTH)
-    return format_error (error, source, "header length %" G_GUINT64_FORMAT " is larger than "
+    return tsf_file_error (error, TSF_ERROR_FORMAT, source, "header length %" G_GUINT64_FORMAT " is larger than "
         "the limit of %d bytes", value, MAX_HEADER_LENGTH);
   *length = value;
   return TRUE;
