@@ -136,7 +136,8 @@ def make_scene(rng, label, side):
         sign = -1.0 if label in ("moving left", "moving up") else 1.0
         travel = min(_uniform(rng, TRAVEL) * side, high - low)
         drift = rng.uniform(-0.15, 0.15) * travel            # a little sideways motion
-        start[axis] = rng.uniform(low, high - travel) if sign > 0 else rng.uniform(low + travel, high)
+        slack = rng.uniform(0.0, high - low - travel)          # >= 0 even after rounding
+        start[axis] = low + slack if sign > 0 else low + travel + slack
         end[axis] = start[axis] + sign * travel
         end[1 - axis] = np.clip(start[1 - axis] + drift, low, high)
 
