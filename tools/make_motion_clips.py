@@ -16,7 +16,9 @@ up/down, clockwise/counterclockwise, growing/shrinking), and "standing still" st
 
 Frames are W x H at several resolutions and aspect ratios. The action happens inside the
 centre square of the frame (side min(W, H)), the part a TimeSformer sees after its resize of
-the shorter side and centre crop; the rest is background.
+the shorter side and centre crop; the rest is background. A rotating shape turns about a point
+near the centre of that square (within ROTATION_CENTRE of its side): telling the direction of a
+turn about an arbitrary point is beyond the small shipped model (see its model card).
 
 Everything is drawn from a numpy Generator, so a seed gives the same clips on any machine.
 
@@ -75,6 +77,7 @@ STILL_RADIUS = (0.22, 0.36)       # of a shape that rotates or stands still: lar
                                   # its marker's turn shows at the model's 32x32
 TRAVEL = (0.22, 0.50)             # distance covered by a moving shape over the clip
 TURN_DEGREES = (120.0, 210.0)     # rotation over the clip (17-30 degrees per frame at 8 frames)
+ROTATION_CENTRE = 0.08            # a rotating shape turns about a point this close to the centre
 SCALE_CHANGE = (1.6, 2.4)         # radius ratio between the last and the first frame
 NOISE_SIGMA = (0.0, 7.0)          # sensor noise, in 0-255 units
 MIN_CONTRAST = 110.0              # distance in RGB between shape colour and background mean
@@ -130,6 +133,8 @@ def make_scene(rng, label, side):
     reach = max(radius, radius_end) + 1.5                    # keep the shape inside the square
     low, high = reach, side - reach
     start = rng.uniform(low, high, size=2)
+    if label.startswith("rotating"):
+        start = side / 2 + rng.uniform(-ROTATION_CENTRE, ROTATION_CENTRE, size=2) * side
     end = start.copy()
     if label.startswith("moving"):
         axis = 0 if label in ("moving left", "moving right") else 1

@@ -59,12 +59,12 @@ def preprocess(clip, image_size):
 
 
 def _render_chunk(job):
-    seed, chunk, count, image_size, frames = job
+    seed, chunk, count, image_size, frames, classes = job
     rng = np.random.default_rng([seed, chunk])
     data = np.empty((count, frames, image_size, image_size, 3), np.uint8)
     labels = np.empty(count, np.int64)
     for i in range(count):
-        label = int(rng.integers(len(clips.LABELS)))
+        label = classes[int(rng.integers(len(classes)))]
         width, height = clips.TRAINING_SIZES[rng.integers(len(clips.TRAINING_SIZES))]
         clip = clips.render_clip(rng, clips.LABELS[label], width, height, frames)
         data[i] = preprocess(clip, image_size)
@@ -72,10 +72,10 @@ def _render_chunk(job):
     return data, labels
 
 
-def make_data(seed, count, image_size, frames, workers, chunk_size=256):
-    """count clips with random classes and training sizes; chunks are seeded by their index, so
-    the result does not depend on the number of workers."""
-    jobs = [(seed, c, min(chunk_size, count - c * chunk_size), image_size, frames)
+def make_data(seed, count, image_size, frames, workers, classes, chunk_size=256):
+    """count clips with random classes (ids, from `classes`) and training sizes; chunks are
+    seeded by their index, so the result does not depend on the number of workers."""
+    jobs = [(seed, c, min(chunk_size, count - c * chunk_size), image_size, frames, classes)
             for c in range((count + chunk_size - 1) // chunk_size)]
     torch.set_num_threads(1)
     with multiprocessing.get_context("fork").Pool(workers) as pool:
@@ -83,15 +83,15 @@ def make_data(seed, count, image_size, frames, workers, chunk_size=256):
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
-def cached_data(path, seed, count, image_size, frames, workers):
+def cached_data(path, seed, count, image_size, frames, workers, classes):
     """make_data(), kept in `path` (.npz) when given: a second run with the same arguments
     loads it instead of rendering again."""
-    key = np.array([seed, count, image_size, frames])
+    key = np.array([seed, count, image_size, frames, *classes])
     if path and os.path.exists(path):
         cache = np.load(path)
         if np.array_equal(cache["key"], key):
             return cache["data"], cache["labels"]
-    data, labels = make_data(seed, count, image_size, frames, workers)
+    data, labels = make_data(seed, count, image_size, frames, workers, classes)
     if path:
         np.savez(path, key=key, data=data, labels=labels)
     return data, labels
@@ -225,6 +225,12 @@ def evaluate(model, data, labels):
     return accuracy, swap
 
 
+def per_class_accuracy(model, data, labels):
+    """Top-1 accuracy of every class, as a string of percentages in the order of LABELS."""
+    right = predict(model, data) == labels
+    return " ".join(f"{100 * right[labels == c].mean():.0f}" for c in range(len(clips.LABELS)))
+
+
 def train(model, data, labels, args, log, held_out):
     gen = torch.Generator().manual_seed(args.seed)
     steps = args.epochs * (len(data) // args.batch_size)
@@ -253,7 +259,8 @@ def train(model, data, labels, args, log, held_out):
                 log(f"step {step}/{steps} epoch {epoch + 1} loss {running / (b + 1):.4f} "
                     f"({time.time() - start:.0f} s)")
         accuracy, swap = evaluate(model, held_out[0][:270], held_out[1][:270])
-        log(f"epoch {epoch + 1}: held-out top-1 {accuracy:.3f}, reversed swap {swap:.3f}")
+        log(f"epoch {epoch + 1}: held-out top-1 {accuracy:.3f}, reversed swap {swap:.3f}; "
+            f"per class {per_class_accuracy(model, held_out[0][:270], held_out[1][:270])}")
     return model
 
 
@@ -302,8 +309,8 @@ growing/shrinking.
 
     {command}
 {stages}
-AdamW (weight decay 0.05, warm-up then cosine) on 1 thread, batch {args.batch_size}; the last run
-took {train_seconds / 60:.0f} min on a 2-core machine shared with other jobs (Debian's python3-torch).
+AdamW (weight decay 0.05, warm-up then cosine), batch {args.batch_size}, Debian's python3-torch on the
+CPU; the last run took {train_seconds / 60:.0f} min on {args.threads} thread(s) of a 2-core machine.
 
 ## Accuracy
 
@@ -332,6 +339,14 @@ def previous_commands(init):
     return recorded.get("commands") or [recorded.get("command", "(unknown)")]
 
 
+def _class_ids(text):
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in clips.LABELS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown class {unknown or text!r}; known: {', '.join(clips.LABELS)}")
+    return sorted({clips.LABELS.index(name) for name in names})
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default="models/motion-shapes", help="model folder to write")
@@ -354,6 +369,9 @@ def main(argv=None):
                         help="each batch holds clips, played backwards, mirrored, and both")
     parser.add_argument("--ramp-embeddings", action="store_true",
                         help="start the position and time embeddings with linear x, y and t ramps")
+    parser.add_argument("--classes", type=_class_ids, default=list(range(len(clips.LABELS))),
+                        help="comma-separated labels to train on (default: all nine); the "
+                        "held-out figures are always of all nine")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--cache", help="folder to keep the rendered clips in between runs")
     parser.add_argument("--init", help="model folder whose weights training starts from "
@@ -373,10 +391,11 @@ def main(argv=None):
     if args.cache:
         os.makedirs(args.cache, exist_ok=True)
     data, labels = cached_data(cache("train.npz"), args.seed, args.train_clips, args.image_size,
-                               clips.FRAMES, args.threads)
+                               clips.FRAMES, args.threads, args.classes)
     held_count = args.held_out_per_class * len(clips.LABELS)
     held_data, held_labels = cached_data(cache("held-out.npz"), args.seed + HELD_OUT_SEED_OFFSET,
-                                         held_count, args.image_size, clips.FRAMES, args.threads)
+                                         held_count, args.image_size, clips.FRAMES, args.threads,
+                                         list(range(len(clips.LABELS))))
     log(f"{len(data)} training and {held_count} held-out clips rendered in {time.time() - start:.0f} s")
 
     torch.set_num_threads(args.threads)
