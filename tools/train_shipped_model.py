@@ -24,6 +24,7 @@ import json
 import math
 import multiprocessing
 import os
+import shlex
 import sys
 import time
 
@@ -298,7 +299,8 @@ with a marker of a contrasting colour so that rotation is visible) over a random
 (flat, gradient, noise, textured), with sensor noise, random speed and start, at frame sizes
 {", ".join(f"{w}x{h}" for w, h in clips.TRAINING_SIZES)}.
 The action happens in the centre square of the frame, the part the model sees after its centre
-crop. Clockwise is as seen on screen. {args.train_clips} training clips (seed {args.seed}), each
+crop; a rotating shape turns about a point within {int(100 * clips.ROTATION_CENTRE)}% of the square's side from its centre.
+Clockwise is as seen on screen. {args.train_clips} training clips (seed {args.seed}), each
 also mirrored or transposed at random and {reversal}, with its label mapped accordingly.
 
 Only the order of the frames tells the classes apart, so a model that ignores time cannot
@@ -380,7 +382,7 @@ def main(argv=None):
     shown = list(argv if argv is not None else sys.argv[1:])
     if "--cache" in shown:                                   # where the clips were kept
         del shown[shown.index("--cache"):shown.index("--cache") + 2]
-    command = "nice /usr/bin/python3 tools/train_shipped_model.py " + " ".join(shown)
+    command = "nice /usr/bin/python3 tools/train_shipped_model.py " + shlex.join(shown)
 
     def log(message):
         print(f"train_shipped_model: {message}", file=sys.stderr, flush=True)
