@@ -88,7 +88,7 @@ plan_alloc (TsfPlan *plan, gsize floats)
   gsize bytes = MAX (floats, 1) * sizeof (gfloat);
 
   plan->buffer_bytes += bytes;
-  return g_aligned_alloc0 (1, bytes, ALIGNMENT);
+  return g_aligned_alloc0 (1, bytes + TSF_DNNL_TAIL_BYTES, ALIGNMENT);
 }
 
 static void
@@ -596,7 +596,7 @@ prepare_weight (TsfRunner *runner, const gfloat **weight, guint in, guint out,
 
   if (!tsf_md_linear_weight (&source, 2, in, out, error))
     return FALSE;
-  data = g_aligned_alloc0 (1, dnnl_memory_desc_get_size (layout), ALIGNMENT);
+  data = g_aligned_alloc0 (1, dnnl_memory_desc_get_size (layout) + TSF_DNNL_TAIL_BYTES, ALIGNMENT);
   g_ptr_array_add (runner->prepared, data);
   if (!tsf_dnnl_reorder_once (runner->engine, runner->stream, &source, *weight, layout, data,
           error))
