@@ -14,10 +14,11 @@ meson test -C "$builddir" --print-errorlogs --num-processes 2
 # CK_FORK=no: one process per test program, so the leak check covers every test.
 # ORC_CODE=backup: ORC's C fallbacks instead of its JIT code, which it writes into a file
 # mapping that valgrind does not re-translate when the code at an address changes.
-# --undef-value-errors=no: in some runs oneDNN's JIT code moves the stack pointer of the calling
-# thread into the heap ("client switching stacks?"); valgrind then loses track of what is defined
-# and reports uninitialised values throughout oneDNN and libgomp (seen in 2 of 7 runs, in
-# unsymbolised JIT code). Leaks and invalid reads and writes are still errors.
+# --undef-value-errors=no: on the inference path the main thread's stack pointer moves into the
+# heap (valgrind: "client switching stacks?", in every run of test_timesformer); in some runs
+# valgrind then loses track of what is defined and reports uninitialised values throughout
+# oneDNN's unsymbolised JIT code, libdnnl and libgomp. Leaks and invalid reads and writes are
+# still errors.
 CK_FORK=no G_SLICE=always-malloc G_DEBUG=gc-friendly ORC_CODE=backup \
   meson test -C "$builddir" --suite gst --print-errorlogs --num-processes 2 --timeout-multiplier 4 \
   --wrap "valgrind --error-exitcode=1 --leak-check=full --num-callers=30 --undef-value-errors=no \
