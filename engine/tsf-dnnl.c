@@ -464,8 +464,8 @@ tsf_program_finish (TsfProgram *program, GError **error)
   dnnl_dims_t dims = { (dnnl_dim_t) MAX (program->scratchpad_size, 64) };
 
   TSF_DNNL_CHECK (dnnl_memory_desc_init_by_tag (&md, 1, dims, dnnl_u8, dnnl_a), error, FALSE);
-  /* Zeroed, with a zeroed tail: oneDNN's kernels read parts of it they did not write in that
-   * run (partitions vary with the threads' timing) and load whole vectors past its end. */
+  /* Zeroed, with a zeroed tail, so that whatever oneDNN's kernels read of it (vector loads
+   * reach past its end) is defined bytes. */
   program->scratchpad = g_malloc0 (dims[0] + TSF_DNNL_TAIL_BYTES);
   TSF_DNNL_CHECK (dnnl_memory_create (&memory, &md, program->engine, program->scratchpad),
       error, FALSE);

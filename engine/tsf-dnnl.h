@@ -11,12 +11,12 @@
 
 G_BEGIN_DECLS
 
-/* Every dnnl_* call goes through TSF_DNNL_CHECK: a failure becomes a TSF_ERROR_BACKEND GError
- * naming the call, and the enclosing function returns `fail_value`. */
-/* Zeroed bytes after every buffer that oneDNN's kernels read: their JIT code loads whole vectors,
- * past the last element, and masks the extra lanes off afterwards. */
+/* Zeroed bytes after the engine's buffers that oneDNN's kernels read: their JIT code loads whole
+ * vectors, past the last element, and masks the extra lanes off afterwards. */
 #define TSF_DNNL_TAIL_BYTES 64
 
+/* Every dnnl_* call goes through TSF_DNNL_CHECK: a failure becomes a TSF_ERROR_BACKEND GError
+ * naming the call, and the enclosing function returns `fail_value`. */
 #define TSF_DNNL_CHECK(call, error, fail_value) G_STMT_START { \
     dnnl_status_t tsf_status_ = (call); \
     if (tsf_status_ != dnnl_success) { \

@@ -132,7 +132,7 @@ def make_scene(rng, label, side):
 
     reach = max(radius, radius_end) + 1.5                    # keep the shape inside the square
     low, high = reach, side - reach
-    start = rng.uniform(low, high, size=2)
+    start = rng.uniform(low, high, size=2)     # drawn for every class: keeps the later draws
     if label.startswith("rotating"):
         start = side / 2 + rng.uniform(-ROTATION_CENTRE, ROTATION_CENTRE, size=2) * side
     end = start.copy()

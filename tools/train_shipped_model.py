@@ -217,19 +217,15 @@ def predict(model, data, batch_size=256):
 
 
 def evaluate(model, data, labels):
-    """Top-1 accuracy, and the share of clips whose reversed copy is classified as the reversed
-    class (counted over the clips of the eight classes that have an opposite)."""
-    accuracy = float((predict(model, data) == labels).mean())
+    """Top-1 accuracy, the share of clips whose reversed copy is classified as the reversed
+    class (counted over the clips of the eight classes that have an opposite), and the top-1
+    accuracy of every class as a string of percentages in the order of LABELS."""
+    right = predict(model, data) == labels
     reversed_pred = predict(model, np.ascontiguousarray(data[:, ::-1]))
     moving = labels != clips.LABELS.index("standing still")
     swap = float((reversed_pred[moving] == REVERSE.numpy()[labels[moving]]).mean())
-    return accuracy, swap
-
-
-def per_class_accuracy(model, data, labels):
-    """Top-1 accuracy of every class, as a string of percentages in the order of LABELS."""
-    right = predict(model, data) == labels
-    return " ".join(f"{100 * right[labels == c].mean():.0f}" for c in range(len(clips.LABELS)))
+    per_class = " ".join(f"{100 * right[labels == c].mean():.0f}" for c in range(len(clips.LABELS)))
+    return float(right.mean()), swap, per_class
 
 
 def train(model, data, labels, args, log, held_out):
@@ -259,9 +255,9 @@ def train(model, data, labels, args, log, held_out):
             if step % 50 == 0:
                 log(f"step {step}/{steps} epoch {epoch + 1} loss {running / (b + 1):.4f} "
                     f"({time.time() - start:.0f} s)")
-        accuracy, swap = evaluate(model, held_out[0][:270], held_out[1][:270])
+        accuracy, swap, per_class = evaluate(model, held_out[0][:270], held_out[1][:270])
         log(f"epoch {epoch + 1}: held-out top-1 {accuracy:.3f}, reversed swap {swap:.3f}; "
-            f"per class {per_class_accuracy(model, held_out[0][:270], held_out[1][:270])}")
+            f"per class {per_class}")
     return model
 
 
@@ -414,7 +410,7 @@ def main(argv=None):
     preprocessor["resample"] = 2                  # bilinear, as the element's linear scaler
     reference.save_pretrained(model.eval(), args.out, "F32", preprocessor)
     saved = reference.load_pretrained(args.out, torch.float64)
-    accuracy, swap = evaluate(saved, held_data, held_labels)
+    accuracy, swap, _ = evaluate(saved, held_data, held_labels)
     log(f"saved model (float64): held-out top-1 {accuracy:.4f}, reversed swap {swap:.4f}")
     commands = previous_commands(args.init) + [command]
     write_model_card(os.path.join(args.out, "README.md"), args, commands,
