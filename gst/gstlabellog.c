@@ -160,7 +160,7 @@ gst_label_log_stream_name (GstLabelLog *self)
 /* ---- logging ---- */
 
 static gchar *
-result_key (const GstClipLabelsMeta *result)
+result_key (const GstClipLabelsResult *result)
 {
   return g_strdup_printf ("%s/%" G_GUINT64_FORMAT,
       result->producer != 0 ? g_quark_to_string (result->producer) : "", result->clip_index);
@@ -168,7 +168,7 @@ result_key (const GstClipLabelsMeta *result)
 
 /* Writes the result unless it was written already; FALSE (error posted) if writing failed. */
 static gboolean
-gst_label_log_write (GstLabelLog *self, const GstClipLabelsMeta *result)
+gst_label_log_write (GstLabelLog *self, const GstClipLabelsResult *result)
 {
   gchar *key = result_key (result);
   gchar *stream, *line;
@@ -180,7 +180,7 @@ gst_label_log_write (GstLabelLog *self, const GstClipLabelsMeta *result)
     return TRUE;
   }
   stream = gst_label_log_stream_name (self);
-  line = gst_clip_labels_meta_to_json (result, stream, g_get_real_time ());
+  line = gst_clip_labels_result_to_json (result, stream, g_get_real_time ());
   written = fputs (line, self->file) >= 0 && fputc ('\n', self->file) != EOF
       && fflush (self->file) == 0;
   if (written) {
@@ -196,24 +196,6 @@ gst_label_log_write (GstLabelLog *self, const GstClipLabelsMeta *result)
   return written;
 }
 
-/* A result carried by the EOS event: made typed once, then written as any other. */
-static gboolean
-gst_label_log_write_structure (GstLabelLog *self, const GstStructure *structure)
-{
-  GstBuffer *holder = gst_buffer_new ();
-  GstClipLabelsMeta *result = gst_buffer_add_clip_labels_meta_from_structure (holder, structure);
-  gboolean written = TRUE;
-
-  GST_DEBUG_OBJECT (self, "result in an event");
-  if (result != NULL)
-    written = gst_label_log_write (self, result);
-  else
-    GST_WARNING_OBJECT (self, "ignoring an invalid clip-labels event: %" GST_PTR_FORMAT,
-        structure);
-  gst_buffer_unref (holder);
-  return written;
-}
-
 static GstFlowReturn
 gst_label_log_transform_ip (GstBaseTransform *trans, GstBuffer *buffer)
 {
@@ -223,7 +205,10 @@ gst_label_log_transform_ip (GstBaseTransform *trans, GstBuffer *buffer)
 
   while ((meta = gst_buffer_iterate_meta_filtered (buffer, &state,
               GST_CLIP_LABELS_META_API_TYPE)) != NULL) {
-    if (!gst_label_log_write (self, (GstClipLabelsMeta *) meta))
+    GstClipLabelsResult result;
+
+    gst_clip_labels_meta_get_result ((GstClipLabelsMeta *) meta, &result);
+    if (!gst_label_log_write (self, &result))
       return GST_FLOW_ERROR;
   }
   return GST_FLOW_OK;
@@ -246,9 +231,11 @@ static gboolean
 gst_label_log_sink_event (GstBaseTransform *trans, GstEvent *event)
 {
   GstLabelLog *self = GST_LABEL_LOG (trans);
-  const GstStructure *structure = gst_clip_labels_event_get_structure (event);
+  g_autoptr (GstClipLabelsResult) result = gst_clip_labels_event_parse_result (event);
 
-  if (structure != NULL && !gst_label_log_write_structure (self, structure)) {
+  if (result != NULL)
+    GST_DEBUG_OBJECT (self, "result in a %s event", GST_EVENT_TYPE_NAME (event));
+  if (result != NULL && !gst_label_log_write (self, result)) {
     gst_event_unref (event);
     return FALSE;
   }

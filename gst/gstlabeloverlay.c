@@ -49,7 +49,7 @@ struct _GstLabelOverlay {
   GstVideoRectangle region;          /* where the composition draws, in frame pixels */
 
   /* streaming state */
-  GstStructure *result;              /* the latest result, or NULL */
+  GstClipLabelsResult *result;       /* the latest result, or NULL */
   gboolean result_expired;           /* it was held long enough and is no longer shown */
   GstClockTime result_time;          /* running time at which it arrived */
   GstClockTime last_running_time;    /* of the last buffer */
@@ -228,33 +228,18 @@ gst_label_overlay_set_info (GstVideoFilter *filter, GstCaps *incaps, GstVideoInf
 
 /* ---- the result shown ---- */
 
-static gboolean
-results_are_same (const GstStructure *a, const GstStructure *b)
-{
-  guint64 index_a = 0, index_b = 1;
-
-  if (a == NULL || b == NULL)
-    return FALSE;
-  gst_structure_get_uint64 (a, "clip-index", &index_a);
-  gst_structure_get_uint64 (b, "clip-index", &index_b);
-  return index_a == index_b && g_strcmp0 (gst_structure_get_string (a, "producer"),
-      gst_structure_get_string (b, "producer")) == 0;
-}
-
-/* Takes ownership of result. */
+/* Keeps a copy of result unless it is the one shown already. */
 static void
-gst_label_overlay_take_result (GstLabelOverlay *self, GstStructure *result,
+gst_label_overlay_take_result (GstLabelOverlay *self, const GstClipLabelsResult *result,
     GstClockTime running_time)
 {
-  if (results_are_same (self->result, result)) {
-    gst_structure_free (result);
+  if (self->result != NULL && gst_clip_labels_result_is_same_clip (self->result, result))
     return;
-  }
-  GST_DEBUG_OBJECT (self, "new result at %" GST_TIME_FORMAT ": %" GST_PTR_FORMAT,
-      GST_TIME_ARGS (running_time), result);
-  if (self->result != NULL)
-    gst_structure_free (self->result);
-  self->result = result;
+  GST_DEBUG_OBJECT (self, "new result at %" GST_TIME_FORMAT ": clip %" G_GUINT64_FORMAT
+      " of %s", GST_TIME_ARGS (running_time), result->clip_index,
+      GST_STR_NULL (g_quark_to_string (result->producer)));
+  gst_clip_labels_result_free (self->result);
+  self->result = gst_clip_labels_result_copy (result);
   self->result_expired = FALSE;
   self->result_time = running_time;
   self->composition_stale = TRUE;
@@ -274,7 +259,7 @@ static void
 gst_label_overlay_clear_result (GstLabelOverlay *self)
 {
   gst_label_overlay_hide (self);
-  g_clear_pointer (&self->result, gst_structure_free);
+  g_clear_pointer (&self->result, gst_clip_labels_result_free);
   self->result_time = GST_CLOCK_TIME_NONE;
 }
 
@@ -295,29 +280,22 @@ typedef struct {
 } ShownLabels;
 
 static void
-shown_labels_collect (ShownLabels *shown, const GstStructure *result, guint top_k,
+shown_labels_collect (ShownLabels *shown, const GstClipLabelsResult *result, guint top_k,
     gdouble min_score)
 {
-  const GValue *labels = gst_structure_get_value (result, "labels");
-  guint i, n = labels != NULL && GST_VALUE_HOLDS_ARRAY (labels) ?
-      gst_value_array_get_size (labels) : 0;
+  guint i;
 
   shown->texts = g_ptr_array_new_with_free_func (g_free);
   shown->scores = g_array_new (FALSE, FALSE, sizeof (gdouble));
-  for (i = 0; i < n && shown->texts->len < top_k; i++) {
-    const GValue *entry = gst_value_array_get_value (labels, i);
-    const GstStructure *label;
-    gfloat score = 0.0f;
+  for (i = 0; i < result->n_labels && shown->texts->len < top_k; i++) {
+    const GstClipLabel *label = &result->labels[i];
     gdouble shown_score;
 
-    if (!GST_VALUE_HOLDS_STRUCTURE (entry))
+    if (!(label->score >= min_score))
       continue;
-    label = gst_value_get_structure (entry);
-    if (!gst_structure_get (label, "score", G_TYPE_FLOAT, &score, NULL) || score < min_score)
-      continue;
-    shown_score = CLAMP (score, 0.0f, 1.0f);
+    shown_score = CLAMP (label->score, 0.0f, 1.0f);
     g_ptr_array_add (shown->texts, g_strdup_printf ("%s  %.0f%%",
-            gst_structure_get_string (label, "label"), 100.0 * shown_score));
+            label->label != 0 ? g_quark_to_string (label->label) : "", 100.0 * shown_score));
     g_array_append_val (shown->scores, shown_score);
   }
 }
@@ -549,9 +527,12 @@ static void
 gst_label_overlay_take_meta (GstLabelOverlay *self, GstBuffer *buffer, GstClockTime now)
 {
   GstClipLabelsMeta *meta = gst_buffer_get_clip_labels_meta (buffer);
+  GstClipLabelsResult result;
 
-  if (meta != NULL)
-    gst_label_overlay_take_result (self, gst_clip_labels_meta_to_structure (meta), now);
+  if (meta == NULL)
+    return;
+  gst_clip_labels_meta_get_result (meta, &result);
+  gst_label_overlay_take_result (self, &result, now);
 }
 
 static GstFlowReturn
@@ -614,13 +595,12 @@ static gboolean
 gst_label_overlay_sink_event (GstBaseTransform *trans, GstEvent *event)
 {
   GstLabelOverlay *self = GST_LABEL_OVERLAY (trans);
-  const GstStructure *result = gst_clip_labels_event_get_structure (event);
-
+  g_autoptr (GstClipLabelsResult) result = gst_clip_labels_event_parse_result (event);
   gboolean is_caps = GST_EVENT_TYPE (event) == GST_EVENT_CAPS;
   gboolean handled;
 
   if (result != NULL)
-    gst_label_overlay_take_result (self, gst_structure_copy (result), self->last_running_time);
+    gst_label_overlay_take_result (self, result, self->last_running_time);
   else if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_STOP)
     gst_label_overlay_clear_result (self);
 

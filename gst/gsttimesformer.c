@@ -93,53 +93,45 @@ GST_ELEMENT_REGISTER_DEFINE (timesformer, "timesformer", GST_RANK_NONE, GST_TYPE
 
 /* ---- The worker thread ---- */
 
-/* The result of one clip as the structure of GstClipLabelsMeta. */
-static GstStructure *
-result_structure (GstTimesformer *self, const GstTimesformerJob *job, const TsfPrediction *best,
+/* The result of one clip: its times and the best labels above the threshold. */
+static GstClipLabelsResult *
+make_result (GstTimesformer *self, const GstTimesformerJob *job, const TsfPrediction *best,
     guint n_best)
 {
-  GstClipLabelsMeta result = { 0 };
-  GstClipLabel labels[MAX_TOP_K];
+  GstClipLabelsResult *result = gst_clip_labels_result_new ();
   gchar *producer = gst_object_get_name (GST_OBJECT (self));
-  GstStructure *structure;
   guint i;
 
-  result.model = g_quark_from_string (tsf_model_get_name (self->model));
-  result.producer = g_quark_from_string (producer);
-  result.clip_index = job->index;
-  result.num_frames = job->clip->shape.frames;
-  result.first_pts = job->clip->first_pts;
-  result.last_pts = job->clip->last_pts;
-  result.first_running_time = job->clip->first_running_time;
-  result.last_running_time = job->clip->last_running_time;
-  result.labels = labels;
-  for (i = 0; i < n_best && best[i].score >= job->threshold; i++) {
-    labels[i].class_id = best[i].id;
-    labels[i].label = g_quark_from_string (best[i].label);
-    labels[i].score = best[i].score;
-    result.n_labels++;
-  }
-  structure = gst_clip_labels_meta_to_structure (&result);
+  result->model = g_quark_from_string (tsf_model_get_name (self->model));
+  result->producer = g_quark_from_string (producer);
+  result->clip_index = job->index;
+  result->num_frames = job->clip->shape.frames;
+  result->first_pts = job->clip->first_pts;
+  result->last_pts = job->clip->last_pts;
+  result->first_running_time = job->clip->first_running_time;
+  result->last_running_time = job->clip->last_running_time;
+  for (i = 0; i < n_best && best[i].score >= job->threshold; i++)
+    gst_clip_labels_result_add_label (result, best[i].id, best[i].label, best[i].score);
   g_free (producer);
-  return structure;
+  return result;
 }
 
-static GstStructure *
+static GstClipLabelsResult *
 run_job (GstTimesformer *self, const GstTimesformerJob *job, GError **error)
 {
   guint num_labels = tsf_model_get_config (self->model)->num_labels;
   gfloat *logits = g_new (gfloat, num_labels);
   TsfPrediction *best = g_new (TsfPrediction, MIN (job->top_k, num_labels));
-  GstStructure *structure = NULL;
+  GstClipLabelsResult *result = NULL;
 
   if (tsf_model_run (self->model, job->clip->data, &job->clip->shape, logits, error)) {
     guint n_best = tsf_model_top_k (self->model, logits, job->top_k, best);
 
-    structure = result_structure (self, job, best, n_best);
+    result = make_result (self, job, best, n_best);
   }
   g_free (best);
   g_free (logits);
-  return structure;
+  return result;
 }
 
 /* Called with the lock held. */
@@ -162,24 +154,24 @@ process_job (GstTimesformer *self, GstTimesformerJob *job)
 {
   gint64 start_us = g_get_monotonic_time ();
   GError *error = NULL;
-  GstStructure *result = run_job (self, job, &error);
-  gboolean current;
+  GstClipLabelsResult *result = run_job (self, job, &error);
+  GstStructure *message = NULL;
 
   g_mutex_lock (&self->lock);
   record_job_done (self, start_us, error);
-  current = result != NULL && job->generation == self->generation;
-  if (current)
-    g_queue_push_tail (&self->ready, gst_structure_copy (result));
+  if (result != NULL && job->generation == self->generation) {
+    message = gst_clip_labels_result_to_structure (result);
+    g_queue_push_tail (&self->ready, g_steal_pointer (&result));
+  }
   g_mutex_unlock (&self->lock);
 
-  if (current) {
+  if (message != NULL) {
     GST_DEBUG_OBJECT (self, "clip %" G_GUINT64_FORMAT " classified in %.1f ms", job->index,
         (g_get_monotonic_time () - start_us) / 1000.0);
     gst_element_post_message (GST_ELEMENT (self),
-        gst_message_new_element (GST_OBJECT (self), g_steal_pointer (&result)));
+        gst_message_new_element (GST_OBJECT (self), message));
   }
-  if (result != NULL)
-    gst_structure_free (result);
+  gst_clip_labels_result_free (result);
   g_clear_error (&error);
 }
 
@@ -304,7 +296,7 @@ wait_idle (GstTimesformer *self)
   return !flushing;
 }
 
-/* The results ready so far, oldest first; the caller owns the list and its structures. */
+/* The results ready so far, oldest first; the caller owns the list and its results. */
 static GList *
 take_ready_results (GstTimesformer *self)
 {
@@ -325,16 +317,16 @@ attach_ready_results (GstTimesformer *self, GstBuffer *buffer)
   for (l = results; l != NULL; l = l->next) {
     GST_DEBUG_OBJECT (self, "attaching a result to buffer %" GST_TIME_FORMAT,
         GST_TIME_ARGS (GST_BUFFER_PTS (buffer)));
-    gst_buffer_add_clip_labels_meta_from_structure (buffer, l->data);
+    gst_buffer_add_clip_labels_meta_from_result (buffer, l->data);
   }
-  g_list_free_full (results, (GDestroyNotify) gst_structure_free);
+  g_list_free_full (results, (GDestroyNotify) gst_clip_labels_result_free);
 }
 
 static void
 clear_queues (GstTimesformer *self)
 {
   g_queue_clear_full (&self->waiting, (GDestroyNotify) job_free);
-  g_queue_clear_full (&self->ready, (GDestroyNotify) gst_structure_free);
+  g_queue_clear_full (&self->ready, (GDestroyNotify) gst_clip_labels_result_free);
 }
 
 /* ---- GstBaseTransform ---- */
@@ -609,9 +601,9 @@ drain_at_eos (GstTimesformer *self)
   for (l = results; l != NULL; l = l->next) {
     GST_DEBUG_OBJECT (self, "sending a pending result downstream at EOS");
     gst_pad_push_event (GST_BASE_TRANSFORM_SRC_PAD (self),
-        gst_clip_labels_event_new (l->data));
+        gst_clip_labels_event_new (gst_clip_labels_result_to_structure (l->data)));
   }
-  g_list_free (results);
+  g_list_free_full (results, (GDestroyNotify) gst_clip_labels_result_free);
 }
 
 static void

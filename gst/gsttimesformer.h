@@ -48,7 +48,7 @@ struct _GstTimesformer {
   GQueue waiting;              /* GstTimesformerJob, oldest first */
   gboolean busy;               /* the worker runs a job (and has not yet posted its result) */
   guint generation;            /* bumped by flushes: results of older jobs are discarded */
-  GQueue ready;                /* GstStructure results not yet attached to a buffer */
+  GQueue ready;                /* GstClipLabelsResult not yet attached to a buffer */
   gchar *worker_error;         /* the first inference failure, for the streaming thread */
   guint64 clips_processed;
   guint64 dropped_clips;

@@ -16,7 +16,7 @@ add_string_or_null (JsonBuilder *builder, const gchar *member, const gchar *valu
     json_builder_add_null_value (builder);
 }
 
-/* Names are written "" when the meta has none (quark 0). */
+/* Names are written "" when the result has none (quark 0). */
 static void
 add_quark (JsonBuilder *builder, const gchar *member, GQuark quark)
 {
@@ -46,18 +46,18 @@ add_score (JsonBuilder *builder, gfloat score)
 }
 
 static void
-add_labels (JsonBuilder *builder, const GstClipLabelsMeta *meta)
+add_labels (JsonBuilder *builder, const GstClipLabelsResult *result)
 {
   guint i;
 
   json_builder_set_member_name (builder, "labels");
   json_builder_begin_array (builder);
-  for (i = 0; i < meta->n_labels; i++) {
+  for (i = 0; i < result->n_labels; i++) {
     json_builder_begin_object (builder);
     json_builder_set_member_name (builder, "id");
-    json_builder_add_int_value (builder, meta->labels[i].class_id);
-    add_quark (builder, "label", meta->labels[i].label);
-    add_score (builder, meta->labels[i].score);
+    json_builder_add_int_value (builder, result->labels[i].class_id);
+    add_quark (builder, "label", result->labels[i].label);
+    add_score (builder, result->labels[i].score);
     json_builder_end_object (builder);
   }
   json_builder_end_array (builder);
@@ -93,32 +93,44 @@ builder_to_text (JsonBuilder *builder)
 }
 
 gchar *
-gst_clip_labels_meta_to_json (const GstClipLabelsMeta *meta, const gchar *stream,
+gst_clip_labels_result_to_json (const GstClipLabelsResult *result, const gchar *stream,
     gint64 wallclock_unix_us)
 {
   JsonBuilder *builder;
   gchar *text;
 
-  g_return_val_if_fail (meta != NULL, NULL);
+  g_return_val_if_fail (result != NULL, NULL);
 
   builder = json_builder_new ();
   json_builder_begin_object (builder);
   add_string_or_null (builder, "stream", stream);
-  add_quark (builder, "model", meta->model);
-  add_quark (builder, "producer", meta->producer);
+  add_quark (builder, "model", result->model);
+  add_quark (builder, "producer", result->producer);
   json_builder_set_member_name (builder, "clip_index");
-  json_builder_add_int_value (builder, (gint64) meta->clip_index);
+  json_builder_add_int_value (builder, (gint64) result->clip_index);
   json_builder_set_member_name (builder, "num_frames");
-  json_builder_add_int_value (builder, meta->num_frames);
-  add_time (builder, "first_pts", meta->first_pts);
-  add_time (builder, "last_pts", meta->last_pts);
-  add_time (builder, "first_running_time", meta->first_running_time);
-  add_time (builder, "last_running_time", meta->last_running_time);
+  json_builder_add_int_value (builder, result->num_frames);
+  add_time (builder, "first_pts", result->first_pts);
+  add_time (builder, "last_pts", result->last_pts);
+  add_time (builder, "first_running_time", result->first_running_time);
+  add_time (builder, "last_running_time", result->last_running_time);
   add_wallclock (builder, wallclock_unix_us);
-  add_labels (builder, meta);
+  add_labels (builder, result);
   json_builder_end_object (builder);
 
   text = builder_to_text (builder);
   g_object_unref (builder);
   return text;
+}
+
+gchar *
+gst_clip_labels_meta_to_json (const GstClipLabelsMeta *meta, const gchar *stream,
+    gint64 wallclock_unix_us)
+{
+  GstClipLabelsResult view;
+
+  g_return_val_if_fail (meta != NULL, NULL);
+
+  gst_clip_labels_meta_get_result (meta, &view);
+  return gst_clip_labels_result_to_json (&view, stream, wallclock_unix_us);
 }

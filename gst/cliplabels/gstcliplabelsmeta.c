@@ -1,25 +1,21 @@
-/* gstcliplabelsmeta.c: the clip-labels meta, its GstStructure form and its event. */
+/* gstcliplabelsmeta.c: the clip-labels meta and its event. */
 #include "gstcliplabelsmeta.h"
 
 #include <gst/video/video.h>
 
-#define LABEL_STRUCTURE_NAME "label"
+static void clip_labels_meta_set (GstClipLabelsMeta *meta, const GstClipLabelsResult *result);
 
 static gboolean
 clip_labels_meta_init (GstMeta *meta, gpointer params, GstBuffer *buffer)
 {
-  GstClipLabelsMeta *self = (GstClipLabelsMeta *) meta;
+  static const GstClipLabelsResult empty = {
+    .first_pts = GST_CLOCK_TIME_NONE,
+    .last_pts = GST_CLOCK_TIME_NONE,
+    .first_running_time = GST_CLOCK_TIME_NONE,
+    .last_running_time = GST_CLOCK_TIME_NONE,
+  };
 
-  self->model = 0;
-  self->producer = 0;
-  self->clip_index = 0;
-  self->num_frames = 0;
-  self->first_pts = GST_CLOCK_TIME_NONE;
-  self->last_pts = GST_CLOCK_TIME_NONE;
-  self->first_running_time = GST_CLOCK_TIME_NONE;
-  self->last_running_time = GST_CLOCK_TIME_NONE;
-  self->n_labels = 0;
-  self->labels = NULL;
+  clip_labels_meta_set ((GstClipLabelsMeta *) meta, &empty);
   return TRUE;
 }
 
@@ -32,25 +28,40 @@ clip_labels_meta_free (GstMeta *meta, GstBuffer *buffer)
   self->n_labels = 0;
 }
 
+/* Copies the result's fields and labels into a meta without any. */
+static void
+clip_labels_meta_set (GstClipLabelsMeta *meta, const GstClipLabelsResult *result)
+{
+  meta->model = result->model;
+  meta->producer = result->producer;
+  meta->clip_index = result->clip_index;
+  meta->num_frames = result->num_frames;
+  meta->first_pts = result->first_pts;
+  meta->last_pts = result->last_pts;
+  meta->first_running_time = result->first_running_time;
+  meta->last_running_time = result->last_running_time;
+  meta->n_labels = result->n_labels;
+  meta->labels = g_memdup2 (result->labels, sizeof (GstClipLabel) * result->n_labels);
+}
+
+static GstClipLabelsMeta *
+clip_labels_meta_add (GstBuffer *buffer, const GstClipLabelsResult *result)
+{
+  GstClipLabelsMeta *meta = (GstClipLabelsMeta *) gst_buffer_add_meta (buffer,
+      GST_CLIP_LABELS_META_INFO, NULL);
+
+  if (meta != NULL)
+    clip_labels_meta_set (meta, result);
+  return meta;
+}
+
 static GstClipLabelsMeta *
 clip_labels_meta_copy_to (const GstClipLabelsMeta *src, GstBuffer *dest)
 {
-  GstClipLabelsMeta *copy = (GstClipLabelsMeta *) gst_buffer_add_meta (dest,
-      GST_CLIP_LABELS_META_INFO, NULL);
+  GstClipLabelsResult view;
 
-  if (copy == NULL)
-    return NULL;
-  copy->model = src->model;
-  copy->producer = src->producer;
-  copy->clip_index = src->clip_index;
-  copy->num_frames = src->num_frames;
-  copy->first_pts = src->first_pts;
-  copy->last_pts = src->last_pts;
-  copy->first_running_time = src->first_running_time;
-  copy->last_running_time = src->last_running_time;
-  copy->n_labels = src->n_labels;
-  copy->labels = g_memdup2 (src->labels, sizeof (GstClipLabel) * src->n_labels);
-  return copy;
+  gst_clip_labels_meta_get_result (src, &view);
+  return clip_labels_meta_add (dest, &view);
 }
 
 /* A clip's labels stay true whatever is done to the pixels: copies and scaled copies keep them. */
@@ -90,49 +101,66 @@ gst_clip_labels_meta_get_info (void)
   return info;
 }
 
-static GQuark
-quark_or_zero (const gchar *string)
-{
-  return string != NULL ? g_quark_from_string (string) : 0;
-}
-
 GstClipLabelsMeta *
 gst_buffer_add_clip_labels_meta (GstBuffer *buffer, const gchar *model, const gchar *producer,
     guint64 clip_index, guint num_frames, GstClockTime first_pts, GstClockTime last_pts,
     GstClockTime first_running_time, GstClockTime last_running_time)
 {
-  GstClipLabelsMeta *meta;
+  GstClipLabelsResult result = {
+    .model = model != NULL ? g_quark_from_string (model) : 0,
+    .producer = producer != NULL ? g_quark_from_string (producer) : 0,
+    .clip_index = clip_index,
+    .num_frames = num_frames,
+    .first_pts = first_pts,
+    .last_pts = last_pts,
+    .first_running_time = first_running_time,
+    .last_running_time = last_running_time,
+  };
 
-  g_return_val_if_fail (GST_IS_BUFFER (buffer), NULL);
-  g_return_val_if_fail (gst_buffer_is_writable (buffer), NULL);
-
-  meta = (GstClipLabelsMeta *) gst_buffer_add_meta (buffer, GST_CLIP_LABELS_META_INFO, NULL);
-  if (meta == NULL)
-    return NULL;
-  meta->model = quark_or_zero (model);
-  meta->producer = quark_or_zero (producer);
-  meta->clip_index = clip_index;
-  meta->num_frames = num_frames;
-  meta->first_pts = first_pts;
-  meta->last_pts = last_pts;
-  meta->first_running_time = first_running_time;
-  meta->last_running_time = last_running_time;
-  return meta;
+  return gst_buffer_add_clip_labels_meta_from_result (buffer, &result);
 }
 
+GstClipLabelsMeta *
+gst_buffer_add_clip_labels_meta_from_result (GstBuffer *buffer,
+    const GstClipLabelsResult *result)
+{
+  g_return_val_if_fail (GST_IS_BUFFER (buffer), NULL);
+  g_return_val_if_fail (gst_buffer_is_writable (buffer), NULL);
+  g_return_val_if_fail (result != NULL, NULL);
+
+  return clip_labels_meta_add (buffer, result);
+}
+
+void
+gst_clip_labels_meta_get_result (const GstClipLabelsMeta *meta, GstClipLabelsResult *view)
+{
+  g_return_if_fail (meta != NULL && view != NULL);
+
+  view->model = meta->model;
+  view->producer = meta->producer;
+  view->clip_index = meta->clip_index;
+  view->num_frames = meta->num_frames;
+  view->first_pts = meta->first_pts;
+  view->last_pts = meta->last_pts;
+  view->first_running_time = meta->first_running_time;
+  view->last_running_time = meta->last_running_time;
+  view->n_labels = meta->n_labels;
+  view->labels = meta->labels;
+}
+
+/* The meta's labels are a result's labels: one way to append them. */
 void
 gst_clip_labels_meta_add_label (GstClipLabelsMeta *meta, guint class_id, const gchar *label,
     gfloat score)
 {
-  GstClipLabel *added;
+  GstClipLabelsResult view;
 
   g_return_if_fail (meta != NULL);
 
-  meta->labels = g_renew (GstClipLabel, meta->labels, meta->n_labels + 1);
-  added = &meta->labels[meta->n_labels++];
-  added->class_id = class_id;
-  added->label = quark_or_zero (label);
-  added->score = score;
+  gst_clip_labels_meta_get_result (meta, &view);
+  gst_clip_labels_result_add_label (&view, class_id, label, score);
+  meta->labels = view.labels;
+  meta->n_labels = view.n_labels;
 }
 
 guint
@@ -159,131 +187,32 @@ gst_clip_labels_meta_get_label (const GstClipLabelsMeta *meta, guint index, guin
   return TRUE;
 }
 
-static const gchar *
-quark_to_string_or_empty (GQuark quark)
-{
-  return quark != 0 ? g_quark_to_string (quark) : "";
-}
-
 GstStructure *
 gst_clip_labels_meta_to_structure (const GstClipLabelsMeta *meta)
 {
-  GValue labels = G_VALUE_INIT;
-  GstStructure *structure;
-  guint i;
+  GstClipLabelsResult view;
 
   g_return_val_if_fail (meta != NULL, NULL);
 
-  structure = gst_structure_new (GST_CLIP_LABELS_STRUCTURE_NAME,
-      "model", G_TYPE_STRING, quark_to_string_or_empty (meta->model),
-      "producer", G_TYPE_STRING, quark_to_string_or_empty (meta->producer),
-      "clip-index", G_TYPE_UINT64, meta->clip_index,
-      "num-frames", G_TYPE_UINT, meta->num_frames,
-      "first-pts", G_TYPE_UINT64, meta->first_pts,
-      "last-pts", G_TYPE_UINT64, meta->last_pts,
-      "first-running-time", G_TYPE_UINT64, meta->first_running_time,
-      "last-running-time", G_TYPE_UINT64, meta->last_running_time, NULL);
-
-  gst_value_array_init (&labels, meta->n_labels);
-  for (i = 0; i < meta->n_labels; i++) {
-    GValue entry = G_VALUE_INIT;
-
-    g_value_init (&entry, GST_TYPE_STRUCTURE);
-    g_value_take_boxed (&entry, gst_structure_new (LABEL_STRUCTURE_NAME,
-            "id", G_TYPE_UINT, meta->labels[i].class_id,
-            "label", G_TYPE_STRING, quark_to_string_or_empty (meta->labels[i].label),
-            "score", G_TYPE_FLOAT, meta->labels[i].score, NULL));
-    gst_value_array_append_and_take_value (&labels, &entry);
-  }
-  gst_structure_take_value (structure, "labels", &labels);
-  return structure;
-}
-
-/* Reads a guint64 field; absent means GST_CLOCK_TIME_NONE for times. */
-static gboolean
-get_time_field (const GstStructure *structure, const gchar *field, GstClockTime *out)
-{
-  if (!gst_structure_has_field (structure, field)) {
-    *out = GST_CLOCK_TIME_NONE;
-    return TRUE;
-  }
-  return gst_structure_get_uint64 (structure, field, out);
-}
-
-static gboolean
-label_entry_is_valid (const GValue *entry)
-{
-  const GstStructure *label;
-
-  if (!GST_VALUE_HOLDS_STRUCTURE (entry))
-    return FALSE;
-  label = gst_value_get_structure (entry);
-  return gst_structure_has_name (label, LABEL_STRUCTURE_NAME)
-      && gst_structure_has_field_typed (label, "id", G_TYPE_UINT)
-      && gst_structure_has_field_typed (label, "label", G_TYPE_STRING)
-      && gst_structure_has_field_typed (label, "score", G_TYPE_FLOAT);
-}
-
-static void
-add_labels_from_array (GstClipLabelsMeta *meta, const GValue *labels)
-{
-  guint i;
-
-  for (i = 0; i < gst_value_array_get_size (labels); i++) {
-    const GstStructure *label = gst_value_get_structure (gst_value_array_get_value (labels, i));
-    guint class_id = 0;
-    gfloat score = 0.0f;
-
-    gst_structure_get_uint (label, "id", &class_id);
-    gst_structure_get (label, "score", G_TYPE_FLOAT, &score, NULL);
-    gst_clip_labels_meta_add_label (meta, class_id, gst_structure_get_string (label, "label"),
-        score);
-  }
-}
-
-static gboolean
-labels_array_is_valid (const GValue *labels)
-{
-  guint i;
-
-  if (labels == NULL || !GST_VALUE_HOLDS_ARRAY (labels))
-    return FALSE;
-  for (i = 0; i < gst_value_array_get_size (labels); i++) {
-    if (!label_entry_is_valid (gst_value_array_get_value (labels, i)))
-      return FALSE;
-  }
-  return TRUE;
+  gst_clip_labels_meta_get_result (meta, &view);
+  return gst_clip_labels_result_to_structure (&view);
 }
 
 GstClipLabelsMeta *
 gst_buffer_add_clip_labels_meta_from_structure (GstBuffer *buffer,
     const GstStructure *structure)
 {
-  GstClockTime first_pts, last_pts, first_rt, last_rt;
-  const GValue *labels;
+  GstClipLabelsResult *result;
   GstClipLabelsMeta *meta;
-  guint64 clip_index = 0;
-  guint num_frames = 0;
 
   g_return_val_if_fail (GST_IS_BUFFER (buffer), NULL);
   g_return_val_if_fail (structure != NULL, NULL);
 
-  labels = gst_structure_get_value (structure, "labels");
-  if (!gst_structure_has_name (structure, GST_CLIP_LABELS_STRUCTURE_NAME)
-      || !gst_structure_get_uint64 (structure, "clip-index", &clip_index)
-      || !gst_structure_get_uint (structure, "num-frames", &num_frames)
-      || !get_time_field (structure, "first-pts", &first_pts)
-      || !get_time_field (structure, "last-pts", &last_pts)
-      || !get_time_field (structure, "first-running-time", &first_rt)
-      || !get_time_field (structure, "last-running-time", &last_rt)
-      || !labels_array_is_valid (labels))
+  result = gst_clip_labels_result_new_from_structure (structure);
+  if (result == NULL)
     return NULL;
-
-  meta = gst_buffer_add_clip_labels_meta (buffer, gst_structure_get_string (structure, "model"),
-      gst_structure_get_string (structure, "producer"), clip_index, num_frames, first_pts,
-      last_pts, first_rt, last_rt);
-  if (meta != NULL)
-    add_labels_from_array (meta, labels);
+  meta = gst_buffer_add_clip_labels_meta_from_result (buffer, result);
+  gst_clip_labels_result_free (result);
   return meta;
 }
 
@@ -309,4 +238,12 @@ gst_clip_labels_event_get_structure (GstEvent *event)
   if (structure == NULL || !gst_structure_has_name (structure, GST_CLIP_LABELS_STRUCTURE_NAME))
     return NULL;
   return structure;
+}
+
+GstClipLabelsResult *
+gst_clip_labels_event_parse_result (GstEvent *event)
+{
+  const GstStructure *structure = gst_clip_labels_event_get_structure (event);
+
+  return structure != NULL ? gst_clip_labels_result_new_from_structure (structure) : NULL;
 }

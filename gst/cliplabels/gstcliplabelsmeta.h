@@ -19,6 +19,49 @@ typedef struct {
   gfloat score;              /* softmax probability, 0..1 */
 } GstClipLabel;
 
+/* One clip's result as plain data: what the meta carries, without a buffer. Made by the
+ * classifier, turned into a meta, a bus message or an event by the functions below; kept by
+ * consumers that outlive the buffer (labeloverlay). Owns its labels. */
+typedef struct {
+  GQuark model;              /* the model's name, 0 if unknown */
+  GQuark producer;           /* name of the element that classified the clip, 0 if unknown */
+  guint64 clip_index;        /* 0, 1, 2... per producer since it started */
+  guint num_frames;          /* sampled frames in the clip */
+  GstClockTime first_pts;    /* PTS of the clip's first and last sampled frame */
+  GstClockTime last_pts;
+  GstClockTime first_running_time; /* their running times */
+  GstClockTime last_running_time;
+
+  guint n_labels;
+  GstClipLabel *labels;      /* n_labels, descending score */
+} GstClipLabelsResult;
+
+/* An empty result: no names, index 0, times GST_CLOCK_TIME_NONE, no labels. */
+GstClipLabelsResult *gst_clip_labels_result_new (void);
+GstClipLabelsResult *gst_clip_labels_result_copy (const GstClipLabelsResult *result);
+void gst_clip_labels_result_free (GstClipLabelsResult *result);
+
+/* Appends a label; callers add them in descending score. */
+void gst_clip_labels_result_add_label (GstClipLabelsResult *result, guint class_id,
+    const gchar *label, gfloat score);
+
+/* TRUE if both are the same clip of the same producer (the same result reached us twice). */
+gboolean gst_clip_labels_result_is_same_clip (const GstClipLabelsResult *a,
+    const GstClipLabelsResult *b);
+
+/* The GstStructure form of a result, the one made for GStreamer (bus message, event); see
+ * gst_clip_labels_meta_to_structure() for its fields. */
+GstStructure *gst_clip_labels_result_to_structure (const GstClipLabelsResult *result);
+
+/* The result such a structure holds; NULL if it is not a valid result. */
+GstClipLabelsResult *gst_clip_labels_result_new_from_structure (const GstStructure *structure);
+
+/* The result as one line of JSON; see gst_clip_labels_meta_to_json(). */
+gchar *gst_clip_labels_result_to_json (const GstClipLabelsResult *result, const gchar *stream,
+    gint64 wallclock_unix_us);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GstClipLabelsResult, gst_clip_labels_result_free)
+
 typedef struct {
   GstMeta meta;
 
@@ -50,6 +93,14 @@ GstClipLabelsMeta *gst_buffer_add_clip_labels_meta (GstBuffer *buffer, const gch
     GstClockTime first_pts, GstClockTime last_pts,
     GstClockTime first_running_time, GstClockTime last_running_time);
 
+/* Adds a meta holding a copy of `result` to a writable buffer. */
+GstClipLabelsMeta *gst_buffer_add_clip_labels_meta_from_result (GstBuffer *buffer,
+    const GstClipLabelsResult *result);
+
+/* Fills `view` with the meta's fields: a borrowed view, whose labels belong to the meta (valid
+ * while the meta lives and gets no label added; copy it with gst_clip_labels_result_copy()). */
+void gst_clip_labels_meta_get_result (const GstClipLabelsMeta *meta, GstClipLabelsResult *view);
+
 /* Appends a label; callers add them in descending score. */
 void gst_clip_labels_meta_add_label (GstClipLabelsMeta *meta, guint class_id,
     const gchar *label, gfloat score);
@@ -77,6 +128,10 @@ GstEvent *gst_clip_labels_event_new (GstStructure *structure);
 
 /* The result an event carries, or NULL if the event is not a clip-labels event. */
 const GstStructure *gst_clip_labels_event_get_structure (GstEvent *event);
+
+/* The result an event carries, typed (free it); NULL if the event is not a clip-labels event or
+ * holds no valid result. What consumers of the event call. */
+GstClipLabelsResult *gst_clip_labels_event_parse_result (GstEvent *event);
 
 /* The result as one line of JSON (no newline), the line labellog writes:
  *   {"stream", "model", "producer", "clip_index", "num_frames", "first_pts", "last_pts",

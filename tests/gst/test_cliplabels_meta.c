@@ -304,6 +304,96 @@ GST_START_TEST (test_json_special_characters_and_non_finite_scores)
 }
 GST_END_TEST;
 
+/* The example result as plain data. */
+static GstClipLabelsResult *
+new_example_result (void)
+{
+  GstBuffer *buffer = gst_buffer_new ();
+  GstClipLabelsResult view, *result;
+
+  gst_clip_labels_meta_get_result (add_example_meta (buffer), &view);
+  result = gst_clip_labels_result_copy (&view);
+  gst_buffer_unref (buffer);
+  return result;
+}
+
+GST_START_TEST (test_result_to_meta_and_back)
+{
+  GstClipLabelsResult *result = new_example_result ();
+  GstClipLabelsResult *empty = gst_clip_labels_result_new ();
+  GstBuffer *buffer = gst_buffer_new ();
+  GstClipLabelsResult view;
+
+  /* the copy outlived the buffer it was viewed from */
+  assert_example_meta (gst_buffer_add_clip_labels_meta_from_result (buffer, result));
+  gst_clip_labels_meta_get_result (gst_buffer_get_clip_labels_meta (buffer), &view);
+  fail_unless (gst_clip_labels_result_is_same_clip (&view, result));
+  fail_unless_equals_int (view.n_labels, 2);
+  fail_unless (view.labels != result->labels);
+
+  fail_unless_equals_int (empty->n_labels, 0);
+  fail_unless_equals_uint64 (empty->first_pts, GST_CLOCK_TIME_NONE);
+  fail_unless_equals_uint64 (empty->last_running_time, GST_CLOCK_TIME_NONE);
+  fail_if (gst_clip_labels_result_is_same_clip (empty, result));
+  empty->producer = result->producer;
+  empty->clip_index = result->clip_index;
+  fail_unless (gst_clip_labels_result_is_same_clip (empty, result));
+
+  gst_clip_labels_result_free (empty);
+  gst_clip_labels_result_free (result);
+  gst_buffer_unref (buffer);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_result_structure_and_event)
+{
+  GstClipLabelsResult *result = new_example_result ();
+  GstStructure *structure = gst_clip_labels_result_to_structure (result);
+  GstClipLabelsResult *parsed = gst_clip_labels_result_new_from_structure (structure);
+  GstEvent *event = gst_clip_labels_event_new (gst_structure_copy (structure));
+  GstEvent *eos = gst_event_new_eos ();
+  GstClipLabelsResult *from_event = gst_clip_labels_event_parse_result (event);
+  GstBuffer *buffer = gst_buffer_new ();
+  GstStructure *from_meta;
+
+  /* the result and its meta make the same structure */
+  from_meta = gst_clip_labels_meta_to_structure (gst_buffer_add_clip_labels_meta_from_result
+      (buffer, result));
+  fail_unless (gst_structure_is_equal (structure, from_meta));
+  fail_unless (parsed != NULL && from_event != NULL);
+  gst_buffer_remove_meta (buffer, (GstMeta *) gst_buffer_get_clip_labels_meta (buffer));
+  assert_example_meta (gst_buffer_add_clip_labels_meta_from_result (buffer, parsed));
+  gst_buffer_remove_meta (buffer, (GstMeta *) gst_buffer_get_clip_labels_meta (buffer));
+  assert_example_meta (gst_buffer_add_clip_labels_meta_from_result (buffer, from_event));
+  fail_unless (gst_clip_labels_event_parse_result (eos) == NULL);
+
+  gst_structure_free (from_meta);
+  gst_structure_free (structure);
+  gst_clip_labels_result_free (parsed);
+  gst_clip_labels_result_free (from_event);
+  gst_clip_labels_result_free (result);
+  gst_event_unref (event);
+  gst_event_unref (eos);
+  gst_buffer_unref (buffer);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_result_json_is_meta_json)
+{
+  GstClipLabelsResult *result = new_example_result ();
+  GstBuffer *buffer = gst_buffer_new ();
+  gchar *from_result = gst_clip_labels_result_to_json (result, NULL, EXAMPLE_WALLCLOCK_US);
+  gchar *from_meta = gst_clip_labels_meta_to_json (add_example_meta (buffer), NULL,
+      EXAMPLE_WALLCLOCK_US);
+
+  fail_unless_equals_string (from_result, from_meta);
+  g_free (from_result);
+  g_free (from_meta);
+  gst_clip_labels_result_free (result);
+  gst_buffer_unref (buffer);
+}
+GST_END_TEST;
+
 static Suite *
 cliplabels_meta_suite (void)
 {
@@ -320,6 +410,9 @@ cliplabels_meta_suite (void)
   tcase_add_test (tc, test_json_bytes);
   tcase_add_test (tc, test_json_null_stream_and_unknown_times);
   tcase_add_test (tc, test_json_special_characters_and_non_finite_scores);
+  tcase_add_test (tc, test_result_to_meta_and_back);
+  tcase_add_test (tc, test_result_structure_and_event);
+  tcase_add_test (tc, test_result_json_is_meta_json);
   return suite;
 }
 
