@@ -61,22 +61,6 @@ static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
     GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (VIDEO_FORMATS)));
 
-/* One clip waiting for, or in, the worker. */
-typedef struct {
-  GstTsfClip *clip;
-  guint64 index;
-  guint generation;
-  guint top_k;
-  gfloat threshold;
-} GstTimesformerJob;
-
-static void
-job_free (GstTimesformerJob *job)
-{
-  gst_tsf_clip_free (job->clip);
-  g_free (job);
-}
-
 /* The model that ships with the plugin (models/motion-shapes): the installed copy, or the
  * source tree's when the plugin runs uninstalled from its build folder. */
 static const gchar *
@@ -91,154 +75,41 @@ default_model (void)
 G_DEFINE_TYPE (GstTimesformer, gst_timesformer, GST_TYPE_VIDEO_FILTER);
 GST_ELEMENT_REGISTER_DEFINE (timesformer, "timesformer", GST_RANK_NONE, GST_TYPE_TIMESFORMER);
 
-/* ---- The worker thread ---- */
+/* ---- The worker ---- */
 
-/* The result of one clip: its times and the best labels above the threshold. */
-static GstClipLabelsResult *
-make_result (GstTimesformer *self, const GstTimesformerJob *job, const TsfPrediction *best,
-    guint n_best)
-{
-  GstClipLabelsResult *result = gst_clip_labels_result_new ();
-  gchar *producer = gst_object_get_name (GST_OBJECT (self));
-  guint i;
-
-  result->model = g_quark_from_string (tsf_model_get_name (self->model));
-  result->producer = g_quark_from_string (producer);
-  result->clip_index = job->index;
-  result->num_frames = job->clip->shape.frames;
-  result->first_pts = job->clip->first_pts;
-  result->last_pts = job->clip->last_pts;
-  result->first_running_time = job->clip->first_running_time;
-  result->last_running_time = job->clip->last_running_time;
-  for (i = 0; i < n_best && best[i].score >= job->threshold; i++)
-    gst_clip_labels_result_add_label (result, best[i].id, best[i].label, best[i].score);
-  g_free (producer);
-  return result;
-}
-
-static GstClipLabelsResult *
-run_job (GstTimesformer *self, const GstTimesformerJob *job, GError **error)
-{
-  guint num_labels = tsf_model_get_config (self->model)->num_labels;
-  gfloat *logits = g_new (gfloat, num_labels);
-  TsfPrediction *best = g_new (TsfPrediction, MIN (job->top_k, num_labels));
-  GstClipLabelsResult *result = NULL;
-
-  if (tsf_model_run (self->model, job->clip->data, &job->clip->shape, logits, error)) {
-    guint n_best = tsf_model_top_k (self->model, logits, job->top_k, best);
-
-    result = make_result (self, job, best, n_best);
-  }
-  g_free (best);
-  g_free (logits);
-  return result;
-}
-
-/* Called with the lock held. */
+/* The worker's thread: every result goes to the bus as it is made. */
 static void
-record_job_done (GstTimesformer *self, gint64 start_us, GError *error)
+post_result (const GstClipLabelsResult *result, gpointer user_data)
 {
-  gdouble ms = (g_get_monotonic_time () - start_us) / 1000.0;
+  GstTimesformer *self = user_data;
 
-  if (error != NULL) {
-    if (self->worker_error == NULL)
-      self->worker_error = g_strdup (error->message);
-    return;
-  }
-  self->clips_processed++;
-  self->inference_ms_total += ms;
+  gst_element_post_message (GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self),
+          gst_clip_labels_result_to_structure (result)));
 }
 
 static void
-process_job (GstTimesformer *self, GstTimesformerJob *job)
+get_stats (GstTimesformer *self, GstTsfWorkerStats *stats)
 {
-  gint64 start_us = g_get_monotonic_time ();
-  GError *error = NULL;
-  GstClipLabelsResult *result = run_job (self, job, &error);
-  GstStructure *message = NULL;
-
-  g_mutex_lock (&self->lock);
-  record_job_done (self, start_us, error);
-  if (result != NULL && job->generation == self->generation) {
-    message = gst_clip_labels_result_to_structure (result);
-    g_queue_push_tail (&self->ready, g_steal_pointer (&result));
-  }
-  g_mutex_unlock (&self->lock);
-
-  if (message != NULL) {
-    GST_DEBUG_OBJECT (self, "clip %" G_GUINT64_FORMAT " classified in %.1f ms", job->index,
-        (g_get_monotonic_time () - start_us) / 1000.0);
-    gst_element_post_message (GST_ELEMENT (self),
-        gst_message_new_element (GST_OBJECT (self), message));
-  }
-  gst_clip_labels_result_free (result);
-  g_clear_error (&error);
-}
-
-static gpointer
-worker_main (gpointer data)
-{
-  GstTimesformer *self = data;
-
-  g_mutex_lock (&self->lock);
-  while (!self->worker_stop) {
-    GstTimesformerJob *job = g_queue_pop_head (&self->waiting);
-
-    if (job == NULL) {
-      g_cond_wait (&self->cond, &self->lock);
-      continue;
-    }
-    self->busy = TRUE;
-    g_mutex_unlock (&self->lock);
-
-    process_job (self, job);
-    job_free (job);
-
-    g_mutex_lock (&self->lock);
-    /* Not busy only once the result is queued and posted: EOS and sync wait for this. */
-    self->busy = FALSE;
-    g_cond_broadcast (&self->cond);
-  }
-  g_mutex_unlock (&self->lock);
-  return NULL;
-}
-
-/* ---- Queueing clips (streaming thread) ---- */
-
-/* Called with the lock held; returns the number of clips dropped. */
-static guint
-make_room_live (GstTimesformer *self, guint max_pending, GstTsfClip *dropped_clip)
-{
-  guint dropped = 0;
-
-  while (g_queue_get_length (&self->waiting) >= max_pending) {
-    GstTimesformerJob *oldest = g_queue_pop_head (&self->waiting);
-
-    GST_INFO_OBJECT (self, "worker busy: dropping clip %" G_GUINT64_FORMAT, oldest->index);
-    *dropped_clip = *oldest->clip;
-    dropped_clip->data = NULL;  /* only its times are reported */
-    job_free (oldest);
-    self->dropped_clips++;
-    dropped++;
-  }
-  return dropped;
+  GST_OBJECT_LOCK (self);
+  if (self->worker != NULL)
+    gst_tsf_worker_get_stats (self->worker, stats);
+  else
+    *stats = self->last_stats;
+  GST_OBJECT_UNLOCK (self);
 }
 
 static void
 post_drop_qos (GstTimesformer *self, const GstTsfClip *dropped_clip)
 {
+  GstTsfWorkerStats stats;
   GstMessage *message;
-  guint64 processed, dropped;
 
-  g_mutex_lock (&self->lock);
-  processed = self->clips_processed;
-  dropped = self->dropped_clips;
-  g_mutex_unlock (&self->lock);
-
+  get_stats (self, &stats);
   message = gst_message_new_qos (GST_OBJECT (self), TRUE, dropped_clip->first_running_time,
       GST_CLOCK_TIME_NONE, dropped_clip->first_pts, GST_CLOCK_DIFF (dropped_clip->first_pts,
           dropped_clip->last_pts));
-  gst_message_set_qos_stats (message, GST_FORMAT_BUFFERS, processed, dropped);
+  gst_message_set_qos_stats (message, GST_FORMAT_BUFFERS, stats.clips_processed,
+      stats.dropped_clips);
   gst_element_post_message (GST_ELEMENT (self), message);
 }
 
@@ -247,72 +118,35 @@ post_drop_qos (GstTimesformer *self, const GstTsfClip *dropped_clip)
 static GstFlowReturn
 queue_clip (GstTimesformer *self, GstTsfClip *clip)
 {
-  GstTimesformerJob *job = g_new0 (GstTimesformerJob, 1);
+  GstTsfClipRequest request = { self->next_clip_index++, 0 };
+  GstClockTime first_pts = clip->first_pts, last_pts = clip->last_pts;
   GstTsfClip dropped_clip;
-  guint max_pending, dropped = 0;
+  GstFlowReturn ret;
+  guint n_dropped;
 
   GST_OBJECT_LOCK (self);
-  max_pending = self->max_pending;
-  job->top_k = self->top_k;
-  job->threshold = self->threshold;
+  request.max_pending = self->max_pending;
+  request.top_k = self->top_k;
+  request.threshold = self->threshold;
   GST_OBJECT_UNLOCK (self);
-  job->clip = clip;
-  job->index = self->next_clip_index++;
+  request.drop = self->live;
 
-  g_mutex_lock (&self->lock);
-  if (self->live)
-    dropped = make_room_live (self, max_pending, &dropped_clip);
-  while (!self->flushing && g_queue_get_length (&self->waiting) >= max_pending)
-    g_cond_wait (&self->cond, &self->lock);
-  if (self->flushing) {
-    g_mutex_unlock (&self->lock);
-    job_free (job);
-    return GST_FLOW_FLUSHING;
-  }
-  job->generation = self->generation;
-  g_queue_push_tail (&self->waiting, job);
-  g_cond_broadcast (&self->cond);
-  g_mutex_unlock (&self->lock);
-
-  GST_LOG_OBJECT (self, "queued clip %" G_GUINT64_FORMAT " (%" GST_TIME_FORMAT " - %"
-      GST_TIME_FORMAT ")", job->index, GST_TIME_ARGS (clip->first_pts),
-      GST_TIME_ARGS (clip->last_pts));
-  if (dropped > 0)
+  ret = gst_tsf_worker_queue_clip (self->worker, clip, &request, &n_dropped, &dropped_clip);
+  if (n_dropped > 0) {
+    GST_INFO_OBJECT (self, "worker busy: dropped %u clips", n_dropped);
     post_drop_qos (self, &dropped_clip);
-  return GST_FLOW_OK;
-}
-
-/* Waits until every queued clip is classified; FALSE if a flush interrupted the wait. */
-static gboolean
-wait_idle (GstTimesformer *self)
-{
-  gboolean flushing;
-
-  g_mutex_lock (&self->lock);
-  while (!self->flushing && (self->busy || !g_queue_is_empty (&self->waiting)))
-    g_cond_wait (&self->cond, &self->lock);
-  flushing = self->flushing;
-  g_mutex_unlock (&self->lock);
-  return !flushing;
-}
-
-/* The results ready so far, oldest first; the caller owns the list and its results. */
-static GList *
-take_ready_results (GstTimesformer *self)
-{
-  GList *results;
-
-  g_mutex_lock (&self->lock);
-  results = self->ready.head;
-  g_queue_init (&self->ready);
-  g_mutex_unlock (&self->lock);
-  return results;
+  }
+  if (ret == GST_FLOW_OK)
+    GST_LOG_OBJECT (self, "queued clip %" G_GUINT64_FORMAT " (%" GST_TIME_FORMAT " - %"
+        GST_TIME_FORMAT ")", request.clip_index, GST_TIME_ARGS (first_pts),
+        GST_TIME_ARGS (last_pts));
+  return ret;
 }
 
 static void
 attach_ready_results (GstTimesformer *self, GstBuffer *buffer)
 {
-  GList *results = take_ready_results (self), *l;
+  GList *results = gst_tsf_worker_take_results (self->worker), *l;
 
   for (l = results; l != NULL; l = l->next) {
     GST_DEBUG_OBJECT (self, "attaching a result to buffer %" GST_TIME_FORMAT,
@@ -320,13 +154,6 @@ attach_ready_results (GstTimesformer *self, GstBuffer *buffer)
     gst_buffer_add_clip_labels_meta_from_result (buffer, l->data);
   }
   g_list_free_full (results, (GDestroyNotify) gst_clip_labels_result_free);
-}
-
-static void
-clear_queues (GstTimesformer *self)
-{
-  g_queue_clear_full (&self->waiting, (GDestroyNotify) job_free);
-  g_queue_clear_full (&self->ready, (GDestroyNotify) gst_clip_labels_result_free);
 }
 
 /* ---- GstBaseTransform ---- */
@@ -385,7 +212,8 @@ gst_timesformer_start (GstBaseTransform *trans)
   GstTimesformer *self = GST_TIMESFORMER (trans);
   GError *error = NULL;
   TsfModelOptions options;
-  gchar *path, *labels;
+  gchar *path, *labels, *producer;
+  GstTsfWorker *worker;
   guint num_frames;
   gboolean sync;
 
@@ -425,13 +253,14 @@ gst_timesformer_start (GstBaseTransform *trans)
 
   self->next_clip_index = 0;
   self->live_known = FALSE;
-  self->flushing = FALSE;
-  self->worker_stop = FALSE;
-  self->clips_processed = 0;
-  self->dropped_clips = 0;
-  self->inference_ms_total = 0;
+  self->live = FALSE;
   self->sync_latency = sync ? self->sync_latency : GST_CLOCK_TIME_NONE;
-  self->worker = g_thread_new ("timesformer", worker_main, self);
+  producer = gst_object_get_name (GST_OBJECT (self));
+  worker = gst_tsf_worker_new (self->model, producer, post_result, self);
+  g_free (producer);
+  GST_OBJECT_LOCK (self);
+  self->worker = worker;
+  GST_OBJECT_UNLOCK (self);
   return TRUE;
 }
 
@@ -440,16 +269,14 @@ gst_timesformer_stop (GstBaseTransform *trans)
 {
   GstTimesformer *self = GST_TIMESFORMER (trans);
 
-  if (self->worker != NULL) {
-    g_mutex_lock (&self->lock);
-    self->worker_stop = TRUE;
-    g_cond_broadcast (&self->cond);
-    g_mutex_unlock (&self->lock);
-    g_thread_join (self->worker);
-    self->worker = NULL;
-  }
-  clear_queues (self);
-  g_clear_pointer (&self->worker_error, g_free);
+  GstTsfWorker *worker;
+
+  GST_OBJECT_LOCK (self);
+  worker = g_steal_pointer (&self->worker);
+  if (worker != NULL)
+    gst_tsf_worker_get_stats (worker, &self->last_stats);
+  GST_OBJECT_UNLOCK (self);
+  gst_tsf_worker_free (worker);
   g_clear_pointer (&self->sampler, gst_tsf_sampler_free);
   g_clear_pointer (&self->model, tsf_model_free);
   return TRUE;
@@ -520,9 +347,7 @@ query_liveness (GstTimesformer *self)
   gst_query_unref (query);
   GST_DEBUG_OBJECT (self, "upstream is %s", live ? "live" : "not live");
 
-  g_mutex_lock (&self->lock);
   self->live = live;
-  g_mutex_unlock (&self->lock);
   self->live_known = TRUE;
 }
 
@@ -531,9 +356,7 @@ report_worker_error (GstTimesformer *self)
 {
   gchar *message;
 
-  g_mutex_lock (&self->lock);
-  message = g_strdup (self->worker_error);
-  g_mutex_unlock (&self->lock);
+  message = gst_tsf_worker_dup_error (self->worker);
   if (message == NULL)
     return GST_FLOW_OK;
   GST_ELEMENT_ERROR (self, LIBRARY, FAILED, ("Inference failed: %s", message), (NULL));
@@ -582,7 +405,7 @@ gst_timesformer_transform_ip (GstBaseTransform *trans, GstBuffer *buffer)
   GST_OBJECT_LOCK (self);
   sync = self->sync;
   GST_OBJECT_UNLOCK (self);
-  if (sync && completed && !wait_idle (self))
+  if (sync && completed && !gst_tsf_worker_drain (self->worker))
     return GST_FLOW_FLUSHING;
 
   attach_ready_results (self, buffer);
@@ -595,9 +418,9 @@ drain_at_eos (GstTimesformer *self)
 {
   GList *results, *l;
 
-  if (!wait_idle (self))
+  if (!gst_tsf_worker_drain (self->worker))
     return;
-  results = take_ready_results (self);
+  results = gst_tsf_worker_take_results (self->worker);
   for (l = results; l != NULL; l = l->next) {
     GST_DEBUG_OBJECT (self, "sending a pending result downstream at EOS");
     gst_pad_push_event (GST_BASE_TRANSFORM_SRC_PAD (self),
@@ -606,17 +429,14 @@ drain_at_eos (GstTimesformer *self)
   g_list_free_full (results, (GDestroyNotify) gst_clip_labels_result_free);
 }
 
+/* From the streaming thread (flush events) or the application's (PAUSED to READY). */
 static void
 set_flushing (GstTimesformer *self, gboolean flushing)
 {
-  g_mutex_lock (&self->lock);
-  self->flushing = flushing;
-  if (!flushing) {
-    self->generation++;
-    clear_queues (self);
-  }
-  g_cond_broadcast (&self->cond);
-  g_mutex_unlock (&self->lock);
+  GST_OBJECT_LOCK (self);
+  if (self->worker != NULL)
+    gst_tsf_worker_set_flushing (self->worker, flushing);
+  GST_OBJECT_UNLOCK (self);
 }
 
 static gboolean
@@ -634,7 +454,7 @@ gst_timesformer_sink_event (GstBaseTransform *trans, GstEvent *event)
         gst_tsf_sampler_reset (self->sampler);
       break;
     case GST_EVENT_EOS:
-      if (self->model != NULL)
+      if (self->worker != NULL)
         drain_at_eos (self);
       break;
     default:
@@ -787,15 +607,16 @@ gst_timesformer_set_property (GObject *object, guint prop_id, const GValue *valu
 static void
 get_statistic (GstTimesformer *self, guint prop_id, GValue *value)
 {
-  g_mutex_lock (&self->lock);
+  GstTsfWorkerStats stats;
+
+  get_stats (self, &stats);
   if (prop_id == PROP_CLIPS_PROCESSED)
-    g_value_set_uint64 (value, self->clips_processed);
+    g_value_set_uint64 (value, stats.clips_processed);
   else if (prop_id == PROP_DROPPED_CLIPS)
-    g_value_set_uint64 (value, self->dropped_clips);
+    g_value_set_uint64 (value, stats.dropped_clips);
   else
-    g_value_set_double (value, self->clips_processed > 0
-        ? self->inference_ms_total / self->clips_processed : 0.0);
-  g_mutex_unlock (&self->lock);
+    g_value_set_double (value, stats.clips_processed > 0
+        ? stats.inference_ms_total / stats.clips_processed : 0.0);
 }
 
 static void
@@ -869,8 +690,6 @@ gst_timesformer_finalize (GObject *object)
   g_free (self->model_path);
   g_free (self->labels_file);
   g_free (self->model_info);
-  g_mutex_clear (&self->lock);
-  g_cond_clear (&self->cond);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
@@ -999,10 +818,6 @@ gst_timesformer_init (GstTimesformer *self)
   self->num_heads = DEFAULT_NUM_HEADS;
   self->labels_file = g_strdup (DEFAULT_LABELS);
   self->sync_latency = GST_CLOCK_TIME_NONE;
-  g_mutex_init (&self->lock);
-  g_cond_init (&self->cond);
-  g_queue_init (&self->waiting);
-  g_queue_init (&self->ready);
   gst_base_transform_set_in_place (GST_BASE_TRANSFORM (self), TRUE);
   gst_base_transform_set_passthrough (GST_BASE_TRANSFORM (self), FALSE);
   /* A classifier must see every frame and pass it on: late frames are not dropped here. */

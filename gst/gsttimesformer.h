@@ -4,6 +4,7 @@
 #include <gst/video/gstvideofilter.h>
 
 #include "gsttsfsampler.h"
+#include "gsttsfworker.h"
 #include "timesformer.h"
 
 G_BEGIN_DECLS
@@ -29,30 +30,20 @@ struct _GstTimesformer {
   GstVideoRectangle roi;       /* region to classify; w or h 0 = to the frame's edge */
 
   /* Set in start(), read-only until stop(). */
-  TsfModel *model;             /* used by the worker thread only while it runs */
+  TsfModel *model;             /* used by the worker's thread only while it runs */
   gchar *model_info;           /* the model-info property */
   GstClockTime sync_latency;   /* latency added by sync=true (an inference's duration) */
 
   /* Streaming thread. */
   GstTsfSampler *sampler;      /* the window of sampled frames, NULL until caps */
   gboolean live_known;         /* upstream liveness was queried */
+  gboolean live;               /* upstream is live: clips may be dropped */
   guint64 next_clip_index;     /* index of the next clip cut */
 
-  /* Shared with the worker thread (lock, cond). */
-  GMutex lock;
-  GCond cond;                  /* signalled when a job is queued or finished, on flush, on stop */
-  GThread *worker;
-  gboolean worker_stop;        /* the worker exits */
-  gboolean flushing;           /* waits in the streaming thread return at once */
-  gboolean live;               /* upstream is live: clips may be dropped */
-  GQueue waiting;              /* GstTimesformerJob, oldest first */
-  gboolean busy;               /* the worker runs a job (and has not yet posted its result) */
-  guint generation;            /* bumped by flushes: results of older jobs are discarded */
-  GQueue ready;                /* GstClipLabelsResult not yet attached to a buffer */
-  gchar *worker_error;         /* the first inference failure, for the streaming thread */
-  guint64 clips_processed;
-  guint64 dropped_clips;
-  gdouble inference_ms_total;  /* sum over clips_processed, for the average */
+  /* The clip queue and inference thread, from start() to stop(); the pointer and the statistics
+   * of the last run are guarded by the object lock. */
+  GstTsfWorker *worker;
+  GstTsfWorkerStats last_stats; /* the statistics when the worker stopped */
 };
 
 GST_ELEMENT_REGISTER_DECLARE (timesformer);
