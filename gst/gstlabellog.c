@@ -1,8 +1,11 @@
 /* gstlabellog.c: writes every clip result that passes as one JSON object per line.
  *
  * Passthrough: buffers and events go on untouched. A result (a GstClipLabelsMeta on a buffer, or
- * the clip-labels event sent at EOS) is written once, however many buffers carry it: results are
- * keyed by producer and clip index until a flush or stop. Each line is flushed when written. */
+ * the clip-labels event sent at EOS) is written once, however many buffers carry it: a producer
+ * (a timesformer element) makes its results in clip order, so a result whose clip index is not
+ * above the last one written for its producer is a copy (a duplicated buffer, the other branch
+ * of a tee). The state is the last clip index of at most MAX_PRODUCERS producers, until a flush
+ * or stop. Each line is flushed when written. */
 #include "gstlabellog.h"
 
 #include <errno.h>
@@ -20,11 +23,15 @@ enum {
   PROP_LOCATION,
   PROP_APPEND,
   PROP_STREAM_NAME,
+  PROP_TRACKED_PRODUCERS,
 };
 
 #define DEFAULT_LOCATION NULL
 #define DEFAULT_APPEND FALSE
 #define DEFAULT_STREAM_NAME NULL
+
+/* Producers whose last clip index is kept; beyond, the one written to longest ago is forgotten. */
+#define MAX_PRODUCERS 64
 
 /* Elements walked upstream at most when looking for the source's URI. */
 #define MAX_UPSTREAM_HOPS 64
@@ -39,7 +46,8 @@ struct _GstLabelLog {
 
   /* streaming state */
   FILE *file;               /* open from start() to stop() */
-  GHashTable *logged;       /* keys "producer/clip-index" of the results written */
+  GArray *producers;        /* ProducerState, at most MAX_PRODUCERS (length read under the lock) */
+  guint64 lines_written;    /* since start(), orders the producers by their last write */
   gchar *tag_location;      /* GST_TAG_LOCATION seen in a tag event, or NULL */
   gchar *source_uri;        /* URI of the upstream source, looked up at the first result */
   gboolean source_looked_up;
@@ -49,6 +57,13 @@ static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
     GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
     GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
+
+/* The last result written for one producer. */
+typedef struct {
+  GQuark producer;
+  guint64 last_clip_index;
+  guint64 last_line;        /* lines_written when it was written */
+} ProducerState;
 
 G_DEFINE_TYPE (GstLabelLog, gst_label_log, GST_TYPE_BASE_TRANSFORM);
 GST_ELEMENT_REGISTER_DEFINE (labellog, "labellog", GST_RANK_NONE, GST_TYPE_LABEL_LOG);
@@ -159,24 +174,84 @@ gst_label_log_stream_name (GstLabelLog *self)
 
 /* ---- logging ---- */
 
-static gchar *
-result_key (const GstClipLabelsResult *result)
+static ProducerState *
+find_producer (GstLabelLog *self, GQuark producer)
 {
-  return g_strdup_printf ("%s/%" G_GUINT64_FORMAT,
-      result->producer != 0 ? g_quark_to_string (result->producer) : "", result->clip_index);
+  guint i;
+
+  for (i = 0; i < self->producers->len; i++) {
+    ProducerState *state = &g_array_index (self->producers, ProducerState, i);
+
+    if (state->producer == producer)
+      return state;
+  }
+  return NULL;
+}
+
+/* FALSE for a copy of a result written already: not above its producer's last clip index. */
+static gboolean
+result_is_new (GstLabelLog *self, const GstClipLabelsResult *result)
+{
+  ProducerState *state = find_producer (self, result->producer);
+
+  return state == NULL || result->clip_index > state->last_clip_index;
+}
+
+/* The state of a producer not seen yet: a new entry, or the least recently written one. */
+static ProducerState *
+add_producer (GstLabelLog *self)
+{
+  ProducerState *oldest;
+  guint i;
+
+  if (self->producers->len < MAX_PRODUCERS) {
+    GST_OBJECT_LOCK (self);
+    g_array_set_size (self->producers, self->producers->len + 1);
+    GST_OBJECT_UNLOCK (self);
+    return &g_array_index (self->producers, ProducerState, self->producers->len - 1);
+  }
+  oldest = &g_array_index (self->producers, ProducerState, 0);
+  for (i = 1; i < self->producers->len; i++) {
+    ProducerState *state = &g_array_index (self->producers, ProducerState, i);
+
+    if (state->last_line < oldest->last_line)
+      oldest = state;
+  }
+  GST_DEBUG_OBJECT (self, "forgetting producer %s", g_quark_to_string (oldest->producer));
+  return oldest;
+}
+
+static void
+remember_result (GstLabelLog *self, const GstClipLabelsResult *result)
+{
+  ProducerState *state = find_producer (self, result->producer);
+
+  if (state == NULL)
+    state = add_producer (self);
+  state->producer = result->producer;
+  state->last_clip_index = result->clip_index;
+  state->last_line = ++self->lines_written;
+}
+
+static void
+forget_results (GstLabelLog *self)
+{
+  GST_OBJECT_LOCK (self);
+  g_array_set_size (self->producers, 0);
+  GST_OBJECT_UNLOCK (self);
 }
 
 /* Writes the result unless it was written already; FALSE (error posted) if writing failed. */
 static gboolean
 gst_label_log_write (GstLabelLog *self, const GstClipLabelsResult *result)
 {
-  gchar *key = result_key (result);
+  const gchar *producer = result->producer != 0 ? g_quark_to_string (result->producer) : "";
   gchar *stream, *line;
   gboolean written;
 
-  if (g_hash_table_contains (self->logged, key)) {
-    GST_LOG_OBJECT (self, "result %s was logged already", key);
-    g_free (key);
+  if (!result_is_new (self, result)) {
+    GST_LOG_OBJECT (self, "result %s/%" G_GUINT64_FORMAT " was logged already", producer,
+        result->clip_index);
     return TRUE;
   }
   stream = gst_label_log_stream_name (self);
@@ -184,12 +259,13 @@ gst_label_log_write (GstLabelLog *self, const GstClipLabelsResult *result)
   written = fputs (line, self->file) >= 0 && fputc ('\n', self->file) != EOF
       && fflush (self->file) == 0;
   if (written) {
-    GST_DEBUG_OBJECT (self, "logged result %s", key);
-    g_hash_table_add (self->logged, key);
+    GST_DEBUG_OBJECT (self, "logged result %s/%" G_GUINT64_FORMAT, producer,
+        result->clip_index);
+    remember_result (self, result);
   } else {
     GST_ELEMENT_ERROR (self, RESOURCE, WRITE, ("Could not write a result to the log."),
-        ("writing result %s: %s", key, g_strerror (errno)));
-    g_free (key);
+        ("writing result %s/%" G_GUINT64_FORMAT ": %s", producer, result->clip_index,
+            g_strerror (errno)));
   }
   g_free (line);
   g_free (stream);
@@ -240,7 +316,7 @@ gst_label_log_sink_event (GstBaseTransform *trans, GstEvent *event)
     return FALSE;
   }
   if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_STOP)
-    g_hash_table_remove_all (self->logged);
+    forget_results (self);
   else if (GST_EVENT_TYPE (event) == GST_EVENT_TAG)
     gst_label_log_take_tags (self, event);
 
@@ -284,7 +360,8 @@ gst_label_log_stop (GstBaseTransform *trans)
   if (self->file != NULL && self->file != stdout)
     fclose (self->file);
   self->file = NULL;
-  g_hash_table_remove_all (self->logged);
+  forget_results (self);
+  self->lines_written = 0;
   g_clear_pointer (&self->tag_location, g_free);
   g_clear_pointer (&self->source_uri, g_free);
   self->source_looked_up = FALSE;
@@ -335,6 +412,9 @@ gst_label_log_get_property (GObject *object, guint prop_id, GValue *value, GPara
     case PROP_STREAM_NAME:
       g_value_set_string (value, self->stream_name);
       break;
+    case PROP_TRACKED_PRODUCERS:
+      g_value_set_uint (value, self->producers->len);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -351,7 +431,7 @@ gst_label_log_finalize (GObject *object)
   g_free (self->stream_name);
   g_free (self->tag_location);
   g_free (self->source_uri);
-  g_hash_table_unref (self->logged);
+  g_array_unref (self->producers);
   G_OBJECT_CLASS (gst_label_log_parent_class)->finalize (object);
 }
 
@@ -383,6 +463,11 @@ gst_label_log_class_init (GstLabelLogClass *klass)
           "Name written with each result (unset: the URI of the upstream source when known)",
           DEFAULT_STREAM_NAME,
           G_PARAM_READWRITE | GST_PARAM_MUTABLE_PLAYING | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_TRACKED_PRODUCERS,
+      g_param_spec_uint ("tracked-producers", "Tracked producers",
+          "Producers whose last logged clip index is kept to write each result once (all the "
+          "state labellog keeps, at most " G_STRINGIFY (MAX_PRODUCERS) ")", 0, MAX_PRODUCERS, 0,
+          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
@@ -400,6 +485,6 @@ static void
 gst_label_log_init (GstLabelLog *self)
 {
   self->append = DEFAULT_APPEND;
-  self->logged = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->producers = g_array_sized_new (FALSE, TRUE, sizeof (ProducerState), MAX_PRODUCERS);
   gst_base_transform_set_passthrough (GST_BASE_TRANSFORM (self), TRUE);
 }

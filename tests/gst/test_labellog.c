@@ -1,10 +1,19 @@
 /* Tests of labellog: every result written once as a line of JSON, from metas and events, with
- * the stream's name; appending; a log that cannot be opened. */
+ * the stream's name; appending; a log that cannot be opened; state bounded whatever the run's
+ * length. */
+#include <malloc.h>
+
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
 #include <glib/gstdio.h>
 
 #include "labels-test-util.h"
+
+#ifdef HAVE_VALGRIND
+#include <valgrind/valgrind.h>
+#else
+#define RUNNING_ON_VALGRIND 0
+#endif
 
 static gchar *tmp_dir;
 
@@ -339,13 +348,138 @@ GST_START_TEST (test_stream_name_is_source_uri_through_bin)
 }
 GST_END_TEST;
 
+static guint
+tracked_producers (GstHarness *h)
+{
+  GstElement *log = gst_harness_find_element (h, "labellog");
+  guint n = G_MAXUINT;
+
+  g_object_get (log, "tracked-producers", &n, NULL);
+  gst_object_unref (log);
+  return n;
+}
+
+/* Pushes a frame carrying one result and drops what comes out. */
+static void
+push_result (GstHarness *h, const gchar *producer, guint64 clip_index)
+{
+  GstBuffer *buffer = gst_buffer_new ();
+
+  test_add_result (buffer, producer, clip_index, 1);
+  fail_unless_equals_int (gst_harness_push (h, buffer), GST_FLOW_OK);
+  gst_buffer_unref (gst_harness_pull (h));
+}
+
+/* Each producer's results come in clip order; copies (not above the last index) are skipped. */
+GST_START_TEST (test_results_once_per_producer)
+{
+  gchar *path = tmp_path ("producers.jsonl");
+  GstHarness *h = log_harness ("labellog location=\"%s\"", path);
+  static const gchar *expected[][2] = { {"a", "0"}, {"b", "0"}, {"a", "1"}, {"b", "1"},
+    {"a", "2"} };
+  GPtrArray *lines;
+  guint i;
+
+  fail_unless_equals_int (tracked_producers (h), 0);
+  push_result (h, "a", 0);
+  push_result (h, "b", 0);
+  push_result (h, "a", 1);
+  push_result (h, "a", 0);
+  push_result (h, "b", 1);
+  push_result (h, "a", 1);
+  fail_unless (gst_harness_push_event (h, test_result_event ("b", 1, 1)));
+  fail_unless (gst_harness_push_event (h, test_result_event ("a", 2, 1)));
+  fail_unless_equals_int (tracked_producers (h), 2);
+  gst_harness_teardown (h);
+
+  lines = test_read_json_lines (path);
+  fail_unless_equals_int (lines->len, G_N_ELEMENTS (expected));
+  for (i = 0; i < lines->len; i++) {
+    JsonObject *line = g_ptr_array_index (lines, i);
+
+    fail_unless_equals_string (json_object_get_string_member (line, "producer"),
+        expected[i][0]);
+    fail_unless_equals_int64 (json_object_get_int_member (line, "clip_index"),
+        g_ascii_strtoll (expected[i][1], NULL, 10));
+  }
+  g_ptr_array_unref (lines);
+  g_free (path);
+}
+GST_END_TEST;
+
+/* At most 64 producers are remembered: the one written to longest ago is forgotten first. */
+GST_START_TEST (test_producers_beyond_the_limit)
+{
+  gchar *path = tmp_path ("many-producers.jsonl");
+  GstHarness *h = log_harness ("labellog location=\"%s\"", path);
+  GPtrArray *lines;
+  guint i;
+
+  for (i = 0; i < 70; i++) {
+    gchar *producer = g_strdup_printf ("p%u", i);
+
+    push_result (h, producer, 0);
+    g_free (producer);
+  }
+  fail_unless_equals_int (tracked_producers (h), 64);
+  push_result (h, "p69", 0);    /* remembered: a copy */
+  push_result (h, "p0", 0);     /* forgotten: written again */
+  fail_unless_equals_int (tracked_producers (h), 64);
+  gst_harness_teardown (h);
+
+  lines = test_read_json_lines (path);
+  fail_unless_equals_int (lines->len, 71);
+  fail_unless_equals_string (json_object_get_string_member (g_ptr_array_index (lines, 70),
+          "producer"), "p0");
+  g_ptr_array_unref (lines);
+  g_free (path);
+}
+GST_END_TEST;
+
+/* A million results of three producers (and copies): labellog keeps three entries, and the
+ * heap does not grow. One buffer goes round, its meta renumbered each time. */
+GST_START_TEST (test_state_flat_over_a_million_results)
+{
+  static const gchar *producers[] = { "a", "b", "c" };
+  guint n = RUNNING_ON_VALGRIND ? 10000 : 1000000;
+  GstHarness *h = log_harness ("labellog location=%s", "/dev/null");
+  GstBuffer *buffer = gst_buffer_new ();
+  GstClipLabelsMeta *meta = test_add_result (buffer, "a", 0, 0);
+  gsize heap_early = 0;
+  guint i;
+
+  for (i = 0; i < n; i++) {
+    meta->producer = g_quark_from_string (producers[i % 3]);
+    meta->clip_index = i / 3;
+    fail_unless_equals_int (gst_harness_push (h, gst_buffer_ref (buffer)), GST_FLOW_OK);
+    gst_buffer_unref (gst_harness_pull (h));
+    if (i % 1000 == 999) {      /* a copy of the last result */
+      fail_unless_equals_int (gst_harness_push (h, gst_buffer_ref (buffer)), GST_FLOW_OK);
+      gst_buffer_unref (gst_harness_pull (h));
+    }
+    if (i == n / 10)
+      heap_early = mallinfo2 ().uordblks;
+  }
+  fail_unless_equals_int (tracked_producers (h), 3);
+  GST_INFO ("heap in use: %" G_GSIZE_FORMAT " bytes after %u results, %" G_GSIZE_FORMAT
+      " after %u", heap_early, n / 10, mallinfo2 ().uordblks, n);
+  fail_unless (mallinfo2 ().uordblks < heap_early + 256 * 1024, "the heap grew from %"
+      G_GSIZE_FORMAT " to %" G_GSIZE_FORMAT " bytes", heap_early, mallinfo2 ().uordblks);
+  gst_buffer_unref (buffer);
+  gst_harness_teardown (h);
+}
+GST_END_TEST;
+
 static Suite *
 labellog_suite (void)
 {
   Suite *s = suite_create ("labellog");
   TCase *tc = tcase_create ("general");
+  TCase *long_tc = tcase_create ("long");
 
   suite_add_tcase (s, tc);
+  suite_add_tcase (s, long_tc);
+  tcase_set_timeout (long_tc, 300);
   tcase_add_checked_fixture (tc, make_tmp_dir, remove_tmp_dir);
   tcase_add_test (tc, test_logs_metas_and_events_once);
   tcase_add_test (tc, test_flush_logs_results_again);
@@ -354,6 +488,9 @@ labellog_suite (void)
   tcase_add_test (tc, test_tee_copies_logged_once);
   tcase_add_test (tc, test_stream_name_is_source_uri);
   tcase_add_test (tc, test_stream_name_is_source_uri_through_bin);
+  tcase_add_test (tc, test_results_once_per_producer);
+  tcase_add_test (tc, test_producers_beyond_the_limit);
+  tcase_add_test (long_tc, test_state_flat_over_a_million_results);
   return s;
 }
 
