@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "gstcliplabelsmeta.h"
+#include "gsttsfpreprocess.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_timesformer_debug);
 #define GST_CAT_DEFAULT gst_timesformer_debug
@@ -175,23 +176,21 @@ describe_model (const TsfModel *model)
   return text;
 }
 
-/* Opens the model and builds its primitives for the clip shape; with sync=true, also times one
- * inference to report as latency. */
+/* Builds the model's primitives for the clip shape when the recipe fixes it (0x0: it depends
+ * on the frames, and the first clip builds them); with sync=true, also times one inference
+ * (of an image_size square when the shape is not known yet) to report as latency. */
 static gboolean
-open_model (GstTimesformer *self, const gchar *path, const TsfModelOptions *options,
-    guint num_frames, gboolean sync, GError **error)
+prepare_model (GstTimesformer *self, guint num_frames, guint width, guint height,
+    gboolean sync, GError **error)
 {
-  TsfClipShape shape;
-  const TsfConfig *config;
+  const TsfConfig *config = tsf_model_get_config (self->model);
+  TsfClipShape shape = { num_frames > 0 ? num_frames : config->num_frames, 3, height, width };
 
-  self->model = tsf_model_open (path, options, error);
-  if (self->model == NULL)
+  if (width == 0 || height == 0) {
+    shape.height = shape.width = config->image_size;
+  } else if (!tsf_model_prepare (self->model, &shape, error)) {
     return FALSE;
-  config = tsf_model_get_config (self->model);
-  shape = (TsfClipShape) { num_frames > 0 ? num_frames : config->num_frames, 3,
-    config->crop_height, config->crop_width };
-  if (!tsf_model_prepare (self->model, &shape, error))
-    return FALSE;
+  }
   if (sync) {
     gfloat *clip = g_new0 (gfloat, (gsize) shape.frames * 3 * shape.height * shape.width);
     gfloat *logits = g_new (gfloat, config->num_labels);
@@ -206,11 +205,35 @@ open_model (GstTimesformer *self, const gchar *path, const TsfModelOptions *opti
   return TRUE;
 }
 
+/* Opens the model and checks that its preprocessing recipe can be honoured. */
+static gboolean
+open_model (GstTimesformer *self, const gchar *path, const TsfModelOptions *options,
+    guint num_frames, gboolean sync)
+{
+  GError *error = NULL;
+  guint width, height;
+
+  self->model = tsf_model_open (path, options, &error);
+  if (self->model != NULL && !gst_tsf_preprocess_check (tsf_model_get_config (self->model),
+          &width, &height, &error)) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("The model '%s' cannot be used: %s", path,
+            error->message), (NULL));
+    g_error_free (error);
+    return FALSE;
+  }
+  if (self->model == NULL || !prepare_model (self, num_frames, width, height, sync, &error)) {
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ, ("Could not load the model '%s': %s", path,
+            error->message), (NULL));
+    g_error_free (error);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 static gboolean
 gst_timesformer_start (GstBaseTransform *trans)
 {
   GstTimesformer *self = GST_TIMESFORMER (trans);
-  GError *error = NULL;
   TsfModelOptions options;
   gchar *path, *labels, *producer;
   GstTsfWorker *worker;
@@ -233,11 +256,8 @@ gst_timesformer_start (GstBaseTransform *trans)
         ("Set the 'model' property to a TimeSformer model directory."));
     return FALSE;
   }
-  if (!open_model (self, path, &options, num_frames, sync, &error)) {
-    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ, ("Could not load the model '%s': %s", path,
-            error->message), (NULL));
+  if (!open_model (self, path, &options, num_frames, sync)) {
     g_clear_pointer (&self->model, tsf_model_free);
-    g_error_free (error);
     g_free (path);
     g_free (labels);
     return FALSE;

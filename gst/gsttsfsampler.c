@@ -1,6 +1,8 @@
 /* gsttsfsampler.c: the sampling window and the preprocessing of sampled frames. */
 #include "gsttsfsampler.h"
 
+#include "gsttsfpreprocess.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -14,13 +16,13 @@ typedef struct {
 struct _GstTsfSampler {
   guint frame_stride;
   guint clip_hop;
-  TsfClipShape shape;          /* frames = num_frames, channels = 3, height/width = crop */
-  guint resize_shortest_edge;
+  TsfClipShape shape;          /* frames = num_frames, channels = 3, height/width: the plan's */
+  TsfConfig recipe;            /* the model's preprocessing (labels not copied) */
   gfloat scale[CHANNELS];      /* value = byte * scale[c] + offset[c] */
   gfloat offset[CHANNELS];
 
   GstVideoInfo in_info;
-  GstVideoInfo rgb_info;       /* crop_width x crop_height RGB */
+  GstVideoInfo rgb_info;       /* the model's input size, RGB */
   GstVideoConverter *converter;
   GstBuffer *rgb_buffer;       /* the converter's output */
 
@@ -47,14 +49,12 @@ gst_tsf_sampler_new (const TsfConfig *config, guint frame_stride, guint num_fram
   sampler->shape.frames = num_frames > 0 ? num_frames : config->num_frames;
   sampler->clip_hop = clip_hop > 0 ? clip_hop : sampler->shape.frames;
   sampler->shape.channels = CHANNELS;
-  sampler->shape.height = config->crop_height;
-  sampler->shape.width = config->crop_width;
-  sampler->resize_shortest_edge = config->resize_shortest_edge;
+  sampler->recipe = *config;
+  sampler->recipe.labels = NULL;
   for (c = 0; c < CHANNELS; c++) {
     sampler->scale[c] = (gfloat) (config->rescale_factor / config->image_std[c]);
     sampler->offset[c] = -config->image_mean[c] / config->image_std[c];
   }
-  sampler->window = g_new (gfloat, frame_floats (&sampler->shape) * sampler->shape.frames);
   sampler->times = g_new0 (SampledTimes, sampler->shape.frames);
   gst_video_info_init (&sampler->in_info);
   return sampler;
@@ -91,30 +91,31 @@ gst_tsf_sampler_reset (GstTsfSampler *sampler)
   sampler->sampled = 0;
 }
 
-/* The part of the ROI that the model's recipe keeps: the ROI scaled so that its shorter side is
- * resize_shortest_edge, then the centre crop_width x crop_height; expressed in input pixels. */
-static GstVideoRectangle
-crop_in_input (const GstTsfSampler *sampler, const GstVideoRectangle *roi)
+/* The window holds num_frames preprocessed frames of the plan's size. */
+static void
+set_frame_size (GstTsfSampler *sampler, guint width, guint height)
 {
-  gdouble factor = (gdouble) sampler->resize_shortest_edge / MIN (roi->w, roi->h);
-  GstVideoRectangle crop;
-
-  crop.w = CLAMP ((gint) lround (sampler->shape.width / factor), 1, roi->w);
-  crop.h = CLAMP ((gint) lround (sampler->shape.height / factor), 1, roi->h);
-  crop.x = roi->x + (roi->w - crop.w) / 2;
-  crop.y = roi->y + (roi->h - crop.h) / 2;
-  return crop;
+  if (sampler->window != NULL && sampler->shape.width == width
+      && sampler->shape.height == height)
+    return;
+  sampler->shape.width = width;
+  sampler->shape.height = height;
+  g_free (sampler->window);
+  sampler->window = g_new (gfloat, frame_floats (&sampler->shape) * sampler->shape.frames);
 }
 
 gboolean
 gst_tsf_sampler_set_info (GstTsfSampler *sampler, const GstVideoInfo *info,
     const GstVideoRectangle *roi, GError **error)
 {
-  GstVideoRectangle crop = crop_in_input (sampler, roi);
+  GstTsfPreprocessPlan plan;
   GstStructure *options;
 
   clear_converter (sampler);
   gst_tsf_sampler_reset (sampler);
+  if (!gst_tsf_preprocess_plan (&sampler->recipe, roi, &plan, error))
+    return FALSE;
+  set_frame_size (sampler, plan.width, plan.height);
   sampler->in_info = *info;
   gst_video_info_set_format (&sampler->rgb_info, GST_VIDEO_FORMAT_RGB, sampler->shape.width,
       sampler->shape.height);
@@ -124,10 +125,16 @@ gst_tsf_sampler_set_info (GstTsfSampler *sampler, const GstVideoInfo *info,
   GST_VIDEO_INFO_INTERLACE_MODE (&sampler->rgb_info) = GST_VIDEO_INFO_INTERLACE_MODE (info);
 
   options = gst_structure_new ("GstVideoConverter",
-      GST_VIDEO_CONVERTER_OPT_SRC_X, G_TYPE_INT, crop.x,
-      GST_VIDEO_CONVERTER_OPT_SRC_Y, G_TYPE_INT, crop.y,
-      GST_VIDEO_CONVERTER_OPT_SRC_WIDTH, G_TYPE_INT, crop.w,
-      GST_VIDEO_CONVERTER_OPT_SRC_HEIGHT, G_TYPE_INT, crop.h,
+      GST_VIDEO_CONVERTER_OPT_SRC_X, G_TYPE_INT, plan.source.x,
+      GST_VIDEO_CONVERTER_OPT_SRC_Y, G_TYPE_INT, plan.source.y,
+      GST_VIDEO_CONVERTER_OPT_SRC_WIDTH, G_TYPE_INT, plan.source.w,
+      GST_VIDEO_CONVERTER_OPT_SRC_HEIGHT, G_TYPE_INT, plan.source.h,
+      GST_VIDEO_CONVERTER_OPT_DEST_X, G_TYPE_INT, plan.dest.x,
+      GST_VIDEO_CONVERTER_OPT_DEST_Y, G_TYPE_INT, plan.dest.y,
+      GST_VIDEO_CONVERTER_OPT_DEST_WIDTH, G_TYPE_INT, plan.dest.w,
+      GST_VIDEO_CONVERTER_OPT_DEST_HEIGHT, G_TYPE_INT, plan.dest.h,
+      GST_VIDEO_CONVERTER_OPT_FILL_BORDER, G_TYPE_BOOLEAN, TRUE,
+      GST_VIDEO_CONVERTER_OPT_BORDER_ARGB, G_TYPE_UINT, 0xff000000u,
       GST_VIDEO_CONVERTER_OPT_RESAMPLER_METHOD, GST_TYPE_VIDEO_RESAMPLER_METHOD,
       GST_VIDEO_RESAMPLER_METHOD_LINEAR,
       GST_VIDEO_CONVERTER_OPT_DITHER_METHOD, GST_TYPE_VIDEO_DITHER_METHOD,

@@ -3,8 +3,8 @@
  *
  * Every frame_stride-th frame is sampled; a clip is num_frames consecutive sampled frames; a new
  * clip starts every clip_hop sampled frames. Only sampled frames that belong to a clip are
- * converted: the region of interest's shorter side scaled to the model's size, centre crop, RGB,
- * rescaled and normalised into planar floats. */
+ * converted: the region of interest resized and cropped by the model's recipe
+ * (gsttsfpreprocess.h), RGB, rescaled and normalised into planar floats. */
 #pragma once
 
 #include <gst/video/video.h>
@@ -31,10 +31,11 @@ GstTsfSampler *gst_tsf_sampler_new (const TsfConfig *config, guint frame_stride,
     guint num_frames, guint clip_hop);
 void gst_tsf_sampler_free (GstTsfSampler *sampler);
 
-/* The shape of the clips this sampler cuts. */
+/* The shape of the clips this sampler cuts (height and width 0 before set_info). */
 const TsfClipShape *gst_tsf_sampler_get_shape (const GstTsfSampler *sampler);
 
-/* New input format; `roi` must lie inside the frame. Resets the window. */
+/* New input format; `roi` must lie inside the frame. Resets the window; the clips' frame size
+ * is the recipe's for this ROI. FALSE if the recipe cannot be applied to it. */
 gboolean gst_tsf_sampler_set_info (GstTsfSampler *sampler, const GstVideoInfo *info,
     const GstVideoRectangle *roi, GError **error);
 

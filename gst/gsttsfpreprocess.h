@@ -1,0 +1,48 @@
+/* gsttsfpreprocess.h: the one owner of timesformer's geometry: the model's preprocessing recipe
+ * (TsfConfig, from preprocessor_config.json) applied to a region of a frame, as
+ * transformers' VideoMAEImageProcessor applies it (internal to the element).
+ *
+ * The recipes it accepts, all of VideoMAEImageProcessor's:
+ *   resize: size {"shortest_edge": S} (the shorter side to S, the longer in proportion, its
+ *           length truncated), size {"height": H, "width": W} (exactly), or do_resize false;
+ *   crop:   crop_size {"height": h, "width": w} centred in the resized region (padded with black,
+ *           as transformers pads with zeros, where the region is smaller), or do_center_crop
+ *           false (the resized region whole).
+ * The model's input is then cut on the right and at the bottom to a multiple of the patch size,
+ * which is what the model's patch convolution does with the rest in transformers (it reads
+ * whole patches only). So "no resize, no crop" feeds the region at its own size, cut to whole
+ * patches; its clips change size with the frames (the engine interpolates the position
+ * embeddings, as transformers does). A recipe whose input would be smaller than one patch is
+ * refused. */
+#pragma once
+
+#include <gst/video/video.h>
+
+#include "timesformer.h"
+
+G_BEGIN_DECLS
+
+/* What to do with one region of a frame. */
+typedef struct {
+  GstVideoRectangle source;  /* the pixels read, in frame coordinates */
+  GstVideoRectangle dest;    /* where they land, scaled, in the model's input; the rest black */
+  guint width;               /* the model's input: one frame of a clip */
+  guint height;
+} GstTsfPreprocessPlan;
+
+/* Checks at start() that the recipe can be honoured for some frame; FALSE with an error that
+ * names the recipe if not. *width and *height: the input size when it does not depend on the
+ * frame (the recipe crops, or resizes exactly), else 0. */
+gboolean gst_tsf_preprocess_check (const TsfConfig *config, guint *width, guint *height,
+    GError **error);
+
+/* The crop and resize of `roi` (frame pixels, inside the frame). FALSE with an error that names
+ * the recipe if the input would be smaller than one patch. */
+gboolean gst_tsf_preprocess_plan (const TsfConfig *config, const GstVideoRectangle *roi,
+    GstTsfPreprocessPlan *plan, GError **error);
+
+/* The recipe in words, as in preprocessor_config.json ("size.shortest_edge 224, crop_size
+ * 224x224"); free it. */
+gchar *gst_tsf_preprocess_describe (const TsfConfig *config);
+
+G_END_DECLS
