@@ -192,12 +192,14 @@ remove_model (gchar *dir)
   g_free (dir);
 }
 
-/* The scores of every class of every clip, in clip order (top-k = all classes, by id). */
+/* The scores of every class of every clip, in clip order (top-k = all classes, by id). One
+ * inference thread: no OpenMP team to start for each pipeline's worker thread (valgrind loses
+ * track of their stacks in some runs). */
 static GArray *
 run_pipeline (const gchar *frames, const gchar *model)
 {
   gchar *launch = g_strdup_printf ("videotestsrc num-buffers=16 pattern=ball ! %s ! "
-      "timesformer model=%s frame-stride=1 sync=true top-k=1000 ! appsink name=sink "
+      "timesformer model=%s frame-stride=1 sync=true top-k=1000 threads=1 ! appsink name=sink "
       "sync=false", frames, model);
   GstElement *pipeline = gst_parse_launch (launch, NULL);
   GstElement *sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");

@@ -58,10 +58,13 @@ fixture_init (Fixture *f, gboolean held)
 {
   gchar *path = g_build_filename (g_getenv ("TSF_TEST_MODELS"), "divided", NULL);
   const TsfConfig *config;
+  TsfModelOptions options;
   GError *error = NULL;
 
   memset (f, 0, sizeof (*f));
-  f->model = tsf_model_open (path, NULL, &error);
+  tsf_model_options_init (&options);
+  options.threads = 1;        /* no OpenMP team per test */
+  f->model = tsf_model_open (path, &options, &error);
   fail_unless (f->model != NULL, "%s: %s", path, error != NULL ? error->message : "");
   config = tsf_model_get_config (f->model);
   f->shape = (TsfClipShape) { config->num_frames, 3, config->crop_height, config->crop_width };
