@@ -59,11 +59,19 @@ typedef struct {
   dnnl_memory_desc_t qkv, proj, fc1, fc2;
 } TsfWeightLayouts;
 
-struct _TsfRunner {
+/* The model's side: read-only once tsf_forward_new() returns. */
+struct _TsfForward {
   const TsfConfig *config;    /* borrowed from the model */
-  TsfWeights *weights;        /* borrowed; its layers' linear weights point into `prepared` */
+  const TsfWeights *weights;  /* borrowed; its layers' linear weights point into `prepared` */
   TsfWeightLayouts layouts;
   GPtrArray *prepared;        /* the reordered linear weights (aligned blocks) */
+};
+
+/* One caller's side: plans, buffers, scratchpads, its own oneDNN engine and stream. */
+struct _TsfRunner {
+  const TsfConfig *config;    /* the forward's */
+  const TsfWeights *weights;  /* the forward's */
+  const TsfWeightLayouts *layouts;  /* the forward's */
   gint threads;
   dnnl_engine_t engine;
   dnnl_stream_t stream;
@@ -130,6 +138,12 @@ nearest_source (guint dst, guint out_size, guint in_size)
   gfloat scale = (gfloat) in_size / (gfloat) out_size;
 
   return MIN ((guint) floorf ((gfloat) dst * scale), in_size - 1);
+}
+
+static gint
+resolve_threads (gint threads)
+{
+  return threads > 0 ? threads : omp_get_num_procs ();
 }
 
 /* --- validation --- */
@@ -535,7 +549,7 @@ plan_new (TsfRunner *runner, const TsfClipShape *shape, GError **error)
   plan->program = tsf_program_new (runner->engine, runner->threads);
 
   ok = add_patch_embedding (runner, plan, error)
-      && layer_ops (plan->program, c, &runner->layouts, &plan->layout, views, n_views, &ops,
+      && layer_ops (plan->program, c, runner->layouts, &plan->layout, views, n_views, &ops,
       error);
   for (guint i = 0; ok && i < c->num_hidden_layers; i++)
     ok = add_layer (plan, c, &ops, views, &runner->weights->layers[i], error);
@@ -565,7 +579,7 @@ find_plan (TsfRunner *runner, const TsfClipShape *shape)
 
 /* The layout oneDNN's default matmul prefers for an [in, out] weight on `rows` tokens. */
 static gboolean
-preferred_layout (TsfRunner *runner, gsize rows, guint in, guint out,
+preferred_layout (dnnl_engine_t engine, gsize rows, guint in, guint out,
     dnnl_memory_desc_t *layout, GError **error)
 {
   dnnl_memory_desc_t src, weights, dst;
@@ -578,7 +592,7 @@ preferred_layout (TsfRunner *runner, gsize rows, guint in, guint out,
   TSF_DNNL_CHECK (dnnl_memory_desc_init_by_tag (&weights, 2, dims, dnnl_f32,
           dnnl_format_tag_any), error, FALSE);
   TSF_DNNL_CHECK (dnnl_matmul_desc_init (&desc, &src, &weights, NULL, &dst), error, FALSE);
-  if (!tsf_dnnl_pd_create (&pd, &desc, NULL, runner->engine, FALSE, error))
+  if (!tsf_dnnl_pd_create (&pd, &desc, NULL, engine, FALSE, error))
     return FALSE;
   *layout = *dnnl_primitive_desc_query_md (pd, dnnl_query_weights_md, 0);
   dnnl_primitive_desc_destroy (pd);
@@ -588,7 +602,8 @@ preferred_layout (TsfRunner *runner, gsize rows, guint in, guint out,
 /* Copies a PyTorch [out, in] weight into `layout`, lets the original go and points `weight`
  * at the copy. */
 static gboolean
-prepare_weight (TsfRunner *runner, const gfloat **weight, guint in, guint out,
+prepare_weight (TsfForward *forward, TsfWeights *weights, dnnl_engine_t engine,
+    dnnl_stream_t stream, const gfloat **weight, guint in, guint out,
     const dnnl_memory_desc_t *layout, GError **error)
 {
   dnnl_memory_desc_t source;
@@ -597,11 +612,11 @@ prepare_weight (TsfRunner *runner, const gfloat **weight, guint in, guint out,
   if (!tsf_md_linear_weight (&source, 2, in, out, error))
     return FALSE;
   data = g_aligned_alloc0 (1, dnnl_memory_desc_get_size (layout) + TSF_DNNL_TAIL_BYTES, ALIGNMENT);
-  g_ptr_array_add (runner->prepared, data);
-  if (!tsf_dnnl_reorder_once (runner->engine, runner->stream, &source, *weight, layout, data,
+  g_ptr_array_add (forward->prepared, data);
+  if (!tsf_dnnl_reorder_once (engine, stream, &source, *weight, layout, data,
           error))
     return FALSE;
-  tsf_weights_release_data (runner->weights, *weight);
+  tsf_weights_release_data (weights, *weight);
   *weight = data;
   return TRUE;
 }
@@ -609,31 +624,32 @@ prepare_weight (TsfRunner *runner, const gfloat **weight, guint in, guint out,
 /* The layers' linear weights, layer by layer into the layouts the matmuls prefer (brgemm's
  * blocked layouts), each original released as soon as it is copied: one copy at a time. */
 static gboolean
-prepare_weights (TsfRunner *runner, GError **error)
+prepare_weights (TsfForward *forward, TsfWeights *weights, dnnl_engine_t engine,
+    dnnl_stream_t stream, GError **error)
 {
-  const TsfConfig *c = runner->config;
+  const TsfConfig *c = forward->config;
   TsfClipShape shape = { c->num_frames, c->num_channels, c->image_size, c->image_size };
   guint d = c->hidden_size, inter = c->intermediate_size;
-  TsfWeightLayouts *l = &runner->layouts;
+  TsfWeightLayouts *l = &forward->layouts;
   TsfLayout layout;
 
   layout_init (&layout, c, &shape);
-  if (!preferred_layout (runner, layout.rows, d, 3 * d, &l->qkv, error)
-      || !preferred_layout (runner, layout.rows, d, d, &l->proj, error)
-      || !preferred_layout (runner, layout.rows, d, inter, &l->fc1, error)
-      || !preferred_layout (runner, layout.rows, inter, d, &l->fc2, error))
+  if (!preferred_layout (engine, layout.rows, d, 3 * d, &l->qkv, error)
+      || !preferred_layout (engine, layout.rows, d, d, &l->proj, error)
+      || !preferred_layout (engine, layout.rows, d, inter, &l->fc1, error)
+      || !preferred_layout (engine, layout.rows, inter, d, &l->fc2, error))
     return FALSE;
   for (guint i = 0; i < c->num_hidden_layers; i++) {
-    TsfLayerWeights *w = &runner->weights->layers[i];
-    if (!prepare_weight (runner, &w->qkv.weight, d, 3 * d, &l->qkv, error)
-        || !prepare_weight (runner, &w->proj.weight, d, d, &l->proj, error)
-        || !prepare_weight (runner, &w->intermediate.weight, d, inter, &l->fc1, error)
-        || !prepare_weight (runner, &w->output.weight, inter, d, &l->fc2, error))
+    TsfLayerWeights *w = &weights->layers[i];
+    if (!prepare_weight (forward, weights, engine, stream, &w->qkv.weight, d, 3 * d, &l->qkv, error)
+        || !prepare_weight (forward, weights, engine, stream, &w->proj.weight, d, d, &l->proj, error)
+        || !prepare_weight (forward, weights, engine, stream, &w->intermediate.weight, d, inter, &l->fc1, error)
+        || !prepare_weight (forward, weights, engine, stream, &w->output.weight, inter, d, &l->fc2, error))
       return FALSE;
     if (c->attention_type == TSF_ATTENTION_DIVIDED_SPACE_TIME
-        && (!prepare_weight (runner, &w->temporal_qkv.weight, d, 3 * d, &l->qkv, error)
-            || !prepare_weight (runner, &w->temporal_proj.weight, d, d, &l->proj, error)
-            || !prepare_weight (runner, &w->temporal_dense.weight, d, d, &l->proj, error)))
+        && (!prepare_weight (forward, weights, engine, stream, &w->temporal_qkv.weight, d, 3 * d, &l->qkv, error)
+            || !prepare_weight (forward, weights, engine, stream, &w->temporal_proj.weight, d, d, &l->proj, error)
+            || !prepare_weight (forward, weights, engine, stream, &w->temporal_dense.weight, d, d, &l->proj, error)))
       return FALSE;
   }
   return TRUE;
@@ -641,30 +657,67 @@ prepare_weights (TsfRunner *runner, GError **error)
 
 /* --- the runner --- */
 
-static gint
-resolve_threads (gint threads)
+TsfForward *
+tsf_forward_new (const TsfConfig *config, TsfWeights *weights, gint threads, GError **error)
 {
-  return threads > 0 ? threads : omp_get_num_procs ();
+  TsfForward *forward = g_new0 (TsfForward, 1);
+  dnnl_engine_t engine = NULL;
+  dnnl_stream_t stream = NULL;
+  gboolean ok;
+
+  forward->config = config;
+  forward->weights = weights;
+  forward->prepared = g_ptr_array_new_with_free_func (g_aligned_free);
+  omp_set_num_threads (resolve_threads (threads));
+  ok = tsf_dnnl_engine_new (&engine, &stream, error)
+      && prepare_weights (forward, weights, engine, stream, error);
+  if (stream != NULL)
+    dnnl_stream_destroy (stream);
+  if (engine != NULL)
+    dnnl_engine_destroy (engine);
+  if (!ok) {
+    tsf_forward_free (forward);
+    return NULL;
+  }
+  return forward;
+}
+
+void
+tsf_forward_free (TsfForward *forward)
+{
+  if (forward == NULL)
+    return;
+  g_ptr_array_free (forward->prepared, TRUE);
+  g_free (forward);
+}
+
+guint64
+tsf_forward_weight_bytes (const TsfForward *forward)
+{
+  return tsf_weights_parameter_count (forward->config) * sizeof (gfloat);
 }
 
 TsfRunner *
-tsf_runner_new (const TsfConfig *config, TsfWeights *weights, gint threads,
-    GError **error)
+tsf_runner_new (const TsfForward *forward, gint threads, GError **error)
 {
   TsfRunner *runner = g_new0 (TsfRunner, 1);
 
-  runner->config = config;
-  runner->weights = weights;
+  runner->config = forward->config;
+  runner->weights = forward->weights;
+  runner->layouts = &forward->layouts;
   runner->threads = resolve_threads (threads);
   runner->plans = g_ptr_array_new_with_free_func ((GDestroyNotify) plan_free);
-  runner->prepared = g_ptr_array_new_with_free_func (g_aligned_free);
-  omp_set_num_threads (runner->threads);
-  if (!tsf_dnnl_engine_new (&runner->engine, &runner->stream, error)
-      || !prepare_weights (runner, error)) {
+  if (!tsf_dnnl_engine_new (&runner->engine, &runner->stream, error)) {
     tsf_runner_free (runner);
     return NULL;
   }
   return runner;
+}
+
+gint
+tsf_runner_get_threads (const TsfRunner *runner)
+{
+  return runner->threads;
 }
 
 gboolean
@@ -764,12 +817,6 @@ tsf_runner_flops (const TsfConfig *c, const TsfClipShape *shape)
 }
 
 guint64
-tsf_runner_weight_bytes (const TsfRunner *runner)
-{
-  return tsf_weights_parameter_count (runner->config) * sizeof (gfloat);
-}
-
-guint64
 tsf_runner_buffer_bytes (const TsfRunner *runner)
 {
   guint64 bytes = 0;
@@ -787,7 +834,6 @@ tsf_runner_free (TsfRunner *runner)
   if (runner == NULL)
     return;
   g_ptr_array_free (runner->plans, TRUE);
-  g_ptr_array_free (runner->prepared, TRUE);
   if (runner->stream != NULL)
     dnnl_stream_destroy (runner->stream);
   if (runner->engine != NULL)
