@@ -79,6 +79,12 @@ typedef struct {
 
 const gchar *tsf_attention_type_to_string (TsfAttentionType type);
 
+/* Reads a config.json file (transformers' TimesformerConfig; absent fields take its defaults)
+ * and validates it; `config` is initialised (its previous content ignored) and, on failure,
+ * left cleared. Free with tsf_config_clear(). */
+gboolean tsf_config_load_file (TsfConfig *config, const gchar *path, GError **error);
+void tsf_config_clear (TsfConfig *config);
+
 /* Zero-initialised (or tsf_model_options_init) means defaults. */
 typedef struct {
   gint threads;              /* oneDNN threads of the load (weight reorders) and of the default

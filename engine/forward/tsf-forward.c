@@ -769,7 +769,7 @@ tsf_runner_run (TsfRunner *runner, const gfloat *clip, const TsfClipShape *shape
 }
 
 guint
-tsf_runner_linear_shapes (const TsfConfig *c, const TsfClipShape *shape, TsfGemmShape *out)
+tsf_config_linear_shapes (const TsfConfig *c, const TsfClipShape *shape, TsfGemmShape *out)
 {
   guint t = shape->frames, n = (shape->height / c->patch_size) * (shape->width / c->patch_size);
   guint d = c->hidden_size, i = c->intermediate_size, k = c->num_channels * c->patch_size
@@ -795,7 +795,7 @@ gdouble
 tsf_runner_flops (const TsfConfig *c, const TsfClipShape *shape)
 {
   TsfGemmShape shapes[TSF_MAX_GEMM_SHAPES];
-  guint n_shapes = tsf_runner_linear_shapes (c, shape, shapes);
+  guint n_shapes = tsf_config_linear_shapes (c, shape, shapes);
   gdouble t = shape->frames, n = (shape->height / c->patch_size) * (shape->width / c->patch_size);
   gdouble d = c->hidden_size, layers = c->num_hidden_layers, flops = 0, attention;
 

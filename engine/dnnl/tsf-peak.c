@@ -1,5 +1,5 @@
 /* tsf-peak.c: oneDNN matmul speed on the model's GEMM shapes, the bench's reference point. */
-#include "tsf-peak.h"
+#include "timesformer-bench.h"
 #include "tsf-dnnl.h"
 
 #include <omp.h>

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "timesformer.h"
+#include "timesformer-bench.h"
 #include "tsf-weights.h"
 
 G_BEGIN_DECLS
@@ -36,15 +37,6 @@ gboolean tsf_runner_run (TsfRunner *runner, const gfloat *clip, const TsfClipSha
  * attention products, as the official model computes them. */
 gdouble tsf_runner_flops (const TsfConfig *config, const TsfClipShape *shape);
 
-/* A GEMM of the model: [m, k] x [k, n], `count` times per clip. */
-typedef struct {
-  guint m, k, n, count;
-} TsfGemmShape;
-#define TSF_MAX_GEMM_SHAPES 8
-/* The linear layers of one clip (patch embedding, qkv, projections, MLP, classifier); returns
- * how many shapes were written to `out` (at most TSF_MAX_GEMM_SHAPES). */
-guint tsf_runner_linear_shapes (const TsfConfig *config, const TsfClipShape *shape,
-    TsfGemmShape *out);
 /* Bytes of the activation buffers and scratchpads of the prepared shapes. */
 guint64 tsf_runner_buffer_bytes (const TsfRunner *runner);
 void tsf_runner_free (TsfRunner *runner);
