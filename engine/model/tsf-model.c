@@ -2,6 +2,7 @@
  * read-only once loaded) and its sessions (a runner each). */
 #include "timesformer.h"
 #include "tsf-config.h"
+#include "tsf-family.h"
 #include "tsf-forward.h"
 #include "tsf-source.h"
 #include "tsf-weights.h"
@@ -71,7 +72,7 @@ tsf_model_open (const gchar *path, const TsfModelOptions *options, GError **erro
     tsf_config_clear (&config);
     return NULL;
   }
-  weights = tsf_weights_bind (&config, tensors, error);
+  weights = tsf_model_family_find (tensors)->bind (&config, tensors, error);
   if (weights == NULL) {
     tsf_config_clear (&config);
     g_free (name);
