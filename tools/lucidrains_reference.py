@@ -47,19 +47,16 @@ def make_kwargs(**kwargs):
     return full
 
 
-def time_frequencies(dim_head):
-    """RotaryEmbedding's inv_freqs: ceil(d/2) values 10000^(-2i/d)."""
-    return 1.0 / (10000 ** (torch.arange(0, dim_head, 2, dtype=torch.float64) / dim_head))
+def time_frequencies(dim_head, dtype=torch.float32):
+    """RotaryEmbedding's inv_freqs: ceil(d/2) values 10000^(-2i/d) (the library computes them
+    in float32, and the state dict holds them)."""
+    return 1.0 / (10000 ** (torch.arange(0, dim_head, 2, dtype=dtype) / dim_head))
 
 
-def space_scales(dim_head):
+def space_scales(dim_head, dtype=torch.float32):
     """AxialRotaryEmbedding's scales: floor(d/4) values spaced geometrically from 1 to
-    max_freq/2 (just 1 when there is one)."""
-    count = dim_head // 4
-    if count == 1:
-        return torch.ones(1, dtype=torch.float64)
-    top = SPACE_MAX_FREQ / 2
-    return top ** (torch.arange(count, dtype=torch.float64) / (count - 1))
+    max_freq/2 = 5 (torch.logspace base 2; just 1 when there is one)."""
+    return torch.logspace(0.0, math.log(SPACE_MAX_FREQ / 2) / math.log(2), dim_head // 4, base=2, dtype=dtype)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -104,9 +101,9 @@ class TimeSformer(nn.Module):
         self.to_patch_embedding = nn.Linear(k["channels"] * k["patch_size"] ** 2, dim)
         if k["rotary_emb"]:
             self.frame_rot_emb = nn.Module()
-            self.frame_rot_emb.register_buffer("inv_freqs", time_frequencies(k["dim_head"]).float())
+            self.frame_rot_emb.register_buffer("inv_freqs", time_frequencies(k["dim_head"]))
             self.image_rot_emb = nn.Module()
-            self.image_rot_emb.register_buffer("scales", space_scales(k["dim_head"]).float())
+            self.image_rot_emb.register_buffer("scales", space_scales(k["dim_head"]))
         else:
             self.pos_emb = nn.Embedding(k["num_frames"] * grid * grid + 1, dim)
         self.layers = nn.ModuleList()
