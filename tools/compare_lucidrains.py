@@ -36,6 +36,8 @@ CASES = {
     "fewer_frames_rotary": ({}, 1, 3, 32, 40, None),
     "batch_2_mask": ({}, 2, 4, 32, 32, [[True, True, True, False], [False, True, True, True]]),
     "batch_2_learned_shift": (dict(rotary_emb=False, shift_tokens=True), 2, 4, 32, 32, None),
+    "dim_head_10_rotary": (dict(dim_head=10, heads=2), 1, 4, 32, 32, None),
+    "larger_image_rotary": ({}, 1, 4, 48, 40, None),
     "patch_16_dim_65": (dict(dim=65, heads=2, dim_head=24, image_size=64, patch_size=16), 1, 4, 48, 64, None),
 }
 
