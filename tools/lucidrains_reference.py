@@ -10,6 +10,7 @@ state dict) + `timesformer_pytorch.json` (the constructor's keyword arguments, a
 Run with Debian's python3-torch (/usr/bin/python3).
 """
 
+import copy
 import json
 import math
 import os
@@ -80,14 +81,14 @@ class _Attention(nn.Module):
     def __init__(self, dim, heads, dim_head):
         super().__init__()
         self.to_qkv = nn.Linear(dim, 3 * heads * dim_head, bias=False)
-        self.to_out = nn.Sequential(nn.Linear(heads * dim_head, dim))
+        self.to_out = nn.Sequential(nn.Linear(heads * dim_head, dim), nn.Identity())   # Linear, Dropout
 
 
 class _FeedForward(nn.Module):
     def __init__(self, dim):
         super().__init__()
         self.net = nn.Sequential(nn.Linear(dim, 2 * FF_MULT * dim), nn.Identity(), nn.Identity(),
-                                 nn.Linear(FF_MULT * dim, dim))
+                                 nn.Linear(FF_MULT * dim, dim))           # Linear, GEGLU, Dropout, Linear
 
 
 class TimeSformer(nn.Module):
@@ -304,7 +305,8 @@ def random_model(seed, **kwargs):
 
 
 def save_folder(model, directory, labels=None):
-    """model.pt (torch.save of the float32 state dict) and timesformer_pytorch.json."""
+    """model.pt (torch.save of the float32 state dict) and timesformer_pytorch.json (the
+    constructor's keyword arguments but the dropouts, and `labels` when given)."""
     os.makedirs(directory, exist_ok=True)
     kwargs = {k: v for k, v in model.kwargs.items() if k not in ("attn_dropout", "ff_dropout")}
     if labels is not None:
@@ -314,8 +316,8 @@ def save_folder(model, directory, labels=None):
     with open(os.path.join(directory, "timesformer_pytorch.json"), "w") as f:
         json.dump(kwargs, f, indent=2, ensure_ascii=False)
         f.write("\n")
-    state = {k: v.detach().float().contiguous() for k, v in model.state_dict().items()}
-    torch.save(state, os.path.join(directory, "model.pt"))
+    # what a user of the library saves: torch.save(model.state_dict()), float32, default zip format
+    torch.save(copy.deepcopy(model).float().state_dict(), os.path.join(directory, "model.pt"))
 
 
 def load_folder(directory, dtype=torch.float64):
