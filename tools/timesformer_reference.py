@@ -379,6 +379,40 @@ def forward(model, pixel_values):
     return head(model, x, clips, frames)
 
 
+def _attention_flops(lengths, dim):
+    """Multi-head attention over sequences of these lengths: qkv, q k^T, p v, output dense."""
+    return sum(2 * n * dim * 3 * dim + 4 * n * n * dim + 2 * n * dim * dim for n in lengths)
+
+
+def flops(config, frames, height, width):
+    """FLOPs (2 per multiply-add) of one clip through the reference's forward pass: every matrix
+    product (patch embedding, qkv, attention scores and weighted sums, output dense,
+    temporal_dense, MLP, classifier); layer norms, softmax, GELU and additions not counted.
+    Sequences are as the reference runs them (divided: one cls copy per frame in the spatial
+    part; grouped schemes: one cls copy per group). {stage: FLOPs, 'total': sum}."""
+    dim, inter, patch = config["hidden_size"], config["intermediate_size"], config["patch_size"]
+    grid = (height // patch, width // patch)
+    n, t = grid[0] * grid[1], frames
+    scheme, layers = config["attention_type"], config["num_hidden_layers"]
+    out = {"patch_embedding": 2 * t * n * config["num_channels"] * patch * patch * dim}
+    tokens = t * (1 + n) if scheme == "space_only" else 1 + n * t
+    if scheme == "divided_space_time":
+        attention = (_attention_flops([t] * n, dim) + 2 * n * t * dim * dim
+                     + _attention_flops([1 + n] * t, dim))
+    elif scheme == "joint_space_time":
+        attention = _attention_flops([1 + n * t], dim)
+    elif scheme == "space_only":
+        attention = _attention_flops([1 + n] * t, dim)
+    else:
+        attention = sum(_attention_flops([1 + len(g) for g in step_groups(step, t, grid)], dim)
+                        for step in ATTENTION_STEPS[scheme])
+    out["attention"] = layers * attention
+    out["mlp"] = layers * 2 * 2 * tokens * dim * inter
+    out["classifier"] = 2 * dim * num_labels(config)
+    out["total"] = sum(out.values())
+    return out
+
+
 def classify_clip(model, clip):
     """One clip (T, C, H, W) numpy or tensor -> logits (num_labels,) numpy, in the model's dtype."""
     param = next(model.parameters())

@@ -219,6 +219,41 @@ class EquivalenceTest(unittest.TestCase):
         self.assertGreater((logits(divided, x) - logits(axial, x)).abs().max().item(), 1e-3)
 
 
+def counted_flops(m, x):
+    """2 x multiply-adds of every matrix product and convolution the forward pass runs, counted
+    at the dispatcher (aten.mm, addmm, bmm, convolution)."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+    aten = torch.ops.aten
+    total = [0]
+
+    class Count(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            packet = func.overloadpacket
+            if packet in (aten.mm, aten.addmm):
+                a = args[1] if packet == aten.addmm else args[0]
+                total[0] += 2 * a.shape[0] * a.shape[1] * out.shape[1]
+            elif packet == aten.bmm:
+                total[0] += 2 * out.numel() * args[0].shape[2]
+            elif packet == aten.convolution:
+                total[0] += 2 * out.numel() * args[1][0].numel()
+            return out
+
+    with torch.no_grad(), Count():
+        ref.forward(m, x)
+    return total[0]
+
+
+class FlopsTest(unittest.TestCase):
+    def test_formula_counts_what_the_forward_pass_runs(self):
+        for scheme in ref.ATTENTION_TYPES:
+            for frames, height, width in ((4, 32, 32), (3, 24, 40)):
+                with self.subTest(scheme=scheme, shape=(frames, height, width)):
+                    m = model(scheme)
+                    x = clip(frames, height, width)
+                    self.assertEqual(ref.flops(m.config, frames, height, width)["total"], counted_flops(m, x))
+
+
 class ForwardTest(unittest.TestCase):
     def test_parameter_names(self):
         layer = "timesformer.encoder.layer.1."
