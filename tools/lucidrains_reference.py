@@ -275,6 +275,22 @@ def forward(model, video, mask=None):
     return model.to_out(x[:, 0])
 
 
+def flops(kwargs, frames, height, width):
+    """FLOPs (2 per multiply-add) of one clip: every matrix product (patch embedding, qkv, the
+    cls query's and the patch queries' scores and weighted sums, output, GEGLU feed-forward,
+    head); rotations, layer norms, softmax, GELU and additions not counted."""
+    k = make_kwargs(**kwargs)
+    dim, inner, p = k["dim"], k["heads"] * k["dim_head"], k["patch_size"]
+    n, t = (height // p) * (width // p), frames
+    length = 1 + n * t
+    branch = 2 * length * dim * 3 * inner + 4 * length * inner + 2 * length * inner * dim
+    time = branch + 4 * n * t * (1 + t) * inner
+    space = branch + 4 * t * n * (1 + n) * inner
+    ff = 2 * length * dim * 2 * FF_MULT * dim + 2 * length * FF_MULT * dim * dim
+    total = 2 * t * n * k["channels"] * p * p * dim + k["depth"] * (time + space + ff) + 2 * dim * k["num_classes"]
+    return total
+
+
 # ---------------------------------------------------------------------------------------------
 # Random weights, folders.
 

@@ -176,6 +176,14 @@ class ComputationTest(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, "even dim_head"):
             lucid.TimeSformer(**dict(BASE, dim_head=7))
 
+    def test_flops_formula_counts_what_the_forward_pass_runs(self):
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from test_grouped_attention import count_flops
+        for kwargs, frames, height, width in ((BASE, 4, 32, 32), (dict(BASE, dim_head=16, heads=3), 3, 24, 40)):
+            model = lucid.random_model(1, **kwargs).double()
+            counted = count_flops(lambda: lucid.forward(model, video(1, frames, height, width)))
+            self.assertEqual(lucid.flops(kwargs, frames, height, width), counted)
+
     def test_folder_round_trip_and_names(self):
         model = lucid.random_model(5, **dict(BASE, shift_tokens=True))
         with tempfile.TemporaryDirectory() as tmp:
