@@ -145,7 +145,8 @@ def rotate(x, theta):
     r = theta.shape[-1]
     even, odd = x[..., 0:r:2], x[..., 1:r:2]
     cos, sin = theta.cos(), theta.sin()
-    out = torch.stack((even * cos[:, 0::2] - odd * sin[:, 0::2], odd * cos[:, 1::2] + even * sin[:, 1::2]), dim=-1)
+    out = torch.stack((even * cos[:, 0::2] - odd * sin[:, 0::2],
+                       odd * cos[:, 1::2] + even * sin[:, 1::2]), dim=-1)
     return torch.cat((out.flatten(-2), x[..., r:]), dim=-1)
 
 
@@ -244,9 +245,11 @@ def check_clip(model, video, mask):
     b, f, _, h, w = video.shape
     p = k["patch_size"]
     if k["shift_tokens"] and f != k["num_frames"]:
-        raise ValueError(f"a model with shift_tokens takes clips of exactly num_frames={k['num_frames']} frames, got {f}")
+        raise ValueError(f"a model with shift_tokens takes clips of exactly num_frames={k['num_frames']} "
+                         f"frames, got {f}")
     if not k["rotary_emb"] and 1 + f * (h // p) * (w // p) > model.pos_emb.num_embeddings:
-        raise ValueError(f"{f} frames of {h}x{w} need more than the {model.pos_emb.num_embeddings} rows of pos_emb")
+        raise ValueError(f"{f} frames of {h}x{w} need more than the {model.pos_emb.num_embeddings} "
+                         "rows of pos_emb")
     if mask is not None and tuple(mask.shape) != (b, f):
         raise ValueError(f"mask must be ({b}, {f}), got {tuple(mask.shape)}")
 
@@ -287,8 +290,8 @@ def flops(kwargs, frames, height, width):
     time = branch + 4 * n * t * (1 + t) * inner
     space = branch + 4 * t * n * (1 + n) * inner
     ff = 2 * length * dim * 2 * FF_MULT * dim + 2 * length * FF_MULT * dim * dim
-    total = 2 * t * n * k["channels"] * p * p * dim + k["depth"] * (time + space + ff) + 2 * dim * k["num_classes"]
-    return total
+    embedding, head = 2 * t * n * k["channels"] * p * p * dim, 2 * dim * k["num_classes"]
+    return embedding + k["depth"] * (time + space + ff) + head
 
 
 # ---------------------------------------------------------------------------------------------

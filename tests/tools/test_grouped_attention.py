@@ -143,23 +143,56 @@ class HandComputedStepTest(unittest.TestCase):
         self.assertAlmostEqual(out[0].item(), 0.0, places=14)
 
 
+def transplant(source, scheme, parts, unused=()):
+    """A model of `scheme` holding source's weights, layer parts renamed by `parts`
+    (e.g. {"attention": "width_attention"}); parts starting with an `unused` prefix are left out.
+    Returns the model and the names it did not receive."""
+    target = ref.TimesformerForVideoClassification(dict(source.config, attention_type=scheme)).double()
+    state = {}
+    for key, value in source.state_dict().items():
+        pieces = key.split(".")
+        if key.startswith("timesformer.encoder.layer."):
+            if pieces[4].startswith(tuple(unused)):
+                continue
+            pieces[4] = parts.get(pieces[4], pieces[4])
+        state[".".join(pieces)] = value
+    return target, target.load_state_dict(state, strict=False).missing_keys
+
+
+def zero_steps(m, *steps):
+    for layer in m.timesformer.encoder.layer:
+        for step in steps:
+            zero_step(layer, f"{step}_attention")
+
+
+def max_difference(a, b, x):
+    return (logits(a, x) - logits(b, x)).abs().max().item()
+
+
+def as_step(step):
+    return {"layernorm_before": f"{step}_layernorm", "attention": f"{step}_attention"}
+
+
+def without_temporal_dense(divided, identity=False):
+    with torch.no_grad():
+        for layer in divided.timesformer.encoder.layer:
+            weight = layer.temporal_dense.weight
+            weight.copy_(torch.eye(weight.shape[0]) if identity else torch.zeros_like(weight))
+            layer.temporal_dense.bias.zero_()
+
+
 class EquivalenceTest(unittest.TestCase):
     def test_local_on_a_2x2_grid_is_axial_time(self):
         """Windows of one patch position each: the local step is the time step. A sparse model
         without its global step equals an axial model without width and height steps."""
         sparse = model("sparse_local_global")
-        axial = ref.TimesformerForVideoClassification(dict(sparse.config, attention_type="axial")).double()
-        state = {k.replace("local_", "time_"): v for k, v in sparse.state_dict().items() if "global_" not in k}
-        missing = axial.load_state_dict(state, strict=False).missing_keys
+        local_as_time = {"local_layernorm": "time_layernorm", "local_attention": "time_attention"}
+        axial, missing = transplant(sparse, "axial", local_as_time, unused=("global_",))
         self.assertTrue(all("width_" in k or "height_" in k for k in missing))
-        for layer_s, layer_a in zip(sparse.timesformer.encoder.layer, axial.timesformer.encoder.layer):
-            zero_step(layer_s, "global_attention")
-            zero_step(layer_a, "width_attention")
-            zero_step(layer_a, "height_attention")
-        x = clip(3, 16, 16)
-        self.assertLess((logits(sparse, x) - logits(axial, x)).abs().max().item(), 1e-12)
-        y = clip(3, 24, 16)                                  # 3x2 grid: the steps differ
-        self.assertGreater((logits(sparse, y) - logits(axial, y)).abs().max().item(), 1e-6)
+        zero_steps(sparse, "global")
+        zero_steps(axial, "width", "height")
+        self.assertLess(max_difference(sparse, axial, clip(3, 16, 16)), 1e-12)
+        self.assertGreater(max_difference(sparse, axial, clip(3, 24, 16)), 1e-6)   # 3x2: they differ
 
     def test_axial_width_on_one_row_is_divided_space(self):
         """With one patch row, a frame's row is the frame: the width step (and with one column,
@@ -168,55 +201,30 @@ class EquivalenceTest(unittest.TestCase):
         for step, other, height, width in (("width", "height", 8, 32), ("height", "width", 40, 8)):
             with self.subTest(step=step):
                 divided = model("divided_space_time")
-                axial = ref.TimesformerForVideoClassification(dict(divided.config, attention_type="axial")).double()
-                renamed = {}
-                for k, v in divided.state_dict().items():
-                    if "temporal_" in k:
-                        continue
-                    renamed[k.replace("layernorm_before", f"{step}_layernorm")
-                             .replace(".attention.attention.", f".{step}_attention.attention.")
-                             .replace(".attention.output.", f".{step}_attention.output.")] = v
-                missing = axial.load_state_dict(renamed, strict=False).missing_keys
+                axial, missing = transplant(divided, "axial", as_step(step), unused=("temporal_",))
                 self.assertTrue(all("time_" in k or f"{other}_" in k for k in missing), missing)
-                for layer_d, layer_a in zip(divided.timesformer.encoder.layer, axial.timesformer.encoder.layer):
-                    with torch.no_grad():
-                        layer_d.temporal_dense.weight.zero_()
-                        layer_d.temporal_dense.bias.zero_()
-                    zero_step(layer_a, "time_attention")
-                    zero_step(layer_a, f"{other}_attention")
-                x = clip(3, height, width)
-                self.assertLess((logits(divided, x) - logits(axial, x)).abs().max().item(), 1e-12)
+                without_temporal_dense(divided)
+                zero_steps(axial, "time", other)
+                self.assertLess(max_difference(divided, axial, clip(3, height, width)), 1e-12)
 
     def test_one_patch_one_frame_is_joint(self):
         """A 1x1 grid and one frame: one local window and one global group, both all tokens;
         without the global step the sparse model is the joint model."""
         joint = model("joint_space_time")
-        sparse = ref.TimesformerForVideoClassification(dict(joint.config, attention_type="sparse_local_global")).double()
-        renamed = {k.replace("layernorm_before", "local_layernorm").replace(".attention.attention.", ".local_attention.attention.")
-                   .replace(".attention.output.", ".local_attention.output."): v for k, v in joint.state_dict().items()}
-        sparse.load_state_dict(renamed, strict=False)
-        for layer in sparse.timesformer.encoder.layer:
-            zero_step(layer, "global_attention")
-        x = clip(1, 8, 8)
-        self.assertLess((logits(joint, x) - logits(sparse, x)).abs().max().item(), 1e-12)
+        sparse, missing = transplant(joint, "sparse_local_global", as_step("local"))
+        self.assertTrue(all("global_" in k for k in missing))
+        zero_steps(sparse, "global")
+        self.assertLess(max_difference(joint, sparse, clip(1, 8, 8)), 1e-12)
 
     def test_axial_time_is_not_divided_temporal(self):
         """Not an equivalence: the time step's groups hold the cls token and its residual has no
         temporal_dense, so with the same weights (temporal_dense the identity) the two differ."""
         divided = model("divided_space_time")
-        axial = ref.TimesformerForVideoClassification(dict(divided.config, attention_type="axial")).double()
-        renamed = {k.replace("temporal_layernorm", "time_layernorm").replace("temporal_attention", "time_attention"): v
-                   for k, v in divided.state_dict().items() if "temporal_dense" not in k}
-        renamed = {k.replace("layernorm_before", "width_layernorm").replace(".attention.attention.", ".width_attention.attention.")
-                   .replace(".attention.output.", ".width_attention.output."): v for k, v in renamed.items()}
-        axial.load_state_dict(renamed, strict=False)
-        for layer_d, layer_a in zip(divided.timesformer.encoder.layer, axial.timesformer.encoder.layer):
-            with torch.no_grad():
-                layer_d.temporal_dense.weight.copy_(torch.eye(layer_d.temporal_dense.weight.shape[0]))
-                layer_d.temporal_dense.bias.zero_()
-            zero_step(layer_a, "height_attention")
-        x = clip(3, 8, 32)                                # one row: width = divided's space
-        self.assertGreater((logits(divided, x) - logits(axial, x)).abs().max().item(), 1e-3)
+        parts = dict(as_step("width"), temporal_layernorm="time_layernorm", temporal_attention="time_attention")
+        axial, _ = transplant(divided, "axial", parts, unused=("temporal_dense",))
+        without_temporal_dense(divided, identity=True)
+        zero_steps(axial, "height")
+        self.assertGreater(max_difference(divided, axial, clip(3, 8, 32)), 1e-3)   # one row: width = space
 
 
 def count_flops(run):
@@ -260,9 +268,10 @@ class ForwardTest(unittest.TestCase):
         layer = "timesformer.encoder.layer.1."
         for scheme, steps in ref.ATTENTION_STEPS.items():
             names = set(model(scheme).state_dict())
-            for step, suffix in itertools.product(steps, ("layernorm.weight", "layernorm.bias",
-                                                          "attention.attention.qkv.weight", "attention.attention.qkv.bias",
-                                                          "attention.output.dense.weight", "attention.output.dense.bias")):
+            suffixes = ("layernorm.weight", "layernorm.bias", "attention.attention.qkv.weight",
+                        "attention.attention.qkv.bias", "attention.output.dense.weight",
+                        "attention.output.dense.bias")
+            for step, suffix in itertools.product(steps, suffixes):
                 self.assertIn(f"{layer}{step}_{suffix}", names)
             for absent in ("layernorm_before.weight", "attention.attention.qkv.weight", "temporal_dense.weight"):
                 self.assertNotIn(layer + absent, names)
