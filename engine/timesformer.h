@@ -35,7 +35,7 @@ typedef enum {
   TSF_ERROR_CONFIG,      /* config.json / preprocessor_config.json is invalid */
   TSF_ERROR_FORMAT,      /* a weights file is malformed (header, offsets, container) */
   TSF_ERROR_TENSOR,      /* a tensor is missing, extra, or of the wrong shape or dtype */
-  TSF_ERROR_INPUT,       /* a clip passed to tsf_model_run() is invalid */
+  TSF_ERROR_INPUT,       /* a clip passed to tsf_session_run() / tsf_model_run() is invalid */
   TSF_ERROR_BACKEND,     /* oneDNN failed */
   TSF_ERROR_UNSUPPORTED, /* valid, but not supported by this engine */
 } TsfError;
