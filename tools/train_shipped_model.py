@@ -293,6 +293,9 @@ def write_model_card(path, args, commands, held_out, train_seconds):
     stages = ("" if len(commands) == 1 else
               f"\nin {len(commands)} runs, each starting from the weights the previous one saved\n"
               "(`--init` names the previous model folder).\n")
+    variety = ("" if not args.wide else "\nWith `--wide` (the last run) also stripes, radial gradients and blotches as backgrounds,\n"
+               "the marker on half the shapes (always on a rotating disc or ring) and rotation about any\n"
+               "point that keeps the shape in the square.")
     card = f"""# motion-shapes
 
 The model that ships with gst-timesformer: a small TimeSformer (divided space-time attention)
@@ -314,7 +317,7 @@ with a marker of a contrasting colour so that rotation is visible) over a random
 (flat, gradient, noise, textured), with sensor noise, random speed and start, at frame sizes
 {", ".join(f"{w}x{h}" for w, h in clips.TRAINING_SIZES)}.
 The action happens in the centre square of the frame, the part the model sees after its centre
-crop; a rotating shape turns about a point within {int(100 * clips.ROTATION_CENTRE)}% of the square's side from its centre.
+crop; a rotating shape turns about a point within {int(100 * clips.ROTATION_CENTRE)}% of the square's side from its centre.{variety}
 Clockwise is as seen on screen. {args.train_clips} training clips (seed {args.seed}), each
 also mirrored or transposed at random and {reversal}, with its label mapped accordingly.
 
