@@ -31,7 +31,7 @@ trap cleanup EXIT
 start=$(date +%s)
 
 mkdir "$work/gst-timesformer"
-tar -C "$source_root" --exclude='./build*' --exclude=./.git --exclude=./debian-build -c . \
+tar -C "$source_root" --exclude='./build*' --exclude=./.git --exclude='./obj-*' -c . \
   | tar -C "$work/gst-timesformer" -x
 (cd "$work/gst-timesformer" &&
   DEB_BUILD_OPTIONS="nocheck parallel=${TSF_DEB_JOBS:-2}" DEB_BUILD_PROFILES=nocheck \
