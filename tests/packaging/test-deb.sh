@@ -83,6 +83,14 @@ timeout 60 timesformer-cli info --model "$model" >"$work/info.txt" \
 grep -q "rotating counterclockwise" "$work/info.txt" \
   || { echo "test-deb: timesformer-cli info shows no labels:" >&2; cat "$work/info.txt" >&2; exit 1; }
 
+# The -dev package depends on the package of every module its .pc file requires.
+dev_depends=$(dpkg-deb -f "${debs[2]}" Depends)
+for module in $(pkg-config --print-requires --print-requires-private gstcliplabels-1.0 | cut -d' ' -f1); do
+  owner=$(dpkg -S "*/pkgconfig/$module.pc" 2>/dev/null | sed -n "1s/:.*//p" || true)
+  [[ -n $owner && $dev_depends == *$owner* ]] \
+    || { echo "test-deb: $module.pc (package ${owner:-none}) not in Depends: $dev_depends" >&2; exit 1; }
+done
+
 # An application built against libgstcliplabels-1.0-dev alone.
 cc -o "$work/print-labels" "$source_root/pipelines/print-labels.c" \
   $(pkg-config --cflags --libs gstcliplabels-1.0)
