@@ -11,8 +11,10 @@ packages=(
   libpango1.0-dev libcairo2-dev fonts-dejavu-core
   # run, demo and tests
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
-  python3-torch python3-numpy libopenblas0-pthread
+  python3-torch python3-numpy python3-pil libopenblas0-pthread
   valgrind clang libclang-rt-14-dev
+  # the Debian packages (debian/, tests/packaging)
+  build-essential debhelper dpkg-dev
 )
 
 sudo=""

@@ -8,6 +8,8 @@ builddir=${BUILDDIR:-build-test}
 rm -rf "$builddir"
 meson setup "$builddir"
 meson compile -C "$builddir"
+# Every suite, 'install' (meson install into a temporary folder) and 'packaging' (as root: the
+# Debian packages built, installed, run and removed; about a minute, alone) included.
 meson test -C "$builddir" --print-errorlogs --num-processes 2
 
 # The gst suite again under valgrind, as GStreamer's own CI does (GLib's suppressions and ours).

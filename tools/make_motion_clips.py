@@ -64,6 +64,10 @@ REVERSED = {
 
 SHAPES = ("disc", "square", "triangle", "ring")
 BACKGROUNDS = ("flat", "gradient", "noise", "textured")
+# The wider variety (render_clip(wide=True)): also hard-edged stripes, radial gradients and
+# smooth blotches; markers optional where the shape's rotation shows without one; rotation
+# about any point of the square.
+WIDE_BACKGROUNDS = BACKGROUNDS + ("stripes", "radial", "blotches")
 
 # Frame sizes (width, height) of the training data: several resolutions, 4:3, 16:9, 1:1, portrait.
 TRAINING_SIZES = ((64, 48), (80, 60), (96, 96), (112, 63), (128, 96), (72, 128), (144, 108),
@@ -111,10 +115,11 @@ def _marker_colour(shape_colour):
     return np.full(3, 0.0 if shape_colour.mean() > 127 else 255.0)
 
 
-def make_scene(rng, label, side):
+def make_scene(rng, label, side, wide=False):
     """Draws the parameters of one clip whose action fits in a square of `side` pixels.
     Returns a dict with centre(t), radius(t), angle(t) as (start, end) pairs: the shape moves
-    linearly (centre, angle) or geometrically (radius) between them."""
+    linearly (centre, angle) or geometrically (radius) between them. wide: a rotating shape
+    turns about any point that keeps it inside the square, not only near its centre."""
     if label not in LABELS:
         raise ValueError(f"unknown label {label!r}; known: {', '.join(LABELS)}")
     radius = _uniform(rng, RADIUS if label.startswith("moving") else STILL_RADIUS) * side
@@ -133,7 +138,7 @@ def make_scene(rng, label, side):
     reach = max(radius, radius_end) + 1.5                    # keep the shape inside the square
     low, high = reach, side - reach
     start = rng.uniform(low, high, size=2)     # drawn for every class: keeps the later draws
-    if label.startswith("rotating"):
+    if label.startswith("rotating") and not wide:
         start = side / 2 + rng.uniform(-ROTATION_CENTRE, ROTATION_CENTRE, size=2) * side
     end = start.copy()
     if label.startswith("moving"):
@@ -197,8 +202,8 @@ _MARKERS = {
 
 
 def draw_shape(frame, shape, centre, radius, angle, colour, marker_colour):
-    """Blends the shape and its marker into frame (H, W, 3 float) in place (only the pixels
-    around the shape are computed)."""
+    """Blends the shape and its marker (none if marker_colour is None) into frame (H, W, 3
+    float) in place (only the pixels around the shape are computed)."""
     height, width, _ = frame.shape
     reach = 1.1 * radius                                      # a square's corner is at 1.06 r
     x0, x1 = max(int(centre[0] - reach) - 2, 0), min(int(centre[0] + reach) + 3, width)
@@ -213,17 +218,21 @@ def draw_shape(frame, shape, centre, radius, angle, colour, marker_colour):
     alpha = _coverage(_shape_distance(shape, u, v, radius))[..., None]
     frame *= 1.0 - alpha
     frame += alpha * colour
+    if marker_colour is None:
+        return
     (mu, mv), mr = _MARKERS[shape]
     alpha = _coverage(np.hypot(u - mu * radius, v - mv * radius) - mr * radius)[..., None]
     frame *= 1.0 - alpha
     frame += alpha * marker_colour
 
 
-def make_background(rng, width, height):
+def make_background(rng, width, height, kinds=BACKGROUNDS):
     """A static background (H, W, 3 float) of a random kind."""
-    kind = BACKGROUNDS[rng.integers(len(BACKGROUNDS))]
+    kind = kinds[rng.integers(len(kinds))]
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float64)
     base = _random_colour(rng)
+    if kind in WIDE_BACKGROUNDS[len(BACKGROUNDS):]:
+        return _wide_background(rng, kind, base, xs, ys)
     if kind == "flat":
         return np.broadcast_to(base, (height, width, 3)).copy()
     if kind == "gradient":
@@ -247,18 +256,51 @@ def make_background(rng, width, height):
     return np.clip(base + texture[..., None] * amplitude, 0, 255)
 
 
-def render_clip(rng, label, width, height, frames=FRAMES, substeps=1):
+def _wide_background(rng, kind, base, xs, ys):
+    other = _random_colour(rng)
+    if kind == "stripes":
+        period = _uniform(rng, (5.0, 30.0))
+        direction = _uniform(rng, (0.0, math.pi))
+        phase = xs * math.cos(direction) + ys * math.sin(direction)
+        mix = (np.floor(phase / period * 2) % 2)[..., None]
+    elif kind == "radial":
+        cx, cy = rng.uniform(0, xs.shape[1]), rng.uniform(0, xs.shape[0])
+        distance = np.hypot(xs - cx, ys - cy)
+        mix = (distance / max(distance.max(), 1e-9))[..., None]
+    else:                                     # blotches: a coarse random grid, bilinear
+        cells = int(rng.integers(2, 7))
+        grid = rng.uniform(0, 1, size=(cells + 1, cells + 1))
+        gx = xs / max(xs.max(), 1) * cells
+        gy = ys / max(ys.max(), 1) * cells
+        x0, y0 = np.minimum(gx.astype(int), cells - 1), np.minimum(gy.astype(int), cells - 1)
+        fx, fy = gx - x0, gy - y0
+        mix = (grid[y0, x0] * (1 - fx) * (1 - fy) + grid[y0, x0 + 1] * fx * (1 - fy)
+               + grid[y0 + 1, x0] * (1 - fx) * fy + grid[y0 + 1, x0 + 1] * fx * fy)[..., None]
+    return base + (other - base) * mix
+
+
+def _has_marker(rng, scene, wide):
+    """Always in the default variety; in the wide one, half the time, or always when the shape
+    rotates and looks the same at every angle without it (disc, ring)."""
+    if not wide:
+        return True
+    symmetric = scene["shape"] in ("disc", "ring")
+    return bool(rng.random() < 0.5) or (symmetric and scene["label"].startswith("rotating"))
+
+
+def render_clip(rng, label, width, height, frames=FRAMES, substeps=1, wide=False):
     """One clip as uint8 (frames * substeps, height, width, 3) RGB.
 
     With substeps > 1 the same motion is rendered with substeps - 1 frames in between: taking
     every substeps-th frame gives the frames-frame clip (a video to be sampled with
-    frame-stride = substeps)."""
+    frame-stride = substeps). wide: the wider variety of WIDE_BACKGROUNDS, optional markers
+    and rotation anywhere (the default draws the same clips as before it existed)."""
     side = min(width, height)
     offset = np.array([(width - side) / 2.0, (height - side) / 2.0])
-    background = make_background(rng, width, height)
-    scene = make_scene(rng, label, side)
+    background = make_background(rng, width, height, WIDE_BACKGROUNDS if wide else BACKGROUNDS)
+    scene = make_scene(rng, label, side, wide)
     colour = _contrasting_colour(rng, background.reshape(-1, 3).mean(axis=0))
-    marker = _marker_colour(colour)
+    marker = _marker_colour(colour) if _has_marker(rng, scene, wide) else None
     sigma = _uniform(rng, NOISE_SIGMA)
     count = frames * substeps
     span = max((frames - 1) * substeps, 1)

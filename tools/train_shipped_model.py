@@ -60,23 +60,24 @@ def preprocess(clip, image_size):
 
 
 def _render_chunk(job):
-    seed, chunk, count, image_size, frames, classes = job
+    seed, chunk, count, image_size, frames, classes, wide = job
     rng = np.random.default_rng([seed, chunk])
     data = np.empty((count, frames, image_size, image_size, 3), np.uint8)
     labels = np.empty(count, np.int64)
     for i in range(count):
         label = classes[int(rng.integers(len(classes)))]
         width, height = clips.TRAINING_SIZES[rng.integers(len(clips.TRAINING_SIZES))]
-        clip = clips.render_clip(rng, clips.LABELS[label], width, height, frames)
+        clip = clips.render_clip(rng, clips.LABELS[label], width, height, frames, wide=wide)
         data[i] = preprocess(clip, image_size)
         labels[i] = label
     return data, labels
 
 
-def make_data(seed, count, image_size, frames, workers, classes, chunk_size=256):
-    """count clips with random classes (ids, from `classes`) and training sizes; chunks are
-    seeded by their index, so the result does not depend on the number of workers."""
-    jobs = [(seed, c, min(chunk_size, count - c * chunk_size), image_size, frames, classes)
+def make_data(seed, count, image_size, frames, workers, classes, wide, chunk_size=256):
+    """count clips with random classes (ids, from `classes`) and training sizes, of the wide
+    variety of make_motion_clips if `wide`; chunks are seeded by their index, so the result
+    does not depend on the number of workers."""
+    jobs = [(seed, c, min(chunk_size, count - c * chunk_size), image_size, frames, classes, wide)
             for c in range((count + chunk_size - 1) // chunk_size)]
     torch.set_num_threads(1)
     with multiprocessing.get_context("fork").Pool(workers) as pool:
@@ -84,15 +85,15 @@ def make_data(seed, count, image_size, frames, workers, classes, chunk_size=256)
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
-def cached_data(path, seed, count, image_size, frames, workers, classes):
+def cached_data(path, seed, count, image_size, frames, workers, classes, wide=False):
     """make_data(), kept in `path` (.npz) when given: a second run with the same arguments
     loads it instead of rendering again."""
-    key = np.array([seed, count, image_size, frames, *classes])
+    key = np.array([seed, count, image_size, frames, int(wide), *classes])
     if path and os.path.exists(path):
         cache = np.load(path)
         if np.array_equal(cache["key"], key):
             return cache["data"], cache["labels"]
-    data, labels = make_data(seed, count, image_size, frames, workers, classes)
+    data, labels = make_data(seed, count, image_size, frames, workers, classes, wide)
     if path:
         np.savez(path, key=key, data=data, labels=labels)
     return data, labels
@@ -228,7 +229,21 @@ def evaluate(model, data, labels):
     return float(right.mean()), swap, per_class
 
 
-def train(model, data, labels, args, log, held_out):
+def load_manifest_clips(folder, image_size):
+    """The clips of a folder with manifest.json (make_motion_clips.py clips or
+    render_motion_test_clips.py), preprocessed: uint8 (N, T, S, S, 3) and class ids."""
+    with open(os.path.join(folder, "manifest.json")) as f:
+        entries = json.load(f)["clips"]
+    data, labels = [], []
+    for entry in entries:
+        clip = np.fromfile(os.path.join(folder, entry["file"]), np.uint8)
+        clip = clip.reshape(entry["frames"], entry["height"], entry["width"], 3)
+        data.append(preprocess(clip, image_size))
+        labels.append(clips.LABELS.index(entry["label"]))
+    return np.stack(data), np.array(labels)
+
+
+def train(model, data, labels, args, log, held_out, watched=None):
     gen = torch.Generator().manual_seed(args.seed)
     steps = args.epochs * (len(data) // args.batch_size)
     warmup = max(steps // 20, 1)
@@ -258,6 +273,10 @@ def train(model, data, labels, args, log, held_out):
         accuracy, swap, per_class = evaluate(model, held_out[0][:270], held_out[1][:270])
         log(f"epoch {epoch + 1}: held-out top-1 {accuracy:.3f}, reversed swap {swap:.3f}; "
             f"per class {per_class}")
+        if watched is not None:
+            accuracy, swap, per_class = evaluate(model, *watched)
+            log(f"epoch {epoch + 1}: watched clips top-1 {accuracy:.3f}, reversed swap "
+                f"{swap:.3f}; per class {per_class}")
     return model
 
 
@@ -274,6 +293,9 @@ def write_model_card(path, args, commands, held_out, train_seconds):
     stages = ("" if len(commands) == 1 else
               f"\nin {len(commands)} runs, each starting from the weights the previous one saved\n"
               "(`--init` names the previous model folder).\n")
+    variety = ("" if not args.wide else "\nWith `--wide` (the last run) also stripes, radial gradients and blotches as backgrounds,\n"
+               "the marker on half the shapes (always on a rotating disc or ring) and rotation about any\n"
+               "point that keeps the shape in the square.")
     card = f"""# motion-shapes
 
 The model that ships with gst-timesformer: a small TimeSformer (divided space-time attention)
@@ -295,7 +317,7 @@ with a marker of a contrasting colour so that rotation is visible) over a random
 (flat, gradient, noise, textured), with sensor noise, random speed and start, at frame sizes
 {", ".join(f"{w}x{h}" for w, h in clips.TRAINING_SIZES)}.
 The action happens in the centre square of the frame, the part the model sees after its centre
-crop; a rotating shape turns about a point within {int(100 * clips.ROTATION_CENTRE)}% of the square's side from its centre.
+crop; a rotating shape turns about a point within {int(100 * clips.ROTATION_CENTRE)}% of the square's side from its centre.{variety}
 Clockwise is as seen on screen. {args.train_clips} training clips (seed {args.seed}), each
 also mirrored or transposed at random and {reversal}, with its label mapped accordingly.
 
@@ -370,14 +392,21 @@ def main(argv=None):
     parser.add_argument("--classes", type=_class_ids, default=list(range(len(clips.LABELS))),
                         help="comma-separated labels to train on (default: all nine); the "
                         "held-out figures are always of all nine")
+    parser.add_argument("--wide", action="store_true",
+                        help="train (and hold out) on make_motion_clips' wider variety: more "
+                        "backgrounds, optional markers, rotation anywhere in the square")
+    parser.add_argument("--watch-clips", help="folder of clips with a manifest.json (e.g. from "
+                        "render_motion_test_clips.py, a seed the tests do not use) whose "
+                        "accuracy is logged every epoch; never trained on")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--cache", help="folder to keep the rendered clips in between runs")
     parser.add_argument("--init", help="model folder whose weights training starts from "
                         "(a previous run of this script with the same sizes)")
     args = parser.parse_args(argv)
     shown = list(argv if argv is not None else sys.argv[1:])
-    if "--cache" in shown:                                   # where the clips were kept
-        del shown[shown.index("--cache"):shown.index("--cache") + 2]
+    for private in ("--cache", "--watch-clips"):             # where clips were kept or watched
+        if private in shown:
+            del shown[shown.index(private):shown.index(private) + 2]
     command = "nice /usr/bin/python3 tools/train_shipped_model.py " + shlex.join(shown)
 
     def log(message):
@@ -389,11 +418,11 @@ def main(argv=None):
     if args.cache:
         os.makedirs(args.cache, exist_ok=True)
     data, labels = cached_data(cache("train.npz"), args.seed, args.train_clips, args.image_size,
-                               clips.FRAMES, args.threads, args.classes)
+                               clips.FRAMES, args.threads, args.classes, args.wide)
     held_count = args.held_out_per_class * len(clips.LABELS)
     held_data, held_labels = cached_data(cache("held-out.npz"), args.seed + HELD_OUT_SEED_OFFSET,
                                          held_count, args.image_size, clips.FRAMES, args.threads,
-                                         list(range(len(clips.LABELS))))
+                                         list(range(len(clips.LABELS))), args.wide)
     log(f"{len(data)} training and {held_count} held-out clips rendered in {time.time() - start:.0f} s")
 
     torch.set_num_threads(args.threads)
@@ -402,7 +431,8 @@ def main(argv=None):
     if args.init:                                 # continue from a saved model
         model.load_state_dict(reference.load_pretrained(args.init).state_dict())
         log(f"starting from {args.init}")
-    model = train(model, data, labels, args, log, (held_data, held_labels))
+    watched = load_manifest_clips(args.watch_clips, args.image_size) if args.watch_clips else None
+    model = train(model, data, labels, args, log, (held_data, held_labels), watched)
     train_seconds = time.time() - start
     log(f"trained in {train_seconds:.0f} s; float32 held-out accuracy {evaluate(model, held_data, held_labels)}")
 

@@ -22,14 +22,32 @@ class SceneTest(unittest.TestCase):
         self.assertLessEqual(end[0], 48 - radius)
 
     def test_every_scene_stays_inside_its_square(self):
-        for side in (48, 60, 96):
+        for side, wide in ((48, False), (60, False), (96, False), (48, True), (96, True)):
             for seed in range(600):
                 for label in clips.LABELS:
-                    scene = clips.make_scene(np.random.default_rng(seed), label, side)
+                    scene = clips.make_scene(np.random.default_rng(seed), label, side, wide)
                     reach = max(scene["radius"])
                     for centre in scene["centre"]:
                         with self.subTest(side=side, seed=seed, label=label):
                             self.assertTrue(np.all(centre >= reach) and np.all(centre <= side - reach))
+
+
+class WideVarietyTest(unittest.TestCase):
+    def test_rotation_anywhere_and_markers_only_where_rotation_needs_them(self):
+        centres, markers = [], {True: 0, False: 0}
+        for seed in range(400):
+            rng = np.random.default_rng(seed)
+            scene = clips.make_scene(rng, "rotating clockwise", 96, wide=True)
+            centres.append(scene["centre"][0])
+            marker = clips._has_marker(rng, scene, wide=True)
+            if scene["shape"] in ("disc", "ring"):
+                self.assertTrue(marker)
+            else:
+                markers[marker] += 1
+            self.assertTrue(clips._has_marker(rng, scene, wide=False))
+        offsets = np.abs(np.array(centres) - 48) / 96
+        self.assertGreater(offsets.max(), 2 * clips.ROTATION_CENTRE)
+        self.assertGreater(min(markers.values()), 40)
 
 
 class ClipTest(unittest.TestCase):
