@@ -1,7 +1,9 @@
 /* gstlabelpublish.c: publishes every clip result and action event that passes to an MQTT broker.
  *
- * Pass-through. The streaming thread only formats a message and puts it on a queue; libmosquitto's
- * own thread (mosquitto_loop_start) connects, reconnects with exponential backoff and sends. At
+ * Pass-through. The streaming thread only formats a message and puts it on a queue; a network
+ * thread of the element runs libmosquitto's loop (mosquitto_loop), connects, and reconnects with
+ * exponential backoff. (Not mosquitto_loop_start: libmosquitto 2.0's mosquitto_loop_forever stops
+ * for good after a TLS error or a refused first connection.) At
  * most MAX_IN_FLIGHT messages are handed to libmosquitto at a time, and only while connected;
  * libmosquitto sends those again after a reconnection until the broker acknowledges them. The rest
  * wait in the queue, bounded by max-queued: beyond it the oldest is dropped and counted. At EOS the
@@ -62,8 +64,12 @@ enum {
 #define MQTTS_PORT 8883
 /* Messages handed to libmosquitto and not yet acknowledged, at most. */
 #define MAX_IN_FLIGHT 20
-/* First reconnection delay, seconds; it doubles up to reconnect-max-delay. */
-#define RECONNECT_MIN_DELAY 1
+/* First reconnection delay; it doubles up to reconnect-max-delay. */
+#define RECONNECT_MIN_DELAY_MS 500
+/* Longest time the network thread stays in one mosquitto_loop() call. */
+#define LOOP_TIMEOUT_MS 100
+/* How long stop() lets the network thread send the DISCONNECT. */
+#define DISCONNECT_TIMEOUT_US (1 * G_USEC_PER_SEC)
 /* A password file longer than this is refused. */
 #define MAX_PASSWORD_FILE_SIZE 4096
 /* How long stop() waits for the broker to take the "offline" availability message. */
@@ -103,6 +109,9 @@ struct _GstLabelPublish {
 
   /* the connection, from start() to stop() */
   struct mosquitto *mosq;
+  GThread *network_thread;
+  gchar *host;
+  gint port;
   gchar *stream;              /* the stream's name used in topics and messages */
   gchar *availability;        /* the availability topic expanded, or NULL */
 
@@ -118,6 +127,8 @@ struct _GstLabelPublish {
   gboolean warned_tls;
   guint64 dropped;
   gint offline_mid;           /* mid of the "offline" message sent by stop(), or 0 */
+  gboolean stopping;          /* stop() asks the network thread to end */
+  gint64 backoff_ms;          /* the next wait before reconnecting */
 
   /* streaming state */
   GHashTable *next_clip;      /* producer quark -> next clip index not published yet */
@@ -282,6 +293,7 @@ on_connect (struct mosquitto *mosq, void *user_data, int rc)
     mosquitto_publish (mosq, NULL, self->availability, strlen (ONLINE), ONLINE, 1, TRUE);
   g_mutex_lock (&self->lock);
   self->connected = TRUE;
+  self->backoff_ms = RECONNECT_MIN_DELAY_MS;
   self->warned_unreachable = FALSE;
   self->warned_tls = FALSE;
   send_queued (self);
@@ -290,32 +302,44 @@ on_connect (struct mosquitto *mosq, void *user_data, int rc)
   g_object_notify (G_OBJECT (self), "connected");
 }
 
+/* Posts a warning at the first failure of each kind (TLS, unreachable) since the last success. */
+static void
+warn_connection_failure (GstLabelPublish *self, gboolean tls, const gchar *detail)
+{
+  gboolean warn;
+
+  g_mutex_lock (&self->lock);
+  warn = !self->refused && !(tls ? self->warned_tls : self->warned_unreachable);
+  if (tls)
+    self->warned_tls = TRUE;
+  else
+    self->warned_unreachable = TRUE;
+  g_mutex_unlock (&self->lock);
+
+  if (warn && tls)
+    GST_ELEMENT_WARNING (self, RESOURCE, OPEN_READ_WRITE,
+        ("The TLS connection to the MQTT broker failed; results are queued, retrying."),
+        ("check ca-file, cert-file and key-file: %s", detail));
+  else if (warn)
+    GST_ELEMENT_WARNING (self, RESOURCE, OPEN_READ_WRITE,
+        ("Could not reach the MQTT broker; results are queued, retrying."), ("%s", detail));
+}
+
 static void
 on_disconnect (struct mosquitto *mosq, void *user_data, int rc)
 {
   GstLabelPublish *self = GST_LABEL_PUBLISH (user_data);
-  gboolean was_connected, warn_tls, warn_unreachable;
+  gboolean was_connected;
 
   g_mutex_lock (&self->lock);
   was_connected = self->connected;
   self->connected = FALSE;
-  warn_tls = rc == MOSQ_ERR_TLS && !self->warned_tls && !self->refused;
-  warn_unreachable = rc != MOSQ_ERR_TLS && rc != 0 && !self->warned_unreachable && !self->refused;
-  self->warned_tls |= warn_tls;
-  self->warned_unreachable |= warn_unreachable;
   g_cond_broadcast (&self->changed);
   g_mutex_unlock (&self->lock);
 
-  GST_INFO_OBJECT (self, "disconnected: %s; %" G_GUINT64_FORMAT " queued", mosquitto_strerror (rc),
-      (guint64) g_queue_get_length (&self->queue));
-  if (warn_tls)
-    GST_ELEMENT_WARNING (self, RESOURCE, OPEN_READ_WRITE,
-        ("The TLS connection to the MQTT broker failed; retrying."),
-        ("check ca-file, cert-file and key-file: %s", mosquitto_strerror (rc)));
-  else if (warn_unreachable)
-    GST_ELEMENT_WARNING (self, RESOURCE, OPEN_READ_WRITE,
-        ("Lost the connection to the MQTT broker; results are queued, retrying."),
-        ("%s", mosquitto_strerror (rc)));
+  GST_INFO_OBJECT (self, "disconnected: %s", mosquitto_strerror (rc));
+  if (rc != MOSQ_ERR_SUCCESS)
+    warn_connection_failure (self, rc == MOSQ_ERR_TLS, mosquitto_strerror (rc));
   if (was_connected)
     g_object_notify (G_OBJECT (self), "connected");
 }
@@ -335,16 +359,84 @@ on_publish (struct mosquitto *mosq, void *user_data, int mid)
   g_mutex_unlock (&self->lock);
 }
 
-/* libmosquitto's log lines hold no credentials; TLS errors are only given here. */
+/* libmosquitto's log lines hold no credentials. A failed TLS handshake while reconnecting is
+ * reported only here. */
 static void
 on_log (struct mosquitto *mosq, void *user_data, int level, const char *line)
 {
   GstLabelPublish *self = GST_LABEL_PUBLISH (user_data);
 
+  if ((level & MOSQ_LOG_ERR) && g_str_has_prefix (line, "OpenSSL Error"))
+    warn_connection_failure (self, TRUE, line);
   if (level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING))
     GST_WARNING_OBJECT (self, "libmosquitto: %s", line);
   else
     GST_LOG_OBJECT (self, "libmosquitto: %s", line);
+}
+
+/* ---- the network thread ---- */
+
+/* Waits the backoff delay and doubles it; FALSE if the element stops or was refused meanwhile. */
+static gboolean
+wait_backoff (GstLabelPublish *self, gint64 max_ms)
+{
+  gint64 deadline;
+  gboolean go_on;
+
+  g_mutex_lock (&self->lock);
+  deadline = g_get_monotonic_time () + self->backoff_ms * G_TIME_SPAN_MILLISECOND;
+  GST_DEBUG_OBJECT (self, "reconnecting in %" G_GINT64_FORMAT " ms", self->backoff_ms);
+  self->backoff_ms = MIN (self->backoff_ms * 2, max_ms);
+  while (!self->stopping && !self->refused
+      && g_cond_wait_until (&self->changed, &self->lock, deadline));
+  go_on = !self->stopping && !self->refused;
+  g_mutex_unlock (&self->lock);
+  return go_on;
+}
+
+static gboolean
+network_should_run (GstLabelPublish *self, gint64 *stop_deadline)
+{
+  gboolean stopping;
+
+  g_mutex_lock (&self->lock);
+  stopping = self->stopping;
+  g_mutex_unlock (&self->lock);
+  if (stopping && *stop_deadline == 0)
+    *stop_deadline = g_get_monotonic_time () + DISCONNECT_TIMEOUT_US;
+  return !stopping || g_get_monotonic_time () < *stop_deadline;
+}
+
+/* Runs libmosquitto's loop; after a failure waits and reconnects, until stop() (which lets it send
+ * the DISCONNECT first). */
+static gpointer
+network_loop (gpointer data)
+{
+  GstLabelPublish *self = GST_LABEL_PUBLISH (data);
+  gint64 max_ms, stop_deadline = 0;
+  int keepalive, rc;
+
+  GST_OBJECT_LOCK (self);
+  max_ms = (gint64) self->reconnect_max_delay * 1000;
+  keepalive = (int) self->keepalive;
+  GST_OBJECT_UNLOCK (self);
+
+  rc = mosquitto_connect_async (self->mosq, self->host, self->port, keepalive);
+  while (network_should_run (self, &stop_deadline)) {
+    if (rc == MOSQ_ERR_SUCCESS)
+      rc = mosquitto_loop (self->mosq, LOOP_TIMEOUT_MS, 1);
+    if (rc == MOSQ_ERR_SUCCESS)
+      continue;
+    if (stop_deadline != 0)
+      break;
+    if (rc != MOSQ_ERR_NO_CONN)
+      warn_connection_failure (self, rc == MOSQ_ERR_TLS, mosquitto_strerror (rc));
+    if (!wait_backoff (self, max_ms))
+      break;
+    rc = mosquitto_reconnect_async (self->mosq);
+  }
+  GST_DEBUG_OBJECT (self, "network thread ends");
+  return NULL;
 }
 
 /* ---- start and stop ---- */
@@ -415,8 +507,6 @@ typedef struct {
   gchar *cert_file;
   gchar *key_file;
   gchar *availability_topic;
-  guint keepalive;
-  guint reconnect_max_delay;
 } ConnectionSettings;
 
 static void
@@ -450,8 +540,6 @@ take_settings (GstLabelPublish *self, ConnectionSettings *settings)
   settings->cert_file = g_strdup (self->cert_file);
   settings->key_file = g_strdup (self->key_file);
   settings->availability_topic = g_strdup (self->availability_topic);
-  settings->keepalive = self->keepalive;
-  settings->reconnect_max_delay = self->reconnect_max_delay;
   g_free (self->stream);
   self->stream = g_strdup (self->stream_name != NULL ? self->stream_name
       : GST_OBJECT_NAME (self));
@@ -488,8 +576,6 @@ configure_client (GstLabelPublish *self, ConnectionSettings *settings)
     mosquitto_will_set (self->mosq, self->availability, strlen (OFFLINE), OFFLINE, 1, TRUE);
   }
   mosquitto_int_option (self->mosq, MOSQ_OPT_SEND_MAXIMUM, MAX_IN_FLIGHT);
-  mosquitto_reconnect_delay_set (self->mosq, RECONNECT_MIN_DELAY, settings->reconnect_max_delay,
-      TRUE);
   return TRUE;
 }
 
@@ -499,7 +585,6 @@ gst_label_publish_start (GstBaseTransform *trans)
   GstLabelPublish *self = GST_LABEL_PUBLISH (trans);
   ConnectionSettings settings = { 0 };
   gboolean started = FALSE;
-  int rc;
 
   take_settings (self, &settings);
   self->refused = FALSE;
@@ -507,6 +592,8 @@ gst_label_publish_start (GstBaseTransform *trans)
   self->warned_unreachable = FALSE;
   self->warned_tls = FALSE;
   self->offline_mid = 0;
+  self->stopping = FALSE;
+  self->backoff_ms = RECONNECT_MIN_DELAY_MS;
   self->mosq = mosquitto_new (settings.client_id, TRUE, self);
   if (self->mosq == NULL) {
     GST_ELEMENT_ERROR (self, LIBRARY, INIT, ("Could not create an MQTT client."),
@@ -522,16 +609,10 @@ gst_label_publish_start (GstBaseTransform *trans)
 
   GST_INFO_OBJECT (self, "connecting to %s://%s:%d as \"%s\"", settings.address.tls ? "mqtts" :
       "mqtt", settings.address.host, settings.address.port, settings.client_id);
-  rc = mosquitto_connect_async (self->mosq, settings.address.host, settings.address.port,
-      (int) settings.keepalive);
-  if (rc != MOSQ_ERR_SUCCESS)
-    GST_INFO_OBJECT (self, "first connection failed (%s); retrying", mosquitto_strerror (rc));
-  rc = mosquitto_loop_start (self->mosq);
-  if (rc != MOSQ_ERR_SUCCESS) {
-    GST_ELEMENT_ERROR (self, LIBRARY, INIT, ("Could not start the MQTT client's thread."),
-        ("mosquitto_loop_start: %s", mosquitto_strerror (rc)));
-    goto done;
-  }
+  mosquitto_threaded_set (self->mosq, TRUE);
+  self->host = g_strdup (settings.address.host);
+  self->port = settings.address.port;
+  self->network_thread = g_thread_new ("labelpublish-net", network_loop, self);
   started = TRUE;
 
 done:
@@ -567,13 +648,21 @@ gst_label_publish_stop (GstBaseTransform *trans)
   GstLabelPublish *self = GST_LABEL_PUBLISH (trans);
   guint left;
 
-  if (self->mosq != NULL) {
+  if (self->network_thread != NULL) {
     publish_offline (self);
+    g_mutex_lock (&self->lock);
+    self->stopping = TRUE;
+    g_cond_broadcast (&self->changed);
+    g_mutex_unlock (&self->lock);
     mosquitto_disconnect (self->mosq);
-    mosquitto_loop_stop (self->mosq, FALSE);
+    g_thread_join (self->network_thread);
+    self->network_thread = NULL;
+  }
+  if (self->mosq != NULL) {
     mosquitto_destroy (self->mosq);
     self->mosq = NULL;
   }
+  g_clear_pointer (&self->host, g_free);
   g_mutex_lock (&self->lock);
   left = g_queue_get_length (&self->queue) + g_hash_table_size (self->in_flight);
   g_queue_clear_full (&self->queue, (GDestroyNotify) publish_message_free);
@@ -945,7 +1034,7 @@ install_properties (GObjectClass *klass)
           DEFAULT_KEEPALIVE, READY_ONLY));
   g_object_class_install_property (klass, PROP_RECONNECT_MAX_DELAY,
       g_param_spec_uint ("reconnect-max-delay", "Reconnect max delay",
-          "Longest wait between reconnection attempts, seconds (the wait starts at 1 s and "
+          "Longest wait between reconnection attempts, seconds (the wait starts at 0.5 s and "
           "doubles)", 1, 3600, DEFAULT_RECONNECT_MAX_DELAY, READY_ONLY));
   g_object_class_install_property (klass, PROP_MAX_QUEUED,
       g_param_spec_uint ("max-queued", "Max queued",

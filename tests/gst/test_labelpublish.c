@@ -1,0 +1,482 @@
+/* test_labelpublish.c: labelpublish against a real mosquitto broker on loopback. */
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
+#include <gst/cliplabels/gstclipevent.h>
+
+#include "mqtt-test-broker.h"
+
+#define STREAM "cam"
+#define EVENTS_TOPIC "timesformer/v1/" STREAM "/events"
+#define AVAILABILITY_TOPIC "timesformer/v1/" STREAM "/availability"
+#define ALL_TOPICS "timesformer/v1/" STREAM "/#"
+#define ARRIVAL_TIMEOUT_MS 8000
+
+/* The event of index i: a made-up "falling" event whose figures follow i. */
+static GstClipEvent
+test_event (guint i)
+{
+  GstClipEvent event = {
+    .kind = i % 3 == 0 ? GST_CLIP_EVENT_START : i % 3 == 1 ? GST_CLIP_EVENT_UPDATE
+        : GST_CLIP_EVENT_END,
+    .event_id = i, .model = g_quark_from_static_string ("tiny"),
+    .producer = g_quark_from_static_string ("timesformer0"), .class_id = 3,
+    .label = g_quark_from_static_string ("falling"), .start_running_time = i * GST_SECOND,
+    .end_running_time = (i + 1) * GST_SECOND, .start_pts = i * GST_SECOND,
+    .end_pts = (i + 1) * GST_SECOND, .start_wallclock_unix_us = 1700000000000000 + i,
+    .end_wallclock_unix_us = 1700000001000000 + i, .peak_score = 0.875f, .mean_score = 0.75f,
+    .n_clips = 2, .first_clip_index = 2 * i, .last_clip_index = 2 * i + 1,
+    .reason = i % 3 == 2 ? "below-threshold" : NULL,
+  };
+
+  return event;
+}
+
+static gchar *
+test_event_json (guint i)
+{
+  GstClipEvent event = test_event (i);
+
+  return gst_clip_event_to_json (&event, STREAM);
+}
+
+static GstHarness *
+publisher_new (guint port, const gchar *scheme, const gchar *extra)
+{
+  gchar *launch = g_strdup_printf ("labelpublish broker=%s://127.0.0.1:%u stream-name=" STREAM
+      " %s", scheme, port, extra);
+  GstElement *element = gst_parse_launch (launch, NULL);
+  GstBus *bus = gst_bus_new ();
+  GstHarness *h;
+
+  /* The bus is there before the element starts, to catch what start() posts. */
+  fail_unless (element != NULL);
+  gst_element_set_bus (element, bus);
+  gst_object_unref (bus);
+  h = gst_harness_new_with_element (element, "sink", "src");
+  gst_object_unref (element);
+  gst_harness_set_src_caps_str (h, "application/x-test");
+  g_free (launch);
+  return h;
+}
+
+static void
+push_events (GstHarness *h, guint from, guint n)
+{
+  guint i;
+
+  for (i = from; i < from + n; i++) {
+    GstClipEvent event = test_event (i);
+
+    fail_unless (gst_harness_push_event (h, gst_clip_event_new_gst_event (&event)));
+  }
+}
+
+/* The first message of `type` on the element's bus within timeout_ms, or NULL. */
+static GstMessage *
+pop_message (GstHarness *h, GstMessageType type, guint timeout_ms)
+{
+  GstBus *bus = gst_element_get_bus (h->element);
+  GstMessage *message = gst_bus_timed_pop_filtered (bus, timeout_ms * GST_MSECOND, type);
+
+  gst_object_unref (bus);
+  return message;
+}
+
+static GstElement *
+publisher (GstHarness *h)
+{
+  return h->element;
+}
+
+static guint64
+dropped (GstHarness *h)
+{
+  guint64 count = 0;
+
+  g_object_get (publisher (h), "dropped", &count, NULL);
+  return count;
+}
+
+/* Events first..first+n-1 arrived, each `copies` times exactly (0: at least once), in order of
+ * their first arrival. */
+static void
+assert_events_arrived (TestSubscriber *subscriber, guint from, guint n, guint copies)
+{
+  GPtrArray *messages = test_subscriber_messages (subscriber, EVENTS_TOPIC);
+  guint i, j, next = from;
+
+  for (i = from; i < from + n; i++) {
+    gchar *expected = test_event_json (i);
+    guint seen = 0;
+
+    for (j = 0; j < messages->len; j++)
+      seen += strcmp (((TestMessage *) g_ptr_array_index (messages, j))->payload, expected) == 0;
+    fail_unless (seen > 0, "event %u missing (%u messages)", i, messages->len);
+    fail_unless (copies == 0 || seen == copies, "event %u arrived %u times", i, seen);
+    g_free (expected);
+  }
+  /* first arrivals in order */
+  for (j = 0; j < messages->len && next < from + n; j++) {
+    gchar *expected = test_event_json (next);
+
+    if (strcmp (((TestMessage *) g_ptr_array_index (messages, j))->payload, expected) == 0)
+      next++;
+    g_free (expected);
+  }
+  fail_unless (next == from + n, "event %u out of order", next);
+  g_ptr_array_unref (messages);
+}
+
+/* Three events pushed before EOS arrive. */
+static void
+assert_three_delivered (GstHarness *h, TestSubscriber *subscriber)
+{
+  push_events (h, 0, 3);
+  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+  fail_unless_equals_int (test_subscriber_wait (subscriber, EVENTS_TOPIC, 3,
+          ARRIVAL_TIMEOUT_MS), 3);
+  assert_events_arrived (subscriber, 0, 3, 0);
+}
+
+/* QoS 2: every event exactly once; QoS 1: at least once. */
+GST_START_TEST (test_events_delivered)
+{
+  gint qos = __i__ == 0 ? 2 : 1;
+  TestBroker *broker = test_broker_new (TEST_BROKER_ANONYMOUS);
+  TestSubscriber *subscriber;
+  gchar *extra = g_strdup_printf ("qos=%d", qos);
+  GstHarness *h;
+  GPtrArray *availability;
+
+  test_broker_start (broker);
+  subscriber = test_subscriber_new (broker->port, ALL_TOPICS);
+  h = publisher_new (broker->port, "mqtt", extra);
+  push_events (h, 0, 30);
+  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+  fail_unless_equals_int (test_subscriber_wait (subscriber, EVENTS_TOPIC, 30,
+          ARRIVAL_TIMEOUT_MS), 30);
+  if (qos == 2)
+    g_usleep (300 * G_TIME_SPAN_MILLISECOND);     /* room for a duplicate to show */
+  assert_events_arrived (subscriber, 0, 30, qos == 2 ? 1 : 0);
+  availability = test_subscriber_messages (subscriber, AVAILABILITY_TOPIC);
+  fail_unless (availability->len >= 1);
+  fail_unless_equals_string (((TestMessage *) g_ptr_array_index (availability, 0))->payload,
+      "online");
+  fail_unless (pop_message (h, GST_MESSAGE_WARNING | GST_MESSAGE_ERROR, 0) == NULL);
+  fail_unless_equals_uint64 (dropped (h), 0);
+  gst_harness_teardown (h);
+  /* A graceful stop says "offline". */
+  fail_unless (test_subscriber_wait (subscriber, AVAILABILITY_TOPIC, 2, ARRIVAL_TIMEOUT_MS) >= 2);
+  g_ptr_array_unref (availability);
+  availability = test_subscriber_messages (subscriber, AVAILABILITY_TOPIC);
+  fail_unless_equals_string (((TestMessage *) g_ptr_array_index (availability,
+              availability->len - 1))->payload, "offline");
+  g_ptr_array_unref (availability);
+  test_subscriber_free (subscriber);
+  test_broker_free (broker);
+  g_free (extra);
+}
+GST_END_TEST;
+
+/* The broker stops mid-stream and comes back on the same port: nothing is lost. */
+GST_START_TEST (test_broker_restart)
+{
+  TestBroker *broker = test_broker_new (TEST_BROKER_ANONYMOUS);
+  TestSubscriber *subscriber;
+  GstHarness *h;
+
+  test_broker_start (broker);
+  subscriber = test_subscriber_new (broker->port, ALL_TOPICS);
+  h = publisher_new (broker->port, "mqtt", "qos=1");
+  push_events (h, 0, 10);
+  fail_unless_equals_int (test_subscriber_wait (subscriber, EVENTS_TOPIC, 10,
+          ARRIVAL_TIMEOUT_MS), 10);
+  test_broker_stop (broker);
+  push_events (h, 10, 10);
+  g_usleep (2 * G_USEC_PER_SEC);
+  test_broker_start (broker);
+  push_events (h, 20, 10);
+  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+  test_subscriber_wait (subscriber, EVENTS_TOPIC, 30, ARRIVAL_TIMEOUT_MS);
+  assert_events_arrived (subscriber, 0, 30, 0);
+  fail_unless_equals_uint64 (dropped (h), 0);
+  gst_harness_teardown (h);
+  test_subscriber_free (subscriber);
+  test_broker_free (broker);
+}
+GST_END_TEST;
+
+/* While the broker is down the queue holds max-queued messages: the oldest are dropped and
+ * counted, the newest delivered once it is back. */
+GST_START_TEST (test_queue_bound)
+{
+  TestBroker *broker = test_broker_new (TEST_BROKER_ANONYMOUS);
+  TestSubscriber *subscriber;
+  GstMessage *warning;
+  GstHarness *h;
+
+  /* The subscriber's session is made first, so it gets what arrives after the restart. */
+  test_broker_start (broker);
+  subscriber = test_subscriber_new (broker->port, ALL_TOPICS);
+  test_broker_stop (broker);
+  h = publisher_new (broker->port, "mqtt", "qos=1 max-queued=5");
+  push_events (h, 0, 12);
+  fail_unless_equals_uint64 (dropped (h), 7);
+  warning = pop_message (h, GST_MESSAGE_WARNING, 1000);
+  fail_unless (warning != NULL);
+  gst_message_unref (warning);
+  test_broker_start (broker);
+  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+  fail_unless_equals_int (test_subscriber_wait (subscriber, EVENTS_TOPIC, 5,
+          ARRIVAL_TIMEOUT_MS), 5);
+  assert_events_arrived (subscriber, 7, 5, 0);
+  fail_unless_equals_int (test_subscriber_wait (subscriber, EVENTS_TOPIC, 6, 300), 5);
+  gst_harness_teardown (h);
+  test_subscriber_free (subscriber);
+  test_broker_free (broker);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_password)
+{
+  gboolean right = __i__ == 0;
+  TestBroker *broker = test_broker_new (TEST_BROKER_PASSWORD_FILE);
+  gchar *wrong_file = g_build_filename (broker->dir, "wrong-password", NULL);
+  gchar *extra = g_strdup_printf ("username=" TEST_BROKER_USER " password-file=%s",
+      right ? broker->password_file : wrong_file);
+  TestSubscriber *subscriber;
+  GstHarness *h;
+
+  fail_unless (g_file_set_contents (wrong_file, "not-the-password\n", -1, NULL));
+  test_broker_start (broker);
+  subscriber = test_subscriber_new (broker->port, ALL_TOPICS);
+  h = publisher_new (broker->secure_port, "mqtt", extra);
+  if (right) {
+    assert_three_delivered (h, subscriber);
+  } else {
+    GstMessage *error = pop_message (h, GST_MESSAGE_ERROR, 5000);
+    GError *gerror = NULL;
+    gint64 start;
+
+    fail_unless (error != NULL, "no error for a wrong password");
+    gst_message_parse_error (error, &gerror, NULL);
+    fail_unless (g_error_matches (gerror, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_AUTHORIZED),
+        "%s", gerror->message);
+    fail_unless (strstr (gerror->message, "not authorised") != NULL
+        || strstr (gerror->message, "password") != NULL, "%s", gerror->message);
+    fail_unless_equals_int (gst_harness_push (h, gst_buffer_new ()), GST_FLOW_ERROR);
+    start = g_get_monotonic_time ();
+    gst_harness_push_event (h, gst_event_new_eos ());
+    fail_unless (g_get_monotonic_time () - start < G_USEC_PER_SEC, "EOS waited after refusal");
+    g_error_free (gerror);
+    gst_message_unref (error);
+    fail_unless_equals_int (test_subscriber_wait (subscriber, EVENTS_TOPIC, 1, 200), 0);
+  }
+  gst_harness_teardown (h);
+  test_subscriber_free (subscriber);
+  test_broker_free (broker);
+  g_free (extra);
+  g_free (wrong_file);
+}
+GST_END_TEST;
+
+/* TLS with the test's CA works; with a CA that did not sign the broker's certificate it warns,
+ * retries and never hangs: EOS waits only eos-timeout-ms. */
+GST_START_TEST (test_tls)
+{
+  gboolean right = __i__ == 0;
+  TestBroker *broker = test_broker_new (TEST_BROKER_TLS);
+  gchar *extra = g_strdup_printf ("ca-file=%s eos-timeout-ms=500",
+      right ? broker->ca_file : broker->other_ca_file);
+  TestSubscriber *subscriber;
+  GstHarness *h;
+
+  test_broker_start (broker);
+  subscriber = test_subscriber_new (broker->port, ALL_TOPICS);
+  h = publisher_new (broker->secure_port, "mqtts", extra);
+  if (right) {
+    g_object_set (publisher (h), "eos-timeout-ms", 5000, NULL);
+    assert_three_delivered (h, subscriber);
+  } else {
+    GstMessage *warning = pop_message (h, GST_MESSAGE_WARNING, 5000);
+    gint64 start;
+    gboolean connected = TRUE;
+
+    fail_unless (warning != NULL, "no warning for a failed TLS handshake");
+    gst_message_unref (warning);
+    g_object_get (publisher (h), "connected", &connected, NULL);
+    fail_if (connected);
+    push_events (h, 0, 1);
+    start = g_get_monotonic_time ();
+    gst_harness_push_event (h, gst_event_new_eos ());
+    fail_unless (g_get_monotonic_time () - start < 2 * G_USEC_PER_SEC);
+    warning = pop_message (h, GST_MESSAGE_WARNING, 0);
+    fail_unless (warning != NULL, "no warning for what was not delivered");
+    gst_message_unref (warning);
+    fail_unless_equals_int (test_subscriber_wait (subscriber, EVENTS_TOPIC, 1, 200), 0);
+  }
+  gst_harness_teardown (h);
+  test_subscriber_free (subscriber);
+  test_broker_free (broker);
+  g_free (extra);
+}
+GST_END_TEST;
+
+static GPid
+spawn_gst_launch (const gchar *pipeline, gchar **envp)
+{
+  gchar **argv = NULL;
+  gchar *command = g_strdup_printf ("gst-launch-1.0 -q %s", pipeline);
+  GPid pid = 0;
+
+  fail_unless (g_shell_parse_argv (command, NULL, &argv, NULL));
+  fail_unless (g_spawn_async (NULL, argv, envp, G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD
+          | G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, &pid, NULL));
+  g_strfreev (argv);
+  g_free (command);
+  return pid;
+}
+
+static gint
+wait_child (GPid pid, guint timeout_ms)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * G_TIME_SPAN_MILLISECOND;
+  gint status = 0;
+
+  while (waitpid (pid, &status, WNOHANG) == 0) {
+    if (g_get_monotonic_time () > deadline) {
+      kill (pid, SIGKILL);
+      waitpid (pid, &status, 0);
+      fail ("gst-launch-1.0 did not end in %u ms", timeout_ms);
+    }
+    g_usleep (20 * G_TIME_SPAN_MILLISECOND);
+  }
+  g_spawn_close_pid (pid);
+  return status;
+}
+
+/* The last will: a pipeline process that is killed leaves "offline" (retained). */
+GST_START_TEST (test_last_will)
+{
+  TestBroker *broker = test_broker_new (TEST_BROKER_ANONYMOUS);
+  gchar *pipeline = g_strdup_printf ("videotestsrc is-live=true ! labelpublish "
+      "broker=mqtt://127.0.0.1:%u stream-name=" STREAM " ! fakesink", broker->port);
+  TestSubscriber *subscriber;
+  GPtrArray *availability;
+  GPid pid;
+
+  test_broker_start (broker);
+  subscriber = test_subscriber_new (broker->port, AVAILABILITY_TOPIC);
+  pid = spawn_gst_launch (pipeline, NULL);
+  fail_unless_equals_int (test_subscriber_wait (subscriber, AVAILABILITY_TOPIC, 1,
+          ARRIVAL_TIMEOUT_MS), 1);
+  kill (pid, SIGKILL);
+  wait_child (pid, 5000);
+  fail_unless_equals_int (test_subscriber_wait (subscriber, AVAILABILITY_TOPIC, 2,
+          ARRIVAL_TIMEOUT_MS), 2);
+  availability = test_subscriber_messages (subscriber, AVAILABILITY_TOPIC);
+  fail_unless_equals_string (((TestMessage *) g_ptr_array_index (availability, 0))->payload,
+      "online");
+  fail_unless_equals_string (((TestMessage *) g_ptr_array_index (availability, 1))->payload,
+      "offline");
+  g_ptr_array_unref (availability);
+  test_subscriber_free (subscriber);
+  /* Retained: a subscriber that comes later reads "offline" too. */
+  subscriber = test_subscriber_new (broker->port, AVAILABILITY_TOPIC);
+  fail_unless_equals_int (test_subscriber_wait (subscriber, AVAILABILITY_TOPIC, 1,
+          ARRIVAL_TIMEOUT_MS), 1);
+  availability = test_subscriber_messages (subscriber, AVAILABILITY_TOPIC);
+  fail_unless (((TestMessage *) g_ptr_array_index (availability, 0))->retain);
+  fail_unless_equals_string (((TestMessage *) g_ptr_array_index (availability, 0))->payload,
+      "offline");
+  g_ptr_array_unref (availability);
+  test_subscriber_free (subscriber);
+  test_broker_free (broker);
+  g_free (pipeline);
+}
+GST_END_TEST;
+
+/* A whole debug log at level 6 of a pipeline that logs in with a password holds no password. */
+GST_START_TEST (test_no_password_in_log)
+{
+  TestBroker *broker = test_broker_new (TEST_BROKER_PASSWORD_FILE);
+  gchar *log = g_build_filename (broker->dir, "gst-debug.log", NULL);
+  gchar *pipeline = g_strdup_printf ("videotestsrc num-buffers=30 ! labelpublish "
+      "broker=mqtt://127.0.0.1:%u stream-name=" STREAM " username=" TEST_BROKER_USER
+      " password-file=%s ! fakesink", broker->secure_port, broker->password_file);
+  gchar **envp = g_get_environ ();
+  TestSubscriber *subscriber;
+  gchar *text = NULL;
+  gsize length = 0;
+  gint status;
+
+  envp = g_environ_setenv (envp, "GST_DEBUG", "*:6", TRUE);
+  envp = g_environ_setenv (envp, "GST_DEBUG_FILE", log, TRUE);
+  envp = g_environ_setenv (envp, "GST_DEBUG_NO_COLOR", "1", TRUE);
+  test_broker_start (broker);
+  subscriber = test_subscriber_new (broker->port, AVAILABILITY_TOPIC);
+  status = wait_child (spawn_gst_launch (pipeline, envp), 30000);
+  fail_unless (g_spawn_check_wait_status (status, NULL));
+  /* It logged in: "online", then "offline" when it stopped. */
+  fail_unless_equals_int (test_subscriber_wait (subscriber, AVAILABILITY_TOPIC, 2,
+          ARRIVAL_TIMEOUT_MS), 2);
+  fail_unless (g_file_get_contents (log, &text, &length, NULL));
+  fail_unless (length > 100000 && strstr (text, "labelpublish") != NULL, "log too short");
+  fail_unless (memmem (text, length, TEST_BROKER_PASSWORD, strlen (TEST_BROKER_PASSWORD)) == NULL,
+      "the password is in the debug log");
+  g_free (text);
+  test_subscriber_free (subscriber);
+  test_broker_free (broker);
+  g_strfreev (envp);
+  g_free (pipeline);
+  g_free (log);
+}
+GST_END_TEST;
+
+/* Bad values are refused with a warning and the old value stays. */
+GST_START_TEST (test_bad_properties_refused)
+{
+  GstElement *element = gst_element_factory_make ("labelpublish", NULL);
+  gchar *value = NULL;
+
+  g_object_set (element, "broker", "http://example.org", NULL);
+  g_object_set (element, "broker", "mqtt://user:secret@127.0.0.1:1883", NULL);
+  g_object_set (element, "topic", "a/+/b", NULL);
+  g_object_set (element, "topic", "", NULL);
+  g_object_get (element, "broker", &value, NULL);
+  fail_unless_equals_string (value, "mqtt://127.0.0.1:1883");
+  g_free (value);
+  g_object_get (element, "topic", &value, NULL);
+  fail_unless_equals_string (value, "timesformer/v1/{stream}/clips");
+  g_free (value);
+  g_object_set (element, "broker", "mqtts://broker.local", "last-result-topic", "", NULL);
+  g_object_get (element, "broker", &value, NULL);
+  fail_unless_equals_string (value, "mqtts://broker.local");
+  g_free (value);
+  gst_object_unref (element);
+}
+GST_END_TEST;
+
+static Suite *
+labelpublish_suite (void)
+{
+  Suite *s = suite_create ("labelpublish");
+  TCase *tc = tcase_create ("general");
+
+  tcase_set_timeout (tc, 60);
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_bad_properties_refused);
+  tcase_add_loop_test (tc, test_events_delivered, 0, 2);
+  tcase_add_test (tc, test_broker_restart);
+  tcase_add_test (tc, test_queue_bound);
+  tcase_add_loop_test (tc, test_password, 0, 2);
+  tcase_add_loop_test (tc, test_tls, 0, 2);
+  tcase_add_test (tc, test_last_will);
+  tcase_add_test (tc, test_no_password_in_log);
+  return s;
+}
+
+GST_CHECK_MAIN (labelpublish);
