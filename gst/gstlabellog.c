@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <glib/gstdio.h>
-#include <json-glib/json-glib.h>
 
 #include "cliplabels/gstcliplabelsmeta.h"
 
@@ -158,133 +157,18 @@ gst_label_log_stream_name (GstLabelLog *self)
   return g_strdup (self->source_uri != NULL ? self->source_uri : self->tag_location);
 }
 
-/* ---- JSON ---- */
-
-static void
-add_string_or_null (JsonBuilder *builder, const gchar *member, const gchar *value)
-{
-  json_builder_set_member_name (builder, member);
-  if (value != NULL)
-    json_builder_add_string_value (builder, value);
-  else
-    json_builder_add_null_value (builder);
-}
-
-/* Times in nanoseconds; null when unknown. */
-static void
-add_time (JsonBuilder *builder, const gchar *member, const GstStructure *result,
-    const gchar *field)
-{
-  guint64 time = GST_CLOCK_TIME_NONE;
-
-  gst_structure_get_uint64 (result, field, &time);
-  json_builder_set_member_name (builder, member);
-  if (GST_CLOCK_TIME_IS_VALID (time))
-    json_builder_add_int_value (builder, (gint64) time);
-  else
-    json_builder_add_null_value (builder);
-}
-
-static void
-add_labels (JsonBuilder *builder, const GstStructure *result)
-{
-  const GValue *labels = gst_structure_get_value (result, "labels");
-  guint i, n = labels != NULL && GST_VALUE_HOLDS_ARRAY (labels) ?
-      gst_value_array_get_size (labels) : 0;
-
-  json_builder_set_member_name (builder, "labels");
-  json_builder_begin_array (builder);
-  for (i = 0; i < n; i++) {
-    const GValue *entry = gst_value_array_get_value (labels, i);
-    const GstStructure *label;
-    guint id = 0;
-    gfloat score = 0.0f;
-
-    if (!GST_VALUE_HOLDS_STRUCTURE (entry))
-      continue;
-    label = gst_value_get_structure (entry);
-    gst_structure_get_uint (label, "id", &id);
-    gst_structure_get (label, "score", G_TYPE_FLOAT, &score, NULL);
-    json_builder_begin_object (builder);
-    json_builder_set_member_name (builder, "id");
-    json_builder_add_int_value (builder, id);
-    add_string_or_null (builder, "label", gst_structure_get_string (label, "label"));
-    json_builder_set_member_name (builder, "score");
-    json_builder_add_double_value (builder, score);
-    json_builder_end_object (builder);
-  }
-  json_builder_end_array (builder);
-}
-
-static void
-add_wallclock (JsonBuilder *builder, gint64 unix_us)
-{
-  GDateTime *seconds = g_date_time_new_from_unix_utc (unix_us / G_USEC_PER_SEC);
-  GDateTime *now = g_date_time_add (seconds, unix_us % G_USEC_PER_SEC);
-  gchar *iso = g_date_time_format_iso8601 (now);
-
-  add_string_or_null (builder, "wallclock", iso);
-  json_builder_set_member_name (builder, "wallclock_unix_ns");
-  json_builder_add_int_value (builder, unix_us * 1000);
-  g_free (iso);
-  g_date_time_unref (now);
-  g_date_time_unref (seconds);
-}
-
-/* One line of JSON (no newline) for a result structure of the clip-labels meta. */
-static gchar *
-result_to_json (const GstStructure *result, const gchar *stream, gint64 unix_us)
-{
-  JsonBuilder *builder = json_builder_new ();
-  JsonGenerator *generator = json_generator_new ();
-  guint64 clip_index = 0;
-  guint num_frames = 0;
-  JsonNode *root;
-  gchar *text;
-
-  gst_structure_get_uint64 (result, "clip-index", &clip_index);
-  gst_structure_get_uint (result, "num-frames", &num_frames);
-
-  json_builder_begin_object (builder);
-  add_string_or_null (builder, "stream", stream);
-  add_string_or_null (builder, "model", gst_structure_get_string (result, "model"));
-  add_string_or_null (builder, "producer", gst_structure_get_string (result, "producer"));
-  json_builder_set_member_name (builder, "clip_index");
-  json_builder_add_int_value (builder, (gint64) clip_index);
-  json_builder_set_member_name (builder, "num_frames");
-  json_builder_add_int_value (builder, num_frames);
-  add_time (builder, "first_pts", result, "first-pts");
-  add_time (builder, "last_pts", result, "last-pts");
-  add_time (builder, "first_running_time", result, "first-running-time");
-  add_time (builder, "last_running_time", result, "last-running-time");
-  add_wallclock (builder, unix_us);
-  add_labels (builder, result);
-  json_builder_end_object (builder);
-
-  root = json_builder_get_root (builder);
-  json_generator_set_root (generator, root);
-  text = json_generator_to_data (generator, NULL);
-  json_node_unref (root);
-  g_object_unref (generator);
-  g_object_unref (builder);
-  return text;
-}
-
 /* ---- logging ---- */
 
 static gchar *
-result_key (const GstStructure *result)
+result_key (const GstClipLabelsMeta *result)
 {
-  guint64 clip_index = 0;
-
-  gst_structure_get_uint64 (result, "clip-index", &clip_index);
   return g_strdup_printf ("%s/%" G_GUINT64_FORMAT,
-      GST_STR_NULL (gst_structure_get_string (result, "producer")), clip_index);
+      result->producer != 0 ? g_quark_to_string (result->producer) : "", result->clip_index);
 }
 
 /* Writes the result unless it was written already; FALSE (error posted) if writing failed. */
 static gboolean
-gst_label_log_write (GstLabelLog *self, const GstStructure *result)
+gst_label_log_write (GstLabelLog *self, const GstClipLabelsMeta *result)
 {
   gchar *key = result_key (result);
   gchar *stream, *line;
@@ -296,7 +180,7 @@ gst_label_log_write (GstLabelLog *self, const GstStructure *result)
     return TRUE;
   }
   stream = gst_label_log_stream_name (self);
-  line = result_to_json (result, stream, g_get_real_time ());
+  line = gst_clip_labels_meta_to_json (result, stream, g_get_real_time ());
   written = fputs (line, self->file) >= 0 && fputc ('\n', self->file) != EOF
       && fflush (self->file) == 0;
   if (written) {
@@ -312,6 +196,24 @@ gst_label_log_write (GstLabelLog *self, const GstStructure *result)
   return written;
 }
 
+/* A result carried by the EOS event: made typed once, then written as any other. */
+static gboolean
+gst_label_log_write_structure (GstLabelLog *self, const GstStructure *structure)
+{
+  GstBuffer *holder = gst_buffer_new ();
+  GstClipLabelsMeta *result = gst_buffer_add_clip_labels_meta_from_structure (holder, structure);
+  gboolean written = TRUE;
+
+  GST_DEBUG_OBJECT (self, "result in an event");
+  if (result != NULL)
+    written = gst_label_log_write (self, result);
+  else
+    GST_WARNING_OBJECT (self, "ignoring an invalid clip-labels event: %" GST_PTR_FORMAT,
+        structure);
+  gst_buffer_unref (holder);
+  return written;
+}
+
 static GstFlowReturn
 gst_label_log_transform_ip (GstBaseTransform *trans, GstBuffer *buffer)
 {
@@ -321,11 +223,7 @@ gst_label_log_transform_ip (GstBaseTransform *trans, GstBuffer *buffer)
 
   while ((meta = gst_buffer_iterate_meta_filtered (buffer, &state,
               GST_CLIP_LABELS_META_API_TYPE)) != NULL) {
-    GstStructure *result = gst_clip_labels_meta_to_structure ((GstClipLabelsMeta *) meta);
-    gboolean written = gst_label_log_write (self, result);
-
-    gst_structure_free (result);
-    if (!written)
+    if (!gst_label_log_write (self, (GstClipLabelsMeta *) meta))
       return GST_FLOW_ERROR;
   }
   return GST_FLOW_OK;
@@ -348,11 +246,9 @@ static gboolean
 gst_label_log_sink_event (GstBaseTransform *trans, GstEvent *event)
 {
   GstLabelLog *self = GST_LABEL_LOG (trans);
-  const GstStructure *result = gst_clip_labels_event_get_structure (event);
+  const GstStructure *structure = gst_clip_labels_event_get_structure (event);
 
-  if (result != NULL)
-    GST_DEBUG_OBJECT (self, "result in a %s event", GST_EVENT_TYPE_NAME (event));
-  if (result != NULL && !gst_label_log_write (self, result)) {
+  if (structure != NULL && !gst_label_log_write_structure (self, structure)) {
     gst_event_unref (event);
     return FALSE;
   }

@@ -78,4 +78,13 @@ GstEvent *gst_clip_labels_event_new (GstStructure *structure);
 /* The result an event carries, or NULL if the event is not a clip-labels event. */
 const GstStructure *gst_clip_labels_event_get_structure (GstEvent *event);
 
+/* The result as one line of JSON (no newline), the line labellog writes:
+ *   {"stream", "model", "producer", "clip_index", "num_frames", "first_pts", "last_pts",
+ *    "first_running_time", "last_running_time" (nanoseconds, null when unknown),
+ *    "wallclock" (ISO 8601, UTC), "wallclock_unix_ns", "labels": [{"id", "label", "score"}]}
+ * `stream` may be NULL (written null); a name the meta lacks is written ""; a score that is not
+ * finite is written null. Free with g_free(). */
+gchar *gst_clip_labels_meta_to_json (const GstClipLabelsMeta *meta, const gchar *stream,
+    gint64 wallclock_unix_us);
+
 G_END_DECLS

@@ -1,6 +1,8 @@
-/* Tests of the clip-labels meta: adding, reading, copying, the structure and the event. */
+/* Tests of the clip-labels meta: adding, reading, copying, the structure, the event and JSON. */
+#include <math.h>
 #include <gst/check/gstcheck.h>
 #include <gst/cliplabels/gstcliplabelsmeta.h>
+#include <json-glib/json-glib.h>
 
 static GstClipLabelsMeta *
 add_example_meta (GstBuffer *buffer)
@@ -164,6 +166,144 @@ GST_START_TEST (test_event)
 }
 GST_END_TEST;
 
+/* 2026-12-02T05:06:07.089012Z */
+#define EXAMPLE_WALLCLOCK_US G_GINT64_CONSTANT (1796187967089012)
+
+/* Parses one line of JSON into an object; fails the test unless it is one. */
+static JsonObject *
+parse_json_object (const gchar *text)
+{
+  JsonParser *parser = json_parser_new ();
+  GError *error = NULL;
+  JsonObject *object;
+
+  fail_if (strchr (text, '\n') != NULL, "not one line: %s", text);
+  fail_unless (json_parser_load_from_data (parser, text, -1, &error), "invalid JSON %s: %s",
+      text, error != NULL ? error->message : "");
+  fail_unless (JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)));
+  object = json_object_ref (json_node_get_object (json_parser_get_root (parser)));
+  g_object_unref (parser);
+  return object;
+}
+
+GST_START_TEST (test_json_fields)
+{
+  GstBuffer *buffer = gst_buffer_new ();
+  gchar *text = gst_clip_labels_meta_to_json (add_example_meta (buffer), "file:///a.mp4",
+      EXAMPLE_WALLCLOCK_US);
+  JsonObject *line = parse_json_object (text);
+  JsonArray *labels = json_object_get_array_member (line, "labels");
+  JsonObject *second = json_array_get_object_element (labels, 1);
+
+  fail_unless_equals_string (json_object_get_string_member (line, "stream"), "file:///a.mp4");
+  fail_unless_equals_string (json_object_get_string_member (line, "model"), "tiny");
+  fail_unless_equals_string (json_object_get_string_member (line, "producer"), "timesformer0");
+  fail_unless_equals_int64 (json_object_get_int_member (line, "clip_index"), 7);
+  fail_unless_equals_int64 (json_object_get_int_member (line, "num_frames"), 8);
+  fail_unless_equals_int64 (json_object_get_int_member (line, "first_pts"), 1 * GST_SECOND);
+  fail_unless_equals_int64 (json_object_get_int_member (line, "last_pts"), 2 * GST_SECOND);
+  fail_unless_equals_int64 (json_object_get_int_member (line, "first_running_time"),
+      11 * GST_SECOND);
+  fail_unless_equals_int64 (json_object_get_int_member (line, "last_running_time"),
+      12 * GST_SECOND);
+  fail_unless_equals_string (json_object_get_string_member (line, "wallclock"),
+      "2026-12-02T05:06:07.089012Z");
+  fail_unless_equals_int64 (json_object_get_int_member (line, "wallclock_unix_ns"),
+      EXAMPLE_WALLCLOCK_US * 1000);
+  fail_unless_equals_int (json_array_get_length (labels), 2);
+  fail_unless_equals_int64 (json_object_get_int_member (second, "id"), 1);
+  fail_unless_equals_string (json_object_get_string_member (second, "label"), "running");
+  fail_unless_equals_float (json_object_get_double_member (second, "score"), 0.125);
+
+  json_object_unref (line);
+  g_free (text);
+  gst_buffer_unref (buffer);
+}
+GST_END_TEST;
+
+/* The exact bytes: labellog's lines and a publisher's messages must not drift apart. */
+GST_START_TEST (test_json_bytes)
+{
+  GstBuffer *buffer = gst_buffer_new ();
+  gchar *text = gst_clip_labels_meta_to_json (add_example_meta (buffer), "cam",
+      EXAMPLE_WALLCLOCK_US);
+
+  fail_unless_equals_string (text, "{\"stream\":\"cam\",\"model\":\"tiny\","
+      "\"producer\":\"timesformer0\",\"clip_index\":7,\"num_frames\":8,"
+      "\"first_pts\":1000000000,\"last_pts\":2000000000,"
+      "\"first_running_time\":11000000000,\"last_running_time\":12000000000,"
+      "\"wallclock\":\"2026-12-02T05:06:07.089012Z\",\"wallclock_unix_ns\":1796187967089012000,"
+      "\"labels\":[{\"id\":3,\"label\":\"dancing\",\"score\":0.75},"
+      "{\"id\":1,\"label\":\"running\",\"score\":0.125}]}");
+  g_free (text);
+  gst_buffer_unref (buffer);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_json_null_stream_and_unknown_times)
+{
+  GstBuffer *buffer = gst_buffer_new ();
+  GstClipLabelsMeta *meta = gst_buffer_add_clip_labels_meta (buffer, NULL, NULL, 0, 1,
+      GST_CLOCK_TIME_NONE, GST_CLOCK_TIME_NONE, GST_CLOCK_TIME_NONE, GST_CLOCK_TIME_NONE);
+  gchar *text = gst_clip_labels_meta_to_json (meta, NULL, EXAMPLE_WALLCLOCK_US);
+  JsonObject *line = parse_json_object (text);
+
+  fail_unless (json_object_get_null_member (line, "stream"));
+  fail_unless_equals_string (json_object_get_string_member (line, "model"), "");
+  fail_unless_equals_string (json_object_get_string_member (line, "producer"), "");
+  fail_unless (json_object_get_null_member (line, "first_pts"));
+  fail_unless (json_object_get_null_member (line, "last_pts"));
+  fail_unless (json_object_get_null_member (line, "first_running_time"));
+  fail_unless (json_object_get_null_member (line, "last_running_time"));
+  fail_unless_equals_int (json_array_get_length (json_object_get_array_member (line, "labels")),
+      0);
+
+  json_object_unref (line);
+  g_free (text);
+  gst_buffer_unref (buffer);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_json_special_characters_and_non_finite_scores)
+{
+  const gchar *odd = "say \"hi\"\\\n\t\x01 caf\xc3\xa9 </script>";
+  GstBuffer *buffer = gst_buffer_new ();
+  GstClipLabelsMeta *meta = gst_buffer_add_clip_labels_meta (buffer, "m\"odel", "p\\1", 2, 8,
+      0, 1, 0, 1);
+  JsonObject *line;
+  JsonArray *labels;
+  gchar *text;
+  guint i;
+
+  gst_clip_labels_meta_add_label (meta, 0, odd, NAN);
+  gst_clip_labels_meta_add_label (meta, 1, "up", INFINITY);
+  gst_clip_labels_meta_add_label (meta, 2, "down", -INFINITY);
+  gst_clip_labels_meta_add_label (meta, 3, NULL, 0.5f);
+  text = gst_clip_labels_meta_to_json (meta, "rtsp://cam/\"1\"", EXAMPLE_WALLCLOCK_US);
+  line = parse_json_object (text);
+  labels = json_object_get_array_member (line, "labels");
+
+  fail_unless_equals_string (json_object_get_string_member (line, "stream"),
+      "rtsp://cam/\"1\"");
+  fail_unless_equals_string (json_object_get_string_member (line, "model"), "m\"odel");
+  fail_unless_equals_string (json_object_get_string_member (line, "producer"), "p\\1");
+  fail_unless_equals_int (json_array_get_length (labels), 4);
+  fail_unless_equals_string (json_object_get_string_member (json_array_get_object_element
+          (labels, 0), "label"), odd);
+  for (i = 0; i < 3; i++)
+    fail_unless (json_object_get_null_member (json_array_get_object_element (labels, i),
+            "score"), "score %u of %s", i, text);
+  fail_unless_equals_string (json_object_get_string_member (json_array_get_object_element
+          (labels, 3), "label"), "");
+  fail_unless_equals_float (json_object_get_double_member (json_array_get_object_element
+          (labels, 3), "score"), 0.5);
+
+  json_object_unref (line);
+  g_free (text);
+  gst_buffer_unref (buffer);
+}
+GST_END_TEST;
+
 static Suite *
 cliplabels_meta_suite (void)
 {
@@ -176,6 +316,10 @@ cliplabels_meta_suite (void)
   tcase_add_test (tc, test_structure_round_trip);
   tcase_add_test (tc, test_invalid_structures_refused);
   tcase_add_test (tc, test_event);
+  tcase_add_test (tc, test_json_fields);
+  tcase_add_test (tc, test_json_bytes);
+  tcase_add_test (tc, test_json_null_stream_and_unknown_times);
+  tcase_add_test (tc, test_json_special_characters_and_non_finite_scores);
   return suite;
 }
 
