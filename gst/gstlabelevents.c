@@ -11,6 +11,7 @@
 
 #include "cliplabels/gstclipevent.h"
 #include "cliplabels/gstcliplabelsmeta.h"
+#include "gstclipresults.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_label_events_debug);
 #define GST_CAT_DEFAULT gst_label_events_debug
@@ -57,7 +58,7 @@ struct _GstLabelEvents {
 
   /* streaming state */
   GHashTable *tracks;        /* (producer << 32 | label) -> LabelTrack */
-  GHashTable *next_clip;     /* producer quark -> next clip index not seen yet */
+  ClipResultFilter *seen;    /* results processed already */
   guint64 next_event_id;
 };
 
@@ -173,23 +174,6 @@ take_settings (GstLabelEvents *self, EventSettings *settings)
   GST_OBJECT_UNLOCK (self);
 }
 
-/* Whether the clip is new for its producer (results may come twice: on a buffer and again in
- * the event at EOS, or on copies). */
-static gboolean
-clip_is_new (GstLabelEvents *self, const GstClipLabelsMeta *clip)
-{
-  guint64 *next = g_hash_table_lookup (self->next_clip, GUINT_TO_POINTER (clip->producer));
-
-  if (next != NULL && clip->clip_index < *next)
-    return FALSE;
-  if (next == NULL) {
-    next = g_new (guint64, 1);
-    g_hash_table_insert (self->next_clip, GUINT_TO_POINTER (clip->producer), next);
-  }
-  *next = clip->clip_index + 1;
-  return TRUE;
-}
-
 static void
 process_clip (GstLabelEvents *self, const GstClipLabelsMeta *clip)
 {
@@ -199,7 +183,7 @@ process_clip (GstLabelEvents *self, const GstClipLabelsMeta *clip)
   gpointer key, value;
   guint i;
 
-  if (!clip_is_new (self, clip)) {
+  if (!clip_result_filter_is_new (self->seen, clip)) {
     GST_LOG_OBJECT (self, "clip %" G_GUINT64_FORMAT " seen already", clip->clip_index);
     g_hash_table_unref (seen);
     return;
@@ -276,37 +260,26 @@ end_all (GstLabelEvents *self, const gchar *reason)
   g_hash_table_remove_all (self->tracks);
 }
 
-/* A result that comes as an event (the ones pending at EOS) is processed like one on a buffer. */
-static void
-process_result_event (GstLabelEvents *self, const GstStructure *result)
-{
-  GstBuffer *holder = gst_buffer_new ();
-  GstClipLabelsMeta *clip = gst_buffer_add_clip_labels_meta_from_structure (holder, result);
-
-  if (clip != NULL)
-    process_clip (self, clip);
-  else
-    GST_WARNING_OBJECT (self, "a clip-labels event that holds no valid result");
-  gst_buffer_unref (holder);
-}
-
 static gboolean
 gst_label_events_sink_event (GstBaseTransform *trans, GstEvent *event)
 {
   GstLabelEvents *self = GST_LABEL_EVENTS (trans);
-  const GstStructure *result = gst_clip_labels_event_get_structure (event);
   gboolean flush_stop = GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_STOP;
+  GstBuffer *holder = NULL;
+  const GstClipLabelsMeta *result = clip_result_from_event (event, &holder);
   gboolean forwarded;
 
+  /* A result that comes as an event (the ones pending at EOS) counts like one on a buffer. */
   if (result != NULL)
-    process_result_event (self, result);
-  else if (GST_EVENT_TYPE (event) == GST_EVENT_EOS)
+    process_clip (self, result);
+  gst_clear_buffer (&holder);
+  if (GST_EVENT_TYPE (event) == GST_EVENT_EOS)
     end_all (self, REASON_EOS);
   forwarded = GST_BASE_TRANSFORM_CLASS (gst_label_events_parent_class)->sink_event (trans, event);
   /* Events pushed while flushing would be dropped: they go after the flush. */
   if (flush_stop) {
     end_all (self, REASON_FLUSH);
-    g_hash_table_remove_all (self->next_clip);
+    clip_result_filter_reset (self->seen);
   }
   return forwarded;
 }
@@ -334,7 +307,7 @@ gst_label_events_stop (GstBaseTransform *trans)
   GstLabelEvents *self = GST_LABEL_EVENTS (trans);
 
   g_hash_table_remove_all (self->tracks);
-  g_hash_table_remove_all (self->next_clip);
+  clip_result_filter_reset (self->seen);
   return TRUE;
 }
 
@@ -406,7 +379,7 @@ gst_label_events_finalize (GObject *object)
   GstLabelEvents *self = GST_LABEL_EVENTS (object);
 
   g_hash_table_unref (self->tracks);
-  g_hash_table_unref (self->next_clip);
+  clip_result_filter_free (self->seen);
   G_OBJECT_CLASS (gst_label_events_parent_class)->finalize (object);
 }
 
@@ -468,6 +441,6 @@ gst_label_events_init (GstLabelEvents *self)
   self->settings.update_interval = DEFAULT_UPDATE_INTERVAL;
   self->settings.post_messages = DEFAULT_POST_MESSAGES;
   self->tracks = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
-  self->next_clip = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+  self->seen = clip_result_filter_new ();
   gst_base_transform_set_passthrough (GST_BASE_TRANSFORM (self), TRUE);
 }

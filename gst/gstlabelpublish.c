@@ -21,6 +21,7 @@
 
 #include "cliplabels/gstclipevent.h"
 #include "cliplabels/gstcliplabelsmeta.h"
+#include "gstclipresults.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_label_publish_debug);
 #define GST_CAT_DEFAULT gst_label_publish_debug
@@ -131,7 +132,7 @@ struct _GstLabelPublish {
   gint64 backoff_ms;          /* the next wait before reconnecting */
 
   /* streaming state */
-  GHashTable *next_clip;      /* producer quark -> next clip index not published yet */
+  ClipResultFilter *seen;     /* results published already */
 };
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
@@ -235,13 +236,34 @@ send_queued (GstLabelPublish *self)
   }
 }
 
-/* Queues a message; beyond max_queued the oldest queued is dropped and counted. */
+/* A retained message still queued for the topic, or NULL. */
+static GList *
+find_queued_retained (GstLabelPublish *self, const gchar *topic)
+{
+  GList *link;
+
+  for (link = self->queue.head; link != NULL; link = link->next) {
+    PublishMessage *queued = link->data;
+
+    if (queued->retain && strcmp (queued->topic, topic) == 0)
+      return link;
+  }
+  return NULL;
+}
+
+/* Queues a message; beyond max_queued the oldest queued is dropped and counted. A retained
+ * message replaces the one still queued for its topic (only the last one counts). */
 static void
 enqueue (GstLabelPublish *self, PublishMessage *message, guint max_queued)
 {
   guint64 dropped_now = 0;
+  GList *replaced;
 
   g_mutex_lock (&self->lock);
+  if (message->retain && (replaced = find_queued_retained (self, message->topic)) != NULL) {
+    publish_message_free (replaced->data);
+    g_queue_delete_link (&self->queue, replaced);
+  }
   g_queue_push_tail (&self->queue, message);
   while (g_queue_get_length (&self->queue) > max_queued) {
     publish_message_free (g_queue_pop_head (&self->queue));
@@ -673,7 +695,7 @@ gst_label_publish_stop (GstBaseTransform *trans)
     GST_WARNING_OBJECT (self, "stopped with %u message(s) not acknowledged", left);
   g_clear_pointer (&self->availability, g_free);
   g_clear_pointer (&self->stream, g_free);
-  g_hash_table_remove_all (self->next_clip);
+  clip_result_filter_reset (self->seen);
   return TRUE;
 }
 
@@ -739,18 +761,61 @@ publish_clip_event (GstLabelPublish *self, const GstClipEvent *event)
   g_free (template);
 }
 
+static const gchar *
+quark_or_null (GQuark quark)
+{
+  return quark != 0 ? g_quark_to_string (quark) : NULL;
+}
+
+/* The result (the JSON line labellog writes) to `topic`, and retained to last-result-topic. */
+static void
+publish_result (GstLabelPublish *self, const GstClipLabelsMeta *result)
+{
+  const gchar *producer = quark_or_null (result->producer), *model = quark_or_null (result->model);
+  gchar *topic_template, *last_template, *json;
+  gint qos;
+  guint max_queued;
+
+  if (!clip_result_filter_is_new (self->seen, result)) {
+    GST_LOG_OBJECT (self, "clip %" G_GUINT64_FORMAT " published already", result->clip_index);
+    return;
+  }
+  GST_OBJECT_LOCK (self);
+  topic_template = g_strdup (self->topic);
+  last_template = g_strdup (self->last_result_topic);
+  qos = self->qos;
+  max_queued = self->max_queued;
+  GST_OBJECT_UNLOCK (self);
+
+  json = gst_clip_labels_meta_to_json (result, self->stream, g_get_real_time ());
+  GST_DEBUG_OBJECT (self, "clip %" G_GUINT64_FORMAT " of %s", result->clip_index,
+      GST_STR_NULL (producer));
+  if (last_template != NULL && last_template[0] != '\0')
+    enqueue (self, publish_message_new (expand_topic (last_template, self->stream, producer,
+                model), g_strdup (json), qos, TRUE), max_queued);
+  enqueue (self, publish_message_new (expand_topic (topic_template, self->stream, producer,
+              model), json, qos, FALSE), max_queued);
+  g_free (last_template);
+  g_free (topic_template);
+}
+
 static gboolean
 gst_label_publish_sink_event (GstBaseTransform *trans, GstEvent *event)
 {
   GstLabelPublish *self = GST_LABEL_PUBLISH (trans);
   GstClipEvent clip_event;
+  GstBuffer *holder = NULL;
+  const GstClipLabelsMeta *result = clip_result_from_event (event, &holder);
 
-  if (gst_clip_event_parse_gst_event (event, &clip_event)) {
+  if (result != NULL) {
+    publish_result (self, result);
+    gst_buffer_unref (holder);
+  } else if (gst_clip_event_parse_gst_event (event, &clip_event)) {
     publish_clip_event (self, &clip_event);
   } else if (GST_EVENT_TYPE (event) == GST_EVENT_EOS) {
     wait_until_delivered (self);
   } else if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_STOP) {
-    g_hash_table_remove_all (self->next_clip);
+    clip_result_filter_reset (self->seen);
   }
   return GST_BASE_TRANSFORM_CLASS (gst_label_publish_parent_class)->sink_event (trans, event);
 }
@@ -759,8 +824,15 @@ static GstFlowReturn
 gst_label_publish_transform_ip (GstBaseTransform *trans, GstBuffer *buffer)
 {
   GstLabelPublish *self = GST_LABEL_PUBLISH (trans);
+  gpointer state = NULL;
+  GstMeta *meta;
 
-  return gst_label_publish_refused (self) ? GST_FLOW_ERROR : GST_FLOW_OK;
+  if (gst_label_publish_refused (self))
+    return GST_FLOW_ERROR;
+  while ((meta = gst_buffer_iterate_meta_filtered (buffer, &state,
+              GST_CLIP_LABELS_META_API_TYPE)) != NULL)
+    publish_result (self, (const GstClipLabelsMeta *) meta);
+  return GST_FLOW_OK;
 }
 
 /* ---- properties ---- */
@@ -973,7 +1045,7 @@ gst_label_publish_finalize (GObject *object)
   g_free (self->key_file);
   g_queue_clear_full (&self->queue, (GDestroyNotify) publish_message_free);
   g_hash_table_unref (self->in_flight);
-  g_hash_table_unref (self->next_clip);
+  clip_result_filter_free (self->seen);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->changed);
   G_OBJECT_CLASS (gst_label_publish_parent_class)->finalize (object);
@@ -1099,6 +1171,6 @@ gst_label_publish_init (GstLabelPublish *self)
   g_queue_init (&self->queue);
   self->in_flight = g_hash_table_new_full (NULL, NULL, NULL,
       (GDestroyNotify) publish_message_free);
-  self->next_clip = g_hash_table_new (NULL, NULL);
+  self->seen = clip_result_filter_new ();
   gst_base_transform_set_passthrough (GST_BASE_TRANSFORM (self), TRUE);
 }

@@ -6,12 +6,18 @@
 #include <gst/check/gstharness.h>
 #include <gst/cliplabels/gstclipevent.h>
 
+#include "labels-test-util.h"
 #include "mqtt-test-broker.h"
 
 #define STREAM "cam"
 #define EVENTS_TOPIC "timesformer/v1/" STREAM "/events"
 #define AVAILABILITY_TOPIC "timesformer/v1/" STREAM "/availability"
 #define ALL_TOPICS "timesformer/v1/" STREAM "/#"
+#define CLIPS_TOPIC "timesformer/v1/" STREAM "/clips"
+#define LAST_TOPIC "timesformer/v1/" STREAM "/last"
+/* labels50 makes a clip of 4 frames; frame-stride=1: 40 frames make 10 clips. */
+#define PIPELINE_FRAMES 40
+#define PIPELINE_CLIPS 10
 #define ARRIVAL_TIMEOUT_MS 8000
 
 /* The event of index i: a made-up "falling" event whose figures follow i. */
@@ -325,6 +331,102 @@ GST_START_TEST (test_tls)
 }
 GST_END_TEST;
 
+static JsonObject *
+parse_object (const gchar *text)
+{
+  JsonParser *parser = json_parser_new ();
+  JsonObject *object;
+
+  fail_unless (json_parser_load_from_data (parser, text, -1, NULL), "not JSON: %s", text);
+  fail_unless (JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)));
+  object = json_object_ref (json_node_get_object (json_parser_get_root (parser)));
+  g_object_unref (parser);
+  return object;
+}
+
+/* The object as text without its wall clock (labellog and labelpublish each read the clock). */
+static gchar *
+without_wallclock (JsonObject *object)
+{
+  JsonNode *node = json_node_new (JSON_NODE_OBJECT);
+  gchar *text;
+
+  json_object_remove_member (object, "wallclock");
+  json_object_remove_member (object, "wallclock_unix_ns");
+  json_node_set_object (node, object);
+  text = json_to_string (node, FALSE);
+  json_node_unref (node);
+  return text;
+}
+
+/* A file pipeline with timesformer: every clip labellog writes arrives once at QoS 2, the same
+ * JSON but for the wall clock; the retained last-result topic holds the last clip. */
+GST_START_TEST (test_pipeline_results)
+{
+  TestBroker *broker = test_broker_new (TEST_BROKER_ANONYMOUS);
+  gchar *log = g_build_filename (broker->dir, "labels.jsonl", NULL);
+  gchar *model = g_build_filename (g_getenv ("TSF_TEST_MODELS"), "labels50", NULL);
+  gchar *launch;
+  GstElement *pipeline;
+  GstMessage *message;
+  TestSubscriber *subscriber;
+  GPtrArray *lines, *messages, *last;
+  guint i, j;
+
+  test_broker_start (broker);
+  subscriber = test_subscriber_new (broker->port, ALL_TOPICS);
+  launch = g_strdup_printf ("videotestsrc num-buffers=%d ! video/x-raw,width=64,height=48 "
+      "! timesformer model=\"%s\" frame-stride=1 ! labellog location=\"%s\" stream-name=" STREAM
+      " ! labelpublish broker=mqtt://127.0.0.1:%u stream-name=" STREAM " qos=2 ! fakesink",
+      PIPELINE_FRAMES, model, log, broker->port);
+  pipeline = gst_parse_launch (launch, NULL);
+  fail_unless (pipeline != NULL);
+  fail_unless (gst_element_set_state (pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+  message = gst_bus_timed_pop_filtered (GST_ELEMENT_BUS (pipeline), 60 * GST_SECOND,
+      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  fail_unless (message != NULL && GST_MESSAGE_TYPE (message) == GST_MESSAGE_EOS);
+  gst_message_unref (message);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+
+  lines = test_read_json_lines (log);
+  fail_unless_equals_int (lines->len, PIPELINE_CLIPS);
+  fail_unless_equals_int (test_subscriber_wait (subscriber, CLIPS_TOPIC, PIPELINE_CLIPS,
+          ARRIVAL_TIMEOUT_MS), PIPELINE_CLIPS);
+  g_usleep (300 * G_TIME_SPAN_MILLISECOND);
+  messages = test_subscriber_messages (subscriber, CLIPS_TOPIC);
+  fail_unless_equals_int (messages->len, PIPELINE_CLIPS);
+  for (i = 0; i < lines->len; i++) {
+    gchar *expected = without_wallclock (g_ptr_array_index (lines, i));
+    guint seen = 0;
+
+    for (j = 0; j < messages->len; j++) {
+      JsonObject *published = parse_object (((TestMessage *) g_ptr_array_index (messages,
+                  j))->payload);
+      gchar *text = without_wallclock (published);
+
+      seen += strcmp (text, expected) == 0;
+      g_free (text);
+      json_object_unref (published);
+    }
+    fail_unless_equals_int (seen, 1);
+    g_free (expected);
+  }
+  last = test_subscriber_messages (subscriber, LAST_TOPIC);
+  fail_unless (last->len >= 1);
+  fail_unless_equals_string (((TestMessage *) g_ptr_array_index (last, last->len - 1))->payload,
+      ((TestMessage *) g_ptr_array_index (messages, messages->len - 1))->payload);
+  g_ptr_array_unref (last);
+  g_ptr_array_unref (messages);
+  g_ptr_array_unref (lines);
+  gst_object_unref (pipeline);
+  test_subscriber_free (subscriber);
+  test_broker_free (broker);
+  g_free (launch);
+  g_free (model);
+  g_free (log);
+}
+GST_END_TEST;
+
 static GPid
 spawn_gst_launch (const gchar *pipeline, gchar **envp)
 {
@@ -474,6 +576,7 @@ labelpublish_suite (void)
   tcase_add_test (tc, test_queue_bound);
   tcase_add_loop_test (tc, test_password, 0, 2);
   tcase_add_loop_test (tc, test_tls, 0, 2);
+  tcase_add_test (tc, test_pipeline_results);
   tcase_add_test (tc, test_last_will);
   tcase_add_test (tc, test_no_password_in_log);
   return s;
