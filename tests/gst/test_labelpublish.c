@@ -68,6 +68,18 @@ publisher_new (guint port, const gchar *scheme, const gchar *extra)
   return h;
 }
 
+/* Drops what is left on the element's bus (messages hold a reference to the element), then
+ * tears down. */
+static void
+teardown (GstHarness *h)
+{
+  GstBus *bus = gst_element_get_bus (h->element);
+
+  gst_bus_set_flushing (bus, TRUE);
+  gst_object_unref (bus);
+  gst_harness_teardown (h);
+}
+
 static void
 push_events (GstHarness *h, guint from, guint n)
 {
@@ -173,7 +185,7 @@ GST_START_TEST (test_events_delivered)
       "online");
   fail_unless (pop_message (h, GST_MESSAGE_WARNING | GST_MESSAGE_ERROR, 0) == NULL);
   fail_unless_equals_uint64 (dropped (h), 0);
-  gst_harness_teardown (h);
+  teardown (h);
   /* A graceful stop says "offline". */
   fail_unless (test_subscriber_wait (subscriber, AVAILABILITY_TOPIC, 2, ARRIVAL_TIMEOUT_MS) >= 2);
   g_ptr_array_unref (availability);
@@ -209,7 +221,7 @@ GST_START_TEST (test_broker_restart)
   test_subscriber_wait (subscriber, EVENTS_TOPIC, 30, ARRIVAL_TIMEOUT_MS);
   assert_events_arrived (subscriber, 0, 30, 0);
   fail_unless_equals_uint64 (dropped (h), 0);
-  gst_harness_teardown (h);
+  teardown (h);
   test_subscriber_free (subscriber);
   test_broker_free (broker);
 }
@@ -240,7 +252,7 @@ GST_START_TEST (test_queue_bound)
           ARRIVAL_TIMEOUT_MS), 5);
   assert_events_arrived (subscriber, 7, 5, 0);
   fail_unless_equals_int (test_subscriber_wait (subscriber, EVENTS_TOPIC, 6, 300), 5);
-  gst_harness_teardown (h);
+  teardown (h);
   test_subscriber_free (subscriber);
   test_broker_free (broker);
 }
@@ -281,7 +293,7 @@ GST_START_TEST (test_password)
     gst_message_unref (error);
     fail_unless_equals_int (test_subscriber_wait (subscriber, EVENTS_TOPIC, 1, 200), 0);
   }
-  gst_harness_teardown (h);
+  teardown (h);
   test_subscriber_free (subscriber);
   test_broker_free (broker);
   g_free (extra);
@@ -324,7 +336,7 @@ GST_START_TEST (test_tls)
     gst_message_unref (warning);
     fail_unless_equals_int (test_subscriber_wait (subscriber, EVENTS_TOPIC, 1, 200), 0);
   }
-  gst_harness_teardown (h);
+  teardown (h);
   test_subscriber_free (subscriber);
   test_broker_free (broker);
   g_free (extra);
