@@ -5,6 +5,8 @@
 #include <gst/cliplabels/gstclipevent.h>
 #include <gst/cliplabels/gstcliplabelsmeta.h>
 
+#include "bus-harness.h"
+
 #define PRODUCER "timesformer0"
 #define CLIP_FRAMES 8
 
@@ -41,30 +43,10 @@ static GstHarness *
 events_harness (const gchar *properties)
 {
   gchar *launch = g_strdup_printf ("labelevents %s", properties);
-  GstElement *element = gst_parse_launch (launch, NULL);
-  GstBus *bus = gst_bus_new ();
-  GstHarness *h;
+  GstHarness *h = bus_harness_new (launch);
 
-  fail_unless (element != NULL);
-  gst_element_set_bus (element, bus);
-  gst_object_unref (bus);
-  h = gst_harness_new_with_element (element, "sink", "src");
-  gst_object_unref (element);
-  gst_harness_set_src_caps_str (h, "application/x-test");
   g_free (launch);
   return h;
-}
-
-/* Drops what is left on the element's bus (messages hold a reference to the element), then
- * tears down. */
-static void
-teardown (GstHarness *h)
-{
-  GstBus *bus = gst_element_get_bus (h->element);
-
-  gst_bus_set_flushing (bus, TRUE);
-  gst_object_unref (bus);
-  gst_harness_teardown (h);
 }
 
 /* Pushes one clip per score, clip indices first, first + 1, ... */
@@ -174,7 +156,7 @@ GST_START_TEST (test_start_update_end)
     fail_unless (memcmp (EVENT (posted, i), EVENT (events, i), sizeof (GstClipEvent)) == 0);
   g_array_unref (posted);
   g_array_unref (events);
-  teardown (h);
+  bus_harness_teardown (h);
 }
 GST_END_TEST;
 
@@ -194,7 +176,7 @@ GST_START_TEST (test_flicker)
   assert_event (EVENT (events, 1), GST_CLIP_EVENT_END, 0, 6, 0.7f,
       (0.7f + 0.7f + 0.45f + 0.55f + 0.45f + 0.55f + 0.45f) / 7);
   g_array_unref (events);
-  teardown (h);
+  bus_harness_teardown (h);
 
   h = events_harness ("on-threshold=0.5 off-threshold=0.5 min-clips=1 update-interval=0");
   push_scores (h, 0, scores + 2, 5);
@@ -207,7 +189,7 @@ GST_START_TEST (test_flicker)
   fail_unless_equals_uint64 (EVENT (events, 1)->event_id, EVENT (events, 0)->event_id);
   fail_unless (EVENT (events, 2)->event_id > EVENT (events, 0)->event_id);
   g_array_unref (events);
-  teardown (h);
+  bus_harness_teardown (h);
 }
 GST_END_TEST;
 
@@ -224,7 +206,7 @@ GST_START_TEST (test_min_clips_in_a_row)
   fail_unless_equals_int (events->len, 1);
   assert_event (EVENT (events, 0), GST_CLIP_EVENT_START, 4, 6, 0.7f, 0.7f);
   g_array_unref (events);
-  teardown (h);
+  bus_harness_teardown (h);
 }
 GST_END_TEST;
 
@@ -262,7 +244,7 @@ GST_START_TEST (test_eos_ends_open_events)
   fail_unless_equals_int (events->len, 2);
   g_array_unref (events);
   gst_buffer_unref (carrier);
-  teardown (h);
+  bus_harness_teardown (h);
 }
 GST_END_TEST;
 
@@ -292,7 +274,7 @@ GST_START_TEST (test_event_json)
       "\"last_clip_index\":5,\"reason\":null}");
   g_free (json);
   g_array_unref (events);
-  teardown (h);
+  bus_harness_teardown (h);
 }
 GST_END_TEST;
 

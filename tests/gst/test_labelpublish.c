@@ -6,6 +6,7 @@
 #include <gst/check/gstharness.h>
 #include <gst/cliplabels/gstclipevent.h>
 
+#include "bus-harness.h"
 #include "labels-test-util.h"
 #include "mqtt-test-broker.h"
 
@@ -48,36 +49,16 @@ test_event_json (guint i)
   return gst_clip_event_to_json (&event, STREAM);
 }
 
+/* The bus is there before the element starts, to catch what start() posts. */
 static GstHarness *
 publisher_new (guint port, const gchar *scheme, const gchar *extra)
 {
   gchar *launch = g_strdup_printf ("labelpublish broker=%s://127.0.0.1:%u stream-name=" STREAM
       " %s", scheme, port, extra);
-  GstElement *element = gst_parse_launch (launch, NULL);
-  GstBus *bus = gst_bus_new ();
-  GstHarness *h;
+  GstHarness *h = bus_harness_new (launch);
 
-  /* The bus is there before the element starts, to catch what start() posts. */
-  fail_unless (element != NULL);
-  gst_element_set_bus (element, bus);
-  gst_object_unref (bus);
-  h = gst_harness_new_with_element (element, "sink", "src");
-  gst_object_unref (element);
-  gst_harness_set_src_caps_str (h, "application/x-test");
   g_free (launch);
   return h;
-}
-
-/* Drops what is left on the element's bus (messages hold a reference to the element), then
- * tears down. */
-static void
-teardown (GstHarness *h)
-{
-  GstBus *bus = gst_element_get_bus (h->element);
-
-  gst_bus_set_flushing (bus, TRUE);
-  gst_object_unref (bus);
-  gst_harness_teardown (h);
 }
 
 static void
@@ -90,17 +71,6 @@ push_events (GstHarness *h, guint from, guint n)
 
     fail_unless (gst_harness_push_event (h, gst_clip_event_new_gst_event (&event)));
   }
-}
-
-/* The first message of `type` on the element's bus within timeout_ms, or NULL. */
-static GstMessage *
-pop_message (GstHarness *h, GstMessageType type, guint timeout_ms)
-{
-  GstBus *bus = gst_element_get_bus (h->element);
-  GstMessage *message = gst_bus_timed_pop_filtered (bus, timeout_ms * GST_MSECOND, type);
-
-  gst_object_unref (bus);
-  return message;
 }
 
 static GstElement *
@@ -183,9 +153,9 @@ GST_START_TEST (test_events_delivered)
   fail_unless (availability->len >= 1);
   fail_unless_equals_string (((TestMessage *) g_ptr_array_index (availability, 0))->payload,
       "online");
-  fail_unless (pop_message (h, GST_MESSAGE_WARNING | GST_MESSAGE_ERROR, 0) == NULL);
+  fail_unless (bus_harness_pop (h, GST_MESSAGE_WARNING | GST_MESSAGE_ERROR, 0) == NULL);
   fail_unless_equals_uint64 (dropped (h), 0);
-  teardown (h);
+  bus_harness_teardown (h);
   /* A graceful stop says "offline". */
   fail_unless (test_subscriber_wait (subscriber, AVAILABILITY_TOPIC, 2, ARRIVAL_TIMEOUT_MS) >= 2);
   g_ptr_array_unref (availability);
@@ -221,7 +191,7 @@ GST_START_TEST (test_broker_restart)
   test_subscriber_wait (subscriber, EVENTS_TOPIC, 30, ARRIVAL_TIMEOUT_MS);
   assert_events_arrived (subscriber, 0, 30, 0);
   fail_unless_equals_uint64 (dropped (h), 0);
-  teardown (h);
+  bus_harness_teardown (h);
   test_subscriber_free (subscriber);
   test_broker_free (broker);
 }
@@ -243,7 +213,7 @@ GST_START_TEST (test_queue_bound)
   h = publisher_new (broker->port, "mqtt", "qos=1 max-queued=5");
   push_events (h, 0, 12);
   fail_unless_equals_uint64 (dropped (h), 7);
-  warning = pop_message (h, GST_MESSAGE_WARNING, 1000);
+  warning = bus_harness_pop (h, GST_MESSAGE_WARNING, 1000);
   fail_unless (warning != NULL);
   gst_message_unref (warning);
   test_broker_start (broker);
@@ -252,7 +222,7 @@ GST_START_TEST (test_queue_bound)
           ARRIVAL_TIMEOUT_MS), 5);
   assert_events_arrived (subscriber, 7, 5, 0);
   fail_unless_equals_int (test_subscriber_wait (subscriber, EVENTS_TOPIC, 6, 300), 5);
-  teardown (h);
+  bus_harness_teardown (h);
   test_subscriber_free (subscriber);
   test_broker_free (broker);
 }
@@ -275,7 +245,7 @@ GST_START_TEST (test_password)
   if (right) {
     assert_three_delivered (h, subscriber);
   } else {
-    GstMessage *error = pop_message (h, GST_MESSAGE_ERROR, 5000);
+    GstMessage *error = bus_harness_pop (h, GST_MESSAGE_ERROR, 5000);
     GError *gerror = NULL;
     gint64 start;
 
@@ -293,7 +263,7 @@ GST_START_TEST (test_password)
     gst_message_unref (error);
     fail_unless_equals_int (test_subscriber_wait (subscriber, EVENTS_TOPIC, 1, 200), 0);
   }
-  teardown (h);
+  bus_harness_teardown (h);
   test_subscriber_free (subscriber);
   test_broker_free (broker);
   g_free (extra);
@@ -319,7 +289,7 @@ GST_START_TEST (test_tls)
     g_object_set (publisher (h), "eos-timeout-ms", 5000, NULL);
     assert_three_delivered (h, subscriber);
   } else {
-    GstMessage *warning = pop_message (h, GST_MESSAGE_WARNING, 5000);
+    GstMessage *warning = bus_harness_pop (h, GST_MESSAGE_WARNING, 5000);
     gint64 start;
     gboolean connected = TRUE;
 
@@ -331,12 +301,12 @@ GST_START_TEST (test_tls)
     start = g_get_monotonic_time ();
     gst_harness_push_event (h, gst_event_new_eos ());
     fail_unless (g_get_monotonic_time () - start < 2 * G_USEC_PER_SEC);
-    warning = pop_message (h, GST_MESSAGE_WARNING, 0);
+    warning = bus_harness_pop (h, GST_MESSAGE_WARNING, 0);
     fail_unless (warning != NULL, "no warning for what was not delivered");
     gst_message_unref (warning);
     fail_unless_equals_int (test_subscriber_wait (subscriber, EVENTS_TOPIC, 1, 200), 0);
   }
-  teardown (h);
+  bus_harness_teardown (h);
   test_subscriber_free (subscriber);
   test_broker_free (broker);
   g_free (extra);
