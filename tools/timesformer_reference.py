@@ -6,6 +6,10 @@ models/timesformer/modeling_timesformer.py) computing exactly what the official 
 `divided_space_time`, `joint_space_time` and `space_only`. `state_dict()` keys are the Hugging
 Face names, so a model saved here loads in transformers and in our C engine.
 
+Also the paper's two other schemes, which no public code implements, as issue 17 specifies them:
+`sparse_local_global` (steps `local`, `global`) and `axial` (steps `time`, `width`, `height`),
+see grouped_block() and step_groups(); docs/seed-models.md.
+
 Two deliberate choices, both those of the official code:
   1. The frame count T and the patch grid are taken from the input clip. (The transformers layer
      reads config.num_frames and config.image_size instead, which only matters when a clip
@@ -29,7 +33,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-ATTENTION_TYPES = ("divided_space_time", "joint_space_time", "space_only")
+ATTENTION_TYPES = ("divided_space_time", "joint_space_time", "space_only", "sparse_local_global", "axial")
+
+# The attention steps of the grouped schemes, in the order a layer runs them.
+ATTENTION_STEPS = {"sparse_local_global": ("local", "global"), "axial": ("time", "width", "height")}
 
 # Hyper-parameters of transformers' TimesformerConfig, with its defaults.
 DEFAULT_CONFIG = {
@@ -130,8 +137,14 @@ class Layer(nn.Module):
             self.temporal_layernorm = nn.LayerNorm(dim, eps=eps)
             self.temporal_attention = Attention(config)
             self.temporal_dense = _linear(dim, dim)
-        self.layernorm_before = nn.LayerNorm(dim, eps=eps)
-        self.attention = Attention(config)
+        steps = ATTENTION_STEPS.get(config["attention_type"])
+        if steps:                                   # <step>_layernorm, <step>_attention
+            for step in steps:
+                setattr(self, f"{step}_layernorm", nn.LayerNorm(dim, eps=eps))
+                setattr(self, f"{step}_attention", Attention(config))
+        else:
+            self.layernorm_before = nn.LayerNorm(dim, eps=eps)
+            self.attention = Attention(config)
         self.layernorm_after = nn.LayerNorm(dim, eps=eps)
         self.intermediate = nn.Module()
         self.intermediate.dense = _linear(dim, config["intermediate_size"])
@@ -278,6 +291,68 @@ def joint_block(layer, x, num_heads):
     return mlp(layer, x)
 
 
+def step_groups(step, frames, grid):
+    """The groups of one attention step of a grouped scheme: a list of LongTensors of video-token
+    indices (token 1 + index of the sequence; index n * T + t for patch n = row * GW + column of
+    frame t), ascending. Every video token is in exactly one group; no group is empty.
+      time:   one patch position, all frames        width:  one frame and row, all columns
+      height: one frame and column, all rows
+      local:  rows [0, ceil(GH/2)) or [ceil(GH/2), GH) x columns likewise, all frames
+      global: the same (frame mod 2, row mod 2, column mod 2)"""
+    gh, gw = grid
+    t, i, j = torch.meshgrid(torch.arange(frames), torch.arange(gh), torch.arange(gw), indexing="ij")
+    index = (i * gw + j) * frames + t                        # (T, GH, GW)
+    if step == "time":
+        keys = i * gw + j
+    elif step == "width":
+        keys = t * gh + i
+    elif step == "height":
+        keys = t * gw + j
+    elif step == "local":
+        keys = (i >= (gh + 1) // 2).long() * 2 + (j >= (gw + 1) // 2).long()
+    elif step == "global":
+        keys = (t % 2) * 4 + (i % 2) * 2 + (j % 2)
+    else:
+        raise ValueError(f"unknown attention step {step!r}")
+    keys, index = keys.flatten(), index.flatten()
+    return [index[keys == key].sort().values for key in keys.unique(sorted=True)]
+
+
+def grouped_attention(attention, y, groups, num_heads):
+    """One step on the layer-normed tokens y (B, 1 + N * T, D): for every group, [cls, the
+    group's tokens] through multi-head attention. Returns the residual to add: each video token
+    its own output, the cls token the mean over the groups of its outputs. Groups of one length
+    run as one batch."""
+    b, _, d = y.shape
+    cls = y[:, 0:1, :]
+    res = torch.zeros_like(y)
+    by_length = {}
+    for group in groups:
+        by_length.setdefault(len(group), []).append(group)
+    cls_sum = torch.zeros_like(cls)
+    for length, same in by_length.items():
+        index = torch.stack(same)                            # (G, L)
+        g = index.shape[0]
+        seq = torch.cat((cls.unsqueeze(1).expand(b, g, 1, d), y[:, 1 + index, :]), dim=2)
+        out = multi_head_attention(attention, seq.reshape(b * g, 1 + length, d), num_heads)
+        out = out.reshape(b, g, 1 + length, d)
+        cls_sum = cls_sum + out[:, :, 0:1, :].sum(dim=1)
+        res = res.index_put((torch.arange(b).view(b, 1), 1 + index.flatten()),
+                            out[:, :, 1:, :].reshape(b, g * length, d))
+    return res.index_put((torch.arange(b), torch.zeros(b, dtype=torch.long)),
+                         (cls_sum / len(groups))[:, 0, :])
+
+
+def grouped_block(layer, x, steps, frames, grid, num_heads):
+    """sparse_local_global and axial: the steps in order (each y = LayerNorm_step(x), grouped
+    attention, residual), then the MLP."""
+    for step in steps:
+        y = getattr(layer, f"{step}_layernorm")(x)
+        x = x + grouped_attention(getattr(layer, f"{step}_attention"), y,
+                                  step_groups(step, frames, grid), num_heads)
+    return mlp(layer, x)
+
+
 def head(model, x, clips, frames):
     """Final LayerNorm on the cls token, classifier. space_only first averages the frames'
     token sequences."""
@@ -292,13 +367,50 @@ def forward(model, pixel_values):
         raise ValueError(f"pixel_values must be (B, T, C, H, W), got shape {tuple(pixel_values.shape)}")
     clips, frames = pixel_values.shape[:2]
     heads = model.config["num_attention_heads"]
-    x, _ = embeddings(model, pixel_values)
+    x, grid = embeddings(model, pixel_values)
+    steps = ATTENTION_STEPS.get(model.config["attention_type"])
     for layer in model.timesformer.encoder.layer:
         if model.config["attention_type"] == "divided_space_time":
             x = divided_space_time_block(layer, x, frames, heads)
+        elif steps:
+            x = grouped_block(layer, x, steps, frames, grid, heads)
         else:
             x = joint_block(layer, x, heads)
     return head(model, x, clips, frames)
+
+
+def _attention_flops(lengths, dim):
+    """Multi-head attention over sequences of these lengths: qkv, q k^T, p v, output dense."""
+    return sum(2 * n * dim * 3 * dim + 4 * n * n * dim + 2 * n * dim * dim for n in lengths)
+
+
+def flops(config, frames, height, width):
+    """FLOPs (2 per multiply-add) of one clip through the reference's forward pass: every matrix
+    product (patch embedding, qkv, attention scores and weighted sums, output dense,
+    temporal_dense, MLP, classifier); layer norms, softmax, GELU and additions not counted.
+    Sequences are as the reference runs them (divided: one cls copy per frame in the spatial
+    part; grouped schemes: one cls copy per group). {stage: FLOPs, 'total': sum}."""
+    dim, inter, patch = config["hidden_size"], config["intermediate_size"], config["patch_size"]
+    grid = (height // patch, width // patch)
+    n, t = grid[0] * grid[1], frames
+    scheme, layers = config["attention_type"], config["num_hidden_layers"]
+    out = {"patch_embedding": 2 * t * n * config["num_channels"] * patch * patch * dim}
+    tokens = t * (1 + n) if scheme == "space_only" else 1 + n * t
+    if scheme == "divided_space_time":
+        attention = (_attention_flops([t] * n, dim) + 2 * n * t * dim * dim
+                     + _attention_flops([1 + n] * t, dim))
+    elif scheme == "joint_space_time":
+        attention = _attention_flops([1 + n * t], dim)
+    elif scheme == "space_only":
+        attention = _attention_flops([1 + n] * t, dim)
+    else:
+        attention = sum(_attention_flops([1 + len(g) for g in step_groups(step, t, grid)], dim)
+                        for step in ATTENTION_STEPS[scheme])
+    out["attention"] = layers * attention
+    out["mlp"] = layers * 2 * 2 * tokens * dim * inter
+    out["classifier"] = 2 * dim * num_labels(config)
+    out["total"] = sum(out.values())
+    return out
 
 
 def classify_clip(model, clip):
