@@ -2,7 +2,8 @@
  *
  * Passthrough: buffers and events go on untouched. A result (a GstClipLabelsMeta on a buffer, or
  * the clip-labels event sent at EOS) is written once, however many buffers carry it: results are
- * keyed by producer and clip index until a flush or stop. Each line is flushed when written. */
+ * keyed by producer and clip index until a flush or stop. An action event of labelevents is written
+ * as a line of its own type ("type": "clip-event"). Each line is flushed when written. */
 #include "gstlabellog.h"
 
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <glib/gstdio.h>
 
+#include "cliplabels/gstclipevent.h"
 #include "cliplabels/gstcliplabelsmeta.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_label_log_debug);
@@ -166,6 +168,13 @@ result_key (const GstClipLabelsMeta *result)
       result->producer != 0 ? g_quark_to_string (result->producer) : "", result->clip_index);
 }
 
+static gboolean
+write_line (GstLabelLog *self, const gchar *line)
+{
+  return fputs (line, self->file) >= 0 && fputc ('\n', self->file) != EOF
+      && fflush (self->file) == 0;
+}
+
 /* Writes the result unless it was written already; FALSE (error posted) if writing failed. */
 static gboolean
 gst_label_log_write (GstLabelLog *self, const GstClipLabelsMeta *result)
@@ -181,8 +190,7 @@ gst_label_log_write (GstLabelLog *self, const GstClipLabelsMeta *result)
   }
   stream = gst_label_log_stream_name (self);
   line = gst_clip_labels_meta_to_json (result, stream, g_get_real_time ());
-  written = fputs (line, self->file) >= 0 && fputc ('\n', self->file) != EOF
-      && fflush (self->file) == 0;
+  written = write_line (self, line);
   if (written) {
     GST_DEBUG_OBJECT (self, "logged result %s", key);
     g_hash_table_add (self->logged, key);
@@ -211,6 +219,22 @@ gst_label_log_write_structure (GstLabelLog *self, const GstStructure *structure)
     GST_WARNING_OBJECT (self, "ignoring an invalid clip-labels event: %" GST_PTR_FORMAT,
         structure);
   gst_buffer_unref (holder);
+  return written;
+}
+
+/* An action event of labelevents: a line of its own type ("type": "clip-event"). */
+static gboolean
+gst_label_log_write_event (GstLabelLog *self, const GstClipEvent *event)
+{
+  gchar *stream = gst_label_log_stream_name (self);
+  gchar *line = gst_clip_event_to_json (event, stream);
+  gboolean written = write_line (self, line);
+
+  if (!written)
+    GST_ELEMENT_ERROR (self, RESOURCE, WRITE, ("Could not write an event to the log."),
+        ("writing event %" G_GUINT64_FORMAT ": %s", event->event_id, g_strerror (errno)));
+  g_free (line);
+  g_free (stream);
   return written;
 }
 
@@ -247,8 +271,11 @@ gst_label_log_sink_event (GstBaseTransform *trans, GstEvent *event)
 {
   GstLabelLog *self = GST_LABEL_LOG (trans);
   const GstStructure *structure = gst_clip_labels_event_get_structure (event);
+  GstClipEvent clip_event;
 
-  if (structure != NULL && !gst_label_log_write_structure (self, structure)) {
+  if ((structure != NULL && !gst_label_log_write_structure (self, structure))
+      || (gst_clip_event_parse_gst_event (event, &clip_event)
+          && !gst_label_log_write_event (self, &clip_event))) {
     gst_event_unref (event);
     return FALSE;
   }

@@ -342,8 +342,61 @@ without_wallclock (JsonObject *object)
   return text;
 }
 
-/* A file pipeline with timesformer: every clip labellog writes arrives once at QoS 2, the same
- * JSON but for the wall clock; the retained last-result topic holds the last clip. */
+/* The lines of a log that are (`events` TRUE) or are not action events. */
+static GPtrArray *
+lines_of_type (GPtrArray *lines, gboolean events)
+{
+  GPtrArray *chosen = g_ptr_array_new ();
+  guint i;
+
+  for (i = 0; i < lines->len; i++) {
+    JsonObject *line = g_ptr_array_index (lines, i);
+
+    if (json_object_has_member (line, "type") == events)
+      g_ptr_array_add (chosen, line);
+  }
+  return chosen;
+}
+
+/* Each of `lines` is the payload of exactly one of `messages` (JSON compared without the wall
+ * clock when `ignore_wallclock`). */
+static void
+assert_each_published_once (GPtrArray *lines, GPtrArray *messages, gboolean ignore_wallclock)
+{
+  guint i, j;
+
+  fail_unless_equals_int (messages->len, lines->len);
+  for (i = 0; i < lines->len; i++) {
+    JsonObject *line = json_object_ref (g_ptr_array_index (lines, i));
+    gchar *expected = ignore_wallclock ? without_wallclock (line) : NULL;
+    guint seen = 0;
+
+    if (expected == NULL) {
+      JsonNode *node = json_node_init_object (json_node_alloc (), line);
+
+      expected = json_to_string (node, FALSE);
+      json_node_unref (node);
+    }
+    for (j = 0; j < messages->len; j++) {
+      JsonObject *published = parse_object (((TestMessage *) g_ptr_array_index (messages,
+                  j))->payload);
+      JsonNode *node = json_node_init_object (json_node_alloc (), published);
+      gchar *text = ignore_wallclock ? without_wallclock (published) : json_to_string (node, FALSE);
+
+      seen += strcmp (text, expected) == 0;
+      g_free (text);
+      json_node_unref (node);
+      json_object_unref (published);
+    }
+    fail_unless_equals_int (seen, 1);
+    g_free (expected);
+    json_object_unref (line);
+  }
+}
+
+/* A file pipeline with timesformer and labelevents: every clip and every event labellog writes
+ * arrives once at QoS 2, the same JSON (clips: but for the wall clock each element reads); the
+ * retained last-result topic holds the last clip. */
 GST_START_TEST (test_pipeline_results)
 {
   TestBroker *broker = test_broker_new (TEST_BROKER_ANONYMOUS);
@@ -353,13 +406,13 @@ GST_START_TEST (test_pipeline_results)
   GstElement *pipeline;
   GstMessage *message;
   TestSubscriber *subscriber;
-  GPtrArray *lines, *messages, *last;
-  guint i, j;
+  GPtrArray *lines, *clip_lines, *event_lines, *messages, *events, *last;
 
   test_broker_start (broker);
   subscriber = test_subscriber_new (broker->port, ALL_TOPICS);
   launch = g_strdup_printf ("videotestsrc num-buffers=%d ! video/x-raw,width=64,height=48 "
-      "! timesformer model=\"%s\" frame-stride=1 ! labellog location=\"%s\" stream-name=" STREAM
+      "! timesformer model=\"%s\" frame-stride=1 ! labelevents on-threshold=0.12 "
+      "off-threshold=0.1 min-clips=1 ! labellog location=\"%s\" stream-name=" STREAM
       " ! labelpublish broker=mqtt://127.0.0.1:%u stream-name=" STREAM " qos=2 ! fakesink",
       PIPELINE_FRAMES, model, log, broker->port);
   pipeline = gst_parse_launch (launch, NULL);
@@ -372,34 +425,28 @@ GST_START_TEST (test_pipeline_results)
   gst_element_set_state (pipeline, GST_STATE_NULL);
 
   lines = test_read_json_lines (log);
-  fail_unless_equals_int (lines->len, PIPELINE_CLIPS);
+  clip_lines = lines_of_type (lines, FALSE);
+  event_lines = lines_of_type (lines, TRUE);
+  fail_unless_equals_int (clip_lines->len, PIPELINE_CLIPS);
+  fail_unless (event_lines->len >= 2, "no start and end events in the log");
   fail_unless_equals_int (test_subscriber_wait (subscriber, CLIPS_TOPIC, PIPELINE_CLIPS,
           ARRIVAL_TIMEOUT_MS), PIPELINE_CLIPS);
+  fail_unless_equals_int (test_subscriber_wait (subscriber, EVENTS_TOPIC, event_lines->len,
+          ARRIVAL_TIMEOUT_MS), event_lines->len);
   g_usleep (300 * G_TIME_SPAN_MILLISECOND);
   messages = test_subscriber_messages (subscriber, CLIPS_TOPIC);
-  fail_unless_equals_int (messages->len, PIPELINE_CLIPS);
-  for (i = 0; i < lines->len; i++) {
-    gchar *expected = without_wallclock (g_ptr_array_index (lines, i));
-    guint seen = 0;
-
-    for (j = 0; j < messages->len; j++) {
-      JsonObject *published = parse_object (((TestMessage *) g_ptr_array_index (messages,
-                  j))->payload);
-      gchar *text = without_wallclock (published);
-
-      seen += strcmp (text, expected) == 0;
-      g_free (text);
-      json_object_unref (published);
-    }
-    fail_unless_equals_int (seen, 1);
-    g_free (expected);
-  }
+  assert_each_published_once (clip_lines, messages, TRUE);
+  events = test_subscriber_messages (subscriber, EVENTS_TOPIC);
+  assert_each_published_once (event_lines, events, FALSE);
   last = test_subscriber_messages (subscriber, LAST_TOPIC);
   fail_unless (last->len >= 1);
   fail_unless_equals_string (((TestMessage *) g_ptr_array_index (last, last->len - 1))->payload,
       ((TestMessage *) g_ptr_array_index (messages, messages->len - 1))->payload);
   g_ptr_array_unref (last);
+  g_ptr_array_unref (events);
   g_ptr_array_unref (messages);
+  g_ptr_array_unref (event_lines);
+  g_ptr_array_unref (clip_lines);
   g_ptr_array_unref (lines);
   gst_object_unref (pipeline);
   test_subscriber_free (subscriber);
