@@ -126,6 +126,7 @@ struct _GstLabelPublish {
   gboolean refused;           /* the broker refused the credentials: no more tries */
   gboolean warned_unreachable;
   gboolean warned_tls;
+  gboolean warned_dropping;   /* a drop was warned about since the last connection */
   guint64 dropped;
   gint offline_mid;           /* mid of the "offline" message sent by stop(), or 0 */
   gboolean stopping;          /* stop() asks the network thread to end */
@@ -257,6 +258,7 @@ static void
 enqueue (GstLabelPublish *self, PublishMessage *message, guint max_queued)
 {
   guint64 dropped_now = 0;
+  gboolean warn;
   GList *replaced;
 
   g_mutex_lock (&self->lock);
@@ -270,14 +272,18 @@ enqueue (GstLabelPublish *self, PublishMessage *message, guint max_queued)
     dropped_now++;
   }
   self->dropped += dropped_now;
+  warn = dropped_now > 0 && !self->warned_dropping;
+  self->warned_dropping |= warn;
   send_queued (self);
   g_mutex_unlock (&self->lock);
 
-  if (dropped_now > 0) {
+  /* One warning per outage; the count goes on in "dropped". */
+  if (warn)
     GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
-        ("The broker could not be reached: %" G_GUINT64_FORMAT " queued message(s) dropped.",
-            dropped_now),
-        ("queue bound max-queued=%u reached; the oldest were dropped", max_queued));
+        ("The MQTT broker cannot take the results: the queue is full, the oldest are dropped."),
+        ("max-queued=%u reached; see the property \"dropped\"", max_queued));
+  if (dropped_now > 0) {
+    GST_DEBUG_OBJECT (self, "%" G_GUINT64_FORMAT " dropped", dropped_now);
     g_object_notify (G_OBJECT (self), "dropped");
   }
 }
@@ -316,6 +322,7 @@ on_connect (struct mosquitto *mosq, void *user_data, int rc)
   g_mutex_lock (&self->lock);
   self->connected = TRUE;
   self->backoff_ms = RECONNECT_MIN_DELAY_MS;
+  self->warned_dropping = FALSE;
   self->warned_unreachable = FALSE;
   self->warned_tls = FALSE;
   send_queued (self);
@@ -613,6 +620,8 @@ gst_label_publish_start (GstBaseTransform *trans)
   self->connected = FALSE;
   self->warned_unreachable = FALSE;
   self->warned_tls = FALSE;
+  self->warned_dropping = FALSE;
+  self->dropped = 0;
   self->offline_mid = 0;
   self->stopping = FALSE;
   self->backoff_ms = RECONNECT_MIN_DELAY_MS;

@@ -169,6 +169,36 @@ test_broker_stop (TestBroker *broker)
   broker->pid = 0;
 }
 
+void
+test_broker_save (TestBroker *broker)
+{
+  gchar *db = g_build_filename (broker->dir, "mosquitto.db", NULL);
+  gint64 deadline = g_get_monotonic_time () + START_TIMEOUT_US;
+
+  g_remove (db);
+  kill (broker->pid, SIGUSR1);
+  while (!g_file_test (db, G_FILE_TEST_EXISTS)) {
+    fail_unless (g_get_monotonic_time () < deadline, "mosquitto did not save %s", db);
+    g_usleep (WAIT_STEP_US);
+  }
+  g_usleep (WAIT_STEP_US);    /* the file is written whole, then renamed; let it finish */
+  g_free (db);
+}
+
+void
+test_broker_signal (TestBroker *broker, gint signal_number)
+{
+  gint status;
+
+  fail_unless (broker->pid != 0);
+  kill (broker->pid, signal_number);
+  if (signal_number != SIGKILL)
+    return;
+  fail_unless (waitpid (broker->pid, &status, 0) == broker->pid);
+  g_spawn_close_pid (broker->pid);
+  broker->pid = 0;
+}
+
 static void
 remove_tree (const gchar *dir)
 {

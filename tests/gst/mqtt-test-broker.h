@@ -31,6 +31,10 @@ TestBroker *test_broker_new (TestBrokerFlags flags);
 void test_broker_start (TestBroker *broker);
 /* Stops it (SIGTERM: it saves its sessions) and waits for it to exit. */
 void test_broker_stop (TestBroker *broker);
+/* Saves its sessions now (SIGUSR1), for a restart after test_broker_kill. */
+void test_broker_save (TestBroker *broker);
+/* Sends it a signal (SIGSTOP, SIGCONT); SIGKILL also waits for it to exit. */
+void test_broker_signal (TestBroker *broker, gint signal_number);
 void test_broker_free (TestBroker *broker);
 
 /* A free TCP port on 127.0.0.1 (nothing listens there when this returns). */

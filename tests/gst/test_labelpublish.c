@@ -198,6 +198,39 @@ GST_START_TEST (test_broker_restart)
 }
 GST_END_TEST;
 
+/* Messages sent and not acknowledged when the broker dies are sent again after the reconnection:
+ * the broker is frozen (SIGSTOP) while events go out, then killed and started again. */
+GST_START_TEST (test_in_flight_resent)
+{
+  TestBroker *broker = test_broker_new (TEST_BROKER_ANONYMOUS);
+  TestSubscriber *subscriber;
+  GstHarness *h;
+  gboolean connected = FALSE;
+
+  test_broker_start (broker);
+  subscriber = test_subscriber_new (broker->port, ALL_TOPICS);
+  h = publisher_new (broker->port, "mqtt", "qos=1");
+  push_events (h, 0, 2);
+  fail_unless_equals_int (test_subscriber_wait (subscriber, EVENTS_TOPIC, 2,
+          ARRIVAL_TIMEOUT_MS), 2);
+  /* The subscriber's session is saved, so the restarted broker keeps its subscription. */
+  test_broker_save (broker);
+  test_broker_signal (broker, SIGSTOP);
+  push_events (h, 2, 5);
+  g_usleep (200 * G_TIME_SPAN_MILLISECOND);
+  g_object_get (publisher (h), "connected", &connected, NULL);
+  fail_unless (connected, "the frozen broker's connection should look alive");
+  test_broker_signal (broker, SIGKILL);
+  test_broker_start (broker);
+  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+  test_subscriber_wait (subscriber, EVENTS_TOPIC, 7, ARRIVAL_TIMEOUT_MS);
+  assert_events_arrived (subscriber, 0, 7, 0);
+  bus_harness_teardown (h);
+  test_subscriber_free (subscriber);
+  test_broker_free (broker);
+}
+GST_END_TEST;
+
 /* While the broker is down the queue holds max-queued messages: the oldest are dropped and
  * counted, the newest delivered once it is back. */
 GST_START_TEST (test_queue_bound)
@@ -568,6 +601,58 @@ GST_START_TEST (test_no_password_in_log)
 }
 GST_END_TEST;
 
+static GMutex log_lock;
+static GString *log_text;
+
+static void
+collect_log (GstDebugCategory *category, GstDebugLevel level, const gchar *file,
+    const gchar *function, gint line, GObject *object, GstDebugMessage *message, gpointer data)
+{
+  g_mutex_lock (&log_lock);
+  g_string_append_printf (log_text, "%s %s:%d %s\n", gst_debug_category_get_name (category),
+      function, line, gst_debug_message_get (message));
+  g_mutex_unlock (&log_lock);
+}
+
+/* The password given as a property (not through gst-launch) is in no line of a full LOG-level
+ * debug log of this process, while the element logs in with it. */
+GST_START_TEST (test_password_property_not_logged)
+{
+  TestBroker *broker = test_broker_new (TEST_BROKER_PASSWORD_FILE);
+  GstElement *element = gst_element_factory_make ("labelpublish", NULL);
+  gchar *uri = g_strdup_printf ("mqtt://127.0.0.1:%u", broker->secure_port);
+  TestSubscriber *subscriber;
+  GstHarness *h;
+
+  test_broker_start (broker);
+  subscriber = test_subscriber_new (broker->port, ALL_TOPICS);
+  log_text = g_string_new (NULL);
+  gst_debug_set_active (TRUE);
+  gst_debug_remove_log_function (gst_debug_log_default);
+  gst_debug_add_log_function (collect_log, NULL, NULL);
+  gst_debug_set_default_threshold (GST_LEVEL_LOG);
+  g_object_set (element, "broker", uri, "stream-name", STREAM, "username", TEST_BROKER_USER,
+      "password", TEST_BROKER_PASSWORD, NULL);
+  h = gst_harness_new_with_element (element, "sink", "src");
+  gst_harness_set_src_caps_str (h, "application/x-test");
+  assert_three_delivered (h, subscriber);
+  gst_harness_teardown (h);
+  gst_debug_set_default_threshold (GST_LEVEL_NONE);
+  gst_debug_remove_log_function (collect_log);
+  gst_debug_add_log_function (gst_debug_log_default, NULL, NULL);
+
+  fail_unless (strstr (log_text->str, "labelpublish") != NULL && log_text->len > 10000,
+      "the log is too short to tell (%" G_GSIZE_FORMAT " bytes)", log_text->len);
+  fail_unless (strstr (log_text->str, TEST_BROKER_PASSWORD) == NULL,
+      "the password is in the debug log");
+  g_string_free (log_text, TRUE);
+  gst_object_unref (element);
+  test_subscriber_free (subscriber);
+  test_broker_free (broker);
+  g_free (uri);
+}
+GST_END_TEST;
+
 /* Bad values are refused with a warning and the old value stays. */
 GST_START_TEST (test_bad_properties_refused)
 {
@@ -622,12 +707,14 @@ labelpublish_suite (void)
   tcase_add_loop_test (tc, test_events_delivered, 0, 3);
   tcase_add_test (tc, test_settings_fixed_while_running);
   tcase_add_test (tc, test_broker_restart);
+  tcase_add_test (tc, test_in_flight_resent);
   tcase_add_test (tc, test_queue_bound);
   tcase_add_loop_test (tc, test_password, 0, 2);
   tcase_add_loop_test (tc, test_tls, 0, 2);
   tcase_add_test (tc, test_pipeline_results);
   tcase_add_test (tc, test_last_will);
   tcase_add_test (tc, test_no_password_in_log);
+  tcase_add_test (tc, test_password_property_not_logged);
   return s;
 }
 
