@@ -170,6 +170,21 @@ GST_START_TEST (test_events_delivered)
 }
 GST_END_TEST;
 
+/* Starts the broker, a subscriber and a QoS 1 publisher that has delivered events 0..n-1. */
+static GstHarness *
+delivering_publisher (TestBroker *broker, TestSubscriber **subscriber, guint n)
+{
+  GstHarness *h;
+
+  test_broker_start (broker);
+  *subscriber = test_subscriber_new (broker->port, ALL_TOPICS);
+  h = publisher_new (broker->port, "mqtt", "qos=1");
+  push_events (h, 0, n);
+  fail_unless_equals_int (test_subscriber_wait (*subscriber, EVENTS_TOPIC, n,
+          ARRIVAL_TIMEOUT_MS), n);
+  return h;
+}
+
 /* The broker stops mid-stream and comes back on the same port: nothing is lost. */
 GST_START_TEST (test_broker_restart)
 {
@@ -177,12 +192,7 @@ GST_START_TEST (test_broker_restart)
   TestSubscriber *subscriber;
   GstHarness *h;
 
-  test_broker_start (broker);
-  subscriber = test_subscriber_new (broker->port, ALL_TOPICS);
-  h = publisher_new (broker->port, "mqtt", "qos=1");
-  push_events (h, 0, 10);
-  fail_unless_equals_int (test_subscriber_wait (subscriber, EVENTS_TOPIC, 10,
-          ARRIVAL_TIMEOUT_MS), 10);
+  h = delivering_publisher (broker, &subscriber, 10);
   test_broker_stop (broker);
   push_events (h, 10, 10);
   g_usleep (2 * G_USEC_PER_SEC);
@@ -207,12 +217,7 @@ GST_START_TEST (test_in_flight_resent)
   GstHarness *h;
   gboolean connected = FALSE;
 
-  test_broker_start (broker);
-  subscriber = test_subscriber_new (broker->port, ALL_TOPICS);
-  h = publisher_new (broker->port, "mqtt", "qos=1");
-  push_events (h, 0, 2);
-  fail_unless_equals_int (test_subscriber_wait (subscriber, EVENTS_TOPIC, 2,
-          ARRIVAL_TIMEOUT_MS), 2);
+  h = delivering_publisher (broker, &subscriber, 2);
   /* The subscriber's session is saved, so the restarted broker keeps its subscription. */
   test_broker_save (broker);
   test_broker_signal (broker, SIGSTOP);
