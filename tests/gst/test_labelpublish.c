@@ -88,10 +88,12 @@ dropped (GstHarness *h)
   return count;
 }
 
-/* Events first..first+n-1 arrived, each `copies` times exactly (0: at least once), in order of
- * their first arrival. */
+/* Events from..from+n-1 arrived, each `copies` times exactly (0: at least once), and with
+ * `in_order` first arrived in order. (Across a reconnection order is not kept: libmosquitto sends
+ * the messages that were in flight again after CONNACK, possibly after newer ones.) */
 static void
-assert_events_arrived (TestSubscriber *subscriber, guint from, guint n, guint copies)
+assert_events_arrived (TestSubscriber *subscriber, guint from, guint n, guint copies,
+    gboolean in_order)
 {
   GPtrArray *messages = test_subscriber_messages (subscriber, EVENTS_TOPIC);
   guint i, j, next = from;
@@ -107,14 +109,14 @@ assert_events_arrived (TestSubscriber *subscriber, guint from, guint n, guint co
     g_free (expected);
   }
   /* first arrivals in order */
-  for (j = 0; j < messages->len && next < from + n; j++) {
+  for (j = 0; in_order && j < messages->len && next < from + n; j++) {
     gchar *expected = test_event_json (next);
 
     if (strcmp (((TestMessage *) g_ptr_array_index (messages, j))->payload, expected) == 0)
       next++;
     g_free (expected);
   }
-  fail_unless (next == from + n, "event %u out of order", next);
+  fail_unless (!in_order || next == from + n, "event %u out of order", next);
   g_ptr_array_unref (messages);
 }
 
@@ -126,7 +128,7 @@ assert_three_delivered (GstHarness *h, TestSubscriber *subscriber)
   fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
   fail_unless_equals_int (test_subscriber_wait (subscriber, EVENTS_TOPIC, 3,
           ARRIVAL_TIMEOUT_MS), 3);
-  assert_events_arrived (subscriber, 0, 3, 0);
+  assert_events_arrived (subscriber, 0, 3, 0, TRUE);
 }
 
 /* QoS 2: every event exactly once; QoS 1: at least once; QoS 0 at most once (on a healthy
@@ -149,7 +151,7 @@ GST_START_TEST (test_events_delivered)
           ARRIVAL_TIMEOUT_MS), 30);
   if (qos != 1)
     g_usleep (300 * G_TIME_SPAN_MILLISECOND);     /* room for a duplicate to show */
-  assert_events_arrived (subscriber, 0, 30, qos != 1 ? 1 : 0);
+  assert_events_arrived (subscriber, 0, 30, qos != 1 ? 1 : 0, TRUE);
   availability = test_subscriber_messages (subscriber, AVAILABILITY_TOPIC);
   fail_unless (availability->len >= 1);
   fail_unless_equals_string (((TestMessage *) g_ptr_array_index (availability, 0))->payload,
@@ -200,7 +202,7 @@ GST_START_TEST (test_broker_restart)
   push_events (h, 20, 10);
   fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
   test_subscriber_wait (subscriber, EVENTS_TOPIC, 30, ARRIVAL_TIMEOUT_MS);
-  assert_events_arrived (subscriber, 0, 30, 0);
+  assert_events_arrived (subscriber, 0, 30, 0, FALSE);
   fail_unless_equals_uint64 (dropped (h), 0);
   bus_harness_teardown (h);
   test_subscriber_free (subscriber);
@@ -229,7 +231,7 @@ GST_START_TEST (test_in_flight_resent)
   test_broker_start (broker);
   fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
   test_subscriber_wait (subscriber, EVENTS_TOPIC, 7, ARRIVAL_TIMEOUT_MS);
-  assert_events_arrived (subscriber, 0, 7, 0);
+  assert_events_arrived (subscriber, 0, 7, 0, FALSE);
   bus_harness_teardown (h);
   test_subscriber_free (subscriber);
   test_broker_free (broker);
@@ -259,7 +261,7 @@ GST_START_TEST (test_queue_bound)
   fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
   fail_unless_equals_int (test_subscriber_wait (subscriber, EVENTS_TOPIC, 5,
           ARRIVAL_TIMEOUT_MS), 5);
-  assert_events_arrived (subscriber, 7, 5, 0);
+  assert_events_arrived (subscriber, 7, 5, 0, FALSE);
   fail_unless_equals_int (test_subscriber_wait (subscriber, EVENTS_TOPIC, 6, 300), 5);
   bus_harness_teardown (h);
   test_subscriber_free (subscriber);
