@@ -350,6 +350,34 @@ test_subscriber_wait (TestSubscriber *subscriber, const gchar *topic, guint coun
   return arrived;
 }
 
+static gboolean
+has_payload (TestSubscriber *subscriber, const gchar *topic, const gchar *payload)
+{
+  guint i;
+
+  for (i = 0; i < subscriber->messages->len; i++) {
+    TestMessage *message = g_ptr_array_index (subscriber->messages, i);
+
+    if (strcmp (message->topic, topic) == 0 && strcmp (message->payload, payload) == 0)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+gboolean
+test_subscriber_wait_payload (TestSubscriber *subscriber, const gchar *topic,
+    const gchar *payload, guint timeout_ms)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * G_TIME_SPAN_MILLISECOND;
+  gboolean arrived;
+
+  g_mutex_lock (&subscriber->lock);
+  while (!(arrived = has_payload (subscriber, topic, payload))
+      && g_cond_wait_until (&subscriber->changed, &subscriber->lock, deadline));
+  g_mutex_unlock (&subscriber->lock);
+  return arrived;
+}
+
 GPtrArray *
 test_subscriber_messages (TestSubscriber *subscriber, const gchar *topic)
 {

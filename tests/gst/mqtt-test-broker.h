@@ -55,6 +55,9 @@ TestSubscriber *test_subscriber_new (guint port, const gchar *filter);
  * returns how many did. */
 guint test_subscriber_wait (TestSubscriber *subscriber, const gchar *topic, guint count,
     guint timeout_ms);
+/* Waits until a message on `topic` with exactly `payload` arrived, at most timeout_ms. */
+gboolean test_subscriber_wait_payload (TestSubscriber *subscriber, const gchar *topic,
+    const gchar *payload, guint timeout_ms);
 /* A copy of the messages on `topic` (NULL: all) so far, in arrival order; free with
  * g_ptr_array_unref. */
 GPtrArray *test_subscriber_messages (TestSubscriber *subscriber, const gchar *topic);
