@@ -1152,7 +1152,7 @@ gst_label_publish_class_init (GstLabelPublishClass *klass)
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
-  gst_element_class_set_static_metadata (element_class, "Clip label publisher", "Sink/Network",
+  gst_element_class_set_static_metadata (element_class, "Clip label publisher", "Filter/Network",
       "Publishes each clip classification result and action event to an MQTT broker",
       "gst-timesformer");
 

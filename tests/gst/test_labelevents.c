@@ -248,6 +248,30 @@ GST_START_TEST (test_eos_ends_open_events)
 }
 GST_END_TEST;
 
+/* A flush ends open events after the flush (events sent while flushing would be lost); the clips
+ * seen before count no more, so the same clip indices start afresh. */
+GST_START_TEST (test_flush_ends_open_events)
+{
+  const gfloat scores[] = { 0.7f, 0.8f };
+  GstHarness *h = events_harness ("min-clips=1 update-interval=0");
+  GArray *events;
+
+  push_scores (h, 0, scores, G_N_ELEMENTS (scores));
+  fail_unless (gst_harness_push_event (h, gst_event_new_flush_start ()));
+  fail_unless (gst_harness_push_event (h, gst_event_new_flush_stop (TRUE)));
+  gst_harness_set_src_caps_str (h, "application/x-test");
+  push_scores (h, 0, scores, 1);
+  events = pull_clip_events (h);
+  fail_unless_equals_int (events->len, 3);
+  assert_event (EVENT (events, 0), GST_CLIP_EVENT_START, 0, 0, 0.7f, 0.7f);
+  assert_event (EVENT (events, 1), GST_CLIP_EVENT_END, 0, 1, 0.8f, 0.75f);
+  fail_unless_equals_string (EVENT (events, 1)->reason, "flush");
+  assert_event (EVENT (events, 2), GST_CLIP_EVENT_START, 0, 0, 0.7f, 0.7f);
+  g_array_unref (events);
+  bus_harness_teardown (h);
+}
+GST_END_TEST;
+
 /* The event's JSON: every field, version 1. */
 GST_START_TEST (test_event_json)
 {
@@ -302,6 +326,7 @@ labelevents_suite (void)
   tcase_add_test (tc, test_flicker);
   tcase_add_test (tc, test_min_clips_in_a_row);
   tcase_add_test (tc, test_eos_ends_open_events);
+  tcase_add_test (tc, test_flush_ends_open_events);
   tcase_add_test (tc, test_event_json);
   tcase_add_test (tc, test_thresholds_refused);
   return s;
