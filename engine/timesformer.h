@@ -1,11 +1,25 @@
 /* timesformer.h: the public API of the TimeSformer inference engine.
  *
- * Plain C, GLib and oneDNN; no GStreamer. A TsfModel holds the config, the weights and the
- * oneDNN run state of one model.
+ * Plain C, GLib and oneDNN; no GStreamer. Two objects, as in whisper.cpp's model and state:
  *
- * Threads: a TsfModel may be used by one thread at a time (calls on one instance must not
- * overlap); different instances are independent and may run concurrently. oneDNN work inside
- * tsf_model_run() uses the model's own thread count (see TsfModelOptions.threads).
+ * - TsfModel: the config, the labels and the prepared weights (reordered once, at load, into
+ *   the layouts oneDNN's matmuls prefer). Read-only once tsf_model_open() returns.
+ * - TsfSession: one caller's run state on a model: per-shape plans (oneDNN primitives),
+ *   activation buffers, a user-managed scratchpad, its own oneDNN stream and thread count.
+ *
+ * Threads:
+ * - One TsfModel may be shared by any number of threads, each with its own TsfSession:
+ *   tsf_session_new(), tsf_session_prepare(), tsf_session_run() and every const accessor of
+ *   the model (tsf_model_get_*, tsf_model_top_k) may run concurrently on one model. The model
+ *   must outlive its sessions; free it once no thread uses it.
+ * - A TsfSession is used by one thread at a time (calls on one session must not overlap).
+ * - A session's thread count (TsfSessionOptions.threads) is applied to the calling thread on
+ *   every call (Debian's oneDNN runs on OpenMP: each calling thread has its own team), so two
+ *   sessions of 1 thread each use 1 core each.
+ * - Convenience: tsf_model_prepare(), tsf_model_run(), tsf_model_set_threads() and
+ *   tsf_model_get_buffer_bytes() use a default session the model makes on first use. They
+ *   write to the model: one thread at a time per model, and not while other threads use it
+ *   (use explicit sessions to share a model).
  */
 #pragma once
 
@@ -21,7 +35,7 @@ typedef enum {
   TSF_ERROR_CONFIG,      /* config.json / preprocessor_config.json is invalid */
   TSF_ERROR_FORMAT,      /* a weights file is malformed (header, offsets, container) */
   TSF_ERROR_TENSOR,      /* a tensor is missing, extra, or of the wrong shape or dtype */
-  TSF_ERROR_INPUT,       /* a clip passed to tsf_model_run() is invalid */
+  TSF_ERROR_INPUT,       /* a clip passed to tsf_session_run() / tsf_model_run() is invalid */
   TSF_ERROR_BACKEND,     /* oneDNN failed */
   TSF_ERROR_UNSUPPORTED, /* valid, but not supported by this engine */
 } TsfError;
@@ -65,9 +79,16 @@ typedef struct {
 
 const gchar *tsf_attention_type_to_string (TsfAttentionType type);
 
+/* Reads a config.json file (transformers' TimesformerConfig; absent fields take its defaults)
+ * and validates it; `config` is initialised (its previous content ignored) and, on failure,
+ * left cleared. Free with tsf_config_clear(). */
+gboolean tsf_config_load_file (TsfConfig *config, const gchar *path, GError **error);
+void tsf_config_clear (TsfConfig *config);
+
 /* Zero-initialised (or tsf_model_options_init) means defaults. */
 typedef struct {
-  gint threads;              /* oneDNN threads for this model; 0 = all cores */
+  gint threads;              /* oneDNN threads of the load (weight reorders) and of the default
+                              * session of tsf_model_run(); 0 = all cores */
   guint num_heads;           /* attention heads of a checkpoint without config.json (official
                               * .pyth); 0 = 12 for hidden size 768, else hidden size / 64.
                               * With a config.json it must match or be 0. */
@@ -109,20 +130,54 @@ const TsfConfig *tsf_model_get_config (const TsfModel *model);
 /* A short name: the directory's basename, or "random" for tsf_model_new_random(). */
 const gchar *tsf_model_get_name (const TsfModel *model);
 guint64 tsf_model_get_parameter_count (const TsfModel *model);
-/* Bytes held by the prepared weights. */
+/* Bytes held by the prepared weights (shared by every session of the model). */
 guint64 tsf_model_get_weight_bytes (const TsfModel *model);
-/* Bytes of the activation buffers and scratchpads of the clip shapes prepared so far. */
-guint64 tsf_model_get_buffer_bytes (const TsfModel *model);
 
-gboolean tsf_model_set_threads (TsfModel *model, gint threads, GError **error);
+/* --- sessions: one per calling thread --- */
 
-/* Builds the oneDNN primitives for a clip shape ahead of the first run (optional: run does
- * it on first use of a shape). */
-gboolean tsf_model_prepare (TsfModel *model, const TsfClipShape *shape, GError **error);
+typedef struct _TsfSession TsfSession;
+
+/* Zero-initialised (or tsf_session_options_init) means defaults. */
+typedef struct {
+  gint threads;              /* OpenMP threads of this session's runs; 0 = all cores */
+} TsfSessionOptions;
+
+void tsf_session_options_init (TsfSessionOptions *options);
+
+/* A session on `model` (which must outlive it); options may be NULL. Allocates no activation
+ * buffers until a shape is prepared. */
+TsfSession *tsf_session_new (const TsfModel *model, const TsfSessionOptions *options,
+    GError **error);
+void tsf_session_free (TsfSession *session);
+const TsfModel *tsf_session_get_model (const TsfSession *session);
+/* The thread count in use (0 resolved to the number of cores). */
+gint tsf_session_get_threads (const TsfSession *session);
+/* Changes the thread count; the plans built so far are dropped (oneDNN partitions work for
+ * the thread count a primitive was made with) and rebuilt on next use. */
+gboolean tsf_session_set_threads (TsfSession *session, gint threads, GError **error);
+
+/* Builds the oneDNN primitives and buffers for a clip shape ahead of the first run
+ * (optional: run does it on first use of a shape). */
+gboolean tsf_session_prepare (TsfSession *session, const TsfClipShape *shape, GError **error);
 
 /* Runs one clip. logits receives config->num_labels floats. Allocates nothing once the shape
  * has been prepared. TSF_ERROR_INPUT when the clip's channels differ from the config's, it has
  * no frames, or its height or width is not a non-zero multiple of the patch size. */
+gboolean tsf_session_run (TsfSession *session, const gfloat *clip, const TsfClipShape *shape,
+    gfloat *logits, GError **error);
+
+/* Bytes of this session's activation buffers and scratchpads (the shapes prepared so far). */
+guint64 tsf_session_get_buffer_bytes (const TsfSession *session);
+
+/* --- one-call convenience: the model's default session (see "Threads" above) --- */
+
+/* Bytes of the default session's buffers (0 before its first prepare or run). */
+guint64 tsf_model_get_buffer_bytes (const TsfModel *model);
+/* The default session's thread count (applies to the next prepare or run). */
+gboolean tsf_model_set_threads (TsfModel *model, gint threads, GError **error);
+/* tsf_session_prepare() on the default session. */
+gboolean tsf_model_prepare (TsfModel *model, const TsfClipShape *shape, GError **error);
+/* tsf_session_run() on the default session. */
 gboolean tsf_model_run (TsfModel *model, const gfloat *clip, const TsfClipShape *shape,
     gfloat *logits, GError **error);
 

@@ -33,3 +33,11 @@ meson setup "$sanitize_builddir" -Dengine_only=true -Db_sanitize=address,undefin
   -Db_lundef=false
 meson compile -C "$sanitize_builddir"
 meson test -C "$sanitize_builddir" --suite engine --print-errorlogs --num-processes 2
+
+# Two threads sharing one model, each with its own session, under valgrind's helgrind (any race
+# on the model, or between sessions, is an error). 1 thread per session and per load, so
+# libgomp starts no team: helgrind cannot follow libgomp's futex barriers. About 20 s.
+meson test -C "$builddir" test-sessions --print-errorlogs --timeout-multiplier 10 \
+  --test-args "-p /sessions/concurrent" \
+  --wrap "valgrind --tool=helgrind --error-exitcode=1 \
+    --suppressions=/usr/share/glib-2.0/valgrind/glib.supp"

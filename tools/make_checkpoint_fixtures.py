@@ -248,7 +248,7 @@ def hostile_cases(out, gen):
 # ---- the reference models as official and Hugging Face checkpoints ----
 
 # Hugging Face name pieces -> official (timesformer/models/vit.py) names; the engine's own
-# table (engine/tsf-official.c) is the inverse, so the two are written independently.
+# table (engine/model/tsf-official.c) is the inverse, so the two are written independently.
 HF_TO_OFFICIAL = [
     ("timesformer.embeddings.cls_token", "cls_token"),
     ("timesformer.embeddings.position_embeddings", "pos_embed"),

@@ -5,10 +5,9 @@
 #include <json-glib/json-glib.h>
 
 #include "timesformer.h"
-#include "tsf-config.h"
-#include "tsf-convert.h"
-#include "tsf-npy.h"
-#include "tsf-peak.h"
+#include "timesformer-convert.h"
+#include "timesformer-npy.h"
+#include "timesformer-bench.h"
 
 typedef gboolean (*CommandFunc) (gint argc, gchar **argv, GError **error);
 
@@ -225,16 +224,13 @@ classify (gint argc, gchar **argv, GError **error)
 static TsfModel *
 bench_model (const gchar *model_path, const gchar *config_path, gint threads, GError **error)
 {
-  g_autofree gchar *text = NULL;
-  gsize length;
   TsfModelOptions options;
   TsfConfig config;
   TsfModel *model;
 
   if (model_path != NULL)
     return open_model (&(ModelArgs) { .path = (gchar *) model_path }, threads, error);
-  if (!g_file_get_contents (config_path, &text, &length, error)
-      || !tsf_config_parse (&config, text, length, config_path, error))
+  if (!tsf_config_load_file (&config, config_path, error))
     return NULL;
   tsf_model_options_init (&options);
   options.threads = threads;
@@ -260,7 +256,7 @@ bench_measure (TsfModel *model, gint threads, gint iterations, BenchResult *resu
   g_autoptr (GArray) model_s = g_array_new (FALSE, FALSE, sizeof (gdouble));
   g_autoptr (GArray) peak_s = g_array_new (FALSE, FALSE, sizeof (gdouble));
   TsfGemmShape shapes[TSF_MAX_GEMM_SHAPES];
-  guint n_shapes = tsf_runner_linear_shapes (c, &shape, shapes);
+  guint n_shapes = tsf_config_linear_shapes (c, &shape, shapes);
   TsfMatmulPeak *peak;
   gboolean ok = TRUE;
 

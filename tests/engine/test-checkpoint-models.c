@@ -9,8 +9,8 @@
 
 #include "timesformer.h"
 #include "tsf-config.h"
-#include "tsf-convert.h"
-#include "tsf-npy.h"
+#include "timesformer-convert.h"
+#include "timesformer-npy.h"
 #include "tsf-source.h"
 
 static gchar *checkpoints_dir;

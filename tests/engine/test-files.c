@@ -263,6 +263,13 @@ test_write_model_dir (const gchar *dir, const gchar *config_json, GArray *tensor
 TsfModel *
 test_small_random_model (TsfAttentionType attention)
 {
+  return test_small_random_model_with_options (attention, NULL);
+}
+
+TsfModel *
+test_small_random_model_with_options (TsfAttentionType attention,
+    const TsfModelOptions *options)
+{
   g_autoptr (GError) error = NULL;
   TsfConfig config;
   TsfModel *model;
@@ -277,7 +284,7 @@ test_small_random_model (TsfAttentionType attention)
   config.intermediate_size = 48;
   config.num_labels = 5;
   config.attention_type = attention;
-  model = tsf_model_new_random (&config, 7, NULL, &error);
+  model = tsf_model_new_random (&config, 7, options, &error);
   g_assert_no_error (error);
   tsf_config_clear (&config);
   return model;

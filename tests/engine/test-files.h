@@ -16,6 +16,8 @@ void test_assert_tsf_error (GError **error, TsfError code, const gchar *culprit,
 /* A small model with random weights (image 32, patch 8, 4 frames, hidden 32, 2 heads,
  * 2 layers, intermediate 48, 5 labels). */
 TsfModel *test_small_random_model (TsfAttentionType attention);
+TsfModel *test_small_random_model_with_options (TsfAttentionType attention,
+    const TsfModelOptions *options);
 
 /* A fresh temporary directory, removed with everything in it by test_dir_free(). */
 gchar *test_dir_new (void);

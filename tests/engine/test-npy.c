@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "test-files.h"
-#include "tsf-npy.h"
+#include "timesformer-npy.h"
 
 /* A .npy file: magic, version, header length (2 or 4 bytes), `dict` padded to 64 bytes with a
  * newline, then `data_size` bytes of float32 values 0, 1, 2, ... (truncated to data_size). */

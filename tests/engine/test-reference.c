@@ -9,7 +9,7 @@
 #include <json-glib/json-glib.h>
 
 #include "timesformer.h"
-#include "tsf-npy.h"
+#include "timesformer-npy.h"
 
 #define RELATIVE_TOLERANCE 1e-4
 

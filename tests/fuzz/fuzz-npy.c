@@ -1,5 +1,5 @@
 /* libFuzzer target: the .npy parser on arbitrary bytes. */
-#include "tsf-npy.h"
+#include "timesformer-npy.h"
 
 int
 LLVMFuzzerTestOneInput (const guint8 *data, gsize size)

@@ -10,16 +10,18 @@ clang=${CLANG:-clang}
 command -v "$clang" >/dev/null || { echo "run-fuzz: no clang, skipping"; exit 77; }
 
 mkdir -p "$out"
-engine=(tsf-error.c tsf-json.c tsf-config.c tsf-tensors.c tsf-safetensors.c tsf-npy.c tsf-pickle.c tsf-torchzip.c)
+engine=(model/tsf-error.c formats/tsf-json.c model/tsf-config.c formats/tsf-tensors.c
+  formats/tsf-safetensors.c formats/tsf-npy.c formats/tsf-pickle.c formats/tsf-torchzip.c)
 flags=(-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-  -D_GNU_SOURCE -I"$src/engine" $(pkg-config --cflags glib-2.0 gio-2.0 json-glib-1.0 libzip))
+  -D_GNU_SOURCE -I"$src/engine" -I"$src/engine/formats" -I"$src/engine/model"
+  $(pkg-config --cflags glib-2.0 gio-2.0 json-glib-1.0 libzip))
 libs=($(pkg-config --libs glib-2.0 gio-2.0 json-glib-1.0 libzip) -lm)
 
 # One library of the engine's parsers, built with coverage and sanitizers.
 objects=()
 for f in "${engine[@]}"; do
-  "$clang" "${flags[@]}" -fsanitize=fuzzer-no-link -c "$src/engine/$f" -o "$out/${f%.c}.o"
-  objects+=("$out/${f%.c}.o")
+  "$clang" "${flags[@]}" -fsanitize=fuzzer-no-link -c "$src/engine/$f" -o "$out/$(basename "${f%.c}").o"
+  objects+=("$out/$(basename "${f%.c}").o")
 done
 
 status=0

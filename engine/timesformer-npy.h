@@ -1,4 +1,4 @@
-/* tsf-npy.h: NumPy .npy files of float32 (internal; the CLI and tests). */
+/* timesformer-npy.h: NumPy .npy files of float32 (public: the CLI reads clips with it). */
 #pragma once
 
 #include <glib.h>

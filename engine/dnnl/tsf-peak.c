@@ -1,5 +1,5 @@
 /* tsf-peak.c: oneDNN matmul speed on the model's GEMM shapes, the bench's reference point. */
-#include "tsf-peak.h"
+#include "timesformer-bench.h"
 #include "tsf-dnnl.h"
 
 #include <omp.h>
@@ -59,8 +59,8 @@ gemm_init (TsfMatmulPeak *peak, PeakGemm *gemm, const TsfGemmShape *shape, gbool
   dnnl_status_t status;
 
   gemm->shape = *shape;
-  if (!tsf_md_matrix (&src, shape->m, shape->k, error)
-      || !tsf_md_matrix (&dst, shape->m, shape->n, error))
+  if (!tsf_md_matrix (&src, TSF_PRECISION_F32, shape->m, shape->k, error)
+      || !tsf_md_matrix (&dst, TSF_PRECISION_F32, shape->m, shape->n, error))
     return FALSE;
   TSF_DNNL_CHECK (dnnl_memory_desc_init_by_tag (&weights, 2, dims, dnnl_f32,
           dnnl_format_tag_any), error, FALSE);

@@ -523,3 +523,14 @@ tsf_config_load_dir (TsfConfig *config, const gchar *dir, GError **error)
   tsf_config_clear (config);
   return FALSE;
 }
+
+gboolean
+tsf_config_load_file (TsfConfig *config, const gchar *path, GError **error)
+{
+  g_autofree gchar *text = NULL;
+  gsize length = 0;
+
+  memset (config, 0, sizeof (*config));
+  return g_file_get_contents (path, &text, &length, error)
+      && tsf_config_parse (config, text, length, path, error);
+}

@@ -19,8 +19,8 @@ typedef struct {
   const gfloat *bias;    /* [hidden] */
 } TsfNorm;
 
-typedef struct {
-  /* divided_space_time only (NULL otherwise) */
+typedef struct _TsfLayerWeights {
+  /* schemes with a temporal sub-block only (divided_space_time; NULL otherwise) */
   TsfNorm temporal_layernorm;
   TsfLinear temporal_qkv;
   TsfLinear temporal_proj;     /* temporal_attention.output.dense */

@@ -2,7 +2,7 @@
  * the header length (2 bytes little-endian in version 1, 4 bytes in versions 2 and 3), then a
  * Python dict literal {'descr': '<f4', 'fortran_order': False, 'shape': (T, C, H, W), }
  * padded with spaces and a newline, then the data. */
-#include "tsf-npy.h"
+#include "timesformer-npy.h"
 #include "tsf-error.h"
 
 #include <gio/gio.h>

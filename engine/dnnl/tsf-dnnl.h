@@ -42,14 +42,26 @@ gboolean tsf_dnnl_reorder_once (dnnl_engine_t engine, dnnl_stream_t stream,
     const dnnl_memory_desc_t *src_md, const void *src, const dnnl_memory_desc_t *dst_md,
     void *dst, GError **error);
 
-/* A float32 memory descriptor with explicit strides (in elements). */
-gboolean tsf_md_strided (dnnl_memory_desc_t *md, gint ndims, const dnnl_dim_t *dims,
-    const dnnl_dim_t *strides, GError **error);
+/* The data type of a plan's weights and activations: a parameter of the plan and of the
+ * prepared weights, not a constant (int8 and bf16 come next: a value here, its oneDNN type in
+ * tsf_precision_data_type(), and the quantisation step where the weights are prepared). */
+typedef enum {
+  TSF_PRECISION_F32,
+} TsfPrecision;
+
+dnnl_data_type_t tsf_precision_data_type (TsfPrecision precision);
+/* Bytes of one element. */
+gsize tsf_precision_size (TsfPrecision precision);
+
+/* A memory descriptor of `precision` with explicit strides (in elements). */
+gboolean tsf_md_strided (dnnl_memory_desc_t *md, TsfPrecision precision, gint ndims,
+    const dnnl_dim_t *dims, const dnnl_dim_t *strides, GError **error);
 /* A dense row-major [rows, cols] matrix. */
-gboolean tsf_md_matrix (dnnl_memory_desc_t *md, dnnl_dim_t rows, dnnl_dim_t cols, GError **error);
+gboolean tsf_md_matrix (dnnl_memory_desc_t *md, TsfPrecision precision, dnnl_dim_t rows,
+    dnnl_dim_t cols, GError **error);
 /* torch.nn.Linear weight [out, in] seen as the matmul's [in, out] (a transposed view, no copy). */
-gboolean tsf_md_linear_weight (dnnl_memory_desc_t *md, gint ndims, dnnl_dim_t in,
-    dnnl_dim_t out, GError **error);
+gboolean tsf_md_linear_weight (dnnl_memory_desc_t *md, TsfPrecision precision, gint ndims,
+    dnnl_dim_t in, dnnl_dim_t out, GError **error);
 
 typedef struct {
   dnnl_primitive_t primitive;
@@ -73,7 +85,9 @@ typedef struct _TsfProgram TsfProgram;
 
 /* `threads`: OpenMP threads of the heavy primitives (matmuls, reorders, large softmaxes);
  * layer norms and softmaxes under 8M elements run on the calling thread. */
-TsfProgram *tsf_program_new (dnnl_engine_t engine, gint threads);
+TsfProgram *tsf_program_new (dnnl_engine_t engine, TsfPrecision precision, gint threads);
+/* The data type of the buffers its steps bind (activations and weights). */
+TsfPrecision tsf_program_get_precision (const TsfProgram *program);
 void tsf_program_free (TsfProgram *program);
 
 /* bias_md may be NULL. With options->prefer_gemm, oneDNN's GEMM-based implementation when it

@@ -4,6 +4,7 @@
  * (one table, built by expected_tensors()); binding checks the checkpoint against it and
  * converts what is not already aligned contiguous float32. */
 #include "tsf-weights.h"
+#include "tsf-attention.h"
 
 #include <string.h>
 
@@ -74,7 +75,7 @@ expect_layer (GArray *table, const TsfConfig *config, TsfLayerWeights *layer, gu
 
 #define SUB(suffix) (g_free (name), name = g_strconcat (p, suffix, NULL))
   name = NULL;
-  if (config->attention_type == TSF_ATTENTION_DIVIDED_SPACE_TIME) {
+  if (tsf_attention_scheme (config->attention_type)->temporal_block) {
     expect_norm (table, &layer->temporal_layernorm, d, SUB (".temporal_layernorm"));
     expect_linear (table, &layer->temporal_qkv, 3 * d, d, config->qkv_bias,
         SUB (".temporal_attention.attention.qkv"));
@@ -111,7 +112,7 @@ expected_tensors (const TsfConfig *config, TsfWeights *weights)
       "timesformer.embeddings.cls_token");
   expect (table, &weights->position_embeddings, INIT_LINEAR, 3,
       (gint64[]) { 1, 1 + grid * grid, d }, "timesformer.embeddings.position_embeddings");
-  if (config->attention_type != TSF_ATTENTION_SPACE_ONLY)
+  if (tsf_attention_scheme (config->attention_type)->time_embeddings)
     expect (table, &weights->time_embeddings, INIT_LINEAR, 3,
         (gint64[]) { 1, config->num_frames, d }, "timesformer.embeddings.time_embeddings");
   for (guint i = 0; i < config->num_hidden_layers; i++)

@@ -20,6 +20,7 @@ typedef struct {
 
 struct _TsfProgram {
   dnnl_engine_t engine;                /* borrowed */
+  TsfPrecision precision;              /* of the data its steps bind */
   gint threads;                        /* for the heavy primitives; the small ones run on 1 */
   GArray *steps;                       /* TsfStep */
   GPtrArray *ops;                      /* TsfOp, owned with their primitives */
@@ -75,40 +76,67 @@ tsf_dnnl_reorder_once (dnnl_engine_t engine, dnnl_stream_t stream,
   return TRUE;
 }
 
+dnnl_data_type_t
+tsf_precision_data_type (TsfPrecision precision)
+{
+  static const dnnl_data_type_t types[] = { [TSF_PRECISION_F32] = dnnl_f32 };
+
+  g_return_val_if_fail ((guint) precision < G_N_ELEMENTS (types), dnnl_f32);
+  return types[precision];
+}
+
+gsize
+tsf_precision_size (TsfPrecision precision)
+{
+  static const gsize sizes[] = { [TSF_PRECISION_F32] = sizeof (gfloat) };
+
+  g_return_val_if_fail ((guint) precision < G_N_ELEMENTS (sizes), sizeof (gfloat));
+  return sizes[precision];
+}
+
 gboolean
-tsf_md_strided (dnnl_memory_desc_t *md, gint ndims, const dnnl_dim_t *dims,
-    const dnnl_dim_t *strides, GError **error)
+tsf_md_strided (dnnl_memory_desc_t *md, TsfPrecision precision, gint ndims,
+    const dnnl_dim_t *dims, const dnnl_dim_t *strides, GError **error)
 {
   dnnl_dims_t d = { 0 }, s = { 0 };
 
   memcpy (d, dims, ndims * sizeof (dnnl_dim_t));
   memcpy (s, strides, ndims * sizeof (dnnl_dim_t));
-  TSF_DNNL_CHECK (dnnl_memory_desc_init_by_strides (md, ndims, d, dnnl_f32, s), error, FALSE);
+  TSF_DNNL_CHECK (dnnl_memory_desc_init_by_strides (md, ndims, d,
+          tsf_precision_data_type (precision), s), error, FALSE);
   return TRUE;
 }
 
 gboolean
-tsf_md_matrix (dnnl_memory_desc_t *md, dnnl_dim_t rows, dnnl_dim_t cols, GError **error)
+tsf_md_matrix (dnnl_memory_desc_t *md, TsfPrecision precision, dnnl_dim_t rows,
+    dnnl_dim_t cols, GError **error)
 {
-  return tsf_md_strided (md, 2, (dnnl_dim_t[]) { rows, cols }, (dnnl_dim_t[]) { cols, 1 },
-      error);
+  return tsf_md_strided (md, precision, 2, (dnnl_dim_t[]) { rows, cols },
+      (dnnl_dim_t[]) { cols, 1 }, error);
 }
 
 gboolean
-tsf_md_linear_weight (dnnl_memory_desc_t *md, gint ndims, dnnl_dim_t in, dnnl_dim_t out,
-    GError **error)
+tsf_md_linear_weight (dnnl_memory_desc_t *md, TsfPrecision precision, gint ndims,
+    dnnl_dim_t in, dnnl_dim_t out, GError **error)
 {
   dnnl_dim_t dims[3] = { 1, in, out }, strides[3] = { in * out, 1, in };
 
   g_return_val_if_fail (ndims == 2 || ndims == 3, FALSE);
-  return tsf_md_strided (md, ndims, dims + 3 - ndims, strides + 3 - ndims, error);
+  return tsf_md_strided (md, precision, ndims, dims + 3 - ndims, strides + 3 - ndims, error);
+}
+
+TsfPrecision
+tsf_program_get_precision (const TsfProgram *program)
+{
+  return program->precision;
 }
 
 TsfProgram *
-tsf_program_new (dnnl_engine_t engine, gint threads)
+tsf_program_new (dnnl_engine_t engine, TsfPrecision precision, gint threads)
 {
   TsfProgram *program = g_new0 (TsfProgram, 1);
 
+  program->precision = precision;
   program->engine = engine;
   program->threads = threads;
   program->steps = g_array_new (FALSE, TRUE, sizeof (TsfStep));
@@ -316,8 +344,9 @@ tsf_program_layernorm_op (TsfProgram *program, const dnnl_memory_desc_t *data,
     return NULL;
   op->src = *data;
   op->dst = *data;
-  return tsf_md_strided (&op->weights, 1, &data->dims[data->ndims - 1], (dnnl_dim_t[]) { 1 },
-      error) ? op : NULL;
+  /* oneDNN's layer norm takes float32 scale and shift whatever the data's type */
+  return tsf_md_strided (&op->weights, TSF_PRECISION_F32, 1, &data->dims[data->ndims - 1],
+      (dnnl_dim_t[]) { 1 }, error) ? op : NULL;
 }
 
 TsfOp *

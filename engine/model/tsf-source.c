@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "tsf-config.h"
-#include "tsf-official.h"
+#include "tsf-family.h"
 #include "tsf-torchzip.h"
 
 /* Weights files a model directory may hold, in order of preference. */
@@ -52,23 +52,16 @@ check_exists (const gchar *path, GError **error)
   return FALSE;
 }
 
-/* Official names become Hugging Face names (one table, tsf-official.c). */
-static gboolean
-normalise_names (TsfTensorSet *tensors, GError **error)
-{
-  return !tsf_official_detect (tensors) || tsf_official_rename (tensors, error);
-}
-
 /* A directory: its config.json, then its weights. */
 static TsfTensorSet *
 open_directory (const gchar *dir, TsfConfig *config, GError **error)
 {
   TsfTensorSet *tensors;
 
-  if (!tsf_config_load_dir (config, dir, error))
+  if (!tsf_model_family_default ()->load_config (config, dir, error))
     return NULL;
   tensors = open_weights (dir, error);
-  if (tensors && !normalise_names (tensors, error))
+  if (tensors && !tsf_model_family_find (tensors)->normalise_names (tensors, error))
     g_clear_pointer (&tensors, tsf_tensor_set_free);
   return tensors;
 }
@@ -80,8 +73,9 @@ open_checkpoint (const gchar *path, const TsfModelOptions *options, TsfConfig *c
 {
   g_autofree gchar *dir = g_path_get_dirname (path);
   g_autofree gchar *sibling_config = g_build_filename (dir, "config.json", NULL);
-  gboolean official, ok;
+  const TsfModelFamily *family;
   TsfTensorSet *tensors;
+  gboolean ok;
 
   if (g_str_has_suffix (path, ".safetensors")) {
     g_set_error (error, TSF_ERROR, TSF_ERROR_IO, "%s: give the directory that holds this "
@@ -91,12 +85,12 @@ open_checkpoint (const gchar *path, const TsfModelOptions *options, TsfConfig *c
   tensors = tsf_torchzip_open (path, error);
   if (!tensors)
     return NULL;
-  official = tsf_official_detect (tensors);
+  family = tsf_model_family_find (tensors);
   if (g_file_test (sibling_config, G_FILE_TEST_EXISTS))
-    ok = tsf_config_load_dir (config, dir, error) && normalise_names (tensors, error);
-  else if (official)
-    ok = tsf_official_rename (tensors, error)
-        && tsf_official_infer_config (tensors, options->num_heads, config, error);
+    ok = family->load_config (config, dir, error) && family->normalise_names (tensors, error);
+  else if (family->can_infer_config (tensors))
+    ok = family->normalise_names (tensors, error)
+        && family->infer_config (tensors, options->num_heads, config, error);
   else {
     g_set_error (error, TSF_ERROR, TSF_ERROR_CONFIG, "%s uses Hugging Face names but has no "
         "config.json next to it; put it in a directory with its config.json", path);

@@ -1,4 +1,4 @@
-/* tsf-convert.h: writes any model the engine reads as a Hugging Face directory (internal;
+/* timesformer-convert.h: writes any model the engine reads as a Hugging Face directory (public:
  * `timesformer-cli convert`). */
 #pragma once
 

@@ -1,9 +1,20 @@
-/* tsf-peak.h: what oneDNN's matmul reaches on a model's own GEMM shapes (internal; the bench). */
+/* timesformer-bench.h: a model's GEMM inventory and what oneDNN's matmul reaches on those
+ * shapes (public: `timesformer-cli bench`). */
 #pragma once
 
-#include "tsf-forward.h"
+#include "timesformer.h"
 
 G_BEGIN_DECLS
+
+/* A GEMM of the model: [m, k] x [k, n], `count` times per clip. */
+typedef struct {
+  guint m, k, n, count;
+} TsfGemmShape;
+#define TSF_MAX_GEMM_SHAPES 8
+/* The linear layers of one clip (patch embedding, qkv, projections, MLP, classifier); returns
+ * how many shapes were written to `out` (at most TSF_MAX_GEMM_SHAPES). */
+guint tsf_config_linear_shapes (const TsfConfig *config, const TsfClipShape *shape,
+    TsfGemmShape *out);
 
 typedef struct _TsfMatmulPeak TsfMatmulPeak;
 

@@ -42,6 +42,5 @@ gboolean tsf_config_validate (const TsfConfig *config, const gchar *filename, GE
 void tsf_config_init_defaults (TsfConfig *config);
 /* `dest` is overwritten (not cleared first). */
 void tsf_config_copy (TsfConfig *dest, const TsfConfig *src);
-void tsf_config_clear (TsfConfig *config);
 
 G_END_DECLS

@@ -1,5 +1,6 @@
 /* tsf-official.c: official TimeSformer checkpoints (see tsf-official.h). */
 #include "tsf-official.h"
+#include "tsf-attention.h"
 
 #include <math.h>
 #include <string.h>
@@ -217,12 +218,8 @@ tsf_official_infer_config (const TsfTensorSet *set, guint num_heads, TsfConfig *
   config->num_hidden_layers = count_layers (set);
   config->qkv_bias = tsf_tensor_set_lookup (set, HF_LAYER "0.attention.attention.qkv.bias") != NULL;
   config->layer_norm_eps = OFFICIAL_LAYER_NORM_EPS;
-  if (tsf_tensor_set_lookup (set, HF_LAYER "0.temporal_attention.attention.qkv.weight"))
-    config->attention_type = TSF_ATTENTION_DIVIDED_SPACE_TIME;
-  else if (has_time)
-    config->attention_type = TSF_ATTENTION_JOINT_SPACE_TIME;
-  else
-    config->attention_type = TSF_ATTENTION_SPACE_ONLY;
+  config->attention_type = tsf_attention_scheme_for_tensors (tsf_tensor_set_lookup (set,
+          HF_LAYER "0.temporal_attention.attention.qkv.weight") != NULL, has_time)->type;
   if (!has_time)
     config->num_frames = SPACE_ONLY_FRAMES;
   config->resize_shortest_edge = config->image_size;

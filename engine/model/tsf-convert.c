@@ -1,5 +1,5 @@
 /* tsf-convert.c: a model as a Hugging Face directory (see tsf-convert.h). */
-#include "tsf-convert.h"
+#include "timesformer-convert.h"
 
 #include <errno.h>
 #include <glib/gstdio.h>

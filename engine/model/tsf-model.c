@@ -1,6 +1,8 @@
-/* tsf-model.c: the public API: a model is its config, its weights and a runner. */
+/* tsf-model.c: the public API: a model (config, weights, the forward pass's prepared weights;
+ * read-only once loaded) and its sessions (a runner each). */
 #include "timesformer.h"
 #include "tsf-config.h"
+#include "tsf-family.h"
 #include "tsf-forward.h"
 #include "tsf-source.h"
 #include "tsf-weights.h"
@@ -11,8 +13,16 @@
 struct _TsfModel {
   TsfConfig config;
   TsfWeights *weights;
-  TsfRunner *runner;     /* reads config and weights in place */
+  TsfForward *forward;   /* reads config and weights in place */
   gchar *name;
+  /* the one-call convenience API (not shared) */
+  gint default_threads;
+  TsfSession *default_session;   /* made on first tsf_model_prepare/run */
+};
+
+struct _TsfSession {
+  const TsfModel *model;
+  TsfRunner *runner;
 };
 
 void
@@ -37,9 +47,10 @@ model_new (TsfConfig *config, TsfWeights *weights, gchar *name,
   }
   model->weights = weights;
   model->name = name;
-  model->runner = tsf_runner_new (&model->config, model->weights,
-      options != NULL ? options->threads : 0, error);
-  if (model->runner == NULL) {
+  model->default_threads = options != NULL ? options->threads : 0;
+  model->forward = tsf_forward_new (&model->config, model->weights, model->default_threads,
+      error);
+  if (model->forward == NULL) {
     tsf_model_free (model);
     return NULL;
   }
@@ -61,7 +72,7 @@ tsf_model_open (const gchar *path, const TsfModelOptions *options, GError **erro
     tsf_config_clear (&config);
     return NULL;
   }
-  weights = tsf_weights_bind (&config, tensors, error);
+  weights = tsf_model_family_find (tensors)->bind (&config, tensors, error);
   if (weights == NULL) {
     tsf_config_clear (&config);
     g_free (name);
@@ -89,7 +100,8 @@ tsf_model_free (TsfModel *model)
 {
   if (model == NULL)
     return;
-  tsf_runner_free (model->runner);
+  tsf_session_free (model->default_session);
+  tsf_forward_free (model->forward);
   tsf_weights_free (model->weights);
   tsf_config_clear (&model->config);
   g_free (model->name);
@@ -117,33 +129,126 @@ tsf_model_get_parameter_count (const TsfModel *model)
 guint64
 tsf_model_get_weight_bytes (const TsfModel *model)
 {
-  return tsf_runner_weight_bytes (model->runner);
+  return tsf_forward_weight_bytes (model->forward);
+}
+
+/* --- sessions --- */
+
+void
+tsf_session_options_init (TsfSessionOptions *options)
+{
+  memset (options, 0, sizeof (*options));
+}
+
+TsfSession *
+tsf_session_new (const TsfModel *model, const TsfSessionOptions *options, GError **error)
+{
+  TsfRunner *runner;
+  TsfSession *session;
+
+  g_return_val_if_fail (model != NULL, NULL);
+  runner = tsf_runner_new (model->forward, options != NULL ? options->threads : 0, error);
+  if (runner == NULL)
+    return NULL;
+  session = g_new0 (TsfSession, 1);
+  session->model = model;
+  session->runner = runner;
+  return session;
+}
+
+void
+tsf_session_free (TsfSession *session)
+{
+  if (session == NULL)
+    return;
+  tsf_runner_free (session->runner);
+  g_free (session);
+}
+
+const TsfModel *
+tsf_session_get_model (const TsfSession *session)
+{
+  return session->model;
+}
+
+gint
+tsf_session_get_threads (const TsfSession *session)
+{
+  return tsf_runner_get_threads (session->runner);
+}
+
+gboolean
+tsf_session_set_threads (TsfSession *session, gint threads, GError **error)
+{
+  return tsf_runner_set_threads (session->runner, threads, error);
+}
+
+gboolean
+tsf_session_prepare (TsfSession *session, const TsfClipShape *shape, GError **error)
+{
+  g_return_val_if_fail (session != NULL && shape != NULL, FALSE);
+  return tsf_runner_prepare (session->runner, shape, error);
+}
+
+gboolean
+tsf_session_run (TsfSession *session, const gfloat *clip, const TsfClipShape *shape,
+    gfloat *logits, GError **error)
+{
+  g_return_val_if_fail (session != NULL && clip != NULL && shape != NULL && logits != NULL,
+      FALSE);
+  return tsf_runner_run (session->runner, clip, shape, logits, error);
+}
+
+guint64
+tsf_session_get_buffer_bytes (const TsfSession *session)
+{
+  return tsf_runner_buffer_bytes (session->runner);
+}
+
+/* --- the default session --- */
+
+static TsfSession *
+default_session (TsfModel *model, GError **error)
+{
+  TsfSessionOptions options = { .threads = model->default_threads };
+
+  if (model->default_session == NULL)
+    model->default_session = tsf_session_new (model, &options, error);
+  return model->default_session;
 }
 
 guint64
 tsf_model_get_buffer_bytes (const TsfModel *model)
 {
-  return tsf_runner_buffer_bytes (model->runner);
+  return model->default_session != NULL
+      ? tsf_session_get_buffer_bytes (model->default_session) : 0;
 }
 
 gboolean
 tsf_model_set_threads (TsfModel *model, gint threads, GError **error)
 {
-  return tsf_runner_set_threads (model->runner, threads, error);
+  model->default_threads = threads;
+  return model->default_session == NULL
+      || tsf_session_set_threads (model->default_session, threads, error);
 }
 
 gboolean
 tsf_model_prepare (TsfModel *model, const TsfClipShape *shape, GError **error)
 {
-  return tsf_runner_prepare (model->runner, shape, error);
+  TsfSession *session = default_session (model, error);
+
+  return session != NULL && tsf_session_prepare (session, shape, error);
 }
 
 gboolean
 tsf_model_run (TsfModel *model, const gfloat *clip, const TsfClipShape *shape, gfloat *logits,
     GError **error)
 {
+  TsfSession *session;
+
   g_return_val_if_fail (clip != NULL && shape != NULL && logits != NULL, FALSE);
-  return tsf_runner_run (model->runner, clip, shape, logits, error);
+  session = default_session (model, error);
+  return session != NULL && tsf_session_run (session, clip, shape, logits, error);
 }
 
 gboolean

@@ -1,0 +1,140 @@
+/* tsf-attention.c: multi-head self-attention over a strided view of the qkv rows, the steps
+ * every scheme shares (LayerNorm, qkv, attention, output.dense + residual), and the table of
+ * schemes. One file per scheme: tsf-attention-<scheme>.c. */
+#include "tsf-plan.h"
+
+#include <math.h>
+
+/* Above this many bytes of attention scores, attention runs one head at a time. */
+#ifndef MAX_SCORES_BYTES
+#define MAX_SCORES_BYTES (128u << 20)
+#endif
+/* Attention products below this run on the calling thread (temporal attention of 8 frames:
+ * 20 MFLOP, where a parallel region costs more than it saves on a busy machine). */
+#define SMALL_PRODUCT_FLOPS 64e6
+
+static const TsfAttentionScheme *const schemes[] = {
+  [TSF_ATTENTION_DIVIDED_SPACE_TIME] = &tsf_attention_divided,
+  [TSF_ATTENTION_JOINT_SPACE_TIME] = &tsf_attention_joint,
+  [TSF_ATTENTION_SPACE_ONLY] = &tsf_attention_space_only,
+};
+
+const TsfAttentionScheme *
+tsf_attention_scheme (TsfAttentionType type)
+{
+  g_return_val_if_fail ((guint) type < G_N_ELEMENTS (schemes), schemes[0]);
+  return schemes[type];
+}
+
+const TsfAttentionScheme *
+tsf_attention_scheme_for_tensors (gboolean temporal_block, gboolean time_embeddings)
+{
+  const TsfAttentionScheme *found = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (schemes); i++) {
+    if (schemes[i]->temporal_block != temporal_block)
+      continue;
+    if (schemes[i]->time_embeddings == time_embeddings)
+      return schemes[i];
+    found = found != NULL ? found : schemes[i];
+  }
+  return found != NULL ? found : &tsf_attention_joint;
+}
+
+static gsize
+attention_heads_per_step (const TsfAttentionView *view, guint heads)
+{
+  gsize bytes = view->groups * heads * view->length * view->length * sizeof (gfloat);
+
+  return bytes > MAX_SCORES_BYTES ? 1 : heads;
+}
+
+/* q k^T * scale, softmax and probabilities x v for `view`, heads_per_step heads at a time. */
+gboolean
+tsf_attention_ops (TsfProgram *program, const TsfConfig *config, const TsfAttentionView *v,
+    TsfOp **qk, TsfOp **softmax, TsfOp **sv, GError **error)
+{
+  gsize d = config->hidden_size, hd = d / config->num_attention_heads;
+  gsize g = v->groups, h = v->heads_per_step, n = v->length;
+  dnnl_dim_t dims_q[4] = { g, h, n, hd }, strides_q[4] = { v->group_stride * 3 * d, hd,
+    v->token_stride * 3 * d, 1 };
+  dnnl_dim_t dims_k[4] = { g, h, hd, n }, strides_k[4] = { v->group_stride * 3 * d, hd, 1,
+    v->token_stride * 3 * d };
+  dnnl_dim_t dims_s[4] = { g, h, n, n }, strides_s[4] = { h * n * n, n * n, n, 1 };
+  dnnl_dim_t strides_o[4] = { v->group_stride * d, hd, v->token_stride * d, 1 };
+  dnnl_memory_desc_t q, k, s, o;
+  gboolean small = 2.0 * g * h * n * n * hd < SMALL_PRODUCT_FLOPS;
+  TsfMatmulOptions scaled = { .scale = 1.0f / sqrtf ((gfloat) hd), .prefer_gemm = TRUE,
+    .single_thread = small };
+  TsfMatmulOptions plain = { .prefer_gemm = TRUE, .single_thread = small };
+
+  if (g == 1)   /* a single group: its stride is never used but must be valid */
+    strides_q[0] = strides_k[0] = strides_o[0] = (dnnl_dim_t) n * v->token_stride * 3 * d;
+  if (!tsf_md_strided (&q, tsf_program_get_precision (program), 4, dims_q, strides_q, error)
+      || !tsf_md_strided (&k, tsf_program_get_precision (program), 4, dims_k, strides_k, error)
+      || !tsf_md_strided (&s, tsf_program_get_precision (program), 4, dims_s, strides_s, error)
+      || !tsf_md_strided (&o, tsf_program_get_precision (program), 4, dims_q, strides_o, error))
+    return FALSE;
+  *qk = tsf_program_matmul_op (program, &q, &k, NULL, &s, &scaled, error);
+  *softmax = *qk ? tsf_program_softmax_op (program, &s, 3, error) : NULL;
+  *sv = *softmax ? tsf_program_matmul_op (program, &s, &q, NULL, &o, &plain, error) : NULL;
+  return *sv != NULL;
+}
+
+/* Multi-head self-attention over `view` from the qkv rows into plan->attended. */
+static gboolean
+add_attention (TsfPlan *plan, const TsfConfig *c, const TsfAttentionView *view, TsfOp *qk,
+    TsfOp *softmax, TsfOp *sv, GError **error)
+{
+  gsize d = c->hidden_size, hd = d / c->num_attention_heads;
+  const gfloat *qkv = plan->qkv + view->offset * 3 * d;
+  gfloat *out = plan->attended + view->offset * d;
+
+  for (gsize h = 0; h < c->num_attention_heads; h += view->heads_per_step) {
+    const gfloat *q = qkv + h * hd, *k = q + d, *v = q + 2 * d;
+    if (!tsf_program_matmul (plan->program, qk, q, k, NULL, plan->scores, NULL, error)
+        || !tsf_program_softmax (plan->program, softmax, plan->scores, error)
+        || !tsf_program_matmul (plan->program, sv, plan->scores, v, NULL, out + h * hd, NULL,
+            error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/* LayerNorm, qkv and attention: `in` -> plan->attended. */
+gboolean
+tsf_add_self_attention (TsfPlan *plan, const TsfConfig *c, const TsfLayerOps *ops, guint view,
+    const TsfAttentionView *views, const gfloat *in, const TsfNorm *norm, const TsfLinear *qkv,
+    GError **error)
+{
+  return tsf_program_layernorm (plan->program, ops->norm, in, plan->normed, norm->weight,
+      norm->bias, error)
+      && tsf_program_matmul (plan->program, ops->qkv, plan->normed, qkv->weight, qkv->bias,
+      plan->qkv, NULL, error)
+      && add_attention (plan, c, &views[view], ops->qk[view], ops->softmax[view],
+      ops->sv[view], error);
+}
+
+/* Attention of every frame over its cls copy and patches, output.dense, residual:
+ * `in` -> `out`. */
+gboolean
+tsf_add_spatial_attention (TsfPlan *plan, const TsfConfig *c, const TsfLayerOps *ops,
+    const TsfAttentionView *views, const TsfLayerWeights *w, const gfloat *in, gfloat *out,
+    GError **error)
+{
+  if (!tsf_add_self_attention (plan, c, ops, 0, views, in, &w->layernorm_before, &w->qkv, error)
+      || !tsf_program_matmul (plan->program, ops->proj_residual, plan->attended,
+          w->proj.weight, w->proj.bias, out, in, error))
+    return FALSE;
+  return TRUE;
+}
+
+guint
+tsf_attention_views (const TsfConfig *c, const TsfLayout *l, TsfAttentionView *views)
+{
+  guint n = tsf_attention_scheme (c->attention_type)->views (l, views);
+
+  for (guint i = 0; i < n; i++)
+    views[i].heads_per_step = attention_heads_per_step (&views[i], c->num_attention_heads);
+  return n;
+}

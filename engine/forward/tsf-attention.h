@@ -1,0 +1,58 @@
+/* tsf-attention.h: an attention scheme, the seam where a new one goes (internal).
+ *
+ * A scheme is a table: what its blocks need (tensors, token layout) and how it builds them.
+ * One file per scheme (tsf-attention-<name>.c) defines one; tsf_attention_scheme() maps the
+ * config's attention_type to it. A new scheme: a new file, an entry in TsfAttentionType,
+ * config.json's name in tsf-config.c and a line in the table of tsf-attention.c.
+ */
+#pragma once
+
+#include "timesformer.h"
+#include "timesformer-bench.h"
+
+G_BEGIN_DECLS
+
+typedef struct _TsfPlan TsfPlan;
+typedef struct _TsfLayout TsfLayout;
+typedef struct _TsfLayerOps TsfLayerOps;
+typedef struct _TsfAttentionView TsfAttentionView;
+struct _TsfLayerWeights;
+
+/* Attention patterns of one block at most (the divided scheme: spatial and temporal). */
+#define TSF_MAX_ATTENTION_VIEWS 2
+
+typedef struct {
+  TsfAttentionType type;
+  /* tensors and layout */
+  gboolean temporal_block;     /* layers hold temporal_* tensors (a temporal sub-block) */
+  gboolean time_embeddings;    /* the embeddings hold time_embeddings */
+  gboolean cls_per_frame;      /* token layout: every frame holds a copy of the cls token */
+  gboolean average_frames_before_head; /* the head reads the mean of the frames' cls rows */
+  /* the attention patterns of a block on `layout` (heads_per_step left to the caller);
+   * returns how many (at most TSF_MAX_ATTENTION_VIEWS) */
+  guint (*views) (const TsfLayout *layout, TsfAttentionView *views);
+  /* adds one block's steps to `plan`: hidden[0] in, hidden[0] out */
+  gboolean (*add_block) (TsfPlan *plan, const TsfConfig *config, const TsfLayerOps *ops,
+      const TsfAttentionView *views, const struct _TsfLayerWeights *weights, GError **error);
+  /* FLOPs, as the official model computes them, for T frames of N patches: the token pairs
+   * of one block's attention (sum of length^2 over its sequences), the tokens of its MLP,
+   * and its attention's linear layers (written to `out`; returns how many, at most 4) */
+  gdouble (*attention_pairs) (gdouble frames, gdouble patches);
+  guint (*mlp_tokens) (guint frames, guint patches);
+  guint (*attention_gemms) (const TsfConfig *config, guint frames, guint patches,
+      TsfGemmShape *out);
+} TsfAttentionScheme;
+
+extern const TsfAttentionScheme tsf_attention_divided;
+extern const TsfAttentionScheme tsf_attention_joint;
+extern const TsfAttentionScheme tsf_attention_space_only;
+
+/* The scheme of a (validated) attention type. */
+const TsfAttentionScheme *tsf_attention_scheme (TsfAttentionType type);
+/* The scheme whose tensors a checkpoint holds: the one with (or without) a temporal sub-block
+ * and time embeddings; else the first with (or without) a temporal sub-block (binding the
+ * tensors then names what is missing). */
+const TsfAttentionScheme *tsf_attention_scheme_for_tensors (gboolean temporal_block,
+    gboolean time_embeddings);
+
+G_END_DECLS

@@ -1,0 +1,89 @@
+/* tsf-embeddings.c: the embeddings stage: the clip cut into patches, the patch projection, the
+ * position and time embeddings (resized by nearest neighbour to the clip's grid and frames), the
+ * cls rows. */
+#include "tsf-plan.h"
+
+#include <math.h>
+
+static gsize
+patch_row (const TsfLayout *layout, guint frame, guint patch)
+{
+  return 1 + frame * layout->frame_stride + patch;
+}
+
+/* The source index torch's interpolate(mode='nearest') reads for output index `dst`. */
+static guint
+nearest_source (guint dst, guint out_size, guint in_size)
+{
+  gfloat scale = (gfloat) in_size / (gfloat) out_size;
+
+  return MIN ((guint) floorf ((gfloat) dst * scale), in_size - 1);
+}
+
+void
+tsf_fill_embeddings (const TsfConfig *config, const TsfWeights *weights, TsfPlan *plan)
+{
+  const TsfLayout *l = &plan->layout;
+  guint d = config->hidden_size, side = config->image_size / config->patch_size;
+  gboolean resize = l->patches != side * side;
+
+  for (gsize r = 0; r < (l->cls_per_frame ? l->frames : 1); r++) {
+    gfloat *row = plan->embeddings + r * (1 + l->patches) * d;
+    for (guint i = 0; i < d; i++)
+      row[i] = weights->cls_token[i] + weights->position_embeddings[i];
+  }
+  for (guint t = 0; t < l->frames; t++) {
+    const gfloat *time = weights->time_embeddings == NULL ? NULL
+        : weights->time_embeddings + (gsize) nearest_source (t, l->frames,
+        config->num_frames) * d;
+    for (guint y = 0; y < l->grid_h; y++) {
+      for (guint x = 0; x < l->grid_w; x++) {
+        guint source = resize ? nearest_source (y, l->grid_h, side) * side
+            + nearest_source (x, l->grid_w, side) : y * l->grid_w + x;
+        const gfloat *pos = weights->position_embeddings + (gsize) (1 + source) * d;
+        gfloat *row = plan->embeddings + patch_row (l, t, y * l->grid_w + x) * d;
+        for (guint i = 0; i < d; i++)
+          row[i] = pos[i] + (time != NULL ? time[i] : 0.0f);
+      }
+    }
+  }
+}
+
+/* The clip cut into patches (a reorder), the patch projection with the position and time
+ * embeddings added as a fused residual, and the cls rows. */
+gboolean
+tsf_add_patch_embedding (TsfRunner *runner, TsfPlan *plan, GError **error)
+{
+  const TsfConfig *c = runner->config;
+  const TsfLayout *l = &plan->layout;
+  gsize p = c->patch_size, ch = c->num_channels, d = c->hidden_size, k = ch * p * p;
+  gsize H = plan->shape.height, W = plan->shape.width, T = l->frames;
+  dnnl_dim_t clip_dims[6] = { T, l->grid_h, l->grid_w, ch, p, p };
+  dnnl_dim_t clip_strides[6] = { ch * H * W, p * W, p, H * W, W, 1 };
+  dnnl_dim_t patch_strides[6] = { l->patches * k, l->grid_w * k, k, p * p, p, 1 };
+  dnnl_dim_t src_dims[3] = { T, l->patches, k }, src_strides[3] = { l->patches * k, k, 1 };
+  dnnl_dim_t dst_dims[3] = { T, l->patches, d }, dst_strides[3] = { l->frame_stride * d, d, 1 };
+  dnnl_memory_desc_t clip, patches, src, weights, bias, dst;
+  TsfMatmulOptions options = { .residual = TRUE, .prefer_gemm = TRUE };
+  TsfOp *reorder, *project;
+
+  if (!tsf_md_strided (&clip, plan->precision, 6, clip_dims, clip_strides, error)
+      || !tsf_md_strided (&patches, plan->precision, 6, clip_dims, patch_strides, error)
+      || !tsf_md_strided (&src, plan->precision, 3, src_dims, src_strides, error)
+      || !tsf_md_strided (&dst, plan->precision, 3, dst_dims, dst_strides, error)
+      || !tsf_md_linear_weight (&weights, plan->precision, 3, k, d, error)
+      || !tsf_md_strided (&bias, plan->precision, 3, (dnnl_dim_t[]) { 1, 1, d },
+          (dnnl_dim_t[]) { d, d, 1 }, error)
+      || !(reorder = tsf_program_reorder_op (plan->program, &clip, &patches, error))
+      || !(project = tsf_program_matmul_op (plan->program, &src, &weights, &bias, &dst,
+              &options, error)))
+    return FALSE;
+  plan->clip = tsf_program_reorder (plan->program, reorder, NULL, plan->patches, error);
+  if (plan->clip == NULL
+      || !tsf_program_matmul (plan->program, project, plan->patches,
+          runner->weights->patch_weight, runner->weights->patch_bias,
+          plan->hidden[0] + d, plan->embeddings + d, error))
+    return FALSE;
+  tsf_add_cls_rows_step (plan, tsf_host_copy_rows, plan->hidden[0], plan->embeddings, d);
+  return TRUE;
+}

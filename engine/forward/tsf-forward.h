@@ -1,0 +1,44 @@
+/* tsf-forward.h: the forward pass on oneDNN (internal). */
+#pragma once
+
+#include "timesformer.h"
+#include "timesformer-bench.h"
+#include "tsf-weights.h"
+
+G_BEGIN_DECLS
+
+/* The model's side of the forward pass: the layers' linear weights reordered once into the
+ * layouts its matmuls prefer (chosen for the config's own clip shape, used for every shape).
+ * Read-only once made: any number of runners may use it from any threads. */
+typedef struct _TsfForward TsfForward;
+/* One caller's side: per-shape plans, activation buffers, scratchpads, a oneDNN engine and
+ * stream. One thread at a time per runner; runners of one forward run concurrently. */
+typedef struct _TsfRunner TsfRunner;
+
+/* `config` and `weights` must outlive the forward. It copies the layers' linear weights into
+ * its prepared layouts, releases the originals (tsf_weights_release_data) and points the
+ * TsfLinear weights of `weights->layers` at its copies, all before it returns; the other
+ * parameters are read in place. `threads`: OpenMP threads of the reorders (0 = all cores). */
+TsfForward *tsf_forward_new (const TsfConfig *config, TsfWeights *weights, gint threads,
+    GError **error);
+void tsf_forward_free (TsfForward *forward);
+/* Bytes of the weights the forward pass reads (the prepared copies and those read in place). */
+guint64 tsf_forward_weight_bytes (const TsfForward *forward);
+
+/* `forward` must outlive the runner. Primitives are built per clip shape (on prepare or first
+ * run) and reused; `threads` (0 = all cores) is applied to the calling thread on every call. */
+TsfRunner *tsf_runner_new (const TsfForward *forward, gint threads, GError **error);
+gint tsf_runner_get_threads (const TsfRunner *runner);
+gboolean tsf_runner_set_threads (TsfRunner *runner, gint threads, GError **error);
+gboolean tsf_runner_prepare (TsfRunner *runner, const TsfClipShape *shape, GError **error);
+gboolean tsf_runner_run (TsfRunner *runner, const gfloat *clip, const TsfClipShape *shape,
+    gfloat *logits, GError **error);
+/* Floating point operations of one clip (multiply-add = 2): the linear layers and the
+ * attention products, as the official model computes them. */
+gdouble tsf_runner_flops (const TsfConfig *config, const TsfClipShape *shape);
+
+/* Bytes of the activation buffers and scratchpads of the prepared shapes. */
+guint64 tsf_runner_buffer_bytes (const TsfRunner *runner);
+void tsf_runner_free (TsfRunner *runner);
+
+G_END_DECLS

@@ -1,0 +1,36 @@
+/* tsf-gemms.c: the GEMM inventory and the FLOPs of one clip, as the official model computes
+ * them (the scheme names its attention part). */
+#include "tsf-plan.h"
+
+guint
+tsf_config_linear_shapes (const TsfConfig *c, const TsfClipShape *shape, TsfGemmShape *out)
+{
+  guint t = shape->frames, n = (shape->height / c->patch_size) * (shape->width / c->patch_size);
+  guint d = c->hidden_size, i = c->intermediate_size, k = c->num_channels * c->patch_size
+      * c->patch_size, layers = c->num_hidden_layers;
+  const TsfAttentionScheme *scheme = tsf_attention_scheme (c->attention_type);
+  guint tokens = scheme->mlp_tokens (t, n);
+  guint count = 0;
+
+  out[count++] = (TsfGemmShape) { t * n, k, d, 1 };               /* patch embedding */
+  count += scheme->attention_gemms (c, t, n, out + count);
+  out[count++] = (TsfGemmShape) { tokens, d, i, layers };         /* intermediate.dense */
+  out[count++] = (TsfGemmShape) { tokens, i, d, layers };         /* output.dense */
+  out[count++] = (TsfGemmShape) { 1, d, c->num_labels, 1 };       /* classifier */
+  return count;
+}
+
+gdouble
+tsf_runner_flops (const TsfConfig *c, const TsfClipShape *shape)
+{
+  TsfGemmShape shapes[TSF_MAX_GEMM_SHAPES];
+  guint n_shapes = tsf_config_linear_shapes (c, shape, shapes);
+  gdouble t = shape->frames, n = (shape->height / c->patch_size) * (shape->width / c->patch_size);
+  gdouble d = c->hidden_size, layers = c->num_hidden_layers, flops = 0;
+  gdouble attention = tsf_attention_scheme (c->attention_type)->attention_pairs (t, n);
+
+  for (guint i = 0; i < n_shapes; i++)
+    flops += 2.0 * shapes[i].m * shapes[i].k * shapes[i].n * shapes[i].count;
+  /* q k^T and probabilities x v: 2 * 2 * sequences * length^2 * hidden */
+  return flops + 4.0 * attention * d * layers;
+}

@@ -1,0 +1,86 @@
+/* tsf-layout.c: where the tokens of a clip live in the hidden state, the clip shapes a model
+ * accepts, and the host steps on the cls rows. */
+#include "tsf-plan.h"
+
+#include <string.h>
+#include <omp.h>
+
+gint
+tsf_resolve_threads (gint threads)
+{
+  return threads > 0 ? threads : omp_get_num_procs ();
+}
+
+void
+tsf_layout_init (TsfLayout *layout, const TsfConfig *config, const TsfClipShape *shape)
+{
+  layout->frames = shape->frames;
+  layout->grid_h = shape->height / config->patch_size;
+  layout->grid_w = shape->width / config->patch_size;
+  layout->patches = layout->grid_h * layout->grid_w;
+  layout->cls_per_frame = tsf_attention_scheme (config->attention_type)->cls_per_frame;
+  layout->frame_stride = layout->patches + (layout->cls_per_frame ? 1 : 0);
+  layout->rows = layout->cls_per_frame ? (gsize) layout->frames * (1 + layout->patches)
+      : 1 + (gsize) layout->frames * layout->patches;
+}
+
+gboolean
+tsf_check_shape (const TsfConfig *config, const TsfClipShape *shape, GError **error)
+{
+  guint p = config->patch_size;
+
+  if (shape->channels != config->num_channels) {
+    g_set_error (error, TSF_ERROR, TSF_ERROR_INPUT,
+        "The clip has %u channels; the model expects %u (clip shape is frames x channels x "
+        "height x width)", shape->channels, config->num_channels);
+    return FALSE;
+  }
+  if (shape->frames < 1) {
+    g_set_error (error, TSF_ERROR, TSF_ERROR_INPUT, "The clip has no frames");
+    return FALSE;
+  }
+  if (shape->height < p || shape->width < p || shape->height % p || shape->width % p) {
+    g_set_error (error, TSF_ERROR, TSF_ERROR_INPUT,
+        "The clip's frames are %ux%u (width x height); both sides must be non-zero multiples "
+        "of the patch size %u", shape->width, shape->height, p);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* args: dst, src; sizes: rows, row stride, width. Copies rows of src into dst. */
+void
+tsf_host_copy_rows (const gpointer *args, const gsize *sizes)
+{
+  gfloat *dst = args[0];
+  const gfloat *src = args[1];
+
+  for (gsize r = 0; r < sizes[0]; r++)
+    memcpy (dst + r * sizes[1], src + r * sizes[1], sizes[2] * sizeof (gfloat));
+}
+
+/* args: data; sizes: rows, row stride, width. Every row becomes the mean of the rows. */
+void
+tsf_host_average_rows (const gpointer *args, const gsize *sizes)
+{
+  gfloat *data = args[0];
+  gsize rows = sizes[0], stride = sizes[1], width = sizes[2];
+
+  for (gsize i = 0; i < width; i++) {
+    gfloat sum = 0;
+    for (gsize r = 0; r < rows; r++)
+      sum += data[r * stride + i];
+    for (gsize r = 0; r < rows; r++)
+      data[r * stride + i] = sum / rows;
+  }
+}
+
+void
+tsf_add_cls_rows_step (TsfPlan *plan, TsfHostFunc func, gfloat *dst, const gfloat *src, gsize d)
+{
+  const TsfLayout *l = &plan->layout;
+  gpointer args[2] = { dst, (gpointer) src };
+  gsize sizes[3] = { l->cls_per_frame ? l->frames : 1, (1 + l->patches) * d, d };
+
+  tsf_program_host (plan->program, func, 2, args, 3, sizes);
+}

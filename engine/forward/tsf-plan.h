@@ -1,0 +1,133 @@
+/* tsf-plan.h: what the files of the forward pass share (internal to engine/forward/).
+ *
+ * Token layout. The hidden state is a [rows, hidden] matrix. For divided_space_time and
+ * space_only every frame holds its own copy of the cls token followed by its N patches
+ * (row t * (1 + N) + s), so the spatial attention of a frame is a plain strided view and the
+ * temporal attention of a patch is another (stride 1 + N rows). The copies of the cls token are
+ * kept equal (the divided block averages them, as the official model averages the per-frame cls
+ * outputs). joint_space_time has one cls token then the patches frame by frame; attention, norms
+ * and MLPs act per token or over all tokens, so the order is free.
+ *
+ * Weights. The layers' linear weights (97% of the work) are reordered once, at load
+ * (tsf-prepared.c), into the blocked layouts oneDNN's brgemm matmul prefers, layer by layer,
+ * each original released as soon as it is copied, so the weights never exist twice. The rest
+ * (patch projection, classifier, norms, biases, embeddings) is read in place from TsfWeights.
+ *
+ * Files: tsf-layout.c (layout, shape checks, cls-row steps), tsf-embeddings.c, tsf-attention.c
+ * and tsf-attention-<scheme>.c, tsf-mlp.c, tsf-head.c, tsf-ops.c (ops shared by the layers),
+ * tsf-prepared.c (the model's side), tsf-runner.c (plans: a session's side), tsf-gemms.c.
+ */
+#pragma once
+
+#include "tsf-forward.h"
+#include "tsf-attention.h"
+#include "tsf-dnnl.h"
+
+G_BEGIN_DECLS
+
+#define TSF_ALIGNMENT 64
+
+struct _TsfLayout {
+  guint frames, grid_h, grid_w, patches;  /* T, grid, N = grid_h * grid_w */
+  gboolean cls_per_frame;                 /* the scheme's token layout */
+  gsize rows;                             /* tokens held in the hidden state */
+  gsize frame_stride;                     /* rows from a frame's patch to the next frame's */
+};
+
+struct _TsfPlan {
+  TsfClipShape shape;
+  TsfLayout layout;
+  TsfPrecision precision;  /* of its activations and weights (the forward's) */
+  gfloat *patches;       /* [T * N, C * p * p] the clip cut into patches */
+  gfloat *embeddings;    /* [rows, D] cls + pos[0] on cls rows, pos + time on patch rows */
+  gfloat *hidden[3];     /* [rows, D] the hidden state, ping-pong */
+  gfloat *normed;        /* [rows, D] LayerNorm output */
+  gfloat *projected;     /* [rows, D] temporal attention output */
+  gfloat *attended;      /* [rows, D] attention heads, concatenated */
+  gfloat *qkv;           /* [rows, 3 D] */
+  gfloat *scores;        /* attention probabilities of one step */
+  gfloat *mlp;           /* [rows, intermediate] */
+  gfloat *logits;        /* [num_labels] */
+  gsize buffer_bytes;
+  TsfProgram *program;
+  dnnl_memory_t clip;    /* the reorder's source, pointed at each clip */
+};
+
+/* Layouts of the layers' linear weights, as the matmul prefers them ([in, out]). */
+typedef struct {
+  dnnl_memory_desc_t qkv, proj, fc1, fc2;
+} TsfWeightLayouts;
+
+/* The model's side: read-only once tsf_forward_new() returns. */
+struct _TsfForward {
+  const TsfConfig *config;    /* borrowed from the model */
+  const TsfWeights *weights;  /* borrowed; its layers' linear weights point into `prepared` */
+  TsfPrecision precision;     /* of the prepared weights and of every plan */
+  TsfWeightLayouts layouts;
+  GPtrArray *prepared;        /* the reordered linear weights (aligned blocks) */
+};
+
+/* One caller's side: plans, buffers, scratchpads, its own oneDNN engine and stream. */
+struct _TsfRunner {
+  const TsfConfig *config;    /* the forward's */
+  const TsfWeights *weights;  /* the forward's */
+  const TsfWeightLayouts *layouts;  /* the forward's */
+  TsfPrecision precision;     /* the forward's */
+  gint threads;
+  dnnl_engine_t engine;
+  dnnl_stream_t stream;
+  GPtrArray *plans;           /* TsfPlan, one per clip shape */
+};
+
+/* Ops shared by every layer of a plan (all layers have the same shapes). */
+struct _TsfLayerOps {
+  TsfOp *norm, *qkv, *proj, *proj_residual, *fc1, *fc2;
+  TsfOp *qk[TSF_MAX_ATTENTION_VIEWS], *softmax[TSF_MAX_ATTENTION_VIEWS];
+  TsfOp *sv[TSF_MAX_ATTENTION_VIEWS];   /* per view of the scheme */
+};
+
+/* One attention pattern: `groups` independent sequences of `length` tokens; token s of
+ * group g is row offset + g * group_stride + s * token_stride. */
+struct _TsfAttentionView {
+  gsize groups, length, offset, group_stride, token_stride, heads_per_step;
+};
+
+/* tsf-layout.c */
+gint tsf_resolve_threads (gint threads);
+void tsf_layout_init (TsfLayout *layout, const TsfConfig *config, const TsfClipShape *shape);
+gboolean tsf_check_shape (const TsfConfig *config, const TsfClipShape *shape, GError **error);
+void tsf_host_copy_rows (const gpointer *args, const gsize *sizes);
+void tsf_host_average_rows (const gpointer *args, const gsize *sizes);
+void tsf_add_cls_rows_step (TsfPlan *plan, TsfHostFunc func, gfloat *dst, const gfloat *src,
+    gsize d);
+
+/* tsf-embeddings.c */
+void tsf_fill_embeddings (const TsfConfig *config, const TsfWeights *weights, TsfPlan *plan);
+gboolean tsf_add_patch_embedding (TsfRunner *runner, TsfPlan *plan, GError **error);
+
+/* tsf-ops.c */
+TsfOp *tsf_linear_op (TsfProgram *program, gsize rows, guint in, guint out, gboolean bias,
+    gboolean gelu, gboolean residual, const dnnl_memory_desc_t *layout, GError **error);
+gboolean tsf_layer_ops (TsfProgram *program, const TsfConfig *config, const TsfWeightLayouts *w,
+    const TsfLayout *l, const TsfAttentionView *views, guint n_views, TsfLayerOps *ops,
+    GError **error);
+
+/* tsf-attention.c */
+guint tsf_attention_views (const TsfConfig *c, const TsfLayout *l, TsfAttentionView *views);
+gboolean tsf_attention_ops (TsfProgram *program, const TsfConfig *config,
+    const TsfAttentionView *v, TsfOp **qk, TsfOp **softmax, TsfOp **sv, GError **error);
+gboolean tsf_add_self_attention (TsfPlan *plan, const TsfConfig *c, const TsfLayerOps *ops,
+    guint view, const TsfAttentionView *views, const gfloat *in, const TsfNorm *norm,
+    const TsfLinear *qkv, GError **error);
+gboolean tsf_add_spatial_attention (TsfPlan *plan, const TsfConfig *c, const TsfLayerOps *ops,
+    const TsfAttentionView *views, const TsfLayerWeights *w, const gfloat *in, gfloat *out,
+    GError **error);
+
+/* tsf-mlp.c */
+gboolean tsf_add_mlp (TsfPlan *plan, const TsfLayerOps *ops, const TsfLayerWeights *w,
+    const gfloat *in, GError **error);
+
+/* tsf-head.c */
+gboolean tsf_add_head (TsfRunner *runner, TsfPlan *plan, GError **error);
+
+G_END_DECLS
