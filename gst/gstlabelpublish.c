@@ -288,7 +288,7 @@ enqueue (GstLabelPublish *self, PublishMessage *message, guint max_queued)
   }
 }
 
-/* ---- libmosquitto's thread ---- */
+/* ---- libmosquitto's callbacks (on the network thread) ---- */
 
 static gboolean
 connack_is_refusal (int rc)
@@ -310,7 +310,7 @@ on_connect (struct mosquitto *mosq, void *user_data, int rc)
       g_cond_broadcast (&self->changed);
       g_mutex_unlock (&self->lock);
       GST_ELEMENT_ERROR (self, RESOURCE, NOT_AUTHORIZED,
-          ("The MQTT broker refused the connection: %s.", mosquitto_connack_string (rc)),
+          ("The MQTT broker refused the connection: %s", mosquitto_connack_string (rc)),
           ("check username, password-file and client-id"));
       mosquitto_disconnect (mosq);
     }
