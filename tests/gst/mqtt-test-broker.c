@@ -61,7 +61,8 @@ run (const gchar *command)
   g_free (err);
 }
 
-/* A CA, and a server certificate for 127.0.0.1 signed by it; a second CA that signed nothing. */
+/* A CA, a server certificate for 127.0.0.1 and a client certificate signed by it; a second CA
+ * that signed nothing. */
 static void
 make_certificates (TestBroker *broker)
 {
@@ -76,12 +77,16 @@ make_certificates (TestBroker *broker)
       "-keyout other-ca.key -out other-ca.crt -days 2 -subj /CN=other-ca && timeout 30 openssl "
       "req %s -keyout server.key -out server.csr -subj /CN=127.0.0.1 && timeout 30 openssl x509 "
       "-req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 2 "
-      "-extfile san.cnf' 2>/dev/null", broker->dir, ec, ec, ec);
+      "-extfile san.cnf && timeout 30 openssl req %s -keyout client.key -out client.csr "
+      "-subj /CN=camera && timeout 30 openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key "
+      "-CAcreateserial -out client.crt -days 2' 2>/dev/null", broker->dir, ec, ec, ec, ec);
   run (command);
   g_free (command);
   g_free (ext);
   broker->ca_file = g_build_filename (broker->dir, "ca.crt", NULL);
   broker->other_ca_file = g_build_filename (broker->dir, "other-ca.crt", NULL);
+  broker->client_cert_file = g_build_filename (broker->dir, "client.crt", NULL);
+  broker->client_key_file = g_build_filename (broker->dir, "client.key", NULL);
 }
 
 static void
@@ -127,6 +132,8 @@ test_broker_new (TestBrokerFlags flags)
     make_certificates (broker);
     g_string_append_printf (config, "cafile %s\ncertfile %s/server.crt\nkeyfile %s/server.key\n",
         broker->ca_file, broker->dir, broker->dir);
+    if (flags & TEST_BROKER_CLIENT_CERT)
+      g_string_append (config, "require_certificate true\n");
   }
   path = g_build_filename (broker->dir, "mosquitto.conf", NULL);
   fail_unless (g_file_set_contents (path, config->str, -1, NULL));
@@ -225,6 +232,8 @@ test_broker_free (TestBroker *broker)
   g_free (broker->dir);
   g_free (broker->ca_file);
   g_free (broker->other_ca_file);
+  g_free (broker->client_cert_file);
+  g_free (broker->client_key_file);
   g_free (broker->password_file);
   g_free (broker);
 }

@@ -13,6 +13,7 @@ typedef enum {
   TEST_BROKER_ANONYMOUS = 0,
   TEST_BROKER_PASSWORD_FILE = 1 << 0,  /* secure_port takes only TEST_BROKER_USER's password */
   TEST_BROKER_TLS = 1 << 1,            /* secure_port speaks TLS, certificate signed by ca_file */
+  TEST_BROKER_CLIENT_CERT = 1 << 2,    /* with TLS: a client certificate signed by ca_file needed */
 } TestBrokerFlags;
 
 typedef struct {
@@ -21,6 +22,8 @@ typedef struct {
   guint secure_port;     /* a listener with the flags' requirements (password, TLS), or 0 */
   gchar *ca_file;        /* the CA that signed the server's certificate */
   gchar *other_ca_file;  /* a CA that did not */
+  gchar *client_cert_file; /* a client certificate signed by ca_file, and its key */
+  gchar *client_key_file;
   gchar *password_file;  /* a file with TEST_BROKER_PASSWORD for labelpublish */
   GPid pid;              /* 0 when stopped */
 } TestBroker;

@@ -505,6 +505,39 @@ GST_START_TEST (test_pipeline_results)
 }
 GST_END_TEST;
 
+/* A broker that requires a client certificate: with cert-file and key-file the events arrive;
+ * without, the handshake fails with a warning and nothing hangs. */
+GST_START_TEST (test_tls_client_certificate)
+{
+  gboolean with_certificate = __i__ == 0;
+  TestBroker *broker = test_broker_new (TEST_BROKER_TLS | TEST_BROKER_CLIENT_CERT);
+  gchar *extra = with_certificate ? g_strdup_printf ("ca-file=%s cert-file=%s key-file=%s",
+      broker->ca_file, broker->client_cert_file, broker->client_key_file)
+      : g_strdup_printf ("ca-file=%s eos-timeout-ms=500", broker->ca_file);
+  TestSubscriber *subscriber;
+  GstHarness *h;
+
+  test_broker_start (broker);
+  subscriber = test_subscriber_new (broker->port, ALL_TOPICS);
+  h = publisher_new (broker->secure_port, "mqtts", extra);
+  if (with_certificate) {
+    assert_three_delivered (h, subscriber);
+  } else {
+    GstMessage *warning = bus_harness_pop (h, GST_MESSAGE_WARNING, 5000);
+
+    fail_unless (warning != NULL, "no warning for a refused handshake");
+    gst_message_unref (warning);
+    push_events (h, 0, 1);
+    fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+    fail_unless_equals_int (test_subscriber_wait (subscriber, EVENTS_TOPIC, 1, 200), 0);
+  }
+  bus_harness_teardown (h);
+  test_subscriber_free (subscriber);
+  test_broker_free (broker);
+  g_free (extra);
+}
+GST_END_TEST;
+
 static GPid
 spawn_gst_launch (const gchar *pipeline, gchar **envp)
 {
@@ -726,6 +759,7 @@ labelpublish_suite (void)
   tcase_add_test (tc, test_queue_bound);
   tcase_add_loop_test (tc, test_password, 0, 2);
   tcase_add_loop_test (tc, test_tls, 0, 2);
+  tcase_add_loop_test (tc, test_tls_client_certificate, 0, 2);
   tcase_add_test (tc, test_pipeline_results);
   tcase_add_test (tc, test_last_will);
   tcase_add_test (tc, test_no_password_in_log);
