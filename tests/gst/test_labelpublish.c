@@ -741,6 +741,30 @@ GST_START_TEST (test_settings_fixed_while_running)
 }
 GST_END_TEST;
 
+/* Files that cannot be used are an element error at start: the state change fails. */
+GST_START_TEST (test_bad_files_refused_at_start)
+{
+  const gchar *settings[] = { "username=camera password-file=/nonexistent/password",
+    "broker=mqtts://127.0.0.1:1 ca-file=/nonexistent/ca.crt" };
+  gchar *launch = g_strdup_printf ("labelpublish %s", settings[__i__]);
+  GstElement *element = gst_parse_launch (launch, NULL);
+  GstBus *bus = gst_bus_new ();
+  GstMessage *error;
+
+  gst_element_set_bus (element, bus);
+  fail_unless_equals_int (gst_element_set_state (element, GST_STATE_PAUSED),
+      GST_STATE_CHANGE_FAILURE);
+  error = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  fail_unless (error != NULL);
+  gst_message_unref (error);
+  gst_element_set_state (element, GST_STATE_NULL);
+  gst_bus_set_flushing (bus, TRUE);
+  gst_object_unref (bus);
+  gst_object_unref (element);
+  g_free (launch);
+}
+GST_END_TEST;
+
 static Suite *
 labelpublish_suite (void)
 {
@@ -750,6 +774,7 @@ labelpublish_suite (void)
   tcase_set_timeout (tc, 60);
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_bad_properties_refused);
+  tcase_add_loop_test (tc, test_bad_files_refused_at_start, 0, 2);
   tcase_add_loop_test (tc, test_events_delivered, 0, 3);
   tcase_add_test (tc, test_settings_fixed_while_running);
   tcase_add_test (tc, test_broker_restart);
