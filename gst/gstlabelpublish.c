@@ -22,6 +22,7 @@
 #include "cliplabels/gstclipevent.h"
 #include "cliplabels/gstcliplabelsmeta.h"
 #include "gstclipresults.h"
+#include "gstpublishkafka.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_label_publish_debug);
 #define GST_CAT_DEFAULT gst_label_publish_debug
@@ -63,6 +64,7 @@ enum {
 
 #define MQTT_PORT 1883
 #define MQTTS_PORT 8883
+#define KAFKA_PORT 9092
 /* Messages handed to libmosquitto and not yet acknowledged, at most. */
 #define MAX_IN_FLIGHT 20
 /* First reconnection delay; it doubles up to reconnect-max-delay. */
@@ -109,7 +111,8 @@ struct _GstLabelPublish {
   guint eos_timeout_ms;
 
   /* the connection, from start() to stop() */
-  struct mosquitto *mosq;
+  struct mosquitto *mosq;     /* mqtt:// and mqtts:// */
+  KafkaProducer *kafka;       /* kafka:// */
   GThread *network_thread;
   gchar *host;
   gint port;
@@ -129,6 +132,7 @@ struct _GstLabelPublish {
   gboolean warned_dropping;   /* a drop was warned about since the last connection */
   guint64 dropped;
   gint offline_mid;           /* mid of the "offline" message sent by stop(), or 0 */
+  guint64 next_kafka_id;      /* id of the last message given to Kafka */
   gboolean stopping;          /* stop() asks the network thread to end */
   gint64 backoff_ms;          /* the next wait before reconnecting */
 
@@ -209,15 +213,49 @@ expand_topic (const gchar *template, const gchar *stream, const gchar *producer,
 
 /* ---- the queue (called with `lock` held) ---- */
 
-/* Hands queued messages to libmosquitto while connected and fewer than MAX_IN_FLIGHT are out. */
+static void
+drop_message (GstLabelPublish *self, PublishMessage *message, const gchar *reason)
+{
+  GST_WARNING_OBJECT (self, "could not publish to %s: %s; dropped", message->topic, reason);
+  self->dropped++;
+  publish_message_free (message);
+}
+
+/* Kafka takes messages whether a broker is up or not; they wait in librdkafka until delivered. */
+static void
+send_to_kafka (GstLabelPublish *self, PublishMessage *message)
+{
+  guint64 id = ++self->next_kafka_id;
+  gchar *topic = kafka_topic_name (message->topic);
+  GError *error = NULL;
+
+  if (kafka_producer_produce (self->kafka, topic, self->stream, message->payload, id, &error)) {
+    GST_LOG_OBJECT (self, "message %" G_GUINT64_FORMAT " to %s handed over", id, topic);
+    g_hash_table_insert (self->in_flight, GSIZE_TO_POINTER (id), message);
+  } else {
+    drop_message (self, message, error->message);
+    g_error_free (error);
+  }
+  g_free (topic);
+}
+
+/* Hands queued messages over while connected (Kafka: always) and fewer than MAX_IN_FLIGHT are
+ * out. */
 static void
 send_queued (GstLabelPublish *self)
 {
-  while (self->connected && g_hash_table_size (self->in_flight) < MAX_IN_FLIGHT
+  while ((self->connected || self->kafka != NULL)
+      && g_hash_table_size (self->in_flight) < MAX_IN_FLIGHT
       && !g_queue_is_empty (&self->queue)) {
     PublishMessage *message = g_queue_pop_head (&self->queue);
     int mid = 0;
-    int rc = mosquitto_publish (self->mosq, &mid, message->topic, (int) strlen (message->payload),
+    int rc;
+
+    if (self->kafka != NULL) {
+      send_to_kafka (self, message);
+      continue;
+    }
+    rc = mosquitto_publish (self->mosq, &mid, message->topic, (int) strlen (message->payload),
         message->payload, message->qos, message->retain);
 
     /* A QoS 1 or 2 message is libmosquitto's once it has a mid, even if the connection just
@@ -229,10 +267,7 @@ send_queued (GstLabelPublish *self)
       g_queue_push_head (&self->queue, message);
       self->connected = FALSE;
     } else {
-      GST_WARNING_OBJECT (self, "could not publish to %s: %s; dropped", message->topic,
-          mosquitto_strerror (rc));
-      self->dropped++;
-      publish_message_free (message);
+      drop_message (self, message, mosquitto_strerror (rc));
     }
   }
 }
@@ -280,7 +315,7 @@ enqueue (GstLabelPublish *self, PublishMessage *message, guint max_queued)
   /* One warning per outage; the count goes on in "dropped". */
   if (warn)
     GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
-        ("The MQTT broker cannot take the results: the queue is full, the oldest are dropped."),
+        ("The broker cannot take the results: the queue is full, the oldest are dropped."),
         ("max-queued=%u reached; see the property \"dropped\"", max_queued));
   if (dropped_now > 0) {
     GST_DEBUG_OBJECT (self, "%" G_GUINT64_FORMAT " dropped", dropped_now);
@@ -351,7 +386,7 @@ warn_connection_failure (GstLabelPublish *self, gboolean tls, const gchar *detai
         ("check ca-file, cert-file and key-file: %s", detail));
   else if (warn)
     GST_ELEMENT_WARNING (self, RESOURCE, OPEN_READ_WRITE,
-        ("Could not reach the MQTT broker; results are queued, retrying."), ("%s", detail));
+        ("Could not reach the broker; results are queued, retrying."), ("%s", detail));
 }
 
 static void
@@ -468,31 +503,94 @@ network_loop (gpointer data)
   return NULL;
 }
 
+/* ---- Kafka's callbacks and loop (on the network thread) ---- */
+
+static void
+set_connected (GstLabelPublish *self, gboolean connected)
+{
+  gboolean changed;
+
+  g_mutex_lock (&self->lock);
+  changed = self->connected != connected;
+  self->connected = connected;
+  g_mutex_unlock (&self->lock);
+  if (changed)
+    g_object_notify (G_OBJECT (self), "connected");
+}
+
+static void
+on_kafka_delivered (guint64 id, const gchar *error, gpointer user_data)
+{
+  GstLabelPublish *self = GST_LABEL_PUBLISH (user_data);
+  PublishMessage *message;
+
+  if (error == NULL)
+    set_connected (self, TRUE);
+  g_mutex_lock (&self->lock);
+  message = g_hash_table_lookup (self->in_flight, GSIZE_TO_POINTER (id));
+  if (message != NULL && error != NULL) {
+    g_hash_table_steal (self->in_flight, GSIZE_TO_POINTER (id));
+    drop_message (self, message, error);
+  } else if (message != NULL) {
+    GST_LOG_OBJECT (self, "message %" G_GUINT64_FORMAT " delivered", id);
+    g_hash_table_remove (self->in_flight, GSIZE_TO_POINTER (id));
+  }
+  send_queued (self);
+  g_cond_broadcast (&self->changed);
+  g_mutex_unlock (&self->lock);
+}
+
+static void
+on_kafka_reachable (gboolean reachable, const gchar *reason, gpointer user_data)
+{
+  GstLabelPublish *self = GST_LABEL_PUBLISH (user_data);
+
+  set_connected (self, reachable);
+  if (!reachable)
+    warn_connection_failure (self, FALSE, reason);
+}
+
+/* Serves librdkafka's callbacks until stop(). */
+static gpointer
+kafka_loop (gpointer data)
+{
+  GstLabelPublish *self = GST_LABEL_PUBLISH (data);
+  gint64 stop_deadline = 0;
+
+  while (network_should_run (self, &stop_deadline) && stop_deadline == 0)
+    kafka_producer_poll (self->kafka, LOOP_TIMEOUT_MS);
+  return NULL;
+}
+
 /* ---- start and stop ---- */
 
 typedef struct {
   gboolean tls;
+  gboolean kafka;
   gchar *host;
   gint port;
 } BrokerAddress;
 
-/* mqtt://host[:port] or mqtts://host[:port]; no user information, path or query. */
+/* mqtt://host[:port], mqtts://host[:port] or kafka://host[:port]; no user information, path or
+ * query. */
 static gboolean
 parse_broker (const gchar *uri, BrokerAddress *address)
 {
   GUri *parsed = uri != NULL ? g_uri_parse (uri, G_URI_FLAGS_NONE, NULL) : NULL;
   gboolean valid = parsed != NULL
       && (g_strcmp0 (g_uri_get_scheme (parsed), "mqtt") == 0
-          || g_strcmp0 (g_uri_get_scheme (parsed), "mqtts") == 0)
+          || g_strcmp0 (g_uri_get_scheme (parsed), "mqtts") == 0
+          || g_strcmp0 (g_uri_get_scheme (parsed), "kafka") == 0)
       && g_uri_get_host (parsed) != NULL && g_uri_get_host (parsed)[0] != '\0'
       && g_uri_get_userinfo (parsed) == NULL && g_uri_get_query (parsed) == NULL
       && (g_uri_get_path (parsed)[0] == '\0' || strcmp (g_uri_get_path (parsed), "/") == 0);
 
   if (valid && address != NULL) {
     address->tls = strcmp (g_uri_get_scheme (parsed), "mqtts") == 0;
+    address->kafka = strcmp (g_uri_get_scheme (parsed), "kafka") == 0;
     address->host = g_strdup (g_uri_get_host (parsed));
     address->port = g_uri_get_port (parsed) > 0 ? g_uri_get_port (parsed)
-        : address->tls ? MQTTS_PORT : MQTT_PORT;
+        : address->kafka ? KAFKA_PORT : address->tls ? MQTTS_PORT : MQTT_PORT;
   }
   if (parsed != NULL)
     g_uri_unref (parsed);
@@ -608,12 +706,71 @@ configure_client (GstLabelPublish *self, ConnectionSettings *settings)
   return TRUE;
 }
 
+/* An MQTT client on its network thread; FALSE (error posted) on a bad setting. */
+static gboolean
+start_mqtt (GstLabelPublish *self, ConnectionSettings *settings)
+{
+  self->mosq = mosquitto_new (settings->client_id, TRUE, self);
+  if (self->mosq == NULL) {
+    GST_ELEMENT_ERROR (self, LIBRARY, INIT, ("Could not create an MQTT client."),
+        ("mosquitto_new failed for client id \"%s\"", settings->client_id));
+    return FALSE;
+  }
+  mosquitto_connect_callback_set (self->mosq, on_connect);
+  mosquitto_disconnect_callback_set (self->mosq, on_disconnect);
+  mosquitto_publish_callback_set (self->mosq, on_publish);
+  mosquitto_log_callback_set (self->mosq, on_log);
+  if (!configure_client (self, settings)) {
+    mosquitto_destroy (self->mosq);
+    self->mosq = NULL;
+    return FALSE;
+  }
+  GST_INFO_OBJECT (self, "connecting to %s://%s:%d as \"%s\"", settings->address.tls ? "mqtts" :
+      "mqtt", settings->address.host, settings->address.port, settings->client_id);
+  mosquitto_threaded_set (self->mosq, TRUE);
+  self->host = g_strdup (settings->address.host);
+  self->port = settings->address.port;
+  self->network_thread = g_thread_new ("labelpublish-net", network_loop, self);
+  return TRUE;
+}
+
+/* A Kafka producer on its network thread (plaintext: credentials and TLS are MQTT's only). */
+static gboolean
+start_kafka (GstLabelPublish *self, ConnectionSettings *settings)
+{
+  gchar *bootstrap;
+  GError *error = NULL;
+
+  if (settings->username != NULL || settings->password_file != NULL
+      || settings->password != NULL || settings->ca_file != NULL
+      || settings->cert_file != NULL || settings->key_file != NULL) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("kafka:// takes no credentials or TLS files (only mqtt:// and mqtts:// do)."),
+        ("unset username, password, password-file, ca-file, cert-file and key-file"));
+    return FALSE;
+  }
+  bootstrap = g_strdup_printf ("%s:%d", settings->address.host, settings->address.port);
+  GST_INFO_OBJECT (self, "producing to kafka://%s as \"%s\"", bootstrap, settings->client_id);
+  self->kafka = kafka_producer_new (bootstrap, settings->client_id, on_kafka_delivered,
+      on_kafka_reachable, self, &error);
+  g_free (bootstrap);
+  if (self->kafka == NULL) {
+    GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS, ("Could not create a Kafka producer."),
+        ("%s", error->message));
+    g_error_free (error);
+    return FALSE;
+  }
+  self->next_kafka_id = 0;
+  self->network_thread = g_thread_new ("labelpublish-net", kafka_loop, self);
+  return TRUE;
+}
+
 static gboolean
 gst_label_publish_start (GstBaseTransform *trans)
 {
   GstLabelPublish *self = GST_LABEL_PUBLISH (trans);
   ConnectionSettings settings = { 0 };
-  gboolean started = FALSE;
+  gboolean started;
 
   take_settings (self, &settings);
   self->refused = FALSE;
@@ -625,33 +782,9 @@ gst_label_publish_start (GstBaseTransform *trans)
   self->offline_mid = 0;
   self->stopping = FALSE;
   self->backoff_ms = RECONNECT_MIN_DELAY_MS;
-  self->mosq = mosquitto_new (settings.client_id, TRUE, self);
-  if (self->mosq == NULL) {
-    GST_ELEMENT_ERROR (self, LIBRARY, INIT, ("Could not create an MQTT client."),
-        ("mosquitto_new failed for client id \"%s\"", settings.client_id));
-    goto done;
-  }
-  mosquitto_connect_callback_set (self->mosq, on_connect);
-  mosquitto_disconnect_callback_set (self->mosq, on_disconnect);
-  mosquitto_publish_callback_set (self->mosq, on_publish);
-  mosquitto_log_callback_set (self->mosq, on_log);
-  if (!configure_client (self, &settings))
-    goto done;
-
-  GST_INFO_OBJECT (self, "connecting to %s://%s:%d as \"%s\"", settings.address.tls ? "mqtts" :
-      "mqtt", settings.address.host, settings.address.port, settings.client_id);
-  mosquitto_threaded_set (self->mosq, TRUE);
-  self->host = g_strdup (settings.address.host);
-  self->port = settings.address.port;
-  self->network_thread = g_thread_new ("labelpublish-net", network_loop, self);
-  started = TRUE;
-
-done:
+  started = settings.address.kafka ? start_kafka (self, &settings)
+      : start_mqtt (self, &settings);
   connection_settings_clear (&settings);
-  if (!started && self->mosq != NULL) {
-    mosquitto_destroy (self->mosq);
-    self->mosq = NULL;
-  }
   return started;
 }
 
@@ -680,12 +813,14 @@ gst_label_publish_stop (GstBaseTransform *trans)
   guint left;
 
   if (self->network_thread != NULL) {
-    publish_offline (self);
+    if (self->mosq != NULL)
+      publish_offline (self);
     g_mutex_lock (&self->lock);
     self->stopping = TRUE;
     g_cond_broadcast (&self->changed);
     g_mutex_unlock (&self->lock);
-    mosquitto_disconnect (self->mosq);
+    if (self->mosq != NULL)
+      mosquitto_disconnect (self->mosq);
     g_thread_join (self->network_thread);
     self->network_thread = NULL;
   }
@@ -693,6 +828,7 @@ gst_label_publish_stop (GstBaseTransform *trans)
     mosquitto_destroy (self->mosq);
     self->mosq = NULL;
   }
+  g_clear_pointer (&self->kafka, kafka_producer_free);
   g_clear_pointer (&self->host, g_free);
   g_mutex_lock (&self->lock);
   left = g_queue_get_length (&self->queue) + g_hash_table_size (self->in_flight);
@@ -731,7 +867,7 @@ wait_until_delivered (GstLabelPublish *self)
 
   if (left > 0)
     GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
-        ("%u message(s) were not delivered to the MQTT broker before the end of the stream.",
+        ("%u message(s) were not delivered to the broker before the end of the stream.",
             left), ("eos-timeout-ms=%u passed", timeout_ms));
   else
     GST_DEBUG_OBJECT (self, "every message delivered at EOS");
@@ -799,7 +935,7 @@ publish_result (GstLabelPublish *self, const GstClipLabelsMeta *result)
   json = gst_clip_labels_meta_to_json (result, self->stream, g_get_real_time ());
   GST_DEBUG_OBJECT (self, "clip %" G_GUINT64_FORMAT " of %s", result->clip_index,
       GST_STR_NULL (producer));
-  if (last_template != NULL && last_template[0] != '\0')
+  if (last_template != NULL && last_template[0] != '\0' && self->kafka == NULL)
     enqueue (self, publish_message_new (expand_topic (last_template, self->stream, producer,
                 model), g_strdup (json), qos, TRUE), max_queued);
   enqueue (self, publish_message_new (expand_topic (topic_template, self->stream, producer,
@@ -850,7 +986,7 @@ gst_label_publish_transform_ip (GstBaseTransform *trans, GstBuffer *buffer)
 static gboolean
 settable_now (GstLabelPublish *self, GParamSpec *pspec)
 {
-  if (self->mosq == NULL)
+  if (self->network_thread == NULL)
     return TRUE;
   GST_WARNING_OBJECT (self, "property %s cannot change while running; ignored", pspec->name);
   return FALSE;
@@ -894,8 +1030,8 @@ gst_label_publish_set_property (GObject *object, guint prop_id, const GValue *va
       if (parse_broker (g_value_get_string (value), NULL))
         replace_string (&self->broker, value);
       else
-        GST_WARNING_OBJECT (self, "broker refused: not mqtt://host[:port] or mqtts://host[:port] "
-            "(give credentials with username and password-file)");
+        GST_WARNING_OBJECT (self, "broker refused: not mqtt://host[:port], mqtts://host[:port] "
+            "or kafka://host[:port] (give credentials with username and password-file)");
       break;
     case PROP_TOPIC:
       set_topic (self, &self->topic, value, FALSE, pspec);
@@ -1074,7 +1210,8 @@ static void
 install_properties (GObjectClass *klass)
 {
   install_string (klass, PROP_BROKER, "broker", "Broker",
-      "MQTT broker: mqtt://host[:port] (default port 1883) or mqtts://host[:port] for TLS (8883)",
+      "Broker: mqtt://host[:port] (port 1883), mqtts://host[:port] for MQTT over TLS (8883) or "
+      "kafka://host[:port] (9092)",
       DEFAULT_BROKER);
   install_string (klass, PROP_TOPIC, "topic", "Topic",
       "Topic of the clip results; {stream}, {producer} and {model} are replaced", DEFAULT_TOPIC);

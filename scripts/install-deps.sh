@@ -9,7 +9,7 @@ packages=(
   libglib2.0-dev libjson-glib-dev libdnnl-dev libzip-dev
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   libpango1.0-dev libcairo2-dev fonts-dejavu-core
-  libmosquitto-dev gobject-introspection libgirepository1.0-dev
+  libmosquitto-dev librdkafka-dev gobject-introspection libgirepository1.0-dev
   # run, demo and tests
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   python3-torch python3-numpy libopenblas0-pthread

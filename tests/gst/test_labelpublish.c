@@ -5,6 +5,8 @@
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
 #include <gst/cliplabels/gstclipevent.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
 
 #include "bus-harness.h"
 #include "labels-test-util.h"
@@ -741,11 +743,117 @@ GST_START_TEST (test_settings_fixed_while_running)
 }
 GST_END_TEST;
 
-/* Files that cannot be used are an element error at start: the state change fails. */
+/* ---- Kafka: librdkafka's mock cluster (real TCP on loopback, in this process) ---- */
+
+#define KAFKA_EVENTS_TOPIC "timesformer.v1." STREAM ".events"
+
+typedef struct {
+  rd_kafka_t *owner;                 /* the handle the mock cluster lives in */
+  rd_kafka_mock_cluster_t *cluster;  /* one broker, id 1 */
+} KafkaMock;
+
+static KafkaMock
+kafka_mock_new (void)
+{
+  rd_kafka_conf_t *conf = rd_kafka_conf_new ();
+  KafkaMock mock;
+  gchar text[256];
+
+  mock.owner = rd_kafka_new (RD_KAFKA_PRODUCER, conf, text, sizeof text);
+  fail_unless (mock.owner != NULL, "%s", text);
+  mock.cluster = rd_kafka_mock_cluster_new (mock.owner, 1);
+  fail_unless (mock.cluster != NULL);
+  fail_unless_equals_int (rd_kafka_mock_topic_create (mock.cluster, KAFKA_EVENTS_TOPIC, 1, 1),
+      RD_KAFKA_RESP_ERR_NO_ERROR);
+  return mock;
+}
+
+static void
+kafka_mock_free (KafkaMock *mock)
+{
+  rd_kafka_mock_cluster_destroy (mock->cluster);
+  rd_kafka_destroy (mock->owner);
+}
+
+/* The payloads on the events topic, read from the start until `count` came or 10 s passed. */
+static GPtrArray *
+kafka_read_events (KafkaMock *mock, guint count)
+{
+  GPtrArray *payloads = g_ptr_array_new_with_free_func (g_free);
+  rd_kafka_conf_t *conf = rd_kafka_conf_new ();
+  rd_kafka_topic_partition_list_t *partitions = rd_kafka_topic_partition_list_new (1);
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  rd_kafka_t *consumer;
+  gchar text[256];
+
+  rd_kafka_conf_set (conf, "bootstrap.servers", rd_kafka_mock_cluster_bootstraps (mock->cluster),
+      text, sizeof text);
+  rd_kafka_conf_set (conf, "group.id", "test", text, sizeof text);
+  consumer = rd_kafka_new (RD_KAFKA_CONSUMER, conf, text, sizeof text);
+  fail_unless (consumer != NULL, "%s", text);
+  rd_kafka_topic_partition_list_add (partitions, KAFKA_EVENTS_TOPIC, 0)->offset =
+      RD_KAFKA_OFFSET_BEGINNING;
+  fail_unless_equals_int (rd_kafka_assign (consumer, partitions), RD_KAFKA_RESP_ERR_NO_ERROR);
+  while (payloads->len < count && g_get_monotonic_time () < deadline) {
+    rd_kafka_message_t *message = rd_kafka_consumer_poll (consumer, 100);
+
+    if (message != NULL && message->err == RD_KAFKA_RESP_ERR_NO_ERROR)
+      g_ptr_array_add (payloads, g_strndup (message->payload, message->len));
+    if (message != NULL)
+      rd_kafka_message_destroy (message);
+  }
+  rd_kafka_topic_partition_list_destroy (partitions);
+  rd_kafka_consumer_close (consumer);
+  rd_kafka_destroy (consumer);
+  return payloads;
+}
+
+/* broker=kafka://: every event arrives once, in order; with the broker down for a second
+ * mid-stream (`__i__` 1) too. */
+GST_START_TEST (test_kafka_events)
+{
+  gboolean broker_down = __i__ == 1;
+  KafkaMock mock = kafka_mock_new ();
+  gchar *launch = g_strdup_printf ("labelpublish broker=kafka://%s stream-name=" STREAM,
+      rd_kafka_mock_cluster_bootstraps (mock.cluster));
+  GstHarness *h = bus_harness_new (launch);
+  GPtrArray *payloads;
+  guint i;
+
+  push_events (h, 0, 10);
+  if (broker_down) {
+    rd_kafka_mock_broker_set_down (mock.cluster, 1);
+    push_events (h, 10, 10);
+    g_usleep (G_USEC_PER_SEC);
+    rd_kafka_mock_broker_set_up (mock.cluster, 1);
+  }
+  push_events (h, 20, 10);
+  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+  fail_unless (bus_harness_pop (h, GST_MESSAGE_ERROR, 0) == NULL);
+  payloads = kafka_read_events (&mock, broker_down ? 30 : 20);
+  fail_unless_equals_int (payloads->len, broker_down ? 30 : 20);
+  for (i = 0; i < payloads->len; i++) {
+    guint index = i < 10 || broker_down ? i : i + 10;
+    gchar *expected = test_event_json (index);
+
+    fail_unless_equals_string (g_ptr_array_index (payloads, i), expected);
+    g_free (expected);
+  }
+  fail_unless_equals_uint64 (dropped (h), 0);
+  g_ptr_array_unref (payloads);
+  bus_harness_teardown (h);
+  kafka_mock_free (&mock);
+  g_free (launch);
+}
+GST_END_TEST;
+
+/* Files that cannot be used, and credentials for Kafka (which takes none), are an element error
+ * at start: the state change fails. */
 GST_START_TEST (test_bad_files_refused_at_start)
 {
   const gchar *settings[] = { "username=camera password-file=/nonexistent/password",
-    "broker=mqtts://127.0.0.1:1 ca-file=/nonexistent/ca.crt" };
+    "broker=mqtts://127.0.0.1:1 ca-file=/nonexistent/ca.crt",
+    "broker=kafka://127.0.0.1:1 username=camera" };
   gchar *launch = g_strdup_printf ("labelpublish %s", settings[__i__]);
   GstElement *element = gst_parse_launch (launch, NULL);
   GstBus *bus = gst_bus_new ();
@@ -774,7 +882,7 @@ labelpublish_suite (void)
   tcase_set_timeout (tc, 60);
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_bad_properties_refused);
-  tcase_add_loop_test (tc, test_bad_files_refused_at_start, 0, 2);
+  tcase_add_loop_test (tc, test_bad_files_refused_at_start, 0, 3);
   tcase_add_loop_test (tc, test_events_delivered, 0, 3);
   tcase_add_test (tc, test_settings_fixed_while_running);
   tcase_add_test (tc, test_broker_restart);
@@ -784,6 +892,7 @@ labelpublish_suite (void)
   tcase_add_loop_test (tc, test_tls, 0, 2);
   tcase_add_loop_test (tc, test_tls_client_certificate, 0, 2);
   tcase_add_test (tc, test_pipeline_results);
+  tcase_add_loop_test (tc, test_kafka_events, 0, 2);
   tcase_add_test (tc, test_last_will);
   tcase_add_test (tc, test_no_password_in_log);
   tcase_add_test (tc, test_password_property_not_logged);
