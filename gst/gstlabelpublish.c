@@ -1188,6 +1188,8 @@ gst_label_publish_finalize (GObject *object)
   g_free (self->ca_file);
   g_free (self->cert_file);
   g_free (self->key_file);
+  g_free (self->stream);
+  g_free (self->availability);
   g_queue_clear_full (&self->queue, (GDestroyNotify) publish_message_free);
   g_hash_table_unref (self->in_flight);
   clip_result_filter_free (self->seen);

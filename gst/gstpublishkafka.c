@@ -2,7 +2,11 @@
 #include "gstpublishkafka.h"
 
 #include <string.h>
+#include <gst/gst.h>
 #include <librdkafka/rdkafka.h>
+
+GST_DEBUG_CATEGORY_STATIC (kafka_debug);
+#define GST_CAT_DEFAULT kafka_debug
 
 #define KAFKA_ERROR (g_quark_from_static_string ("labelpublish-kafka"))
 #define ERROR_TEXT_SIZE 512
@@ -39,6 +43,17 @@ on_error (rd_kafka_t *rk, int err, const char *reason, void *opaque)
   }
 }
 
+/* librdkafka's log lines go to the debug log (not stderr); they hold no credentials (it gets
+ * none). syslog levels: 0..3 errors, 4 warnings, 5..7 notices to debug. */
+static void
+on_log (const rd_kafka_t *rk, int level, const char *facility, const char *line)
+{
+  if (level <= 4)
+    GST_WARNING ("librdkafka %s: %s", facility, line);
+  else
+    GST_DEBUG ("librdkafka %s: %s", facility, line);
+}
+
 static gboolean
 set_config (rd_kafka_conf_t *conf, const gchar *name, const gchar *value, GError **error)
 {
@@ -58,6 +73,8 @@ kafka_producer_new (const gchar *bootstrap, const gchar *client_id, KafkaDeliver
   rd_kafka_conf_t *conf = rd_kafka_conf_new ();
   gchar text[ERROR_TEXT_SIZE];
 
+  GST_DEBUG_CATEGORY_INIT (kafka_debug, "labelpublish-kafka", 0, "labelpublish's Kafka producer");
+
   producer->delivered = delivered;
   producer->reachable = reachable;
   producer->user_data = user_data;
@@ -74,6 +91,7 @@ kafka_producer_new (const gchar *bootstrap, const gchar *client_id, KafkaDeliver
   }
   rd_kafka_conf_set_dr_msg_cb (conf, on_delivery);
   rd_kafka_conf_set_error_cb (conf, on_error);
+  rd_kafka_conf_set_log_cb (conf, on_log);
   rd_kafka_conf_set_opaque (conf, producer);
   producer->rk = rd_kafka_new (RD_KAFKA_PRODUCER, conf, text, sizeof text);
   if (producer->rk == NULL) {
