@@ -5,7 +5,8 @@
  * (a timesformer element) makes its results in clip order, so a result whose clip index is not
  * above the last one written for its producer is a copy (a duplicated buffer, the other branch
  * of a tee). The state is the last clip index of at most MAX_PRODUCERS producers, until a flush
- * or stop. Each line is flushed when written. */
+ * or stop. An action event of labelevents is written as a line of its own type
+ * ("type": "clip-event"). Each line is flushed when written. */
 #include "gstlabellog.h"
 
 #include <errno.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <glib/gstdio.h>
 
+#include "cliplabels/gstclipevent.h"
 #include "cliplabels/gstcliplabelsmeta.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_label_log_debug);
@@ -241,6 +243,13 @@ forget_results (GstLabelLog *self)
   GST_OBJECT_UNLOCK (self);
 }
 
+static gboolean
+write_line (GstLabelLog *self, const gchar *line)
+{
+  return fputs (line, self->file) >= 0 && fputc ('\n', self->file) != EOF
+      && fflush (self->file) == 0;
+}
+
 /* Writes the result unless it was written already; FALSE (error posted) if writing failed. */
 static gboolean
 gst_label_log_write (GstLabelLog *self, const GstClipLabelsResult *result)
@@ -256,8 +265,7 @@ gst_label_log_write (GstLabelLog *self, const GstClipLabelsResult *result)
   }
   stream = gst_label_log_stream_name (self);
   line = gst_clip_labels_result_to_json (result, stream, g_get_real_time ());
-  written = fputs (line, self->file) >= 0 && fputc ('\n', self->file) != EOF
-      && fflush (self->file) == 0;
+  written = write_line (self, line);
   if (written) {
     GST_DEBUG_OBJECT (self, "logged result %s/%" G_GUINT64_FORMAT, producer,
         result->clip_index);
@@ -267,6 +275,22 @@ gst_label_log_write (GstLabelLog *self, const GstClipLabelsResult *result)
         ("writing result %s/%" G_GUINT64_FORMAT ": %s", producer, result->clip_index,
             g_strerror (errno)));
   }
+  g_free (line);
+  g_free (stream);
+  return written;
+}
+
+/* An action event of labelevents: a line of its own type ("type": "clip-event"). */
+static gboolean
+gst_label_log_write_event (GstLabelLog *self, const GstClipEvent *event)
+{
+  gchar *stream = gst_label_log_stream_name (self);
+  gchar *line = gst_clip_event_to_json (event, stream);
+  gboolean written = write_line (self, line);
+
+  if (!written)
+    GST_ELEMENT_ERROR (self, RESOURCE, WRITE, ("Could not write an event to the log."),
+        ("writing event %" G_GUINT64_FORMAT ": %s", event->event_id, g_strerror (errno)));
   g_free (line);
   g_free (stream);
   return written;
@@ -308,10 +332,13 @@ gst_label_log_sink_event (GstBaseTransform *trans, GstEvent *event)
 {
   GstLabelLog *self = GST_LABEL_LOG (trans);
   g_autoptr (GstClipLabelsResult) result = gst_clip_labels_event_parse_result (event);
+  GstClipEvent clip_event;
 
   if (result != NULL)
     GST_DEBUG_OBJECT (self, "result in a %s event", GST_EVENT_TYPE_NAME (event));
-  if (result != NULL && !gst_label_log_write (self, result)) {
+  if ((result != NULL && !gst_label_log_write (self, result))
+      || (gst_clip_event_parse_gst_event (event, &clip_event)
+          && !gst_label_log_write_event (self, &clip_event))) {
     gst_event_unref (event);
     return FALSE;
   }

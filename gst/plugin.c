@@ -1,8 +1,10 @@
 /* plugin.c: the plugin `timesformer`; it only registers the elements. */
 #include <gst/gst.h>
 
+#include "gstlabelevents.h"
 #include "gstlabellog.h"
 #include "gstlabeloverlay.h"
+#include "gstlabelpublish.h"
 #include "gsttimesformer.h"
 
 static gboolean
@@ -13,6 +15,8 @@ plugin_init (GstPlugin *plugin)
   registered |= GST_ELEMENT_REGISTER (timesformer, plugin);
   registered |= GST_ELEMENT_REGISTER (labeloverlay, plugin);
   registered |= GST_ELEMENT_REGISTER (labellog, plugin);
+  registered |= GST_ELEMENT_REGISTER (labelpublish, plugin);
+  registered |= GST_ELEMENT_REGISTER (labelevents, plugin);
   return registered;
 }
 

@@ -9,12 +9,14 @@ packages=(
   libglib2.0-dev libjson-glib-dev libdnnl-dev libzip-dev
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   libpango1.0-dev libcairo2-dev fonts-dejavu-core
+  libmosquitto-dev librdkafka-dev gobject-introspection libgirepository1.0-dev
   # run, demo and tests
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   python3-torch python3-numpy python3-pil libopenblas0-pthread
   valgrind clang libclang-rt-14-dev
   # the Debian packages (debian/, tests/packaging)
   build-essential debhelper dpkg-dev
+  mosquitto mosquitto-clients openssl python3-gi gir1.2-gstreamer-1.0
 )
 
 sudo=""
