@@ -44,6 +44,8 @@ typedef enum {
   TSF_ATTENTION_DIVIDED_SPACE_TIME,
   TSF_ATTENTION_JOINT_SPACE_TIME,
   TSF_ATTENTION_SPACE_ONLY,
+  TSF_ATTENTION_SPARSE_LOCAL_GLOBAL,  /* the paper's L+G (docs/seed-models.md) */
+  TSF_ATTENTION_AXIAL,                /* the paper's T+W+H (docs/seed-models.md) */
 } TsfAttentionType;
 
 /* Hyper-parameters (config.json) and preprocessing (preprocessor_config.json). */

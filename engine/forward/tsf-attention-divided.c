@@ -45,8 +45,10 @@ divided_block (TsfPlan *plan, const TsfConfig *c, const TsfLayerOps *ops,
 }
 
 static gdouble
-divided_pairs (gdouble t, gdouble n)
+divided_pairs (const TsfLayout *l)
 {
+  gdouble t = l->frames, n = l->patches;
+
   return n * t * t + t * (1 + n) * (1 + n);
 }
 

@@ -19,8 +19,10 @@ joint_block (TsfPlan *plan, const TsfConfig *c, const TsfLayerOps *ops,
 }
 
 static gdouble
-joint_pairs (gdouble t, gdouble n)
+joint_pairs (const TsfLayout *l)
 {
+  gdouble t = l->frames, n = l->patches;
+
   return (1 + n * t) * (1 + n * t);
 }
 

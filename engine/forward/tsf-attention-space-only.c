@@ -19,8 +19,10 @@ space_only_block (TsfPlan *plan, const TsfConfig *c, const TsfLayerOps *ops,
 }
 
 static gdouble
-space_only_pairs (gdouble t, gdouble n)
+space_only_pairs (const TsfLayout *l)
 {
+  gdouble t = l->frames, n = l->patches;
+
   return t * (1 + n) * (1 + n);
 }
 

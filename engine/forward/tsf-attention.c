@@ -17,6 +17,8 @@ static const TsfAttentionScheme *const schemes[] = {
   [TSF_ATTENTION_DIVIDED_SPACE_TIME] = &tsf_attention_divided,
   [TSF_ATTENTION_JOINT_SPACE_TIME] = &tsf_attention_joint,
   [TSF_ATTENTION_SPACE_ONLY] = &tsf_attention_space_only,
+  [TSF_ATTENTION_SPARSE_LOCAL_GLOBAL] = &tsf_attention_sparse_local_global,
+  [TSF_ATTENTION_AXIAL] = &tsf_attention_axial,
 };
 
 const TsfAttentionScheme *
@@ -32,7 +34,7 @@ tsf_attention_scheme_for_tensors (gboolean temporal_block, gboolean time_embeddi
   const TsfAttentionScheme *found = NULL;
 
   for (guint i = 0; i < G_N_ELEMENTS (schemes); i++) {
-    if (schemes[i]->temporal_block != temporal_block)
+    if (schemes[i]->temporal_block != temporal_block || schemes[i]->n_steps > 0)
       continue;
     if (schemes[i]->time_embeddings == time_embeddings)
       return schemes[i];
@@ -81,14 +83,16 @@ tsf_attention_ops (TsfProgram *program, const TsfConfig *config, const TsfAttent
   return *sv != NULL;
 }
 
-/* Multi-head self-attention over `view` from the qkv rows into plan->attended. */
-static gboolean
-add_attention (TsfPlan *plan, const TsfConfig *c, const TsfAttentionView *view, TsfOp *qk,
-    TsfOp *softmax, TsfOp *sv, GError **error)
+/* Multi-head self-attention over `view` from the qkv rows `qkv_rows` ([rows, 3 D]) into
+ * `out_rows` ([rows, D]). */
+gboolean
+tsf_add_attention_view (TsfPlan *plan, const TsfConfig *c, const TsfAttentionView *view,
+    TsfOp *qk, TsfOp *softmax, TsfOp *sv, const gfloat *qkv_rows, gfloat *out_rows,
+    GError **error)
 {
   gsize d = c->hidden_size, hd = d / c->num_attention_heads;
-  const gfloat *qkv = plan->qkv + view->offset * 3 * d;
-  gfloat *out = plan->attended + view->offset * d;
+  const gfloat *qkv = qkv_rows + view->offset * 3 * d;
+  gfloat *out = out_rows + view->offset * d;
 
   for (gsize h = 0; h < c->num_attention_heads; h += view->heads_per_step) {
     const gfloat *q = qkv + h * hd, *k = q + d, *v = q + 2 * d;
@@ -111,8 +115,8 @@ tsf_add_self_attention (TsfPlan *plan, const TsfConfig *c, const TsfLayerOps *op
       norm->bias, error)
       && tsf_program_matmul (plan->program, ops->qkv, plan->normed, qkv->weight, qkv->bias,
       plan->qkv, NULL, error)
-      && add_attention (plan, c, &views[view], ops->qk[view], ops->softmax[view],
-      ops->sv[view], error);
+      && tsf_add_attention_view (plan, c, &views[view], ops->qk[view], ops->softmax[view],
+      ops->sv[view], plan->qkv, plan->attended, error);
 }
 
 /* Attention of every frame over its cls copy and patches, output.dense, residual:

@@ -14,11 +14,12 @@ tsf_resolve_threads (gint threads)
 void
 tsf_layout_init (TsfLayout *layout, const TsfConfig *config, const TsfClipShape *shape)
 {
+  layout->scheme = tsf_attention_scheme (config->attention_type);
   layout->frames = shape->frames;
   layout->grid_h = shape->height / config->patch_size;
   layout->grid_w = shape->width / config->patch_size;
   layout->patches = layout->grid_h * layout->grid_w;
-  layout->cls_per_frame = tsf_attention_scheme (config->attention_type)->cls_per_frame;
+  layout->cls_per_frame = layout->scheme->cls_per_frame;
   layout->frame_stride = layout->patches + (layout->cls_per_frame ? 1 : 0);
   layout->rows = layout->cls_per_frame ? (gsize) layout->frames * (1 + layout->patches)
       : 1 + (gsize) layout->frames * layout->patches;

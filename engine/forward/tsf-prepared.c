@@ -57,6 +57,21 @@ prepare_weight (Loader *loader, const gfloat **weight, guint in, guint out,
   return TRUE;
 }
 
+/* The qkv and output.dense of a grouped scheme's attention steps. */
+static gboolean
+prepare_steps (Loader *loader, TsfLayerWeights *w, GError **error)
+{
+  const TsfConfig *c = loader->forward->config;
+  const TsfWeightLayouts *l = &loader->forward->layouts;
+  guint d = c->hidden_size;
+
+  for (guint s = 0; s < tsf_attention_scheme (c->attention_type)->n_steps; s++)
+    if (!prepare_weight (loader, &w->step_qkv[s].weight, d, 3 * d, &l->qkv, error)
+        || !prepare_weight (loader, &w->step_proj[s].weight, d, d, &l->proj, error))
+      return FALSE;
+  return TRUE;
+}
+
 /* The layers' linear weights, layer by layer into the layouts the matmuls prefer (brgemm's
  * blocked layouts), each original released as soon as it is copied: one copy at a time. */
 static gboolean
@@ -78,8 +93,10 @@ prepare_weights (Loader *loader, GError **error)
     return FALSE;
   for (guint i = 0; i < c->num_hidden_layers; i++) {
     TsfLayerWeights *w = &loader->weights->layers[i];
-    if (!prepare_weight (loader, &w->qkv.weight, d, 3 * d, &l->qkv, error)
-        || !prepare_weight (loader, &w->proj.weight, d, d, &l->proj, error)
+    if ((w->qkv.weight != NULL     /* every scheme but the grouped ones */
+            && (!prepare_weight (loader, &w->qkv.weight, d, 3 * d, &l->qkv, error)
+                || !prepare_weight (loader, &w->proj.weight, d, d, &l->proj, error)))
+        || !prepare_steps (loader, w, error)
         || !prepare_weight (loader, &w->intermediate.weight, d, inter, &l->fc1, error)
         || !prepare_weight (loader, &w->output.weight, inter, d, &l->fc2, error))
       return FALSE;

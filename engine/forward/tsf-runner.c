@@ -19,11 +19,13 @@ plan_free (TsfPlan *plan)
 {
   gfloat **buffers[] = { &plan->patches, &plan->embeddings, &plan->hidden[0], &plan->hidden[1],
     &plan->hidden[2], &plan->normed, &plan->projected, &plan->attended, &plan->qkv,
-    &plan->scores, &plan->mlp, &plan->logits };
+    &plan->scores, &plan->mlp, &plan->logits, &plan->gathered_qkv, &plan->gathered };
 
   tsf_program_free (plan->program);
   for (guint i = 0; i < G_N_ELEMENTS (buffers); i++)
     g_aligned_free (*buffers[i]);
+  for (guint i = 0; i < TSF_MAX_ATTENTION_STEPS; i++)
+    g_free (plan->groups[i].rows);
   g_free (plan);
 }
 
@@ -49,6 +51,11 @@ plan_alloc_buffers (TsfPlan *plan, const TsfConfig *c, const TsfAttentionView *v
   plan->scores = plan_alloc (plan, scores);
   plan->mlp = plan_alloc (plan, rows * c->intermediate_size);
   plan->logits = plan_alloc (plan, c->num_labels);
+  if (tsf_attention_scheme (c->attention_type)->n_steps > 0) {
+    gsize gathered = tsf_grouped_rows (views, n_views);
+    plan->gathered_qkv = plan_alloc (plan, gathered * 3 * d);
+    plan->gathered = plan_alloc (plan, gathered * d);
+  }
 }
 
 static TsfPlan *

@@ -33,6 +33,8 @@ static const gchar *const attention_names[] = {
   [TSF_ATTENTION_DIVIDED_SPACE_TIME] = "divided_space_time",
   [TSF_ATTENTION_JOINT_SPACE_TIME] = "joint_space_time",
   [TSF_ATTENTION_SPACE_ONLY] = "space_only",
+  [TSF_ATTENTION_SPARSE_LOCAL_GLOBAL] = "sparse_local_global",
+  [TSF_ATTENTION_AXIAL] = "axial",
 };
 
 const gchar *
@@ -152,7 +154,8 @@ validate_model (const TsfConfig *config, const gchar *filename, GError **error)
   }
   if ((guint) config->attention_type >= G_N_ELEMENTS (attention_names)) {
     g_set_error (error, TSF_ERROR, TSF_ERROR_CONFIG,
-        "%s: attention_type %d is not one of divided_space_time, joint_space_time, space_only",
+        "%s: attention_type %d is not one of divided_space_time, joint_space_time, space_only, "
+        "sparse_local_global, axial",
         filename, (gint) config->attention_type);
     return FALSE;
   }
@@ -206,7 +209,7 @@ parse_attention_type (const gchar *filename, const gchar *value, TsfAttentionTyp
   }
   g_set_error (error, TSF_ERROR, TSF_ERROR_UNSUPPORTED,
       "%s: attention_type '%s' is not supported; expected divided_space_time, "
-      "joint_space_time or space_only", filename, value);
+      "joint_space_time, space_only, sparse_local_global or axial", filename, value);
   return FALSE;
 }
 

@@ -69,13 +69,14 @@ expect_norm (GArray *table, TsfNorm *norm, gint64 hidden, const gchar *prefix)
 static void
 expect_layer (GArray *table, const TsfConfig *config, TsfLayerWeights *layer, guint index)
 {
+  const TsfAttentionScheme *scheme = tsf_attention_scheme (config->attention_type);
   gint64 d = config->hidden_size, inter = config->intermediate_size;
   gchar *p = g_strdup_printf ("timesformer.encoder.layer.%u", index);
   gchar *name;
 
 #define SUB(suffix) (g_free (name), name = g_strconcat (p, suffix, NULL))
   name = NULL;
-  if (tsf_attention_scheme (config->attention_type)->temporal_block) {
+  if (scheme->temporal_block) {
     expect_norm (table, &layer->temporal_layernorm, d, SUB (".temporal_layernorm"));
     expect_linear (table, &layer->temporal_qkv, 3 * d, d, config->qkv_bias,
         SUB (".temporal_attention.attention.qkv"));
@@ -83,9 +84,22 @@ expect_layer (GArray *table, const TsfConfig *config, TsfLayerWeights *layer, gu
         SUB (".temporal_attention.output.dense"));
     expect_linear (table, &layer->temporal_dense, d, d, TRUE, SUB (".temporal_dense"));
   }
-  expect_norm (table, &layer->layernorm_before, d, SUB (".layernorm_before"));
-  expect_linear (table, &layer->qkv, 3 * d, d, config->qkv_bias, SUB (".attention.attention.qkv"));
-  expect_linear (table, &layer->proj, d, d, TRUE, SUB (".attention.output.dense"));
+  if (scheme->n_steps == 0) {
+    expect_norm (table, &layer->layernorm_before, d, SUB (".layernorm_before"));
+    expect_linear (table, &layer->qkv, 3 * d, d, config->qkv_bias,
+        SUB (".attention.attention.qkv"));
+    expect_linear (table, &layer->proj, d, d, TRUE, SUB (".attention.output.dense"));
+  }
+  for (guint s = 0; s < scheme->n_steps; s++) {
+    const gchar *step = scheme->step_names[s];
+    g_autofree gchar *norm = g_strdup_printf (".%s_layernorm", step);
+    g_autofree gchar *qkv = g_strdup_printf (".%s_attention.attention.qkv", step);
+    g_autofree gchar *proj = g_strdup_printf (".%s_attention.output.dense", step);
+
+    expect_norm (table, &layer->step_layernorm[s], d, SUB (norm));
+    expect_linear (table, &layer->step_qkv[s], 3 * d, d, config->qkv_bias, SUB (qkv));
+    expect_linear (table, &layer->step_proj[s], d, d, TRUE, SUB (proj));
+  }
   expect_norm (table, &layer->layernorm_after, d, SUB (".layernorm_after"));
   expect_linear (table, &layer->intermediate, inter, d, TRUE, SUB (".intermediate.dense"));
   expect_linear (table, &layer->output, d, inter, TRUE, SUB (".output.dense"));

@@ -6,6 +6,7 @@
 
 #include "timesformer.h"
 #include "tsf-tensors.h"
+#include "tsf-attention.h"
 
 G_BEGIN_DECLS
 
@@ -25,10 +26,15 @@ typedef struct _TsfLayerWeights {
   TsfLinear temporal_qkv;
   TsfLinear temporal_proj;     /* temporal_attention.output.dense */
   TsfLinear temporal_dense;
-  /* every attention type */
+  /* every attention type but the grouped ones (NULL there) */
   TsfNorm layernorm_before;
   TsfLinear qkv;               /* attention.attention.qkv */
   TsfLinear proj;              /* attention.output.dense */
+  /* grouped schemes (axial, sparse_local_global): per attention step (NULL otherwise) */
+  TsfNorm step_layernorm[TSF_MAX_ATTENTION_STEPS];   /* <step>_layernorm */
+  TsfLinear step_qkv[TSF_MAX_ATTENTION_STEPS];       /* <step>_attention.attention.qkv */
+  TsfLinear step_proj[TSF_MAX_ATTENTION_STEPS];      /* <step>_attention.output.dense */
+  /* every attention type */
   TsfNorm layernorm_after;
   TsfLinear intermediate;      /* intermediate.dense [intermediate, hidden] */
   TsfLinear output;            /* output.dense [hidden, intermediate] */

@@ -1,4 +1,4 @@
-/* .npy clips: versions 1-3, C and Fortran order, round trip, and bad files. */
+/* .npy clips: versions 1-3, C and Fortran order, float64, round trip, and bad files. */
 #include <string.h>
 
 #include "test-files.h"
@@ -165,11 +165,51 @@ test_not_npy (void)
   assert_npy_fails (4, "{}", 0, TSF_ERROR_UNSUPPORTED, "version 4");
 }
 
+/* A .npy file of float64 values (numpy's default dtype) 0.5, 1.5, ... after `dict`. */
+static GBytes *
+npy_f64_bytes (const gchar *dict, guint count)
+{
+  g_autoptr (GBytes) header = npy_bytes (1, dict, 0);
+  GByteArray *bytes = g_bytes_unref_to_array (g_bytes_ref (header));
+  for (guint i = 0; i < count; i++) {
+    gdouble value = i + 0.5;
+    g_byte_array_append (bytes, (const guint8 *) &value, sizeof value);
+  }
+  return g_byte_array_free_to_bytes (bytes);
+}
+
+static void
+test_float64 (void)
+{
+  g_autoptr (GBytes) c_order = npy_f64_bytes ("{'descr': '<f8', 'fortran_order': False, "
+      "'shape': (2, 3), }", 6);
+  g_autoptr (GBytes) fortran = npy_f64_bytes ("{'descr': '<f8', 'fortran_order': True, "
+      "'shape': (2, 3), }", 6);
+  g_autoptr (GBytes) short_data = npy_f64_bytes ("{'descr': '<f8', 'fortran_order': False, "
+      "'shape': (2, 3), }", 5);
+  TsfNpyArray array;
+  GError *error = NULL;
+
+  g_assert_true (parse (c_order, &array, &error));
+  g_assert_no_error (error);
+  for (guint i = 0; i < 6; i++)
+    g_assert_cmpfloat (array.data[i], ==, i + 0.5);
+  tsf_npy_clear (&array);
+  /* stored column-major: element (i, j) at i + 2 * j */
+  g_assert_true (parse (fortran, &array, &error));
+  for (guint i = 0; i < 2; i++)
+    for (guint j = 0; j < 3; j++)
+      g_assert_cmpfloat (array.data[i * 3 + j], ==, i + 2 * j + 0.5);
+  tsf_npy_clear (&array);
+  g_assert_false (parse (short_data, &array, &error));
+  assert_tsf_error (error, TSF_ERROR_FORMAT, "the shape needs 48 bytes of data, found 40");
+}
+
 static void
 test_wrong_dtype (void)
 {
-  assert_npy_fails (1, "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }", 16,
-      TSF_ERROR_UNSUPPORTED, "dtype '<f8' is not supported");
+  assert_npy_fails (1, "{'descr': '<i4', 'fortran_order': False, 'shape': (2,), }", 8,
+      TSF_ERROR_UNSUPPORTED, "dtype '<i4' is not supported");
   assert_npy_fails (1, "{'descr': '>f4', 'fortran_order': False, 'shape': (2,), }", 8,
       TSF_ERROR_UNSUPPORTED, "dtype '>f4'");
 }
@@ -216,6 +256,7 @@ main (int argc, char **argv)
   g_test_add_func ("/npy/round-trip", test_round_trip);
   g_test_add_func ("/npy/missing-file", test_missing_file);
   g_test_add_func ("/npy/not-npy", test_not_npy);
+  g_test_add_func ("/npy/float64", test_float64);
   g_test_add_func ("/npy/wrong-dtype", test_wrong_dtype);
   g_test_add_func ("/npy/truncated-data", test_truncated_data);
   g_test_add_func ("/npy/malformed-header", test_malformed_header);

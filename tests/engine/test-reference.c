@@ -1,5 +1,6 @@
-/* The engine against the PyTorch reference: every case of $TSF_TEST_MODELS/cases.json (models,
- * clips and float64 logits written by tools/make_test_models.py) must give logits within
+/* The engine against the PyTorch reference: every case of $TSF_TEST_MODELS/cases.json and the
+ * Hugging Face cases of seed-cases.json (sparse_local_global, axial) (models, clips and float64
+ * logits written by tools/make_test_models.py) must give logits within
  * 1e-4 * max (1, max |expected|), top-k in the order of the expected softmax, and the labels of
  * the model's config.json. Each model is opened once and runs all its clip shapes, then all
  * cases run again in reverse order (prepared shapes reused after others). */
@@ -42,19 +43,26 @@ member_path (JsonObject *object, const gchar *member)
   return g_build_filename (models_dir, json_object_get_string_member (object, member), NULL);
 }
 
-static GPtrArray *
-read_cases (const gchar *manifest)
+/* Adds the cases of `manifest` (in models_dir) to `cases`; of seed-cases.json, those of the
+ * Hugging Face family (sparse_local_global, axial). */
+static void
+read_cases (const gchar *manifest_name, GPtrArray *cases)
 {
+  g_autofree gchar *manifest = g_build_filename (models_dir, manifest_name, NULL);
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autoptr (GError) error = NULL;
-  GPtrArray *cases = g_ptr_array_new_with_free_func ((GDestroyNotify) reference_case_free);
 
   if (!json_parser_load_from_file (parser, manifest, &error))
     g_error ("cannot read %s (built by tests/models): %s", manifest, error->message);
   JsonArray *array = json_node_get_array (json_parser_get_root (parser));
   for (guint i = 0; i < json_array_get_length (array); i++) {
     JsonObject *o = json_array_get_object_element (array, i);
-    ReferenceCase *c = g_new0 (ReferenceCase, 1);
+    ReferenceCase *c;
+
+    if (g_strcmp0 (json_object_get_string_member_with_default (o, "family", "huggingface"),
+            "huggingface") != 0)
+      continue;
+    c = g_new0 (ReferenceCase, 1);
 
     c->name = g_strdup (json_object_get_string_member (o, "name"));
     c->model_dir = member_path (o, "model");
@@ -65,7 +73,6 @@ read_cases (const gchar *manifest)
     c->width = json_object_get_int_member (o, "width");
     g_ptr_array_add (cases, c);
   }
-  return cases;
 }
 
 static TsfModel *
@@ -232,8 +239,10 @@ main (int argc, char **argv)
     g_printerr ("TSF_TEST_MODELS is not set: run through meson test (tests/models builds it)\n");
     return 1;
   }
-  g_autofree gchar *manifest = g_build_filename (models_dir, "cases.json", NULL);
-  g_autoptr (GPtrArray) cases = read_cases (manifest);
+  g_autoptr (GPtrArray) cases = g_ptr_array_new_with_free_func (
+      (GDestroyNotify) reference_case_free);
+  read_cases ("cases.json", cases);
+  read_cases ("seed-cases.json", cases);
   g_assert_cmpuint (cases->len, >, 0);
   open_models = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
       (GDestroyNotify) tsf_model_free);

@@ -110,5 +110,9 @@ main (int argc, char **argv)
       GINT_TO_POINTER (TSF_ATTENTION_JOINT_SPACE_TIME), test_no_allocation_per_clip);
   g_test_add_data_func ("/steady-state/space-only",
       GINT_TO_POINTER (TSF_ATTENTION_SPACE_ONLY), test_no_allocation_per_clip);
+  g_test_add_data_func ("/steady-state/sparse-local-global",
+      GINT_TO_POINTER (TSF_ATTENTION_SPARSE_LOCAL_GLOBAL), test_no_allocation_per_clip);
+  g_test_add_data_func ("/steady-state/axial",
+      GINT_TO_POINTER (TSF_ATTENTION_AXIAL), test_no_allocation_per_clip);
   return g_test_run ();
 }

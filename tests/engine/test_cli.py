@@ -59,6 +59,33 @@ def test_bench_and_info():
           f"info: {r.stdout} {r.stderr}")
 
 
+def grouped_engine_flops(config, frames, height, width):
+    """The reference's FLOPs less what the engine does not run: the engine computes qkv and
+    output.dense once per token, the reference once per group for the cls token's copies
+    (2 x 4 D^2 FLOPs per extra copy, per step and layer)."""
+    sys.path.insert(0, os.path.join(os.environ["TSF_SOURCE_ROOT"], "tools"))
+    import timesformer_reference as ref
+    c = ref.read_config(config)
+    grid = (height // c["patch_size"], width // c["patch_size"])
+    copies = sum(len(ref.step_groups(step, frames, grid)) - 1
+                 for step in ref.ATTENTION_STEPS[c["attention_type"]])
+    d = c["hidden_size"]
+    return ref.flops(c, frames, height, width)["total"] - c["num_hidden_layers"] * copies * 8 * d * d
+
+
+def test_bench_grouped_schemes():
+    for name in ("axial", "sparse_hd32"):
+        config = os.path.join(MODELS, "seed", name, "config.json")
+        with open(config) as f:
+            c = json.load(f)
+        r = run("bench", "--config", config, "--iterations", "1", "--threads", "1", "--json")
+        check(r.returncode == 0, f"bench {name} failed: {r.stderr}")
+        expected = grouped_engine_flops(config, c["num_frames"], c["image_size"], c["image_size"])
+        gflop = json.loads(r.stdout)["gflop"]
+        check(abs(gflop * 1e9 - expected) < 1e-6 * expected,
+              f"bench {name}: {gflop} GFLOP, expected {expected / 1e9}")
+
+
 def test_errors():
     with tempfile.TemporaryDirectory() as tmp:
         bad_rank = os.path.join(tmp, "rank3.npy")
@@ -130,6 +157,7 @@ def test_checkpoints_and_convert():
 
 test_classify_json()
 test_bench_and_info()
+test_bench_grouped_schemes()
 test_errors()
 test_checkpoints_and_convert()
 print("ok")
