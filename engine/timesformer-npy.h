@@ -18,6 +18,9 @@ typedef struct {
 gboolean tsf_npy_read (const gchar *path, TsfNpyArray *array, GError **error);
 gboolean tsf_npy_parse (const guint8 *data, gsize size, const gchar *source,
     TsfNpyArray *array, GError **error);
+/* A frame mask: a one-dimensional bool ('|b1') or uint8 ('|u1') array; `mask` receives
+ * `frames` bytes, 1 where the value is non-zero (free with g_free). */
+gboolean tsf_npy_read_mask (const gchar *path, guint8 **mask, gsize *frames, GError **error);
 gboolean tsf_npy_write (const gchar *path, const TsfNpyArray *array, GError **error);
 void tsf_npy_clear (TsfNpyArray *array);
 

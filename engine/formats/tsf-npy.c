@@ -175,6 +175,8 @@ read_preamble (const guint8 *data, gsize size, const gchar *source, gsize *heade
 static gfloat
 read_element (const guint8 *src, gsize i, gsize element_size)
 {
+  if (element_size == 1)        /* bool or uint8 (frame masks) */
+    return src[i];
   if (element_size == sizeof (gdouble)) {
     gdouble value;
     memcpy (&value, src + i * sizeof value, sizeof value);
@@ -222,9 +224,20 @@ copy_fortran_to_c (const guint8 *src, gsize element_size, TsfNpyArray *array, gs
   }
 }
 
+/* The element size of `descr`: float32 or float64 for clips, bool or uint8 for `masks`; 0 if
+ * it is not one of those. */
+static gsize
+element_size_of (const gchar *descr, gboolean masks)
+{
+  if (masks)
+    return strcmp (descr, "|b1") == 0 || strcmp (descr, "|u1") == 0 ? 1 : 0;
+  return strcmp (descr, "<f4") == 0 ? sizeof (gfloat)
+      : strcmp (descr, "<f8") == 0 ? sizeof (gdouble) : 0;
+}
+
 static gboolean
-parse_body (const guint8 *data, gsize size, const gchar *source, TsfNpyArray *array,
-    GError **error)
+parse_body (const guint8 *data, gsize size, const gchar *source, gboolean masks,
+    TsfNpyArray *array, GError **error)
 {
   gsize start = 0, length = 0, numel = 0;
   if (!read_preamble (data, size, source, &start, &length, error))
@@ -236,8 +249,10 @@ parse_body (const guint8 *data, gsize size, const gchar *source, TsfNpyArray *ar
     return tsf_file_error (error, TSF_ERROR_FORMAT, source, "malformed .npy header; expected "
         "{'descr': ..., 'fortran_order': ..., 'shape': (...)} with at most %d dimensions",
         TSF_NPY_MAX_DIMS);
-  gsize element_size = strcmp (descr, "<f4") == 0 ? sizeof (gfloat)
-      : strcmp (descr, "<f8") == 0 ? sizeof (gdouble) : 0;
+  gsize element_size = element_size_of (descr, masks);
+  if (element_size == 0 && masks)
+    return tsf_file_error (error, TSF_ERROR_UNSUPPORTED, source, "dtype '%s' is not supported "
+        "for a frame mask; expected bool ('|b1') or uint8 ('|u1')", descr);
   if (element_size == 0)
     return tsf_file_error (error, TSF_ERROR_UNSUPPORTED, source, "dtype '%s' is not supported; "
         "expected little-endian float32 ('<f4') or float64 ('<f8'), e.g. "
@@ -265,7 +280,7 @@ tsf_npy_parse (const guint8 *data, gsize size, const gchar *source, TsfNpyArray 
     GError **error)
 {
   memset (array, 0, sizeof *array);
-  if (parse_body (data, size, source, array, error))
+  if (parse_body (data, size, source, FALSE, array, error))
     return TRUE;
   tsf_npy_clear (array);
   return FALSE;
@@ -279,18 +294,47 @@ io_error (GError **error, const gchar *path, const gchar *action, GError *cause)
   return FALSE;
 }
 
-gboolean
-tsf_npy_read (const gchar *path, TsfNpyArray *array, GError **error)
+static gboolean
+read_file (const gchar *path, gboolean masks, TsfNpyArray *array, GError **error)
 {
   GError *local = NULL;
   GMappedFile *file = g_mapped_file_new (path, FALSE, &local);
   memset (array, 0, sizeof *array);
   if (file == NULL)
     return io_error (error, path, "read", local);
-  gboolean ok = tsf_npy_parse ((const guint8 *) g_mapped_file_get_contents (file),
-      g_mapped_file_get_length (file), path, array, error);
+  gboolean ok = parse_body ((const guint8 *) g_mapped_file_get_contents (file),
+      g_mapped_file_get_length (file), path, masks, array, error);
   g_mapped_file_unref (file);
+  if (!ok)
+    tsf_npy_clear (array);
   return ok;
+}
+
+gboolean
+tsf_npy_read (const gchar *path, TsfNpyArray *array, GError **error)
+{
+  return read_file (path, FALSE, array, error);
+}
+
+gboolean
+tsf_npy_read_mask (const gchar *path, guint8 **mask, gsize *frames, GError **error)
+{
+  TsfNpyArray array;
+
+  *mask = NULL;
+  if (!read_file (path, TRUE, &array, error))
+    return FALSE;
+  if (array.ndim != 1) {
+    tsf_npy_clear (&array);
+    return tsf_file_error (error, TSF_ERROR_INPUT, path, "a frame mask has one dimension "
+        "(frames); this array has %u", array.ndim);
+  }
+  *frames = array.shape[0];
+  *mask = g_new (guint8, MAX (*frames, 1));
+  for (gsize t = 0; t < *frames; t++)
+    (*mask)[t] = array.data[t] != 0;
+  tsf_npy_clear (&array);
+  return TRUE;
 }
 
 /* Version 1 header: the dict padded with spaces so that the data starts on a 64-byte

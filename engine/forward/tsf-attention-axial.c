@@ -5,18 +5,6 @@
 #include "tsf-plan.h"
 
 static guint
-time_keys (const TsfLayout *l)
-{
-  return l->patches;
-}
-
-static guint
-time_key (const TsfLayout *l, guint t, guint i, guint j)
-{
-  return i * l->grid_w + j;
-}
-
-static guint
 width_keys (const TsfLayout *l)
 {
   return l->frames * l->grid_h;
@@ -41,7 +29,9 @@ height_key (const TsfLayout *l, guint t, guint i, guint j)
 }
 
 static const TsfGroupedStep axial_steps[] = {
-  { time_keys, time_key }, { width_keys, width_key }, { height_keys, height_key },
+  { tsf_position_keys, tsf_position_key, FALSE, TSF_ROTARY_NONE },
+  { width_keys, width_key, FALSE, TSF_ROTARY_NONE },
+  { height_keys, height_key, FALSE, TSF_ROTARY_NONE },
 };
 
 const TsfAttentionScheme tsf_attention_axial = {

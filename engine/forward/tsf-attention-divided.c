@@ -41,7 +41,7 @@ divided_block (TsfPlan *plan, const TsfConfig *c, const TsfLayerOps *ops,
           error))
     return FALSE;
   tsf_add_cls_rows_step (plan, tsf_host_average_rows, plan->hidden[2], NULL, c->hidden_size);
-  return tsf_add_mlp (plan, ops, w, plan->hidden[2], error);
+  return tsf_add_mlp (plan, c, ops, w, plan->hidden[2], error);
 }
 
 static gdouble

@@ -11,6 +11,18 @@
 
 #include <string.h>
 
+guint
+tsf_position_keys (const TsfLayout *l)
+{
+  return l->patches;
+}
+
+guint
+tsf_position_key (const TsfLayout *l, guint t, guint i, guint j)
+{
+  return i * l->grid_w + j;
+}
+
 static gsize
 token_row (const TsfLayout *l, guint t, guint i, guint j)
 {
@@ -124,7 +136,7 @@ host_gather_rows (const gpointer *args, const gsize *sizes)
 }
 
 /* args: dst, src, rows; sizes: gathered rows, width, groups. dst row rows[r] = src row r for
- * the video tokens; dst row 0 = the mean of the groups' cls rows. */
+ * the video tokens; dst row 0 = the mean of the groups' cls rows (unchanged if groups is 0). */
 static void
 host_scatter_rows (const gpointer *args, const gsize *sizes)
 {
@@ -133,17 +145,18 @@ host_scatter_rows (const gpointer *args, const gsize *sizes)
   const guint32 *rows = args[2];
   gsize width = sizes[1];
 
-  memset (dst, 0, width * sizeof (gfloat));
+  if (sizes[2] != 0)
+    memset (dst, 0, width * sizeof (gfloat));
   for (gsize r = 0; r < sizes[0]; r++) {
     const gfloat *row = src + r * width;
     if (rows[r] != 0) {
       memcpy (dst + rows[r] * width, row, width * sizeof (gfloat));
       continue;
     }
-    for (gsize i = 0; i < width; i++)
+    for (gsize i = 0; i < width && sizes[2] != 0; i++)
       dst[i] += row[i];
   }
-  for (gsize i = 0; i < width; i++)
+  for (gsize i = 0; i < width && sizes[2] != 0; i++)
     dst[i] /= (gfloat) sizes[2];
 }
 
@@ -153,24 +166,33 @@ add_step (TsfPlan *plan, const TsfConfig *c, const TsfLayerOps *ops,
     const TsfAttentionView *views, const TsfLayerWeights *w, guint s, const gfloat *in,
     gfloat *out, GError **error)
 {
+  const TsfAttentionScheme *scheme = plan->layout.scheme;
   const TsfGroupTable *table = &plan->groups[s];
-  gsize d = c->hidden_size;
+  gsize a = tsf_config_attention_size (c);
   gpointer gather[3] = { plan->gathered_qkv, plan->qkv, table->rows };
   gpointer scatter[3] = { plan->attended, plan->gathered, table->rows };
+  const guint8 *key_mask = scheme->grouped_steps[s].masked_keys ? plan->key_mask : NULL;
 
   if (!tsf_program_layernorm (plan->program, ops->norm, in, plan->normed,
-          w->step_layernorm[s].weight, w->step_layernorm[s].bias, error)
-      || !tsf_program_matmul (plan->program, ops->qkv, plan->normed, w->step_qkv[s].weight,
+          w->step_layernorm[s].weight, w->step_layernorm[s].bias, error))
+    return FALSE;
+  tsf_add_token_shift (plan, c);
+  if (!tsf_program_matmul (plan->program, ops->qkv, plan->normed, w->step_qkv[s].weight,
           w->step_qkv[s].bias, plan->qkv, NULL, error))
     return FALSE;
   tsf_program_host (plan->program, host_gather_rows, 3, gather, 2,
-      (gsize[]) { table->n_rows, 3 * d });
+      (gsize[]) { table->n_rows, 3 * a });
+  if (plan->rotary[s] != NULL)
+    tsf_add_rotary (plan, c, s);
   for (guint v = table->first_view; v < table->first_view + table->n_views; v++)
     if (!tsf_add_attention_view (plan, c, &views[v], ops->qk[v], ops->softmax[v], ops->sv[v],
-            plan->gathered_qkv, plan->gathered, error))
+            plan->gathered_qkv, plan->gathered, key_mask, error))
       return FALSE;
+  if (scheme->cls_attends_all)
+    tsf_add_cls_attention (plan, c);
+  /* the cls row: the mean of the groups' cls outputs, or (0 groups) left as it is */
   tsf_program_host (plan->program, host_scatter_rows, 3, scatter, 3,
-      (gsize[]) { table->n_rows, d, table->n_groups });
+      (gsize[]) { table->n_rows, a, scheme->cls_attends_all ? 0 : table->n_groups });
   return tsf_program_matmul (plan->program, ops->proj_residual, plan->attended,
       w->step_proj[s].weight, w->step_proj[s].bias, out, in, error);
 }
@@ -190,7 +212,7 @@ tsf_grouped_block (TsfPlan *plan, const TsfConfig *c, const TsfLayerOps *ops,
       return FALSE;
     in = out;
   }
-  return tsf_add_mlp (plan, ops, w, in, error);
+  return tsf_add_mlp (plan, c, ops, w, in, error);
 }
 
 gdouble
@@ -214,10 +236,10 @@ tsf_grouped_tokens (guint t, guint n)
 guint
 tsf_grouped_gemms (const TsfConfig *c, guint t, guint n, TsfGemmShape *out)
 {
-  guint d = c->hidden_size;
+  guint d = c->hidden_size, a = tsf_config_attention_size (c);
   guint count = tsf_attention_scheme (c->attention_type)->n_steps * c->num_hidden_layers;
 
-  out[0] = (TsfGemmShape) { 1 + n * t, d, 3 * d, count };    /* each step's qkv */
-  out[1] = (TsfGemmShape) { 1 + n * t, d, d, count };        /* each step's output.dense */
+  out[0] = (TsfGemmShape) { 1 + n * t, d, 3 * a, count };    /* each step's qkv */
+  out[1] = (TsfGemmShape) { 1 + n * t, a, d, count };        /* each step's output.dense */
   return 2;
 }

@@ -30,7 +30,8 @@ global_key (const TsfLayout *l, guint t, guint i, guint j)
 }
 
 static const TsfGroupedStep sparse_steps[] = {
-  { local_keys, local_key }, { global_keys, global_key },
+  { local_keys, local_key, FALSE, TSF_ROTARY_NONE },
+  { global_keys, global_key, FALSE, TSF_ROTARY_NONE },
 };
 
 const TsfAttentionScheme tsf_attention_sparse_local_global = {

@@ -17,12 +17,22 @@ typedef struct _TsfLayout TsfLayout;
 typedef struct _TsfLayerOps TsfLayerOps;
 typedef struct _TsfAttentionView TsfAttentionView;
 struct _TsfLayerWeights;
+struct _TsfWeights;
+
+/* What a lucidrains step rotates its patch tokens' q and k by (with rotary_emb). */
+typedef enum {
+  TSF_ROTARY_NONE,
+  TSF_ROTARY_FRAME,    /* the frame index */
+  TSF_ROTARY_GRID,     /* the patch's row and column */
+} TsfRotaryKind;
 
 /* One step of a grouped scheme (tsf-attention-grouped.c): the group key, below n_keys, of the
- * token of frame t, patch row i, column j. */
+ * token of frame t, patch row i, column j. A group's tokens are in frame order. */
 typedef struct {
   guint (*n_keys) (const TsfLayout *l);
   guint (*key) (const TsfLayout *l, guint t, guint i, guint j);
+  gboolean masked_keys;   /* lucidrains' time step: the frame mask removes keys (1 + frame) */
+  TsfRotaryKind rotary;
 } TsfGroupedStep;
 
 /* Attention patterns of one block at most (the divided scheme: spatial and temporal; a
@@ -44,6 +54,17 @@ typedef struct {
   guint n_steps;
   const gchar *step_names[TSF_MAX_ATTENTION_STEPS];
   const TsfGroupedStep *grouped_steps;  /* n_steps of them */
+  /* lucidrains' TimeSformer-pytorch (tsf-attention-lucidrains.c) */
+  gboolean flat_positions;      /* position_embeddings: a row per token in token order (or
+                                 * none, with rotary_emb) */
+  gboolean patch_channels_last; /* a patch vector is (row, column, channel), not (channel,
+                                 * row, column) */
+  gboolean geglu;               /* MLP: intermediate half times GELU of the gate half */
+  gboolean frame_mask;          /* takes a frame mask (tsf_session_run_masked) */
+  gboolean cls_attends_all;     /* in each grouped step the cls query attends over every
+                                 * token (unrotated keys), instead of the mean over groups */
+  /* the tensors of the model, if not the Hugging Face layout's (model/tsf-weights.h) */
+  void (*expect_tensors) (GArray *table, const TsfConfig *config, struct _TsfWeights *weights);
   /* the attention patterns of a block on `layout` (heads_per_step left to the caller);
    * returns how many (at most TSF_MAX_ATTENTION_VIEWS) */
   guint (*views) (const TsfLayout *layout, TsfAttentionView *views);
@@ -64,6 +85,7 @@ extern const TsfAttentionScheme tsf_attention_joint;
 extern const TsfAttentionScheme tsf_attention_space_only;
 extern const TsfAttentionScheme tsf_attention_sparse_local_global;
 extern const TsfAttentionScheme tsf_attention_axial;
+extern const TsfAttentionScheme tsf_attention_lucidrains;
 
 /* The scheme of a (validated) attention type. */
 const TsfAttentionScheme *tsf_attention_scheme (TsfAttentionType type);

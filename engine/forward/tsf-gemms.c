@@ -14,7 +14,8 @@ tsf_config_linear_shapes (const TsfConfig *c, const TsfClipShape *shape, TsfGemm
 
   out[count++] = (TsfGemmShape) { t * n, k, d, 1 };               /* patch embedding */
   count += scheme->attention_gemms (c, t, n, out + count);
-  out[count++] = (TsfGemmShape) { tokens, d, i, layers };         /* intermediate.dense */
+  out[count++] = (TsfGemmShape) { tokens, d, i,                   /* intermediate.dense */
+    layers * (scheme->geglu ? 2 : 1) };                           /* (GEGLU: and its gate) */
   out[count++] = (TsfGemmShape) { tokens, i, d, layers };         /* output.dense */
   out[count++] = (TsfGemmShape) { 1, d, c->num_labels, 1 };       /* classifier */
   return count;
@@ -25,7 +26,7 @@ tsf_runner_flops (const TsfConfig *c, const TsfClipShape *shape)
 {
   TsfGemmShape shapes[TSF_MAX_GEMM_SHAPES];
   guint n_shapes = tsf_config_linear_shapes (c, shape, shapes);
-  gdouble d = c->hidden_size, layers = c->num_hidden_layers, flops = 0;
+  gdouble d = tsf_config_attention_size (c), layers = c->num_hidden_layers, flops = 0;
   TsfLayout layout;
   gdouble attention;
 

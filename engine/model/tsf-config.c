@@ -35,7 +35,10 @@ static const gchar *const attention_names[] = {
   [TSF_ATTENTION_SPACE_ONLY] = "space_only",
   [TSF_ATTENTION_SPARSE_LOCAL_GLOBAL] = "sparse_local_global",
   [TSF_ATTENTION_AXIAL] = "axial",
+  [TSF_ATTENTION_TIMESFORMER_PYTORCH] = "timesformer_pytorch",
 };
+/* config.json names the Hugging Face layouts' types only (those before this one) */
+#define N_CONFIG_JSON_TYPES TSF_ATTENTION_TIMESFORMER_PYTORCH
 
 const gchar *
 tsf_attention_type_to_string (TsfAttentionType type)
@@ -84,6 +87,12 @@ tsf_config_init_defaults (TsfConfig *config)
   config->num_labels = 2;
   config->labels = NULL;
   init_preprocessing (config);
+}
+
+guint
+tsf_config_attention_size (const TsfConfig *config)
+{
+  return config->attention_size != 0 ? config->attention_size : config->hidden_size;
 }
 
 void
@@ -137,10 +146,18 @@ validate_model (const TsfConfig *config, const gchar *filename, GError **error)
         "of patch_size", filename, config->patch_size, config->image_size);
     return FALSE;
   }
-  if (config->hidden_size % config->num_attention_heads != 0) {
+  if (config->attention_size == 0 && config->hidden_size % config->num_attention_heads != 0) {
     g_set_error (error, TSF_ERROR, TSF_ERROR_CONFIG,
         "%s: hidden_size %u is not divisible by num_attention_heads %u",
         filename, config->hidden_size, config->num_attention_heads);
+    return FALSE;
+  }
+  if (config->attention_size % config->num_attention_heads != 0
+      || config->attention_size > TSF_MAX_HIDDEN_SIZE) {
+    g_set_error (error, TSF_ERROR, TSF_ERROR_CONFIG,
+        "%s: an attention size of %u (heads x head size) must be a multiple of the %u heads "
+        "and at most %d", filename, config->attention_size, config->num_attention_heads,
+        TSF_MAX_HIDDEN_SIZE);
     return FALSE;
   }
   guint64 side = config->image_size / config->patch_size;
@@ -201,7 +218,7 @@ static gboolean
 parse_attention_type (const gchar *filename, const gchar *value, TsfAttentionType *type,
     GError **error)
 {
-  for (guint i = 0; i < G_N_ELEMENTS (attention_names); i++) {
+  for (guint i = 0; i < N_CONFIG_JSON_TYPES; i++) {
     if (g_strcmp0 (value, attention_names[i]) == 0) {
       *type = i;
       return TRUE;

@@ -40,6 +40,8 @@ gboolean tsf_config_validate (const TsfConfig *config, const gchar *filename, GE
 /* TimesformerConfig defaults (num_labels 2) and the documented preprocessing; labels NULL
  * (read as "LABEL_<i>"). */
 void tsf_config_init_defaults (TsfConfig *config);
+/* Heads x head size: attention_size, or hidden_size when it is 0. */
+guint tsf_config_attention_size (const TsfConfig *config);
 /* `dest` is overwritten (not cleared first). */
 void tsf_config_copy (TsfConfig *dest, const TsfConfig *src);
 
