@@ -1,4 +1,5 @@
-/* tsf-npy.c: NumPy .npy files of float32 (float64 read and rounded to float32). Layout: "\x93NUMPY", a major and minor version byte,
+/* tsf-npy.c: NumPy .npy files of float32 (float64 read and rounded to float32; bool and uint8
+ * frame masks). Layout: "\x93NUMPY", a major and minor version byte,
  * the header length (2 bytes little-endian in version 1, 4 bytes in versions 2 and 3), then a
  * Python dict literal {'descr': '<f4', 'fortran_order': False, 'shape': (T, C, H, W), }
  * padded with spaces and a newline, then the data. */

@@ -72,7 +72,8 @@ plan_alloc_buffers (TsfPlan *plan, const TsfConfig *c, const TsfAttentionView *v
     plan->cls_scores = plan_alloc (plan, rows);
   for (guint s = 0; c->rotary_emb && s < l->scheme->n_steps; s++)
     if (l->scheme->grouped_steps[s].rotary != TSF_ROTARY_NONE)   /* cos and sin */
-      plan->rotary[s] = plan_alloc (plan, 2 * MAX (l->frames, l->patches) * a / c->num_attention_heads);
+      plan->rotary[s] = plan_alloc (plan,
+          2 * MAX (l->frames, l->patches) * a / c->num_attention_heads);
 }
 
 static TsfPlan *

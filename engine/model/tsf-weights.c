@@ -47,7 +47,8 @@ tsf_weights_expect_linear (GArray *table, TsfLinear *linear, gint64 out, gint64 
   tsf_weights_expect (table, &linear->weight, TSF_INIT_LINEAR, 2, (gint64[]) { out, in },
       "%s.weight", prefix);
   if (bias)
-    tsf_weights_expect (table, &linear->bias, TSF_INIT_BIAS, 1, (gint64[]) { out }, "%s.bias", prefix);
+    tsf_weights_expect (table, &linear->bias, TSF_INIT_BIAS, 1, (gint64[]) { out }, "%s.bias",
+        prefix);
 }
 
 void
@@ -55,7 +56,8 @@ tsf_weights_expect_norm (GArray *table, TsfNorm *norm, gint64 hidden, const gcha
 {
   tsf_weights_expect (table, &norm->weight, TSF_INIT_NORM_SCALE, 1, (gint64[]) { hidden },
       "%s.weight", prefix);
-  tsf_weights_expect (table, &norm->bias, TSF_INIT_BIAS, 1, (gint64[]) { hidden }, "%s.bias", prefix);
+  tsf_weights_expect (table, &norm->bias, TSF_INIT_BIAS, 1, (gint64[]) { hidden }, "%s.bias",
+      prefix);
 }
 
 static void
@@ -93,7 +95,8 @@ expect_layer (GArray *table, const TsfConfig *config, TsfLayerWeights *layer, gu
     tsf_weights_expect_linear (table, &layer->step_proj[s], d, d, TRUE, SUB (proj));
   }
   tsf_weights_expect_norm (table, &layer->layernorm_after, d, SUB (".layernorm_after"));
-  tsf_weights_expect_linear (table, &layer->intermediate, inter, d, TRUE, SUB (".intermediate.dense"));
+  tsf_weights_expect_linear (table, &layer->intermediate, inter, d, TRUE,
+      SUB (".intermediate.dense"));
   tsf_weights_expect_linear (table, &layer->output, d, inter, TRUE, SUB (".output.dense"));
 #undef SUB
   g_free (name);
@@ -128,7 +131,8 @@ expected_tensors (const TsfConfig *config, TsfWeights *weights)
   for (guint i = 0; i < config->num_hidden_layers; i++)
     expect_layer (table, config, &weights->layers[i], i);
   tsf_weights_expect_norm (table, &weights->layernorm, d, "timesformer.layernorm");
-  tsf_weights_expect_linear (table, &weights->classifier, config->num_labels, d, TRUE, "classifier");
+  tsf_weights_expect_linear (table, &weights->classifier, config->num_labels, d, TRUE,
+      "classifier");
   return table;
 }
 
@@ -294,7 +298,8 @@ fill_random (gfloat *data, gint64 numel, TsfInitKind init, guint64 *state)
   for (gint64 i = 0; i < numel; i++) {
     gfloat u = random_uniform (state);
 
-    data[i] = init == TSF_INIT_NORM_SCALE ? 1.0f + 0.1f * u : init == TSF_INIT_BIAS ? 0.01f * u : std * u;
+    data[i] = init == TSF_INIT_NORM_SCALE ? 1.0f + 0.1f * u
+        : init == TSF_INIT_BIAS ? 0.01f * u : std * u;
   }
 }
 
