@@ -152,6 +152,11 @@ validate_model (const TsfConfig *config, const gchar *filename, GError **error)
         filename, config->hidden_size, config->num_attention_heads);
     return FALSE;
   }
+  if (config->attention_type == TSF_ATTENTION_TIMESFORMER_PYTORCH && config->qkv_bias) {
+    g_set_error (error, TSF_ERROR, TSF_ERROR_CONFIG,
+        "%s: a timesformer_pytorch model has no qkv bias; qkv_bias must be false", filename);
+    return FALSE;
+  }
   if (config->attention_size % config->num_attention_heads != 0
       || config->attention_size > TSF_MAX_HIDDEN_SIZE) {
     g_set_error (error, TSF_ERROR, TSF_ERROR_CONFIG,
