@@ -326,9 +326,10 @@ tsf_npy_read_mask (const gchar *path, guint8 **mask, gsize *frames, GError **err
   if (!read_file (path, TRUE, &array, error))
     return FALSE;
   if (array.ndim != 1) {
+    guint ndim = array.ndim;
     tsf_npy_clear (&array);
     return tsf_file_error (error, TSF_ERROR_INPUT, path, "a frame mask has one dimension "
-        "(frames); this array has %u", array.ndim);
+        "(frames); this array has %u", ndim);
   }
   *frames = array.shape[0];
   *mask = g_new (guint8, MAX (*frames, 1));
