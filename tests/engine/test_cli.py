@@ -87,6 +87,40 @@ def test_bench_grouped_schemes():
               f"bench {name}: {gflop} GFLOP, expected {expected / 1e9}")
 
 
+def test_trained_axial_model_runs():
+    """An axial model trained by tools/train_on_clips.py on a few clips classifies a clip in the
+    engine as the reference does (what a user does before running it in GStreamer)."""
+    sys.path.insert(0, os.path.join(os.environ["TSF_SOURCE_ROOT"], "tools"))
+    import contextlib
+    import io
+    import torch
+    import timesformer_reference as ref
+    import train_on_clips
+    rng = np.random.default_rng(1)
+    with tempfile.TemporaryDirectory() as tmp:
+        data, out = os.path.join(tmp, "data"), os.path.join(tmp, "axial")
+        for label, level in (("bright", 200), ("dark", 50)):
+            os.makedirs(os.path.join(data, label))
+            for i in range(3):
+                clip = np.clip(level + rng.normal(0, 30, (4, 16, 16, 3)), 0, 255).astype(np.uint8)
+                np.save(os.path.join(data, label, f"clip{i}.npy"), clip)
+        with contextlib.redirect_stderr(io.StringIO()):
+            train_on_clips.main(["--data", data, "--out", out, "--attention-type", "axial",
+                                 "--frames", "4", "--image-size", "16", "--patch-size", "8",
+                                 "--hidden-size", "16", "--layers", "1", "--heads", "2",
+                                 "--epochs", "2", "--threads", "1"])
+        clip = rng.normal(0, 1, (4, 3, 16, 16)).astype(np.float32)
+        path = os.path.join(tmp, "clip.npy")
+        np.save(path, clip)
+        r = run("classify", "--model", out, "--input", path, "--json")
+        check(r.returncode == 0, f"classify the trained model: {r.stderr}")
+        logits = np.array(json.loads(r.stdout)["logits"])
+        expected = ref.classify_clip(ref.load_pretrained(out, torch.float64), clip.astype(np.float64))
+        check(np.abs(logits - expected).max() <= 1e-4 * max(1.0, np.abs(expected).max()),
+              f"trained axial model: {logits} against {expected}")
+        check([t["label"] for t in json.loads(r.stdout)["top"]][0] in ("bright", "dark"), "labels")
+
+
 def seed_case(name):
     with open(os.path.join(MODELS, "seed-cases.json")) as f:
         return next(c for c in json.load(f) if c["name"] == name)
@@ -227,6 +261,7 @@ test_classify_json()
 test_bench_and_info()
 test_bench_grouped_schemes()
 test_lucidrains_mask()
+test_trained_axial_model_runs()
 test_lucidrains_errors()
 test_errors()
 test_checkpoints_and_convert()
