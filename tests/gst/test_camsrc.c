@@ -246,15 +246,12 @@ assert_no_clip_across (Run *run, guint first_after)
   }
 }
 
-GST_START_TEST (test_server_restarted)
+/* Two results, the server killed, camsrc reconnecting, the server back, two more results. */
+static void
+restart_mid_stream (Run *run, TestRtspServer *server)
 {
-  TestRtspServer *server = test_rtsp_server_new (FALSE);
-  gchar *uri = test_rtsp_server_uri (server, NULL), *launch = classify_launch ();
-  Run *run = run_new (launch, uri);
-  guint i, results_before, first_after;
-  GstClockTime gap_start, gap_end;
+  guint results_before;
 
-  wait_status (run, GST_CAM_SRC_STATUS_RUNNING, 1);
   wait_results (run, 2);
   test_rtsp_server_kill (server);
   wait_status (run, GST_CAM_SRC_STATUS_RECONNECTING, 1);
@@ -262,8 +259,20 @@ GST_START_TEST (test_server_restarted)
   results_before = run->results->len;
   g_mutex_unlock (&run->lock);
   test_rtsp_server_start (server);
-  wait_status (run, GST_CAM_SRC_STATUS_RUNNING, 2);
   wait_results (run, results_before + 2);
+}
+
+GST_START_TEST (test_server_restarted)
+{
+  TestRtspServer *server = test_rtsp_server_new (FALSE);
+  gchar *uri = test_rtsp_server_uri (server, NULL), *launch = classify_launch ();
+  Run *run = run_new (launch, uri);
+  guint i, first_after;
+  GstClockTime gap_start, gap_end;
+
+  wait_status (run, GST_CAM_SRC_STATUS_RUNNING, 1);
+  restart_mid_stream (run, server);
+  wait_status (run, GST_CAM_SRC_STATUS_RUNNING, 2);
   gst_element_set_state (run->pipeline, GST_STATE_NULL);
 
   /* connecting, running, reconnecting (once per refused retry), running */
@@ -478,7 +487,7 @@ GST_START_TEST (test_password_nowhere)
       strlen (TEST_CAMERA_USER ":" TEST_CAMERA_PASSWORD));
   gchar *log_file = test_write_temp_file ("labels.jsonl", "");
   gchar *model = model_dir (), *launch, *labels, *stream;
-  guint i, results_before;
+  guint i;
   Run *run;
 
   shown_uri = test_rtsp_server_uri (server, TEST_CAMERA_USER);
@@ -492,14 +501,7 @@ GST_START_TEST (test_password_nowhere)
   gst_debug_set_threshold_from_string ("*:6", TRUE);
   gst_debug_set_active (TRUE);
   run = run_new (launch, uri);
-  wait_results (run, 2);
-  test_rtsp_server_kill (server);
-  wait_status (run, GST_CAM_SRC_STATUS_RECONNECTING, 1);
-  g_mutex_lock (&run->lock);
-  results_before = run->results->len;
-  g_mutex_unlock (&run->lock);
-  test_rtsp_server_start (server);
-  wait_results (run, results_before + 2);
+  restart_mid_stream (run, server);
   gst_element_set_state (run->pipeline, GST_STATE_NULL);
   gst_debug_set_threshold_from_string (g_getenv ("GST_DEBUG") != NULL ? g_getenv ("GST_DEBUG")
       : "", TRUE);
