@@ -354,9 +354,14 @@ static gboolean
 retry_now (gpointer data)
 {
   GstCamSrc *self = data;
+  gboolean stopping;
 
   self->retry_source = NULL;
-  start_session (self);
+  GST_OBJECT_LOCK (self);
+  stopping = self->eos_requested;
+  GST_OBJECT_UNLOCK (self);
+  if (!stopping)
+    start_session (self);
   return G_SOURCE_REMOVE;
 }
 
@@ -429,7 +434,7 @@ on_loss (gpointer data)
   gboolean current;
 
   GST_OBJECT_LOCK (call->self);
-  current = CALL_IS_CURRENT (call->self, call);
+  current = CALL_IS_CURRENT (call->self, call) && !call->self->eos_requested;
   GST_OBJECT_UNLOCK (call->self);
   if (current)
     lose_session (call->self, call->kind, call->reason);
@@ -467,7 +472,8 @@ watchdog (gpointer data)
 
   GST_OBJECT_LOCK (self);
   timeout_s = self->timeout_s;
-  if (GST_STATE_TARGET (self) != GST_STATE_PLAYING || self->source == NULL)
+  if (GST_STATE_TARGET (self) != GST_STATE_PLAYING || self->source == NULL
+      || self->eos_requested)
     self->last_activity_us = now;
   else
     stalled = now - self->last_activity_us > (gint64) timeout_s * G_USEC_PER_SEC;
@@ -794,28 +800,19 @@ gst_cam_src_src_query (GstPad *pad, GstObject *parent, GstQuery *query)
   return gst_pad_query_default (pad, parent, query);
 }
 
-/* EOS from the application goes out (through the session when there is one). */
+/* EOS from the application goes out at once, and no session follows. */
 static gboolean
 gst_cam_src_send_event (GstElement *element, GstEvent *event)
 {
   GstCamSrc *self = GST_CAM_SRC (element);
-  GstElement *source = NULL;
-  gboolean sent;
 
   if (GST_EVENT_TYPE (event) != GST_EVENT_EOS)
     return GST_ELEMENT_CLASS (parent_class)->send_event (element, event);
   GST_OBJECT_LOCK (self);
   self->eos_requested = TRUE;
-  if (self->source != NULL && self->session_running)
-    source = gst_object_ref (self->source);
   GST_OBJECT_UNLOCK (self);
-  if (source != NULL) {
-    sent = gst_element_send_event (source, event);
-    gst_object_unref (source);
-  } else {
-    sent = gst_pad_push_event (self->srcpad, event);
-  }
-  return sent;
+  GST_DEBUG_OBJECT (self, "EOS from the application");
+  return gst_pad_push_event (self->srcpad, event);
 }
 
 static GstStateChangeReturn

@@ -303,6 +303,37 @@ GST_START_TEST (test_server_restarted)
 }
 GST_END_TEST;
 
+/* EOS sent to the pipeline ends it (the results of the clips still pending first), and no
+ * reconnection follows. */
+GST_START_TEST (test_eos_from_application)
+{
+  TestRtspServer *server = test_rtsp_server_new (FALSE);
+  gchar *uri = test_rtsp_server_uri (server, NULL), *launch = classify_launch ();
+  Run *run = run_new (launch, uri);
+  gint64 deadline = g_get_monotonic_time () + WAIT_MS * G_TIME_SPAN_MILLISECOND;
+  guint eos = 0;
+
+  wait_results (run, 2);
+  fail_unless (gst_element_send_event (run->pipeline, gst_event_new_eos ()));
+  while (eos == 0 && g_get_monotonic_time () < deadline) {
+    g_usleep (STEP_US);
+    g_mutex_lock (&run->lock);
+    eos = run->eos;
+    g_mutex_unlock (&run->lock);
+  }
+  fail_unless_equals_int (eos, 1);
+  g_usleep (300 * G_TIME_SPAN_MILLISECOND);    /* a reconnection would be posted by now */
+  g_mutex_lock (&run->lock);
+  fail_unless_equals_int (count_status (run, GST_CAM_SRC_STATUS_RECONNECTING), 0);
+  fail_unless_equals_int (run->errors, 0);
+  g_mutex_unlock (&run->lock);
+  run_free (run);
+  g_free (launch);
+  g_free (uri);
+  test_rtsp_server_free (server);
+}
+GST_END_TEST;
+
 /* A port where nothing listens (a server started there once, then killed). */
 static TestRtspServer *
 dead_server (void)
@@ -580,6 +611,7 @@ camsrc_suite (void)
   tcase_set_timeout (tc, 60);
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_server_restarted);
+  tcase_add_test (tc, test_eos_from_application);
   tcase_add_test (tc, test_unreachable_at_start);
   tcase_add_test (tc, test_gives_up);
   tcase_add_test (tc, test_stall_detected);
