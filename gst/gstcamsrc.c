@@ -343,6 +343,7 @@ end_session (GstCamSrc *self)
   if (source == NULL)
     return;
   gst_ghost_pad_set_target (GST_GHOST_PAD (self->srcpad), NULL);
+  GST_DEBUG_OBJECT (self, "ending session %u", self->session);
   gst_element_set_state (source, GST_STATE_NULL);
   gst_bin_remove (GST_BIN (self), source);
   gst_object_unref (source);
