@@ -344,8 +344,12 @@ end_session (GstCamSrc *self)
     return;
   gst_ghost_pad_set_target (GST_GHOST_PAD (self->srcpad), NULL);
   GST_DEBUG_OBJECT (self, "ending session %u", self->session);
+  /* The bin's own state changes (async-handling commits them from another thread) must not
+   * take the session back up while it goes down; set NULL again once it is out of the bin. */
+  gst_element_set_locked_state (source, TRUE);
   gst_element_set_state (source, GST_STATE_NULL);
   gst_bin_remove (GST_BIN (self), source);
+  gst_element_set_state (source, GST_STATE_NULL);
   gst_object_unref (source);
   /* A bin without a source child loses the flag; camsrc stays the pipeline's source. */
   GST_OBJECT_FLAG_SET (self, GST_ELEMENT_FLAG_SOURCE);
