@@ -1,10 +1,10 @@
-/* Tests of timesformer's clip queue and inference thread (gsttsfworker) on a real test model:
- * results in clip order, the live drop policy (newest wins), waiting when not live, flush,
- * drain, stop with clips pending. The result callback can hold the thread, which makes "the
- * model is busy" a state the tests set, not a race they hope to win. */
+/* Tests of timesformer's shared models and scheduler (gsttsfscheduler) on real test models:
+ * one stream's results in clip order, the live drop policy (newest wins), waiting when not
+ * live, flush, drain, removal with clips pending. The result callback can hold the inference
+ * thread, which makes "the model is busy" a state the tests set, not a race they hope to win. */
 #include <gst/check/gstcheck.h>
 
-#include "gsttsfworker.h"
+#include "gsttsfscheduler.h"
 
 typedef struct {
   GMutex lock;
@@ -15,9 +15,10 @@ typedef struct {
 } Gate;
 
 typedef struct {
-  TsfModel *model;
+  GstTsfScheduler *scheduler;
+  const TsfModel *model;
   TsfClipShape shape;
-  GstTsfWorker *worker;
+  GstTsfStream *stream;
   Gate gate;
 } Fixture;
 
@@ -53,39 +54,66 @@ gate_set_held (Gate *gate, gboolean held)
   g_mutex_unlock (&gate->lock);
 }
 
+static gchar *
+test_model (const gchar *name)
+{
+  return g_build_filename (g_getenv ("TSF_TEST_MODELS"), name, NULL);
+}
+
+/* The scheduler of the test model `name`: one session of one thread (no OpenMP team). */
+static GstTsfScheduler *
+acquire (const gchar *name, guint sessions, gboolean shared)
+{
+  gchar *path = test_model (name);
+  GstTsfSchedulerOptions options = { path, NULL, 0, sessions, sessions, shared };
+  GError *error = NULL;
+  GstTsfScheduler *scheduler = gst_tsf_scheduler_acquire (&options, &error);
+
+  fail_unless (scheduler != NULL, "%s: %s", path, error != NULL ? error->message : "");
+  g_free (path);
+  return scheduler;
+}
+
+static void
+gate_init (Gate *gate, gboolean held)
+{
+  g_mutex_init (&gate->lock);
+  g_cond_init (&gate->cond);
+  gate->held = held;
+  gate->entered = 0;
+  gate->indices = g_array_new (FALSE, FALSE, sizeof (guint64));
+}
+
+static void
+gate_clear (Gate *gate)
+{
+  g_array_unref (gate->indices);
+  g_mutex_clear (&gate->lock);
+  g_cond_clear (&gate->cond);
+}
+
 static void
 fixture_init (Fixture *f, gboolean held)
 {
-  gchar *path = g_build_filename (g_getenv ("TSF_TEST_MODELS"), "divided", NULL);
   const TsfConfig *config;
-  TsfModelOptions options;
-  GError *error = NULL;
 
   memset (f, 0, sizeof (*f));
-  tsf_model_options_init (&options);
-  options.threads = 1;        /* no OpenMP team per test */
-  f->model = tsf_model_open (path, &options, &error);
-  fail_unless (f->model != NULL, "%s: %s", path, error != NULL ? error->message : "");
+  f->scheduler = acquire ("divided", 1, FALSE);
+  f->model = gst_tsf_scheduler_get_model (f->scheduler);
   config = tsf_model_get_config (f->model);
   f->shape = (TsfClipShape) { config->num_frames, 3, config->crop_height, config->crop_width };
-  fail_unless (tsf_model_prepare (f->model, &f->shape, NULL));
-  g_mutex_init (&f->gate.lock);
-  g_cond_init (&f->gate.cond);
-  f->gate.held = held;
-  f->gate.indices = g_array_new (FALSE, FALSE, sizeof (guint64));
-  f->worker = gst_tsf_worker_new (f->model, "tsf7", on_result, &f->gate);
-  g_free (path);
+  fail_unless (gst_tsf_scheduler_prepare (f->scheduler, &f->shape, TRUE, NULL, NULL));
+  gate_init (&f->gate, held);
+  f->stream = gst_tsf_scheduler_add_stream (f->scheduler, "tsf7", on_result, &f->gate);
 }
 
 static void
 fixture_clear (Fixture *f)
 {
   gate_set_held (&f->gate, FALSE);
-  gst_tsf_worker_free (f->worker);
-  tsf_model_free (f->model);
-  g_array_unref (f->gate.indices);
-  g_mutex_clear (&f->gate.lock);
-  g_cond_clear (&f->gate.cond);
+  gst_tsf_stream_free (f->stream);
+  gst_tsf_scheduler_release (f->scheduler);
+  gate_clear (&f->gate);
 }
 
 /* A clip of zeros whose frames are at index, index + 1/2 s. */
@@ -111,7 +139,7 @@ queue (Fixture *f, guint64 index, guint max_pending, gboolean drop, guint *n_dro
   guint n;
   GstTsfClip times;
 
-  return gst_tsf_worker_queue_clip (f->worker, new_clip (f, index), &request,
+  return gst_tsf_stream_queue_clip (f->stream, new_clip (f, index), &request,
       n_dropped != NULL ? n_dropped : &n, dropped != NULL ? dropped : &times);
 }
 
@@ -119,7 +147,7 @@ queue (Fixture *f, guint64 index, guint max_pending, gboolean drop, guint *n_dro
 static GArray *
 take_indices (Fixture *f)
 {
-  GList *results = gst_tsf_worker_take_results (f->worker), *l;
+  GList *results = gst_tsf_stream_take_results (f->stream), *l;
   GArray *indices = g_array_new (FALSE, FALSE, sizeof (guint64));
 
   for (l = results; l != NULL; l = l->next)
@@ -141,7 +169,7 @@ assert_indices (GArray *indices, const guint64 *expected, guint n)
 GST_START_TEST (test_results_in_clip_order)
 {
   static const guint64 expected[] = { 0, 1, 2, 3, 4 };
-  GstTsfWorkerStats stats;
+  GstTsfStreamStats stats;
   GList *results;
   GstClipLabelsResult *result0;
   Fixture f;
@@ -150,10 +178,10 @@ GST_START_TEST (test_results_in_clip_order)
   fixture_init (&f, FALSE);
   for (i = 0; i < 5; i++)
     fail_unless_equals_int (queue (&f, i, 64, FALSE, NULL, NULL), GST_FLOW_OK);
-  fail_unless (gst_tsf_worker_drain (f.worker));
+  fail_unless (gst_tsf_stream_drain (f.stream));
   assert_indices (f.gate.indices, expected, 5);
 
-  results = gst_tsf_worker_take_results (f.worker);
+  results = gst_tsf_stream_take_results (f.stream);
   fail_unless_equals_int (g_list_length (results), 5);
   result0 = results->data;
   fail_unless_equals_uint64 (result0->clip_index, 0);
@@ -168,13 +196,13 @@ GST_START_TEST (test_results_in_clip_order)
   fail_unless_equals_int (result0->n_labels, 3);
   fail_unless (result0->labels[0].score >= result0->labels[1].score);
   g_list_free_full (results, (GDestroyNotify) gst_clip_labels_result_free);
-  fail_unless (gst_tsf_worker_take_results (f.worker) == NULL);
+  fail_unless (gst_tsf_stream_take_results (f.stream) == NULL);
 
-  gst_tsf_worker_get_stats (f.worker, &stats);
+  gst_tsf_stream_get_stats (f.stream, &stats);
   fail_unless_equals_uint64 (stats.clips_processed, 5);
   fail_unless_equals_uint64 (stats.dropped_clips, 0);
   fail_unless (stats.inference_ms_total > 0);
-  fail_unless (gst_tsf_worker_dup_error (f.worker) == NULL);
+  fail_unless (gst_tsf_stream_dup_error (f.stream) == NULL);
   fixture_clear (&f);
 }
 GST_END_TEST;
@@ -183,7 +211,7 @@ GST_END_TEST;
 GST_START_TEST (test_live_newest_clip_wins)
 {
   static const guint64 expected[] = { 0, 3 };
-  GstTsfWorkerStats stats;
+  GstTsfStreamStats stats;
   GstTsfClip dropped;
   guint n_dropped;
   GArray *indices;
@@ -203,10 +231,10 @@ GST_START_TEST (test_live_newest_clip_wins)
   fail_unless_equals_uint64 (dropped.first_pts, 2 * GST_SECOND);
 
   gate_set_held (&f.gate, FALSE);
-  fail_unless (gst_tsf_worker_drain (f.worker));
+  fail_unless (gst_tsf_stream_drain (f.stream));
   indices = take_indices (&f);
   assert_indices (indices, expected, 2);
-  gst_tsf_worker_get_stats (f.worker, &stats);
+  gst_tsf_stream_get_stats (f.stream, &stats);
   fail_unless_equals_uint64 (stats.clips_processed, 2);
   fail_unless_equals_uint64 (stats.dropped_clips, 2);
   g_array_unref (indices);
@@ -249,7 +277,7 @@ GST_START_TEST (test_not_live_waits_for_room)
 {
   static const guint64 expected[] = { 0, 1, 2 };
   QueueThread q = { NULL, 2, GST_FLOW_ERROR, 0 };
-  GstTsfWorkerStats stats;
+  GstTsfStreamStats stats;
   GArray *indices;
   GThread *thread;
   Fixture f;
@@ -261,10 +289,10 @@ GST_START_TEST (test_not_live_waits_for_room)
   gate_set_held (&f.gate, FALSE);
   g_thread_join (thread);
   fail_unless_equals_int (q.ret, GST_FLOW_OK);
-  fail_unless (gst_tsf_worker_drain (f.worker));
+  fail_unless (gst_tsf_stream_drain (f.stream));
   indices = take_indices (&f);
   assert_indices (indices, expected, 3);
-  gst_tsf_worker_get_stats (f.worker, &stats);
+  gst_tsf_stream_get_stats (f.stream, &stats);
   fail_unless_equals_uint64 (stats.dropped_clips, 0);
   g_array_unref (indices);
   fixture_clear (&f);
@@ -282,20 +310,20 @@ GST_START_TEST (test_flush)
 
   thread = start_waiting_for_room (&f, &q);
 
-  gst_tsf_worker_set_flushing (f.worker, TRUE);
+  gst_tsf_stream_set_flushing (f.stream, TRUE);
   g_thread_join (thread);
   fail_unless_equals_int (q.ret, GST_FLOW_FLUSHING);
-  fail_if (gst_tsf_worker_drain (f.worker));
+  fail_if (gst_tsf_stream_drain (f.stream));
   fail_unless_equals_int (queue (&f, 3, 1, FALSE, NULL, NULL), GST_FLOW_FLUSHING);
-  gst_tsf_worker_set_flushing (f.worker, FALSE);
+  gst_tsf_stream_set_flushing (f.stream, FALSE);
   gate_set_held (&f.gate, FALSE);
 
-  fail_unless (gst_tsf_worker_drain (f.worker));
+  fail_unless (gst_tsf_stream_drain (f.stream));
   indices = take_indices (&f);
   fail_unless_equals_int (indices->len, 0);
   g_array_unref (indices);
   fail_unless_equals_int (queue (&f, 5, 1, FALSE, NULL, NULL), GST_FLOW_OK);
-  fail_unless (gst_tsf_worker_drain (f.worker));
+  fail_unless (gst_tsf_stream_drain (f.stream));
   indices = take_indices (&f);
   assert_indices (indices, expected, 1);
   g_array_unref (indices);
@@ -319,9 +347,9 @@ GST_START_TEST (test_stop_with_clips_pending)
 GST_END_TEST;
 
 static Suite *
-tsf_worker_suite (void)
+tsf_scheduler_suite (void)
 {
-  Suite *suite = suite_create ("tsf-worker");
+  Suite *suite = suite_create ("tsf-scheduler");
   TCase *tc = tcase_create ("general");
 
   suite_add_tcase (suite, tc);
@@ -334,4 +362,4 @@ tsf_worker_suite (void)
   return suite;
 }
 
-GST_CHECK_MAIN (tsf_worker);
+GST_CHECK_MAIN (tsf_scheduler);
