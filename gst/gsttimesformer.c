@@ -2,8 +2,10 @@
  * the results to the buffers as GstClipLabelsMeta (see docs/element.md).
  *
  * The streaming thread samples and preprocesses frames (GstTsfSampler) and queues each complete
- * clip; a worker thread runs the model and queues the result, which is attached to the next
- * buffer that leaves the element (sync=true: to the buffer that completed the clip). */
+ * clip in the element's stream of the model's scheduler (GstTsfScheduler, shared by the
+ * elements that name the same model); an inference thread runs the model and queues the result,
+ * which is attached to the next buffer that leaves the element (sync=true: to the buffer that
+ * completed the clip). */
 #include "gsttimesformer.h"
 
 #include <stdio.h>
@@ -26,6 +28,9 @@ enum {
   PROP_TOP_K,
   PROP_THRESHOLD,
   PROP_THREADS,
+  PROP_SESSIONS,
+  PROP_SHARED_MODEL,
+  PROP_MODEL_USERS,
   PROP_NUM_HEADS,
   PROP_LABELS,
   PROP_ROI,
@@ -44,6 +49,8 @@ enum {
 #define DEFAULT_TOP_K 5
 #define DEFAULT_THRESHOLD 0.0f
 #define DEFAULT_THREADS 0
+#define DEFAULT_SESSIONS 0
+#define DEFAULT_SHARED_MODEL TRUE
 #define DEFAULT_NUM_HEADS 0
 #define DEFAULT_LABELS NULL
 #define DEFAULT_ROI ""
@@ -53,6 +60,7 @@ enum {
 #define MAX_PENDING 64
 #define MAX_TOP_K 1000
 #define MAX_THREADS 1024
+#define MAX_SESSIONS 64
 #define MAX_NUM_HEADS 1024
 
 #define VIDEO_FORMATS "{ RGB, BGR, RGBx, BGRx, xRGB, xBGR, RGBA, BGRA, ARGB, ABGR, " \
@@ -77,9 +85,9 @@ default_model (void)
 G_DEFINE_TYPE (GstTimesformer, gst_timesformer, GST_TYPE_VIDEO_FILTER);
 GST_ELEMENT_REGISTER_DEFINE (timesformer, "timesformer", GST_RANK_NONE, GST_TYPE_TIMESFORMER);
 
-/* ---- The worker ---- */
+/* ---- The stream in the scheduler ---- */
 
-/* The worker's thread: every result goes to the bus as it is made. */
+/* An inference thread: every result goes to the bus as it is made. */
 static void
 post_result (const GstClipLabelsResult *result, gpointer user_data)
 {
@@ -90,11 +98,11 @@ post_result (const GstClipLabelsResult *result, gpointer user_data)
 }
 
 static void
-get_stats (GstTimesformer *self, GstTsfWorkerStats *stats)
+get_stats (GstTimesformer *self, GstTsfStreamStats *stats)
 {
   GST_OBJECT_LOCK (self);
-  if (self->worker != NULL)
-    gst_tsf_worker_get_stats (self->worker, stats);
+  if (self->stream != NULL)
+    gst_tsf_stream_get_stats (self->stream, stats);
   else
     *stats = self->last_stats;
   GST_OBJECT_UNLOCK (self);
@@ -103,7 +111,7 @@ get_stats (GstTimesformer *self, GstTsfWorkerStats *stats)
 static void
 post_drop_qos (GstTimesformer *self, const GstTsfClip *dropped_clip)
 {
-  GstTsfWorkerStats stats;
+  GstTsfStreamStats stats;
   GstMessage *message;
 
   get_stats (self, &stats);
@@ -115,7 +123,7 @@ post_drop_qos (GstTimesformer *self, const GstTsfClip *dropped_clip)
   gst_element_post_message (GST_ELEMENT (self), message);
 }
 
-/* Hands a clip to the worker. Live: drops the oldest waiting clips beyond max-pending;
+/* Hands a clip to the scheduler. Live: drops the oldest waiting clips beyond max-pending;
  * not live: waits for a free slot. */
 static GstFlowReturn
 queue_clip (GstTimesformer *self, GstTsfClip *clip)
@@ -133,9 +141,9 @@ queue_clip (GstTimesformer *self, GstTsfClip *clip)
   GST_OBJECT_UNLOCK (self);
   request.drop = self->live;
 
-  ret = gst_tsf_worker_queue_clip (self->worker, clip, &request, &n_dropped, &dropped_clip);
+  ret = gst_tsf_stream_queue_clip (self->stream, clip, &request, &n_dropped, &dropped_clip);
   if (n_dropped > 0) {
-    GST_INFO_OBJECT (self, "worker busy: dropped %u clips", n_dropped);
+    GST_INFO_OBJECT (self, "model busy: dropped %u clips", n_dropped);
     post_drop_qos (self, &dropped_clip);
   }
   if (ret == GST_FLOW_OK)
@@ -148,7 +156,7 @@ queue_clip (GstTimesformer *self, GstTsfClip *clip)
 static void
 attach_ready_results (GstTimesformer *self, GstBuffer *buffer)
 {
-  GList *results = gst_tsf_worker_take_results (self->worker), *l;
+  GList *results = gst_tsf_stream_take_results (self->stream), *l;
 
   for (l = results; l != NULL; l = l->next) {
     GST_DEBUG_OBJECT (self, "attaching a result to buffer %" GST_TIME_FORMAT,
@@ -160,24 +168,51 @@ attach_ready_results (GstTimesformer *self, GstBuffer *buffer)
 
 /* ---- GstBaseTransform ---- */
 
-static gchar *
-describe_model (const TsfModel *model)
+static GstStructure *
+describe_model (GstTsfScheduler *scheduler)
 {
+  const TsfModel *model = gst_tsf_scheduler_get_model (scheduler);
   const TsfConfig *config = tsf_model_get_config (model);
-  GstStructure *info = gst_structure_new ("model-info",
+  guint sessions, threads_per_session;
+
+  gst_tsf_scheduler_get_budget (scheduler, &sessions, &threads_per_session);
+  return gst_structure_new ("model-info",
       "name", G_TYPE_STRING, tsf_model_get_name (model),
       "classes", G_TYPE_UINT, config->num_labels,
       "frames", G_TYPE_UINT, config->num_frames,
       "image-size", G_TYPE_UINT, config->image_size,
       "attention", G_TYPE_STRING, tsf_attention_type_to_string (config->attention_type),
-      "parameters", G_TYPE_UINT64, tsf_model_get_parameter_count (model), NULL);
-  gchar *text = gst_structure_to_string (info);
+      "parameters", G_TYPE_UINT64, tsf_model_get_parameter_count (model),
+      "shared", G_TYPE_BOOLEAN, gst_tsf_scheduler_is_shared (scheduler),
+      "sessions", G_TYPE_UINT, sessions,
+      "threads-per-session", G_TYPE_UINT, threads_per_session, NULL);
+}
 
+/* Elements using this element's model now (0 when stopped). Called with the object lock. */
+static guint
+model_users (GstTimesformer *self)
+{
+  return self->scheduler != NULL ? gst_tsf_scheduler_get_users (self->scheduler) : 0;
+}
+
+/* The model-info property: the model, its scheduler and its users now. Called with the object
+ * lock held. */
+static gchar *
+model_info_to_string (GstTimesformer *self)
+{
+  GstStructure *info;
+  gchar *text;
+
+  if (self->model_info == NULL)
+    return NULL;
+  info = gst_structure_copy (self->model_info);
+  gst_structure_set (info, "model-users", G_TYPE_UINT, model_users (self), NULL);
+  text = gst_structure_to_string (info);
   gst_structure_free (info);
   return text;
 }
 
-/* Builds the model's primitives for the clip shape when the recipe fixes it (0x0: it depends
+/* Builds the sessions' primitives for the clip shape when the recipe fixes it (0x0: it depends
  * on the frames, and the first clip builds them); with sync=true, also times one inference
  * (of an image_size square when the shape is not known yet) to report as latency. */
 static gboolean
@@ -186,103 +221,153 @@ prepare_model (GstTimesformer *self, guint num_frames, guint width, guint height
 {
   const TsfConfig *config = tsf_model_get_config (self->model);
   TsfClipShape shape = { num_frames > 0 ? num_frames : config->num_frames, 3, height, width };
+  gboolean known = width > 0 && height > 0;
 
-  if (width == 0 || height == 0) {
+  if (!known)
     shape.height = shape.width = config->image_size;
-  } else if (!tsf_model_prepare (self->model, &shape, error)) {
+  if (!known && !sync)
+    return TRUE;
+  return gst_tsf_scheduler_prepare (self->scheduler, &shape, known,
+      sync ? &self->sync_latency : NULL, error);
+}
+
+/* Acquires the model's scheduler (loading the model unless an element shares it already) and
+ * checks that its preprocessing recipe can be honoured. On failure, self->scheduler may be set
+ * (release it). */
+static gboolean
+open_model (GstTimesformer *self, const GstTsfSchedulerOptions *options, guint num_frames,
+    gboolean sync)
+{
+  GstTsfScheduler *scheduler;
+  GError *error = NULL;
+  guint width, height;
+
+  scheduler = gst_tsf_scheduler_acquire (options, &error);
+  if (scheduler == NULL) {
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ, ("Could not load the model '%s': %s",
+            options->model_path, error->message), (NULL));
+    g_error_free (error);
     return FALSE;
   }
-  if (sync) {
-    gfloat *clip = g_new0 (gfloat, (gsize) shape.frames * 3 * shape.height * shape.width);
-    gfloat *logits = g_new (gfloat, config->num_labels);
-    gint64 start_us = g_get_monotonic_time ();
-    gboolean ok = tsf_model_run (self->model, clip, &shape, logits, error);
-
-    self->sync_latency = (g_get_monotonic_time () - start_us) * GST_USECOND;
-    g_free (clip);
-    g_free (logits);
-    return ok;
+  GST_OBJECT_LOCK (self);
+  self->scheduler = scheduler;
+  self->model = gst_tsf_scheduler_get_model (scheduler);
+  GST_OBJECT_UNLOCK (self);
+  if (!gst_tsf_preprocess_check (tsf_model_get_config (self->model), &width, &height,
+          &error)) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("The model '%s' cannot be used: %s",
+            options->model_path, error->message), (NULL));
+    g_error_free (error);
+    return FALSE;
+  }
+  if (!prepare_model (self, num_frames, width, height, sync, &error)) {
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ, ("Could not load the model '%s': %s",
+            options->model_path, error->message), (NULL));
+    g_error_free (error);
+    return FALSE;
   }
   return TRUE;
 }
 
-/* Opens the model and checks that its preprocessing recipe can be honoured. */
-static gboolean
-open_model (GstTimesformer *self, const gchar *path, const TsfModelOptions *options,
-    guint num_frames, gboolean sync)
+static void
+release_scheduler (GstTimesformer *self)
 {
-  GError *error = NULL;
-  guint width, height;
+  GstTsfScheduler *scheduler;
 
-  self->model = tsf_model_open (path, options, &error);
-  if (self->model != NULL && !gst_tsf_preprocess_check (tsf_model_get_config (self->model),
-          &width, &height, &error)) {
-    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("The model '%s' cannot be used: %s", path,
-            error->message), (NULL));
-    g_error_free (error);
-    return FALSE;
-  }
-  if (self->model == NULL || !prepare_model (self, num_frames, width, height, sync, &error)) {
-    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ, ("Could not load the model '%s': %s", path,
-            error->message), (NULL));
-    g_error_free (error);
-    return FALSE;
-  }
-  return TRUE;
+  GST_OBJECT_LOCK (self);
+  scheduler = g_steal_pointer (&self->scheduler);
+  self->model = NULL;
+  GST_OBJECT_UNLOCK (self);
+  gst_tsf_scheduler_release (scheduler);
+}
+
+/* The scheduler's options from the properties; the strings are copies (free them). */
+static void
+get_scheduler_options (GstTimesformer *self, GstTsfSchedulerOptions *options)
+{
+  GST_OBJECT_LOCK (self);
+  options->model_path = g_strdup (self->model_path);
+  options->labels_file = g_strdup (self->labels_file);
+  options->num_heads = self->num_heads;
+  options->threads = self->threads;
+  options->sessions = self->sessions;
+  options->shared = self->shared_model;
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+start_stream (GstTimesformer *self)
+{
+  gchar *producer = gst_object_get_name (GST_OBJECT (self));
+  GstTsfStream *stream;
+
+  stream = gst_tsf_scheduler_add_stream (self->scheduler, producer, post_result, self);
+  g_free (producer);
+  GST_OBJECT_LOCK (self);
+  self->stream = stream;
+  GST_OBJECT_UNLOCK (self);
 }
 
 static gboolean
 gst_timesformer_start (GstBaseTransform *trans)
 {
   GstTimesformer *self = GST_TIMESFORMER (trans);
-  TsfModelOptions options;
-  gchar *path, *labels, *producer;
-  GstTsfWorker *worker;
+  GstTsfSchedulerOptions options;
   guint num_frames;
-  gboolean sync;
+  gboolean sync, opened;
+  gchar *info;
 
-  tsf_model_options_init (&options);
+  get_scheduler_options (self, &options);
   GST_OBJECT_LOCK (self);
-  path = g_strdup (self->model_path);
-  labels = g_strdup (self->labels_file);
-  options.threads = self->threads;
-  options.num_heads = self->num_heads;
   num_frames = self->num_frames;
   sync = self->sync;
   GST_OBJECT_UNLOCK (self);
-  options.labels_file = labels;
 
-  if (path == NULL) {
+  if (options.model_path == NULL) {
     GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("No model given."),
         ("Set the 'model' property to a TimeSformer model directory."));
+    g_free ((gchar *) options.labels_file);
     return FALSE;
   }
-  if (!open_model (self, path, &options, num_frames, sync)) {
-    g_clear_pointer (&self->model, tsf_model_free);
-    g_free (path);
-    g_free (labels);
+  opened = open_model (self, &options, num_frames, sync);
+  g_free ((gchar *) options.model_path);
+  g_free ((gchar *) options.labels_file);
+  if (!opened) {
+    release_scheduler (self);
     return FALSE;
   }
-  g_free (path);
-  g_free (labels);
 
   GST_OBJECT_LOCK (self);
-  g_free (self->model_info);
-  self->model_info = describe_model (self->model);
+  if (self->model_info != NULL)
+    gst_structure_free (self->model_info);
+  self->model_info = describe_model (self->scheduler);
+  info = model_info_to_string (self);
   GST_OBJECT_UNLOCK (self);
-  GST_INFO_OBJECT (self, "loaded %s", self->model_info);
+  GST_INFO_OBJECT (self, "loaded %s", info);
+  g_free (info);
 
   self->next_clip_index = 0;
   self->live_known = FALSE;
   self->live = FALSE;
   self->sync_latency = sync ? self->sync_latency : GST_CLOCK_TIME_NONE;
-  producer = gst_object_get_name (GST_OBJECT (self));
-  worker = gst_tsf_worker_new (self->model, producer, post_result, self);
-  g_free (producer);
-  GST_OBJECT_LOCK (self);
-  self->worker = worker;
-  GST_OBJECT_UNLOCK (self);
+  start_stream (self);
   return TRUE;
+}
+
+/* Removes the stream (its clips end) and keeps its final statistics. */
+static void
+stop_stream (GstTimesformer *self)
+{
+  GstTsfStream *stream;
+
+  if (self->stream == NULL)
+    return;
+  gst_tsf_stream_remove (self->stream);
+  GST_OBJECT_LOCK (self);
+  stream = g_steal_pointer (&self->stream);
+  gst_tsf_stream_get_stats (stream, &self->last_stats);
+  GST_OBJECT_UNLOCK (self);
+  gst_tsf_stream_free (stream);
 }
 
 static gboolean
@@ -290,16 +375,9 @@ gst_timesformer_stop (GstBaseTransform *trans)
 {
   GstTimesformer *self = GST_TIMESFORMER (trans);
 
-  GstTsfWorker *worker;
-
-  GST_OBJECT_LOCK (self);
-  worker = g_steal_pointer (&self->worker);
-  if (worker != NULL)
-    gst_tsf_worker_get_stats (worker, &self->last_stats);
-  GST_OBJECT_UNLOCK (self);
-  gst_tsf_worker_free (worker);
+  stop_stream (self);
   g_clear_pointer (&self->sampler, gst_tsf_sampler_free);
-  g_clear_pointer (&self->model, tsf_model_free);
+  release_scheduler (self);
   return TRUE;
 }
 
@@ -373,11 +451,11 @@ query_liveness (GstTimesformer *self)
 }
 
 static GstFlowReturn
-report_worker_error (GstTimesformer *self)
+report_inference_error (GstTimesformer *self)
 {
   gchar *message;
 
-  message = gst_tsf_worker_dup_error (self->worker);
+  message = gst_tsf_stream_dup_error (self->stream);
   if (message == NULL)
     return GST_FLOW_OK;
   GST_ELEMENT_ERROR (self, LIBRARY, FAILED, ("Inference failed: %s", message), (NULL));
@@ -415,7 +493,7 @@ gst_timesformer_transform_ip (GstBaseTransform *trans, GstBuffer *buffer)
     return GST_FLOW_NOT_NEGOTIATED;
   if (!self->live_known)
     query_liveness (self);
-  ret = report_worker_error (self);
+  ret = report_inference_error (self);
   if (ret != GST_FLOW_OK)
     return ret;
 
@@ -426,11 +504,11 @@ gst_timesformer_transform_ip (GstBaseTransform *trans, GstBuffer *buffer)
   GST_OBJECT_LOCK (self);
   sync = self->sync;
   GST_OBJECT_UNLOCK (self);
-  if (sync && completed && !gst_tsf_worker_drain (self->worker))
+  if (sync && completed && !gst_tsf_stream_drain (self->stream))
     return GST_FLOW_FLUSHING;
 
   attach_ready_results (self, buffer);
-  return report_worker_error (self);
+  return report_inference_error (self);
 }
 
 /* Delivers the results still pending at EOS as custom downstream events. */
@@ -439,9 +517,9 @@ drain_at_eos (GstTimesformer *self)
 {
   GList *results, *l;
 
-  if (!gst_tsf_worker_drain (self->worker))
+  if (!gst_tsf_stream_drain (self->stream))
     return;
-  results = gst_tsf_worker_take_results (self->worker);
+  results = gst_tsf_stream_take_results (self->stream);
   for (l = results; l != NULL; l = l->next) {
     GST_DEBUG_OBJECT (self, "sending a pending result downstream at EOS");
     gst_pad_push_event (GST_BASE_TRANSFORM_SRC_PAD (self),
@@ -455,8 +533,8 @@ static void
 set_flushing (GstTimesformer *self, gboolean flushing)
 {
   GST_OBJECT_LOCK (self);
-  if (self->worker != NULL)
-    gst_tsf_worker_set_flushing (self->worker, flushing);
+  if (self->stream != NULL)
+    gst_tsf_stream_set_flushing (self->stream, flushing);
   GST_OBJECT_UNLOCK (self);
 }
 
@@ -475,7 +553,7 @@ gst_timesformer_sink_event (GstBaseTransform *trans, GstEvent *event)
         gst_tsf_sampler_reset (self->sampler);
       break;
     case GST_EVENT_EOS:
-      if (self->worker != NULL)
+      if (self->stream != NULL)
         drain_at_eos (self);
       break;
     case GST_EVENT_CUSTOM_DOWNSTREAM:
@@ -521,7 +599,7 @@ gst_timesformer_change_state (GstElement *element, GstStateChange transition)
 {
   GstTimesformer *self = GST_TIMESFORMER (element);
 
-  /* Wake a streaming thread waiting for the worker before the pads deactivate. */
+  /* Wake a streaming thread waiting for the model before the pads deactivate. */
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY)
     set_flushing (self, TRUE);
   return GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
@@ -616,6 +694,12 @@ gst_timesformer_set_property (GObject *object, guint prop_id, const GValue *valu
     case PROP_THREADS:
       self->threads = g_value_get_int (value);
       break;
+    case PROP_SESSIONS:
+      self->sessions = g_value_get_uint (value);
+      break;
+    case PROP_SHARED_MODEL:
+      self->shared_model = g_value_get_boolean (value);
+      break;
     case PROP_NUM_HEADS:
       self->num_heads = g_value_get_uint (value);
       break;
@@ -633,7 +717,7 @@ gst_timesformer_set_property (GObject *object, guint prop_id, const GValue *valu
 static void
 get_statistic (GstTimesformer *self, guint prop_id, GValue *value)
 {
-  GstTsfWorkerStats stats;
+  GstTsfStreamStats stats;
 
   get_stats (self, &stats);
   if (prop_id == PROP_CLIPS_PROCESSED)
@@ -692,6 +776,15 @@ gst_timesformer_get_property (GObject *object, guint prop_id, GValue *value,
     case PROP_THREADS:
       g_value_set_int (value, self->threads);
       break;
+    case PROP_SESSIONS:
+      g_value_set_uint (value, self->sessions);
+      break;
+    case PROP_SHARED_MODEL:
+      g_value_set_boolean (value, self->shared_model);
+      break;
+    case PROP_MODEL_USERS:
+      g_value_set_uint (value, model_users (self));
+      break;
     case PROP_NUM_HEADS:
       g_value_set_uint (value, self->num_heads);
       break;
@@ -699,7 +792,7 @@ gst_timesformer_get_property (GObject *object, guint prop_id, GValue *value,
       g_value_set_string (value, self->labels_file);
       break;
     case PROP_MODEL_INFO:
-      g_value_set_string (value, self->model_info);
+      g_value_take_string (value, model_info_to_string (self));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -715,7 +808,8 @@ gst_timesformer_finalize (GObject *object)
 
   g_free (self->model_path);
   g_free (self->labels_file);
-  g_free (self->model_info);
+  if (self->model_info != NULL)
+    gst_structure_free (self->model_info);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
@@ -777,12 +871,10 @@ install_model_properties (GObjectClass *gobject_class)
       g_param_spec_float ("threshold", "Threshold",
           "Labels with a softmax score below this are not reported", 0.0f, 1.0f,
           DEFAULT_THRESHOLD, PLAYING_FLAGS));
-  g_object_class_install_property (gobject_class, PROP_THREADS, g_param_spec_int ("threads",
-          "Threads", "CPU threads for inference (0 = all cores)", 0, MAX_THREADS,
-          DEFAULT_THREADS, READY_FLAGS));
   g_object_class_install_property (gobject_class, PROP_MODEL_INFO,
       g_param_spec_string ("model-info", "Model information", "The loaded model: name, "
-          "classes, frames, image size, attention, parameters (a GstStructure string)", NULL,
+          "classes, frames, image size, attention, parameters, whether it is shared, its "
+          "sessions and threads per session, and model-users (a GstStructure string)", NULL,
           STATISTIC_FLAGS));
   g_object_class_install_property (gobject_class, PROP_CLIPS_PROCESSED,
       g_param_spec_uint64 ("clips-processed", "Clips processed",
@@ -793,6 +885,30 @@ install_model_properties (GObjectClass *gobject_class)
   g_object_class_install_property (gobject_class, PROP_DROPPED_CLIPS,
       g_param_spec_uint64 ("dropped-clips", "Dropped clips", "Clips dropped because the model "
           "could not keep up with a live source", 0, G_MAXUINT64, 0, STATISTIC_FLAGS));
+}
+
+/* The model's scheduler: who shares it, and its CPU budget. */
+static void
+install_scheduler_properties (GObjectClass *gobject_class)
+{
+  g_object_class_install_property (gobject_class, PROP_SHARED_MODEL,
+      g_param_spec_boolean ("shared-model", "Shared model", "Share the loaded model and its "
+          "inference threads with the other timesformer elements of the process that name the "
+          "same model with the same labels, num-heads, threads and sessions (false: a "
+          "private copy)", DEFAULT_SHARED_MODEL, READY_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_THREADS, g_param_spec_int ("threads",
+          "Threads", "CPU threads for inference in all, split between the sessions; one "
+          "budget for every element sharing the model (0 = all cores)", 0, MAX_THREADS,
+          DEFAULT_THREADS, READY_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_SESSIONS,
+      g_param_spec_uint ("sessions", "Sessions", "Clips the model classifies at once, each "
+          "with threads / sessions CPU threads; at most threads (0 = "
+          G_STRINGIFY (GST_TSF_SCHEDULER_DEFAULT_SESSIONS) ")", 0, MAX_SESSIONS,
+          DEFAULT_SESSIONS, READY_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_MODEL_USERS,
+      g_param_spec_uint ("model-users", "Model users", "Elements using this element's "
+          "loaded model now, this one included (0 when stopped)", 0, G_MAXUINT, 0,
+          STATISTIC_FLAGS));
 }
 
 static void
@@ -808,6 +924,7 @@ gst_timesformer_class_init (GstTimesformerClass *klass)
   gobject_class->finalize = gst_timesformer_finalize;
   install_sampling_properties (gobject_class);
   install_model_properties (gobject_class);
+  install_scheduler_properties (gobject_class);
 
   gst_element_class_set_static_metadata (element_class, "TimeSformer video classifier",
       "Filter/Analyzer/Video", "Classifies clips of the video with a TimeSformer model and "
@@ -841,6 +958,8 @@ gst_timesformer_init (GstTimesformer *self)
   self->top_k = DEFAULT_TOP_K;
   self->threshold = DEFAULT_THRESHOLD;
   self->threads = DEFAULT_THREADS;
+  self->sessions = DEFAULT_SESSIONS;
+  self->shared_model = DEFAULT_SHARED_MODEL;
   self->num_heads = DEFAULT_NUM_HEADS;
   self->labels_file = g_strdup (DEFAULT_LABELS);
   self->sync_latency = GST_CLOCK_TIME_NONE;

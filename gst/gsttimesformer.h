@@ -4,7 +4,7 @@
 #include <gst/video/gstvideofilter.h>
 
 #include "gsttsfsampler.h"
-#include "gsttsfworker.h"
+#include "gsttsfscheduler.h"
 #include "timesformer.h"
 
 G_BEGIN_DECLS
@@ -24,14 +24,18 @@ struct _GstTimesformer {
   gboolean sync;               /* wait for each result, attach it to the completing buffer */
   guint top_k;                 /* labels reported per clip */
   gfloat threshold;            /* labels below this score are not reported */
-  gint threads;                /* oneDNN threads, 0 = all cores */
+  gint threads;                /* oneDNN threads of the model's scheduler, 0 = all cores */
+  guint sessions;              /* clips the scheduler classifies at once, 0 = the default */
+  gboolean shared_model;       /* share the model with the elements that name it too */
   guint num_heads;             /* heads of a checkpoint without config.json, 0 = default */
   gchar *labels_file;          /* one label per line replacing the model's, NULL = keep */
   GstVideoRectangle roi;       /* region to classify; w or h 0 = to the frame's edge */
 
-  /* Set in start(), read-only until stop(). */
-  TsfModel *model;             /* used by the worker's thread only while it runs */
-  gchar *model_info;           /* the model-info property */
+  /* Set in start(), read-only until stop(); the scheduler pointer is also read by the
+   * application's thread under the object lock. */
+  GstTsfScheduler *scheduler;  /* the (shared) model and its inference threads */
+  const TsfModel *model;       /* the scheduler's model */
+  GstStructure *model_info;    /* the model-info property (object lock; kept after stop) */
   GstClockTime sync_latency;   /* latency added by sync=true (an inference's duration) */
 
   /* Streaming thread. */
@@ -40,10 +44,10 @@ struct _GstTimesformer {
   gboolean live;               /* upstream is live: clips may be dropped */
   guint64 next_clip_index;     /* index of the next clip cut */
 
-  /* The clip queue and inference thread, from start() to stop(); the pointer and the statistics
-   * of the last run are guarded by the object lock. */
-  GstTsfWorker *worker;
-  GstTsfWorkerStats last_stats; /* the statistics when the worker stopped */
+  /* This element's clips in the scheduler, from start() to stop(); the pointer and the
+   * statistics of the last run are guarded by the object lock. */
+  GstTsfStream *stream;
+  GstTsfStreamStats last_stats; /* the statistics when the stream was removed */
 };
 
 GST_ELEMENT_REGISTER_DECLARE (timesformer);

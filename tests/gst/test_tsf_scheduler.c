@@ -1,0 +1,830 @@
+/* Tests of timesformer's shared models and scheduler (gsttsfscheduler) on real test models:
+ * one stream's results in clip order, the live drop policy (newest wins), waiting when not
+ * live, flush, drain, removal with clips pending; sharing by key, one load for concurrent
+ * callers and its error for all, round-robin between streams, clip order with two sessions,
+ * streams that do not wait for each other, many streams fed at once (also run under helgrind).
+ * The result callback can hold the inference thread, which makes "the model is busy" a state
+ * the tests set, not a race they hope to win. */
+#include <glib/gstdio.h>
+#include <gst/check/gstcheck.h>
+
+#include "gsttsfscheduler.h"
+
+typedef struct {
+  GMutex lock;
+  GCond cond;
+  gboolean held;            /* callbacks wait while TRUE */
+  guint entered;            /* callbacks entered */
+  GArray *indices;          /* clip index per callback */
+} Gate;
+
+typedef struct {
+  GstTsfScheduler *scheduler;
+  const TsfModel *model;
+  TsfClipShape shape;
+  GstTsfStream *stream;
+  Gate gate;
+} Fixture;
+
+/* Every result of every stream, in callback order ("producer:index"). */
+static GMutex order_lock;
+static GPtrArray *order;
+
+static void
+log_order (const GstClipLabelsResult *result)
+{
+  g_mutex_lock (&order_lock);
+  if (order != NULL)
+    g_ptr_array_add (order, g_strdup_printf ("%s:%" G_GUINT64_FORMAT,
+            g_quark_to_string (result->producer), result->clip_index));
+  g_mutex_unlock (&order_lock);
+}
+
+static void
+on_result (const GstClipLabelsResult *result, gpointer user_data)
+{
+  Gate *gate = user_data;
+
+  log_order (result);
+  g_mutex_lock (&gate->lock);
+  gate->entered++;
+  g_array_append_val (gate->indices, result->clip_index);
+  g_cond_broadcast (&gate->cond);
+  while (gate->held)
+    g_cond_wait (&gate->cond, &gate->lock);
+  g_mutex_unlock (&gate->lock);
+}
+
+static void
+gate_wait_entered (Gate *gate, guint entered)
+{
+  g_mutex_lock (&gate->lock);
+  while (gate->entered < entered)
+    g_cond_wait (&gate->cond, &gate->lock);
+  g_mutex_unlock (&gate->lock);
+}
+
+static void
+gate_set_held (Gate *gate, gboolean held)
+{
+  g_mutex_lock (&gate->lock);
+  gate->held = held;
+  g_cond_broadcast (&gate->cond);
+  g_mutex_unlock (&gate->lock);
+}
+
+static gchar *
+test_model (const gchar *name)
+{
+  return g_build_filename (g_getenv ("TSF_TEST_MODELS"), name, NULL);
+}
+
+static GstTsfScheduler *
+acquire_with (const GstTsfSchedulerOptions *options)
+{
+  GError *error = NULL;
+  GstTsfScheduler *scheduler = gst_tsf_scheduler_acquire (options, &error);
+
+  fail_unless (scheduler != NULL, "%s: %s", options->model_path,
+      error != NULL ? error->message : "");
+  return scheduler;
+}
+
+/* The scheduler of the test model `name`: `sessions` sessions of one thread each (no OpenMP
+ * team). */
+static GstTsfScheduler *
+acquire (const gchar *name, guint sessions, gboolean shared)
+{
+  gchar *path = test_model (name);
+  GstTsfSchedulerOptions options = { path, NULL, 0, sessions, sessions, shared };
+  GstTsfScheduler *scheduler = acquire_with (&options);
+
+  g_free (path);
+  return scheduler;
+}
+
+static void
+gate_init (Gate *gate, gboolean held)
+{
+  g_mutex_init (&gate->lock);
+  g_cond_init (&gate->cond);
+  gate->held = held;
+  gate->entered = 0;
+  gate->indices = g_array_new (FALSE, FALSE, sizeof (guint64));
+}
+
+static void
+gate_clear (Gate *gate)
+{
+  g_array_unref (gate->indices);
+  g_mutex_clear (&gate->lock);
+  g_cond_clear (&gate->cond);
+}
+
+static void
+fixture_init (Fixture *f, gboolean held)
+{
+  const TsfConfig *config;
+
+  memset (f, 0, sizeof (*f));
+  f->scheduler = acquire ("divided", 1, FALSE);
+  f->model = gst_tsf_scheduler_get_model (f->scheduler);
+  config = tsf_model_get_config (f->model);
+  f->shape = (TsfClipShape) { config->num_frames, 3, config->crop_height, config->crop_width };
+  fail_unless (gst_tsf_scheduler_prepare (f->scheduler, &f->shape, TRUE, NULL, NULL));
+  gate_init (&f->gate, held);
+  f->stream = gst_tsf_scheduler_add_stream (f->scheduler, "tsf7", on_result, &f->gate);
+}
+
+static void
+fixture_clear (Fixture *f)
+{
+  gate_set_held (&f->gate, FALSE);
+  gst_tsf_stream_free (f->stream);
+  gst_tsf_scheduler_release (f->scheduler);
+  gate_clear (&f->gate);
+}
+
+/* A clip of zeros whose frames are at index, index + 1/2 s. */
+static GstTsfClip *
+new_clip (const TsfClipShape *shape, guint64 index)
+{
+  GstTsfClip *clip = g_new0 (GstTsfClip, 1);
+
+  clip->shape = *shape;
+  clip->data = g_new0 (gfloat, (gsize) shape->frames * 3 * shape->height * shape->width);
+  clip->first_pts = index * GST_SECOND;
+  clip->last_pts = index * GST_SECOND + GST_SECOND / 2;
+  clip->first_running_time = clip->first_pts + 1;
+  clip->last_running_time = clip->last_pts + 1;
+  return clip;
+}
+
+static GstFlowReturn
+queue_on (GstTsfStream *stream, const TsfClipShape *shape, guint64 index, guint max_pending,
+    gboolean drop, guint *n_dropped, GstTsfClip *dropped)
+{
+  GstTsfClipRequest request = { index, 3, 0.0f, max_pending, drop };
+  guint n;
+  GstTsfClip times;
+
+  return gst_tsf_stream_queue_clip (stream, new_clip (shape, index), &request,
+      n_dropped != NULL ? n_dropped : &n, dropped != NULL ? dropped : &times);
+}
+
+static GstFlowReturn
+queue (Fixture *f, guint64 index, guint max_pending, gboolean drop, guint *n_dropped,
+    GstTsfClip *dropped)
+{
+  return queue_on (f->stream, &f->shape, index, max_pending, drop, n_dropped, dropped);
+}
+
+/* The indices of the results taken from `stream`, which are freed. */
+static GArray *
+take_stream_indices (GstTsfStream *stream)
+{
+  GList *results = gst_tsf_stream_take_results (stream), *l;
+  GArray *indices = g_array_new (FALSE, FALSE, sizeof (guint64));
+
+  for (l = results; l != NULL; l = l->next)
+    g_array_append_val (indices, ((GstClipLabelsResult *) l->data)->clip_index);
+  g_list_free_full (results, (GDestroyNotify) gst_clip_labels_result_free);
+  return indices;
+}
+
+static GArray *
+take_indices (Fixture *f)
+{
+  return take_stream_indices (f->stream);
+}
+
+static void
+assert_indices (GArray *indices, const guint64 *expected, guint n)
+{
+  guint i;
+
+  fail_unless_equals_int (indices->len, n);
+  for (i = 0; i < n; i++)
+    fail_unless_equals_uint64 (g_array_index (indices, guint64, i), expected[i]);
+}
+
+GST_START_TEST (test_results_in_clip_order)
+{
+  static const guint64 expected[] = { 0, 1, 2, 3, 4 };
+  GstTsfStreamStats stats;
+  GList *results;
+  GstClipLabelsResult *result0;
+  Fixture f;
+  guint64 i;
+
+  fixture_init (&f, FALSE);
+  for (i = 0; i < 5; i++)
+    fail_unless_equals_int (queue (&f, i, 64, FALSE, NULL, NULL), GST_FLOW_OK);
+  fail_unless (gst_tsf_stream_drain (f.stream));
+  assert_indices (f.gate.indices, expected, 5);
+
+  results = gst_tsf_stream_take_results (f.stream);
+  fail_unless_equals_int (g_list_length (results), 5);
+  result0 = results->data;
+  fail_unless_equals_uint64 (result0->clip_index, 0);
+  fail_unless_equals_string (g_quark_to_string (result0->producer), "tsf7");
+  fail_unless_equals_string (g_quark_to_string (result0->model),
+      tsf_model_get_name (f.model));
+  fail_unless_equals_int (result0->num_frames, f.shape.frames);
+  fail_unless_equals_uint64 (result0->first_pts, 0);
+  fail_unless_equals_uint64 (result0->last_pts, GST_SECOND / 2);
+  fail_unless_equals_uint64 (result0->first_running_time, 1);
+  fail_unless_equals_uint64 (result0->last_running_time, GST_SECOND / 2 + 1);
+  fail_unless_equals_int (result0->n_labels, 3);
+  fail_unless (result0->labels[0].score >= result0->labels[1].score);
+  g_list_free_full (results, (GDestroyNotify) gst_clip_labels_result_free);
+  fail_unless (gst_tsf_stream_take_results (f.stream) == NULL);
+
+  gst_tsf_stream_get_stats (f.stream, &stats);
+  fail_unless_equals_uint64 (stats.clips_processed, 5);
+  fail_unless_equals_uint64 (stats.dropped_clips, 0);
+  fail_unless (stats.inference_ms_total > 0);
+  fail_unless (gst_tsf_stream_dup_error (f.stream) == NULL);
+  fixture_clear (&f);
+}
+GST_END_TEST;
+
+/* Live, max_pending 1, the model busy: each new clip replaces the one waiting. */
+GST_START_TEST (test_live_newest_clip_wins)
+{
+  static const guint64 expected[] = { 0, 3 };
+  GstTsfStreamStats stats;
+  GstTsfClip dropped;
+  guint n_dropped;
+  GArray *indices;
+  Fixture f;
+
+  fixture_init (&f, TRUE);
+  fail_unless_equals_int (queue (&f, 0, 1, TRUE, &n_dropped, NULL), GST_FLOW_OK);
+  gate_wait_entered (&f.gate, 1);       /* clip 0 classified, the thread held */
+  fail_unless_equals_int (queue (&f, 1, 1, TRUE, &n_dropped, NULL), GST_FLOW_OK);
+  fail_unless_equals_int (n_dropped, 0);
+  fail_unless_equals_int (queue (&f, 2, 1, TRUE, &n_dropped, &dropped), GST_FLOW_OK);
+  fail_unless_equals_int (n_dropped, 1);
+  fail_unless_equals_uint64 (dropped.first_pts, 1 * GST_SECOND);
+  fail_unless (dropped.data == NULL);
+  fail_unless_equals_int (queue (&f, 3, 1, TRUE, &n_dropped, &dropped), GST_FLOW_OK);
+  fail_unless_equals_int (n_dropped, 1);
+  fail_unless_equals_uint64 (dropped.first_pts, 2 * GST_SECOND);
+
+  gate_set_held (&f.gate, FALSE);
+  fail_unless (gst_tsf_stream_drain (f.stream));
+  indices = take_indices (&f);
+  assert_indices (indices, expected, 2);
+  gst_tsf_stream_get_stats (f.stream, &stats);
+  fail_unless_equals_uint64 (stats.clips_processed, 2);
+  fail_unless_equals_uint64 (stats.dropped_clips, 2);
+  g_array_unref (indices);
+  fixture_clear (&f);
+}
+GST_END_TEST;
+
+typedef struct {
+  Fixture *fixture;
+  guint64 index;
+  GstFlowReturn ret;
+  gint returned;            /* atomic */
+} QueueThread;
+
+static gpointer
+queue_in_thread (gpointer data)
+{
+  QueueThread *q = data;
+
+  q->ret = queue (q->fixture, q->index, 1, FALSE, NULL, NULL);
+  g_atomic_int_set (&q->returned, 1);
+  return NULL;
+}
+
+/* Not live, max_pending 1: result 0 ready (not taken) and the thread held, clip 1 waiting, and
+ * clip q->index queued by a thread that waits for room. */
+static GThread *
+start_waiting_for_room (Fixture *f, QueueThread *q)
+{
+  fixture_init (f, TRUE);
+  q->fixture = f;
+  fail_unless_equals_int (queue (f, 0, 1, FALSE, NULL, NULL), GST_FLOW_OK);
+  gate_wait_entered (&f->gate, 1);
+  fail_unless_equals_int (queue (f, 1, 1, FALSE, NULL, NULL), GST_FLOW_OK);
+  return g_thread_new ("queue", queue_in_thread, q);
+}
+
+/* Not live: a full queue makes the caller wait for room, and nothing is dropped. */
+GST_START_TEST (test_not_live_waits_for_room)
+{
+  static const guint64 expected[] = { 0, 1, 2 };
+  QueueThread q = { NULL, 2, GST_FLOW_ERROR, 0 };
+  GstTsfStreamStats stats;
+  GArray *indices;
+  GThread *thread;
+  Fixture f;
+
+  thread = start_waiting_for_room (&f, &q);
+  g_usleep (100 * G_TIME_SPAN_MILLISECOND);
+  fail_if (g_atomic_int_get (&q.returned), "queued a clip beyond max_pending");
+
+  gate_set_held (&f.gate, FALSE);
+  g_thread_join (thread);
+  fail_unless_equals_int (q.ret, GST_FLOW_OK);
+  fail_unless (gst_tsf_stream_drain (f.stream));
+  indices = take_indices (&f);
+  assert_indices (indices, expected, 3);
+  gst_tsf_stream_get_stats (f.stream, &stats);
+  fail_unless_equals_uint64 (stats.dropped_clips, 0);
+  g_array_unref (indices);
+  fixture_clear (&f);
+}
+GST_END_TEST;
+
+/* A flush wakes the waits, refuses clips, then drops what waited and what was not taken. */
+GST_START_TEST (test_flush)
+{
+  static const guint64 expected[] = { 5 };
+  QueueThread q = { NULL, 2, GST_FLOW_OK, 0 };
+  GArray *indices;
+  GThread *thread;
+  Fixture f;
+
+  thread = start_waiting_for_room (&f, &q);
+
+  gst_tsf_stream_set_flushing (f.stream, TRUE);
+  g_thread_join (thread);
+  fail_unless_equals_int (q.ret, GST_FLOW_FLUSHING);
+  fail_if (gst_tsf_stream_drain (f.stream));
+  fail_unless_equals_int (queue (&f, 3, 1, FALSE, NULL, NULL), GST_FLOW_FLUSHING);
+  gst_tsf_stream_set_flushing (f.stream, FALSE);
+  gate_set_held (&f.gate, FALSE);
+
+  fail_unless (gst_tsf_stream_drain (f.stream));
+  indices = take_indices (&f);
+  fail_unless_equals_int (indices->len, 0);
+  g_array_unref (indices);
+  fail_unless_equals_int (queue (&f, 5, 1, FALSE, NULL, NULL), GST_FLOW_OK);
+  fail_unless (gst_tsf_stream_drain (f.stream));
+  indices = take_indices (&f);
+  assert_indices (indices, expected, 1);
+  g_array_unref (indices);
+  fixture_clear (&f);
+}
+GST_END_TEST;
+
+/* Stopping with clips waiting and results not taken frees them (valgrind checks). */
+GST_START_TEST (test_stop_with_clips_pending)
+{
+  Fixture f;
+  guint64 i;
+
+  fixture_init (&f, TRUE);
+  fail_unless_equals_int (queue (&f, 0, 8, FALSE, NULL, NULL), GST_FLOW_OK);
+  gate_wait_entered (&f.gate, 1);
+  for (i = 1; i < 8; i++)
+    fail_unless_equals_int (queue (&f, i, 8, FALSE, NULL, NULL), GST_FLOW_OK);
+  fixture_clear (&f);
+}
+GST_END_TEST;
+
+/* ---- many streams, shared models ---- */
+
+static const TsfClipShape divided_shape = { 4, 3, 32, 32 };   /* the model's own */
+
+/* One stream and the gate of its result callback. */
+typedef struct {
+  GstTsfStream *stream;
+  Gate gate;
+} Lane;
+
+static void
+lane_init (Lane *lane, GstTsfScheduler *scheduler, const gchar *producer, gboolean held)
+{
+  gate_init (&lane->gate, held);
+  lane->stream = gst_tsf_scheduler_add_stream (scheduler, producer, on_result, &lane->gate);
+}
+
+static void
+lane_clear (Lane *lane)
+{
+  gate_set_held (&lane->gate, FALSE);
+  gst_tsf_stream_free (lane->stream);
+  gate_clear (&lane->gate);
+}
+
+static void
+lane_queue (Lane *lane, const TsfClipShape *shape, guint64 index)
+{
+  fail_unless_equals_int (queue_on (lane->stream, shape, index, 64, FALSE, NULL, NULL),
+      GST_FLOW_OK);
+}
+
+static void
+order_start (void)
+{
+  g_mutex_lock (&order_lock);
+  order = g_ptr_array_new_with_free_func (g_free);
+  g_mutex_unlock (&order_lock);
+}
+
+/* The results logged since order_start(), "a:0 b:0 ...". */
+static gchar *
+order_take (void)
+{
+  gchar *text;
+
+  g_mutex_lock (&order_lock);
+  g_ptr_array_add (order, NULL);
+  text = g_strjoinv (" ", (gchar **) order->pdata);
+  g_clear_pointer (&order, g_ptr_array_unref);
+  g_mutex_unlock (&order_lock);
+  return text;
+}
+
+/* The same model, options and budget: one scheduler; any other option: another one. */
+GST_START_TEST (test_shared_by_key)
+{
+  guint shared_before = gst_tsf_scheduler_count_shared ();
+  gchar *path = test_model ("divided");
+  gchar *dir = g_dir_make_tmp ("tsf-share-XXXXXX", NULL);
+  gchar *link = g_build_filename (dir, "divided-link", NULL);
+  gchar *labels = g_build_filename (dir, "labels.txt", NULL);
+  GstTsfSchedulerOptions options = { path, NULL, 0, 1, 1, TRUE };
+  GstTsfSchedulerOptions defaults = { path, NULL, 0, 0, 0, TRUE };
+  guint n_cores = g_get_num_processors ();
+  GstTsfScheduler *a, *b, *via_link, *other_labels, *other_heads, *other_budget, *resolved,
+      *private;
+
+  fail_unless (symlink (path, link) == 0);
+  fail_unless (g_file_set_contents (labels, "c0\nc1\nc2\nc3\nc4\nc5\nc6\nc7\nc8\nc9\n", -1,
+          NULL));
+  a = acquire_with (&options);
+  b = acquire_with (&options);
+  fail_unless (a == b);
+  fail_unless (gst_tsf_scheduler_is_shared (a));
+  options.model_path = link;
+  via_link = acquire_with (&options);
+  fail_unless (via_link == a);
+  fail_unless_equals_int (gst_tsf_scheduler_get_users (a), 3);
+
+  options.model_path = path;
+  options.labels_file = labels;
+  other_labels = acquire_with (&options);
+  fail_unless (other_labels != a);
+  fail_unless_equals_string (tsf_model_get_config (gst_tsf_scheduler_get_model
+          (other_labels))->labels[0], "c0");
+  options.labels_file = NULL;
+  options.num_heads = 4;
+  other_heads = acquire_with (&options);
+  fail_unless (other_heads != a);
+  options.num_heads = 0;
+  options.threads = 2;
+  other_budget = acquire_with (&options);   /* one session of 2 threads */
+  fail_unless (other_budget != a);
+  /* threads 0 and sessions 0 are the cores and the default: the same budget, once resolved. */
+  resolved = acquire_with (&defaults);
+  defaults.threads = n_cores;
+  defaults.sessions = MIN (GST_TSF_SCHEDULER_DEFAULT_SESSIONS, n_cores);
+  fail_unless (acquire_with (&defaults) == resolved);
+  options.threads = options.sessions = 1;
+  options.shared = FALSE;
+  private = acquire_with (&options);
+  fail_unless (private != a);
+  fail_if (gst_tsf_scheduler_is_shared (private));
+  fail_unless_equals_int (gst_tsf_scheduler_get_users (private), 1);
+  fail_unless_equals_int (gst_tsf_scheduler_count_shared (), shared_before + 5);
+
+  /* The last release frees it; the others stay. */
+  gst_tsf_scheduler_release (b);
+  gst_tsf_scheduler_release (via_link);
+  fail_unless_equals_int (gst_tsf_scheduler_get_users (a), 1);
+  fail_unless_equals_int (gst_tsf_scheduler_count_shared (), shared_before + 5);
+  gst_tsf_scheduler_release (a);
+  fail_unless_equals_int (gst_tsf_scheduler_count_shared (), shared_before + 4);
+  gst_tsf_scheduler_release (other_labels);
+  gst_tsf_scheduler_release (other_heads);
+  gst_tsf_scheduler_release (other_budget);
+  gst_tsf_scheduler_release (resolved);
+  gst_tsf_scheduler_release (resolved);
+  gst_tsf_scheduler_release (private);
+  fail_unless_equals_int (gst_tsf_scheduler_count_shared (), shared_before);
+
+  g_unlink (link);
+  g_unlink (labels);
+  g_rmdir (dir);
+  g_free (labels);
+  g_free (link);
+  g_free (dir);
+  g_free (path);
+}
+GST_END_TEST;
+
+typedef struct {
+  const gchar *path;
+  GstTsfScheduler *scheduler;
+  gchar *message;            /* the error's, when it failed */
+} AcquireCall;
+
+static gpointer
+acquire_in_thread (gpointer data)
+{
+  AcquireCall *call = data;
+  GstTsfSchedulerOptions options = { call->path, NULL, 0, 1, 1, TRUE };
+  GError *error = NULL;
+
+  call->scheduler = gst_tsf_scheduler_acquire (&options, &error);
+  if (error != NULL)
+    call->message = g_strdup (error->message);
+  g_clear_error (&error);
+  return NULL;
+}
+
+#define N_CALLERS 4
+
+/* N_CALLERS threads acquire `path` at once; the calls are in `calls`. */
+static void
+acquire_at_once (const gchar *path, AcquireCall calls[N_CALLERS])
+{
+  GThread *threads[N_CALLERS];
+  guint i;
+
+  for (i = 0; i < N_CALLERS; i++) {
+    calls[i] = (AcquireCall) { path, NULL, NULL };
+    threads[i] = g_thread_new ("acquire", acquire_in_thread, &calls[i]);
+  }
+  for (i = 0; i < N_CALLERS; i++)
+    g_thread_join (threads[i]);
+}
+
+GST_START_TEST (test_concurrent_callers_share_one_load)
+{
+  guint shared_before = gst_tsf_scheduler_count_shared ();
+  gchar *path = test_model ("divided");
+  AcquireCall calls[N_CALLERS];
+  guint i;
+
+  acquire_at_once (path, calls);
+  for (i = 0; i < N_CALLERS; i++) {
+    fail_unless (calls[i].scheduler != NULL, "%s", calls[i].message);
+    fail_unless (calls[i].scheduler == calls[0].scheduler);
+  }
+  fail_unless_equals_int (gst_tsf_scheduler_get_users (calls[0].scheduler), N_CALLERS);
+  fail_unless_equals_int (gst_tsf_scheduler_count_shared (), shared_before + 1);
+  for (i = 0; i < N_CALLERS; i++)
+    gst_tsf_scheduler_release (calls[i].scheduler);
+  fail_unless_equals_int (gst_tsf_scheduler_count_shared (), shared_before);
+  g_free (path);
+}
+GST_END_TEST;
+
+/* Every caller of a model that fails to load gets the same error; a later caller tries again
+ * (here after the model was repaired). */
+GST_START_TEST (test_load_error_given_to_every_caller)
+{
+  guint shared_before = gst_tsf_scheduler_count_shared ();
+  gchar *dir = g_dir_make_tmp ("tsf-bad-XXXXXX", NULL);
+  gchar *config = g_build_filename (dir, "config.json", NULL);
+  gchar *weights = g_build_filename (dir, "model.safetensors", NULL);
+  gchar *good_config = g_build_filename (g_getenv ("TSF_TEST_MODELS"), "divided",
+      "config.json", NULL);
+  gchar *good_weights = g_build_filename (g_getenv ("TSF_TEST_MODELS"), "divided",
+      "model.safetensors", NULL);
+  AcquireCall calls[N_CALLERS];
+  guint i;
+
+  fail_unless (g_file_set_contents (config, "{ \"image_size\": ", -1, NULL));
+  acquire_at_once (dir, calls);
+  for (i = 0; i < N_CALLERS; i++) {
+    fail_unless (calls[i].scheduler == NULL);
+    fail_unless (strstr (calls[i].message, "config.json") != NULL, "%s", calls[i].message);
+    fail_unless_equals_string (calls[i].message, calls[0].message);
+  }
+  for (i = 0; i < N_CALLERS; i++)
+    g_free (calls[i].message);
+  fail_unless_equals_int (gst_tsf_scheduler_count_shared (), shared_before);
+
+  g_unlink (config);
+  fail_unless (symlink (good_config, config) == 0);
+  fail_unless (symlink (good_weights, weights) == 0);
+  acquire_in_thread (&calls[0]);
+  fail_unless (calls[0].scheduler != NULL, "%s", calls[0].message);
+  gst_tsf_scheduler_release (calls[0].scheduler);
+
+  g_unlink (config);
+  g_unlink (weights);
+  g_rmdir (dir);
+  g_free (good_weights);
+  g_free (good_config);
+  g_free (weights);
+  g_free (config);
+  g_free (dir);
+}
+GST_END_TEST;
+
+/* One session: a stream with many clips waiting and one with few take turns. */
+GST_START_TEST (test_streams_served_round_robin)
+{
+  GstTsfScheduler *scheduler = acquire ("divided", 1, FALSE);
+  Lane busy, other;
+  gchar *served;
+  guint64 i;
+
+  lane_init (&busy, scheduler, "busy", TRUE);
+  lane_init (&other, scheduler, "other", FALSE);
+  order_start ();
+  lane_queue (&busy, &divided_shape, 0);
+  gate_wait_entered (&busy.gate, 1);    /* the thread holds busy:0 */
+  for (i = 1; i < 6; i++)
+    lane_queue (&busy, &divided_shape, i);
+  lane_queue (&other, &divided_shape, 0);
+  lane_queue (&other, &divided_shape, 1);
+  gate_set_held (&busy.gate, FALSE);
+  fail_unless (gst_tsf_stream_drain (busy.stream));
+  fail_unless (gst_tsf_stream_drain (other.stream));
+
+  served = order_take ();
+  fail_unless_equals_string (served,
+      "busy:0 other:0 busy:1 other:1 busy:2 busy:3 busy:4 busy:5");
+  g_free (served);
+  lane_clear (&busy);
+  lane_clear (&other);
+  gst_tsf_scheduler_release (scheduler);
+}
+GST_END_TEST;
+
+static void
+assert_first_indices (GArray *indices, guint n)
+{
+  guint i;
+
+  fail_unless_equals_int (indices->len, n);
+  for (i = 0; i < n; i++)
+    fail_unless_equals_uint64 (g_array_index (indices, guint64, i), i);
+}
+
+/* Two sessions: a long clip and short ones after it run at once; results keep clip order. */
+GST_START_TEST (test_two_sessions_keep_clip_order)
+{
+  static const TsfClipShape long_clip = { 16, 3, 64, 64 }, short_clip = { 1, 3, 32, 32 };
+  GstTsfScheduler *scheduler = acquire ("divided", 2, FALSE);
+  GstTsfStreamStats stats;
+  GArray *taken;
+  Lane lane;
+  guint64 i;
+
+  lane_init (&lane, scheduler, "tsf", FALSE);
+  lane_queue (&lane, &long_clip, 0);
+  for (i = 1; i < 7; i++)
+    lane_queue (&lane, &short_clip, i);
+  fail_unless (gst_tsf_stream_drain (lane.stream));
+  assert_first_indices (lane.gate.indices, 7);
+  taken = take_stream_indices (lane.stream);
+  assert_first_indices (taken, 7);
+  gst_tsf_stream_get_stats (lane.stream, &stats);
+  fail_unless_equals_uint64 (stats.clips_processed, 7);
+  g_array_unref (taken);
+  lane_clear (&lane);
+  gst_tsf_scheduler_release (scheduler);
+}
+GST_END_TEST;
+
+/* Two sessions, one stream held in its callback: another stream still runs, drains, flushes
+ * and leaves without waiting for it. */
+GST_START_TEST (test_held_stream_does_not_hold_others)
+{
+  GstTsfScheduler *scheduler = acquire ("divided", 2, FALSE);
+  Lane held, free_lane;
+  GArray *taken;
+  guint64 i;
+
+  lane_init (&held, scheduler, "held", TRUE);
+  lane_init (&free_lane, scheduler, "free", FALSE);
+  lane_queue (&held, &divided_shape, 0);
+  gate_wait_entered (&held.gate, 1);
+  lane_queue (&held, &divided_shape, 1);
+  for (i = 0; i < 3; i++)
+    lane_queue (&free_lane, &divided_shape, i);
+  fail_unless (gst_tsf_stream_drain (free_lane.stream));
+  taken = take_stream_indices (free_lane.stream);
+  assert_first_indices (taken, 3);
+  g_array_unref (taken);
+
+  gst_tsf_stream_set_flushing (free_lane.stream, TRUE);
+  gst_tsf_stream_set_flushing (free_lane.stream, FALSE);
+  lane_queue (&free_lane, &divided_shape, 3);
+  fail_unless (gst_tsf_stream_drain (free_lane.stream));
+  lane_clear (&free_lane);                 /* returns with `held` still held */
+
+  fail_unless_equals_int (held.gate.entered, 1);
+  gate_set_held (&held.gate, FALSE);
+  fail_unless (gst_tsf_stream_drain (held.stream));
+  taken = take_stream_indices (held.stream);
+  assert_first_indices (taken, 2);
+  g_array_unref (taken);
+  lane_clear (&held);
+  gst_tsf_scheduler_release (scheduler);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_prepare)
+{
+  static const TsfClipShape not_whole_patches = { 4, 3, 33, 32 };
+  GstTsfScheduler *scheduler = acquire ("divided", 2, FALSE);
+  GstClockTime run_time = 0;
+  GError *error = NULL;
+
+  fail_unless (gst_tsf_scheduler_prepare (scheduler, &divided_shape, TRUE, &run_time, NULL));
+  fail_unless (run_time > 0);
+  fail_if (gst_tsf_scheduler_prepare (scheduler, &not_whole_patches, TRUE, NULL, &error));
+  fail_unless (g_error_matches (error, TSF_ERROR, TSF_ERROR_INPUT), "%s",
+      error != NULL ? error->message : "no error");
+  g_clear_error (&error);
+  gst_tsf_scheduler_release (scheduler);
+}
+GST_END_TEST;
+
+#define N_FEEDERS 3
+#define CLIPS_PER_FEEDER 6
+
+typedef struct {
+  Lane lane;
+  gboolean live;
+} Feeder;
+
+static gpointer
+feed (gpointer data)
+{
+  Feeder *feeder = data;
+  guint64 i;
+
+  for (i = 0; i < CLIPS_PER_FEEDER; i++)
+    fail_unless_equals_int (queue_on (feeder->lane.stream, &divided_shape, i, 1, feeder->live,
+            NULL, NULL), GST_FLOW_OK);
+  fail_unless (gst_tsf_stream_drain (feeder->lane.stream));
+  return NULL;
+}
+
+/* Streams fed from their own threads at once, one of them live (also under helgrind, see
+ * scripts/test.sh): every clip is classified or dropped, each stream's results in order. */
+GST_START_TEST (test_streams_fed_at_once)
+{
+  GstTsfScheduler *scheduler = acquire ("divided", 2, TRUE);
+  Feeder feeders[N_FEEDERS];
+  GThread *threads[N_FEEDERS];
+  guint i, j;
+
+  for (i = 0; i < N_FEEDERS; i++) {
+    gchar *name = g_strdup_printf ("feeder%u", i);
+
+    lane_init (&feeders[i].lane, scheduler, name, FALSE);
+    feeders[i].live = i == N_FEEDERS - 1;
+    g_free (name);
+  }
+  for (i = 0; i < N_FEEDERS; i++)
+    threads[i] = g_thread_new ("feeder", feed, &feeders[i]);
+  for (i = 0; i < N_FEEDERS; i++)
+    g_thread_join (threads[i]);
+  for (i = 0; i < N_FEEDERS; i++) {
+    GArray *taken = take_stream_indices (feeders[i].lane.stream);
+    GstTsfStreamStats stats;
+
+    gst_tsf_stream_get_stats (feeders[i].lane.stream, &stats);
+    fail_unless_equals_uint64 (stats.clips_processed + stats.dropped_clips, CLIPS_PER_FEEDER);
+    fail_unless_equals_int (taken->len, stats.clips_processed);
+    if (!feeders[i].live)
+      fail_unless_equals_uint64 (stats.dropped_clips, 0);
+    for (j = 1; j < taken->len; j++)
+      fail_unless (g_array_index (taken, guint64, j) > g_array_index (taken, guint64, j - 1));
+    g_array_unref (taken);
+    lane_clear (&feeders[i].lane);
+  }
+  gst_tsf_scheduler_release (scheduler);
+}
+GST_END_TEST;
+
+static Suite *
+tsf_scheduler_suite (void)
+{
+  Suite *suite = suite_create ("tsf-scheduler");
+  TCase *tc = tcase_create ("general");
+
+  suite_add_tcase (suite, tc);
+  tcase_set_timeout (tc, 60);
+  tcase_add_test (tc, test_results_in_clip_order);
+  tcase_add_test (tc, test_live_newest_clip_wins);
+  tcase_add_test (tc, test_not_live_waits_for_room);
+  tcase_add_test (tc, test_flush);
+  tcase_add_test (tc, test_stop_with_clips_pending);
+  tcase_add_test (tc, test_shared_by_key);
+  tcase_add_test (tc, test_concurrent_callers_share_one_load);
+  tcase_add_test (tc, test_load_error_given_to_every_caller);
+  tcase_add_test (tc, test_streams_served_round_robin);
+  tcase_add_test (tc, test_two_sessions_keep_clip_order);
+  tcase_add_test (tc, test_held_stream_does_not_hold_others);
+  tcase_add_test (tc, test_prepare);
+  tcase_add_test (tc, test_streams_fed_at_once);
+  return suite;
+}
+
+GST_CHECK_MAIN (tsf_scheduler);
