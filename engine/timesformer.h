@@ -46,6 +46,24 @@ typedef enum {
   TSF_ATTENTION_SPACE_ONLY,
 } TsfAttentionType;
 
+/* Where a model's sampling comes from. */
+typedef enum {
+  TSF_SAMPLING_DEFAULT,      /* the model states none: the paper's 8x32 at 30 fps */
+  TSF_SAMPLING_STATED,       /* config.json "sampling" */
+} TsfSamplingOrigin;
+
+/* How the model's clips were sampled in training: config.json
+ *   "sampling": {"frame_stride": S, "fps": F}   one frame every S frames of an F fps video
+ *                                               (fps optional, 30 by default), or
+ *   "sampling": {"clip_duration": D}            the num_frames frames spread over D seconds.
+ * See docs/model-format.md. The other fields are meaningful only when origin is STATED. */
+typedef struct {
+  TsfSamplingOrigin origin;
+  guint frame_stride;        /* 0 when stated as a clip duration */
+  gdouble fps;               /* the frame rate frame_stride refers to */
+  gdouble clip_duration;     /* seconds; 0 when stated as a frame stride */
+} TsfSampling;
+
 /* Hyper-parameters (config.json) and preprocessing (preprocessor_config.json). */
 typedef struct {
   guint image_size;
@@ -75,9 +93,16 @@ typedef struct {
   guint crop_width;
   guint crop_height;
   gdouble rescale_factor;
+  TsfSampling sampling;      /* training sampling; the default when config.json states none */
 } TsfConfig;
 
 const gchar *tsf_attention_type_to_string (TsfAttentionType type);
+
+/* Seconds from one sampled frame to the next in the model's training sampling:
+ * frame_stride / fps, or clip_duration / num_frames. */
+gdouble tsf_config_get_frame_interval (const TsfConfig *config);
+/* The sampling in words ("frame-stride 3 at 30 fps, stated by the model"); free it. */
+gchar *tsf_sampling_describe (const TsfConfig *config);
 
 /* Reads a config.json file (transformers' TimesformerConfig; absent fields take its defaults)
  * and validates it; `config` is initialised (its previous content ignored) and, on failure,

@@ -82,6 +82,57 @@ add_labels (JsonBuilder *b, const TsfConfig *config)
   json_builder_end_object (b);
 }
 
+/* The training sampling of the hub's TimeSformers (docs/real-models.md), recognised by their
+ * classes, frames and image size: the official configs' DATA.NUM_FRAMES x DATA.SAMPLING_RATE at
+ * 30 fps (Kinetics); Something-Something v2 spreads the frames over each whole video (2-6 s). */
+typedef struct {
+  guint num_labels;
+  guint num_frames;
+  guint image_size;
+  guint frame_stride;
+  gdouble clip_duration;
+} KnownSampling;
+
+static const KnownSampling known_samplings[] = {
+  { 400, 8, 224, 32, 0 }, { 600, 8, 224, 32, 0 },      /* base, TimeSformer_divST_8x32_224 */
+  { 400, 16, 448, 16, 0 }, { 600, 16, 448, 16, 0 },    /* hr, TimeSformer_divST_16x16_448 */
+  { 400, 96, 224, 4, 0 }, { 600, 96, 224, 4, 0 },      /* large, TimeSformer_divST_96x4_224 */
+  { 174, 8, 224, 0, 3.5 }, { 174, 16, 448, 0, 3.5 }, { 174, 64, 224, 0, 3.5 },  /* SSv2 */
+};
+
+/* A model that states no sampling gets the one of the hub model it is, if known. */
+static void
+add_known_sampling (TsfConfig *config)
+{
+  if (config->sampling.origin == TSF_SAMPLING_STATED)
+    return;
+  for (guint i = 0; i < G_N_ELEMENTS (known_samplings); i++) {
+    const KnownSampling *known = &known_samplings[i];
+
+    if (known->num_labels != config->num_labels || known->num_frames != config->num_frames
+        || known->image_size != config->image_size)
+      continue;
+    config->sampling = (TsfSampling) { TSF_SAMPLING_STATED, known->frame_stride, 30.0,
+      known->clip_duration };
+    return;
+  }
+}
+
+static void
+add_sampling (JsonBuilder *b, const TsfSampling *sampling)
+{
+  if (sampling->origin != TSF_SAMPLING_STATED)
+    return;
+  json_builder_set_member_name (b, "sampling");
+  json_builder_begin_object (b);
+  if (sampling->frame_stride > 0)
+    add_int (b, "frame_stride", sampling->frame_stride);
+  else
+    add_double (b, "clip_duration", sampling->clip_duration);
+  add_double (b, "fps", sampling->fps);
+  json_builder_end_object (b);
+}
+
 /* config.json of TimesformerForVideoClassification. */
 static gchar *
 config_json (const TsfConfig *config)
@@ -112,6 +163,7 @@ config_json (const TsfConfig *config)
   add_double (b, "initializer_range", 0.02);
   add_string (b, "torch_dtype", "float32");
   add_labels (b, config);
+  add_sampling (b, &config->sampling);
   json_builder_end_object (b);
   return to_json (b);
 }
@@ -285,6 +337,7 @@ tsf_convert_to_hf (const gchar *source, const TsfModelOptions *options, const gc
     tsf_config_clear (&config);
     return FALSE;
   }
+  add_known_sampling (&config);
   config_text = config_json (&config);
   preprocessor_text = preprocessor_json (&config);
   ok = TRUE;
