@@ -101,6 +101,8 @@ const gchar *tsf_attention_type_to_string (TsfAttentionType type);
 /* Seconds from one sampled frame to the next in the model's training sampling:
  * frame_stride / fps, or clip_duration / num_frames. */
 gdouble tsf_config_get_frame_interval (const TsfConfig *config);
+/* The frame rate the model's frame_stride refers to (30 unless stated). */
+gdouble tsf_config_get_sampling_fps (const TsfConfig *config);
 /* The sampling in words ("frame-stride 3 at 30 fps, stated by the model"); free it. */
 gchar *tsf_sampling_describe (const TsfConfig *config);
 

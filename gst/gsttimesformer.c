@@ -17,6 +17,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_timesformer_debug);
 enum {
   PROP_0,
   PROP_MODEL,
+  PROP_SAMPLING,
   PROP_FRAME_STRIDE,
   PROP_NUM_FRAMES,
   PROP_CLIP_HOP,
@@ -35,7 +36,8 @@ enum {
 };
 
 #define DEFAULT_MODEL (default_model ())
-#define DEFAULT_FRAME_STRIDE 32
+#define DEFAULT_SAMPLING GST_TSF_SAMPLING_TIME
+#define DEFAULT_FRAME_STRIDE 0
 #define DEFAULT_NUM_FRAMES 0
 #define DEFAULT_CLIP_HOP 0
 #define DEFAULT_MAX_PENDING 1
@@ -70,6 +72,22 @@ default_model (void)
   if (g_file_test (TSF_SHIPPED_MODEL_DIR, G_FILE_TEST_IS_DIR))
     return TSF_SHIPPED_MODEL_DIR;
   return TSF_SHIPPED_MODEL_SOURCE_DIR;
+}
+
+#define GST_TYPE_TSF_SAMPLING_MODE (gst_tsf_sampling_mode_get_type ())
+static GType
+gst_tsf_sampling_mode_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    { GST_TSF_SAMPLING_TIME, "By the buffers' timestamps, at the model's rate", "time" },
+    { GST_TSF_SAMPLING_FRAMES, "By counting frames (every frame-stride-th)", "frames" },
+    { 0, NULL, NULL },
+  };
+
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, g_enum_register_static ("GstTimesformerSampling", values));
+  return type;
 }
 
 #define gst_timesformer_parent_class parent_class
@@ -325,6 +343,29 @@ roi_in_frame (GstTimesformer *self, const GstVideoInfo *info)
   return roi;
 }
 
+/* The sampling of the model under the properties; logged. */
+static GstTsfSampler *
+new_sampler (GstTimesformer *self)
+{
+  const TsfConfig *config = tsf_model_get_config (self->model);
+  GstTsfSamplingMode mode;
+  GstTsfSampling sampling;
+  guint stride, num_frames, hop;
+  gchar *text;
+
+  GST_OBJECT_LOCK (self);
+  mode = self->sampling;
+  stride = self->frame_stride;
+  num_frames = self->num_frames;
+  hop = self->clip_hop;
+  GST_OBJECT_UNLOCK (self);
+  gst_tsf_sampling_resolve (config, mode, stride, num_frames, hop, &sampling);
+  text = gst_tsf_sampling_describe (&sampling, config, stride);
+  GST_INFO_OBJECT (self, "sampling %s", text);
+  g_free (text);
+  return gst_tsf_sampler_new (config, &sampling);
+}
+
 static gboolean
 gst_timesformer_set_info (GstVideoFilter *filter, GstCaps *incaps, GstVideoInfo *in_info,
     GstCaps *outcaps, GstVideoInfo *out_info)
@@ -333,17 +374,8 @@ gst_timesformer_set_info (GstVideoFilter *filter, GstCaps *incaps, GstVideoInfo 
   GstVideoRectangle roi = roi_in_frame (self, in_info);
   GError *error = NULL;
 
-  if (self->sampler == NULL) {
-    guint stride, num_frames, hop;
-
-    GST_OBJECT_LOCK (self);
-    stride = self->frame_stride;
-    num_frames = self->num_frames;
-    hop = self->clip_hop;
-    GST_OBJECT_UNLOCK (self);
-    self->sampler = gst_tsf_sampler_new (tsf_model_get_config (self->model), stride,
-        num_frames, hop);
-  }
+  if (self->sampler == NULL)
+    self->sampler = new_sampler (self);
   GST_DEBUG_OBJECT (self, "caps %" GST_PTR_FORMAT ", classifying %dx%d at %d,%d", incaps,
       roi.w, roi.h, roi.x, roi.y);
   if (!gst_tsf_sampler_set_info (self->sampler, in_info, &roi, &error)) {
@@ -392,15 +424,25 @@ sample_frame (GstTimesformer *self, GstBuffer *buffer, gboolean *completed)
   GstClockTime running_time = gst_segment_to_running_time (segment, GST_FORMAT_TIME,
       GST_BUFFER_PTS (buffer));
   GError *error = NULL;
-  GstTsfClip *clip = gst_tsf_sampler_push (self->sampler, buffer, running_time, &error);
+  GList *clips = gst_tsf_sampler_push (self->sampler, buffer, running_time, &error);
+  GstFlowReturn ret = GST_FLOW_OK;
 
-  *completed = clip != NULL;
+  *completed = clips != NULL;
   if (error != NULL) {
     GST_ELEMENT_ERROR (self, STREAM, FAILED, ("%s", error->message), (NULL));
     g_error_free (error);
     return GST_FLOW_ERROR;
   }
-  return clip != NULL ? queue_clip (self, clip) : GST_FLOW_OK;
+  while (clips != NULL) {
+    GstTsfClip *clip = clips->data;
+
+    clips = g_list_delete_link (clips, clips);
+    if (ret == GST_FLOW_OK)
+      ret = queue_clip (self, clip);
+    else
+      gst_tsf_clip_free (clip);
+  }
+  return ret;
 }
 
 static GstFlowReturn
@@ -586,6 +628,9 @@ gst_timesformer_set_property (GObject *object, guint prop_id, const GValue *valu
       g_free (self->model_path);
       self->model_path = g_value_dup_string (value);
       break;
+    case PROP_SAMPLING:
+      self->sampling = g_value_get_enum (value);
+      break;
     case PROP_FRAME_STRIDE:
       self->frame_stride = g_value_get_uint (value);
       break;
@@ -662,6 +707,9 @@ gst_timesformer_get_property (GObject *object, guint prop_id, GValue *value,
     case PROP_MODEL:
       g_value_set_string (value, self->model_path);
       break;
+    case PROP_SAMPLING:
+      g_value_set_enum (value, self->sampling);
+      break;
     case PROP_FRAME_STRIDE:
       g_value_set_uint (value, self->frame_stride);
       break;
@@ -720,10 +768,18 @@ gst_timesformer_finalize (GObject *object)
 static void
 install_sampling_properties (GObjectClass *gobject_class)
 {
+  g_object_class_install_property (gobject_class, PROP_SAMPLING,
+      g_param_spec_enum ("sampling", "Sampling", "How frames are chosen: time = by their "
+          "timestamps, one every frame interval of the model's training sampling (a clip "
+          "spans the same time at any frame rate); frames = every frame-stride-th frame",
+          GST_TYPE_TSF_SAMPLING_MODE, DEFAULT_SAMPLING, READY_FLAGS));
   g_object_class_install_property (gobject_class, PROP_FRAME_STRIDE,
       g_param_spec_uint ("frame-stride", "Frame stride",
-          "Sample every N-th input frame (the paper's sampling rate: 8x32 is num-frames=8, "
-          "frame-stride=32)", 1, MAX_FRAME_STRIDE, DEFAULT_FRAME_STRIDE, READY_FLAGS));
+          "Frames from one sampled frame to the next (the paper's sampling rate: 8x32 is "
+          "num-frames=8, frame-stride=32); with sampling=time, frames of the model's training "
+          "frame rate (30 fps unless the model states one). 0 = the model's own sampling "
+          "(config.json \"sampling\", else 8x32 at 30 fps)", 0, MAX_FRAME_STRIDE,
+          DEFAULT_FRAME_STRIDE, READY_FLAGS));
   g_object_class_install_property (gobject_class, PROP_NUM_FRAMES,
       g_param_spec_uint ("num-frames", "Frames per clip",
           "Sampled frames per clip (0 = the model's num_frames)", 0, MAX_NUM_FRAMES,
@@ -827,6 +883,7 @@ static void
 gst_timesformer_init (GstTimesformer *self)
 {
   self->model_path = g_strdup (DEFAULT_MODEL);
+  self->sampling = DEFAULT_SAMPLING;
   self->frame_stride = DEFAULT_FRAME_STRIDE;
   self->num_frames = DEFAULT_NUM_FRAMES;
   self->clip_hop = DEFAULT_CLIP_HOP;

@@ -17,7 +17,8 @@ struct _GstTimesformer {
 
   /* Properties (GST_OBJECT_LOCK). */
   gchar *model_path;           /* model directory or checkpoint file */
-  guint frame_stride;          /* every frame_stride-th frame is sampled */
+  GstTsfSamplingMode sampling; /* by timestamps or by counting frames */
+  guint frame_stride;          /* frames between sampled frames, 0 = the model's sampling */
   guint num_frames;            /* sampled frames per clip, 0 = the model's */
   guint clip_hop;              /* sampled frames between clip starts, 0 = num_frames */
   guint max_pending;           /* clips that may wait for the worker */

@@ -8,14 +8,16 @@
 
 #define CHANNELS 3
 
+GST_DEBUG_CATEGORY_STATIC (gst_tsf_sampler_debug);
+#define GST_CAT_DEFAULT gst_tsf_sampler_debug
+
 typedef struct {
   GstClockTime pts;
   GstClockTime running_time;
 } SampledTimes;
 
 struct _GstTsfSampler {
-  guint frame_stride;
-  guint clip_hop;
+  GstTsfSampling sampling;
   TsfClipShape shape;          /* frames = num_frames, channels = 3, height/width: the plan's */
   TsfConfig recipe;            /* the model's preprocessing (labels not copied) */
   gfloat scale[CHANNELS];      /* value = byte * scale[c] + offset[c] */
@@ -27,10 +29,43 @@ struct _GstTsfSampler {
   GstBuffer *rgb_buffer;       /* the converter's output */
 
   guint64 frames_seen;         /* input frames since the last reset */
-  guint64 sampled;             /* sampled frames since the last reset */
+  guint64 next_slot;           /* slots filled since the last reset */
+  GstClockTime origin;         /* time: the timestamp of slot 0 */
+  GstClockTime last_time;      /* time: the previous frame's timestamp, NONE after a reset */
   gfloat *window;              /* num_frames slots of one preprocessed frame, a ring */
   SampledTimes *times;         /* the ring's timestamps */
 };
+
+void
+gst_tsf_sampling_resolve (const TsfConfig *config, GstTsfSamplingMode mode, guint user_stride,
+    guint num_frames, guint clip_hop, GstTsfSampling *sampling)
+{
+  gdouble fps = tsf_config_get_sampling_fps (config);
+  gdouble seconds = user_stride > 0 ? user_stride / fps : tsf_config_get_frame_interval (config);
+
+  sampling->mode = mode;
+  sampling->interval = MAX ((GstClockTime) llround (seconds * GST_SECOND), 1);
+  sampling->frame_stride = user_stride > 0 ? user_stride : MAX (lround (seconds * fps), 1);
+  sampling->num_frames = num_frames > 0 ? num_frames : config->num_frames;
+  sampling->clip_hop = clip_hop > 0 ? clip_hop : sampling->num_frames;
+}
+
+gchar *
+gst_tsf_sampling_describe (const GstTsfSampling *sampling, const TsfConfig *config,
+    guint user_stride)
+{
+  g_autofree gchar *model = tsf_sampling_describe (config);
+  g_autofree gchar *source = user_stride > 0 ? g_strdup_printf ("frame-stride=%u; the model: %s",
+      user_stride, model) : g_strdup_printf ("the model's: %s", model);
+
+  if (sampling->mode == GST_TSF_SAMPLING_FRAMES)
+    return g_strdup_printf ("by counting frames: %u frames, every %u-th frame, a new clip every "
+        "%u (%s)", sampling->num_frames, sampling->frame_stride, sampling->clip_hop, source);
+  return g_strdup_printf ("by time: %u frames %.3f s apart, a clip of %.3f s, a new clip every "
+      "%u (%s)", sampling->num_frames, (gdouble) sampling->interval / GST_SECOND,
+      (gdouble) sampling->interval * sampling->num_frames / GST_SECOND, sampling->clip_hop,
+      source);
+}
 
 static gsize
 frame_floats (const TsfClipShape *shape)
@@ -39,15 +74,18 @@ frame_floats (const TsfClipShape *shape)
 }
 
 GstTsfSampler *
-gst_tsf_sampler_new (const TsfConfig *config, guint frame_stride, guint num_frames,
-    guint clip_hop)
+gst_tsf_sampler_new (const TsfConfig *config, const GstTsfSampling *sampling)
 {
   GstTsfSampler *sampler = g_new0 (GstTsfSampler, 1);
   guint c;
 
-  sampler->frame_stride = MAX (frame_stride, 1);
-  sampler->shape.frames = num_frames > 0 ? num_frames : config->num_frames;
-  sampler->clip_hop = clip_hop > 0 ? clip_hop : sampler->shape.frames;
+  GST_DEBUG_CATEGORY_INIT (gst_tsf_sampler_debug, "timesformersampler", 0,
+      "timesformer's frame sampling");
+  sampler->sampling = *sampling;
+  sampler->sampling.frame_stride = MAX (sampling->frame_stride, 1);
+  sampler->sampling.interval = MAX (sampling->interval, 1);
+  sampler->shape.frames = MAX (sampling->num_frames, 1);
+  sampler->sampling.clip_hop = MAX (sampling->clip_hop, 1);
   sampler->shape.channels = CHANNELS;
   sampler->recipe = *config;
   sampler->recipe.labels = NULL;
@@ -57,6 +95,7 @@ gst_tsf_sampler_new (const TsfConfig *config, guint frame_stride, guint num_fram
   }
   sampler->times = g_new0 (SampledTimes, sampler->shape.frames);
   gst_video_info_init (&sampler->in_info);
+  gst_tsf_sampler_reset (sampler);
   return sampler;
 }
 
@@ -88,7 +127,9 @@ void
 gst_tsf_sampler_reset (GstTsfSampler *sampler)
 {
   sampler->frames_seen = 0;
-  sampler->sampled = 0;
+  sampler->next_slot = 0;
+  sampler->origin = GST_CLOCK_TIME_NONE;
+  sampler->last_time = GST_CLOCK_TIME_NONE;
 }
 
 /* The window holds num_frames preprocessed frames of the plan's size. */
@@ -199,22 +240,22 @@ preprocess_frame (GstTsfSampler *sampler, GstBuffer *buffer, gfloat *out, GError
   return TRUE;
 }
 
-/* Clip k holds sampled frames k*hop .. k*hop + frames - 1. */
+/* Clip k holds slots k*hop .. k*hop + frames - 1. */
 static gboolean
-sampled_frame_is_in_a_clip (const GstTsfSampler *sampler, guint64 index)
+slot_is_in_a_clip (const GstTsfSampler *sampler, guint64 slot)
 {
-  return index % sampler->clip_hop < sampler->shape.frames;
+  return slot % sampler->sampling.clip_hop < sampler->shape.frames;
 }
 
 static gboolean
-sampled_frame_completes_a_clip (const GstTsfSampler *sampler, guint64 index)
+slot_completes_a_clip (const GstTsfSampler *sampler, guint64 slot)
 {
   guint64 last = sampler->shape.frames - 1;
 
-  return index >= last && (index - last) % sampler->clip_hop == 0;
+  return slot >= last && (slot - last) % sampler->sampling.clip_hop == 0;
 }
 
-/* The clip ending at sampled frame `last`, copied out of the ring in time order. */
+/* The clip ending at slot `last`, copied out of the ring in time order. */
 static GstTsfClip *
 assemble_clip (const GstTsfSampler *sampler, guint64 last)
 {
@@ -224,45 +265,128 @@ assemble_clip (const GstTsfSampler *sampler, guint64 last)
   guint i;
 
   clip->shape = sampler->shape;
+  clip->real_frames = frames;
   clip->data = g_new (gfloat, floats * frames);
   for (i = 0; i < frames; i++) {
     guint slot = (last + 1 + i) % frames;   /* oldest first */
 
     memcpy (clip->data + i * floats, sampler->window + slot * floats, floats * sizeof (gfloat));
-    if (i == 0) {
-      clip->first_pts = sampler->times[slot].pts;
-      clip->first_running_time = sampler->times[slot].running_time;
-    }
   }
+  clip->first_pts = sampler->times[(last + 1) % frames].pts;
+  clip->first_running_time = sampler->times[(last + 1) % frames].running_time;
   clip->last_pts = sampler->times[last % frames].pts;
   clip->last_running_time = sampler->times[last % frames].running_time;
   return clip;
 }
 
-GstTsfClip *
+/* An input frame's duration: by the caps' rate, else the buffer's, else one interval. */
+static GstClockTime
+frame_duration (const GstTsfSampler *sampler, GstBuffer *buffer)
+{
+  gint fps_n = GST_VIDEO_INFO_FPS_N (&sampler->in_info);
+  gint fps_d = GST_VIDEO_INFO_FPS_D (&sampler->in_info);
+
+  if (fps_n > 0 && fps_d > 0)
+    return gst_util_uint64_scale (GST_SECOND, fps_d, fps_n);
+  if (GST_BUFFER_DURATION_IS_VALID (buffer) && GST_BUFFER_DURATION (buffer) > 0)
+    return GST_BUFFER_DURATION (buffer);
+  return sampler->sampling.interval;
+}
+
+/* The frame's timestamp; a frame without one comes one frame duration after the previous. */
+static GstClockTime
+frame_time (const GstTsfSampler *sampler, GstBuffer *buffer)
+{
+  if (GST_BUFFER_PTS_IS_VALID (buffer))
+    return GST_BUFFER_PTS (buffer);
+  return GST_CLOCK_TIME_IS_VALID (sampler->last_time)
+      ? sampler->last_time + frame_duration (sampler, buffer) : 0;
+}
+
+/* Time: slot n takes the first frame from half a frame (at most half an interval) before its
+ * time n x interval on: the nearest frame of a steady stream. -1 when the frame falls in a
+ * slot already filled. Times going backwards, or a hole longer than a clip, start afresh. */
+static gint64
+slot_by_time (GstTsfSampler *sampler, GstBuffer *buffer)
+{
+  GstClockTime interval = sampler->sampling.interval;
+  GstClockTime time = frame_time (sampler, buffer);
+  GstClockTime early = MIN (frame_duration (sampler, buffer), interval) / 2;
+  guint64 slot;
+
+  if (GST_CLOCK_TIME_IS_VALID (sampler->last_time) && time < sampler->last_time) {
+    GST_DEBUG ("timestamps went back from %" GST_TIME_FORMAT " to %" GST_TIME_FORMAT
+        ": sampling afresh", GST_TIME_ARGS (sampler->last_time), GST_TIME_ARGS (time));
+    gst_tsf_sampler_reset (sampler);
+  }
+  sampler->last_time = time;
+  if (!GST_CLOCK_TIME_IS_VALID (sampler->origin))
+    sampler->origin = time;
+  slot = (time - sampler->origin + early - 1) / interval;   /* a tie: the earlier slot */
+  if (sampler->next_slot > 0 && slot >= sampler->next_slot + sampler->shape.frames) {
+    GST_DEBUG ("no frame for %" G_GUINT64_FORMAT " slots: sampling afresh",
+        slot - sampler->next_slot);
+    sampler->next_slot = 0;
+    sampler->origin = time;
+    slot = 0;
+  }
+  return slot >= sampler->next_slot ? (gint64) slot : -1;
+}
+
+/* Frames: every frame_stride-th frame is the next slot, else -1. */
+static gint64
+slot_by_count (GstTsfSampler *sampler)
+{
+  guint64 frame = sampler->frames_seen++;
+
+  return frame % sampler->sampling.frame_stride == 0 ? (gint64) sampler->next_slot : -1;
+}
+
+/* The slots from next_slot to `last` get this frame; the clips they complete are appended. */
+static gboolean
+fill_slots (GstTsfSampler *sampler, guint64 last, GstBuffer *buffer, GstClockTime running_time,
+    GList **clips, GError **error)
+{
+  gsize floats = frame_floats (&sampler->shape);
+  gfloat *converted = NULL;
+  guint64 slot;
+
+  for (slot = sampler->next_slot; slot <= last; slot++) {
+    guint ring = slot % sampler->shape.frames;
+
+    if (!slot_is_in_a_clip (sampler, slot))
+      continue;
+    if (converted == NULL) {
+      converted = sampler->window + ring * floats;
+      if (!preprocess_frame (sampler, buffer, converted, error))
+        return FALSE;
+    } else {
+      memcpy (sampler->window + ring * floats, converted, floats * sizeof (gfloat));
+    }
+    sampler->times[ring].pts = GST_BUFFER_PTS (buffer);
+    sampler->times[ring].running_time = running_time;
+    if (slot_completes_a_clip (sampler, slot))
+      *clips = g_list_append (*clips, assemble_clip (sampler, slot));
+  }
+  sampler->next_slot = last + 1;
+  return TRUE;
+}
+
+GList *
 gst_tsf_sampler_push (GstTsfSampler *sampler, GstBuffer *buffer, GstClockTime running_time,
     GError **error)
 {
-  guint64 frame = sampler->frames_seen++;
-  guint64 index;
-  guint slot;
+  GList *clips = NULL;
+  gint64 slot = sampler->sampling.mode == GST_TSF_SAMPLING_TIME
+      ? slot_by_time (sampler, buffer) : slot_by_count (sampler);
 
-  if (frame % sampler->frame_stride != 0)
+  if (slot < 0)
     return NULL;
-  index = sampler->sampled++;
-  if (!sampled_frame_is_in_a_clip (sampler, index))
+  if (!fill_slots (sampler, slot, buffer, running_time, &clips, error)) {
+    g_list_free_full (clips, (GDestroyNotify) gst_tsf_clip_free);
     return NULL;
-
-  slot = index % sampler->shape.frames;
-  if (!preprocess_frame (sampler, buffer, sampler->window + slot * frame_floats
-          (&sampler->shape), error))
-    return NULL;
-  sampler->times[slot].pts = GST_BUFFER_PTS (buffer);
-  sampler->times[slot].running_time = running_time;
-
-  if (!sampled_frame_completes_a_clip (sampler, index))
-    return NULL;
-  return assemble_clip (sampler, index);
+  }
+  return clips;
 }
 
 void

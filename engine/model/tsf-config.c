@@ -92,6 +92,14 @@ tsf_config_get_frame_interval (const TsfConfig *config)
   return sampling->clip_duration / MAX (config->num_frames, 1);
 }
 
+gdouble
+tsf_config_get_sampling_fps (const TsfConfig *config)
+{
+  if (config->sampling.origin != TSF_SAMPLING_STATED)
+    return DEFAULT_SAMPLING_FPS;
+  return config->sampling.fps;
+}
+
 gchar *
 tsf_sampling_describe (const TsfConfig *config)
 {

@@ -8,6 +8,7 @@
 
 #include "gstcliplabelsmeta.h"
 #include "gsttsfpreprocess.h"
+#include "model-copy.h"
 
 /* ---- the plans ---- */
 
@@ -149,47 +150,17 @@ GST_END_TEST;
 static gchar *shipped_dir;
 
 /* A copy of the shipped model whose preprocessor_config.json has `recipe` (JSON members) for
- * size, crop_size, do_resize and do_center_crop; freed by remove_model. */
+ * size, crop_size, do_resize and do_center_crop; freed by test_model_copy_remove. */
 static gchar *
 model_with_recipe (const gchar *recipe)
 {
-  gchar *dir = g_dir_make_tmp ("tsf-recipe-XXXXXX", NULL);
-  const gchar *files[] = { "config.json", "model.safetensors" };
   gchar *json = g_strdup_printf ("{ \"image_processor_type\": \"VideoMAEImageProcessor\", "
       "\"image_mean\": [0.45, 0.45, 0.45], \"image_std\": [0.225, 0.225, 0.225], "
       "\"rescale_factor\": 0.00392156862745098, %s }", recipe);
-  gchar *path = g_build_filename (dir, "preprocessor_config.json", NULL);
-  guint i;
+  gchar *dir = test_model_copy (shipped_dir, NULL, json);
 
-  fail_unless (dir != NULL);
-  for (i = 0; i < G_N_ELEMENTS (files); i++) {
-    gchar *target = g_build_filename (shipped_dir, files[i], NULL);
-    gchar *link = g_build_filename (dir, files[i], NULL);
-
-    fail_unless (symlink (target, link) == 0, "symlink %s", link);
-    g_free (target);
-    g_free (link);
-  }
-  fail_unless (g_file_set_contents (path, json, -1, NULL));
-  g_free (path);
   g_free (json);
   return dir;
-}
-
-static void
-remove_model (gchar *dir)
-{
-  const gchar *files[] = { "config.json", "model.safetensors", "preprocessor_config.json" };
-  guint i;
-
-  for (i = 0; i < G_N_ELEMENTS (files); i++) {
-    gchar *path = g_build_filename (dir, files[i], NULL);
-
-    g_unlink (path);
-    g_free (path);
-  }
-  g_rmdir (dir);
-  g_free (dir);
 }
 
 /* The scores of every class of every clip, in clip order (top-k = all classes, by id). One
@@ -199,8 +170,8 @@ static GArray *
 run_pipeline (const gchar *frames, const gchar *model)
 {
   gchar *launch = g_strdup_printf ("videotestsrc num-buffers=16 pattern=ball ! %s ! "
-      "timesformer model=%s frame-stride=1 sync=true top-k=1000 threads=1 ! appsink name=sink "
-      "sync=false", frames, model);
+      "timesformer model=%s sampling=frames frame-stride=1 sync=true top-k=1000 threads=1 ! "
+      "appsink name=sink sync=false", frames, model);
   GstElement *pipeline = gst_parse_launch (launch, NULL);
   GstElement *sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
   GArray *scores = g_array_new (FALSE, TRUE, sizeof (gfloat));
@@ -257,7 +228,7 @@ GST_START_TEST (test_exact_size_pipeline)
   g_array_unref (shipped);
   g_array_unref (exact);
   g_array_unref (resized);
-  remove_model (model);
+  test_model_copy_remove (model);
 }
 GST_END_TEST;
 
@@ -280,8 +251,8 @@ GST_START_TEST (test_no_resize_pipeline)
   g_array_unref (cropped);
   g_array_unref (unscaled);
   g_array_unref (larger);
-  remove_model (crop);
-  remove_model (whole);
+  test_model_copy_remove (crop);
+  test_model_copy_remove (whole);
 }
 GST_END_TEST;
 
@@ -312,7 +283,7 @@ GST_START_TEST (test_impossible_recipe_refused_at_start)
   gst_element_set_state (pipeline, GST_STATE_NULL);
   gst_object_unref (pipeline);
   g_free (launch);
-  remove_model (model);
+  test_model_copy_remove (model);
 }
 GST_END_TEST;
 

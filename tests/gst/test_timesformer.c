@@ -9,6 +9,8 @@
 #include <gst/video/video.h>
 #include <gst/cliplabels/gstcliplabelsmeta.h>
 
+#include "model-copy.h"
+
 #ifdef HAVE_VALGRIND
 #include <valgrind/valgrind.h>
 #else
@@ -178,6 +180,71 @@ GST_START_TEST (test_sampling_arithmetic)
   check_sampling (2, 4, 2, 30);     /* strided, overlapping by half */
   check_sampling (3, 2, 5, 40);     /* gaps between clips */
   check_sampling (1, 4, 1, 9);      /* a sliding window: one clip per frame */
+}
+GST_END_TEST;
+
+/* The input frames (30 fps) on which the first `n` results arrive. */
+static void
+assert_results_on_frames (const gchar *model, const gchar *properties, const guint *frames,
+    guint n)
+{
+  GstHarness *h = new_harness_for (model, properties);
+  guint last = frames[n - 1] + 1, i, k = 0;
+  GList **per_frame = push_frames_collect (h, 0, last);
+
+  for (i = 0; i < last; i++) {
+    if (per_frame[i] == NULL)
+      continue;
+    fail_unless (k < n && i == frames[k], "%s: a result on frame %u", properties, i);
+    k++;
+  }
+  fail_unless_equals_int (k, n);
+  free_per_frame (per_frame, last);
+  gst_harness_teardown (h);
+}
+
+static GString *sampling_log;
+
+static void
+keep_sampling_log (GstDebugCategory *category, GstDebugLevel level, const gchar *file,
+    const gchar *function, gint line, GObject *object, GstDebugMessage *message,
+    gpointer user_data)
+{
+  const gchar *text = gst_debug_message_get (message);
+
+  if (g_str_equal (gst_debug_category_get_name (category), "timesformer")
+      && g_str_has_prefix (text, "sampling "))
+    g_string_append_printf (sampling_log, "%s\n", text);
+}
+
+/* With no property the model's own sampling is used (and logged); frame-stride still wins;
+ * a model that states none gets 8x32. */
+GST_START_TEST (test_sampling_from_the_model)
+{
+  gchar *plain = test_model ("divided");
+  gchar *model = test_model_copy (plain, "\"sampling\": {\"frame_stride\": 2, \"fps\": 30}",
+      NULL);
+  const guint strided[] = { 6, 14 }, every[] = { 3, 7 }, paper[] = { 96 };
+
+  sampling_log = g_string_new (NULL);
+  gst_debug_set_threshold_for_name ("timesformer", GST_LEVEL_INFO);
+  gst_debug_add_log_function (keep_sampling_log, NULL, NULL);
+  assert_results_on_frames (model, "sync=true", strided, 2);
+  fail_unless (strstr (sampling_log->str, "sampling by time: 4 frames 0.067 s apart, a clip of "
+          "0.267 s, a new clip every 4 (the model's: 4x2 at 30 fps (stated by the model))"),
+      "%s", sampling_log->str);
+  assert_results_on_frames (model, "sync=true sampling=frames", strided, 2);
+  assert_results_on_frames (model, "sync=true frame-stride=1", every, 2);
+  fail_unless (strstr (sampling_log->str, "(frame-stride=1; the model: 4x2 at 30 fps"),
+      "%s", sampling_log->str);
+  assert_results_on_frames (plain, "sync=true", paper, 1);
+  fail_unless (strstr (sampling_log->str, "(the model's: 4x32 at 30 fps (the default: the "
+          "model states none))"), "%s", sampling_log->str);
+  gst_debug_remove_log_function (keep_sampling_log);
+  gst_debug_set_threshold_for_name ("timesformer", GST_LEVEL_WARNING);
+  g_string_free (sampling_log, TRUE);
+  test_model_copy_remove (model);
+  g_free (plain);
 }
 GST_END_TEST;
 
@@ -928,7 +995,7 @@ GST_START_TEST (test_bad_property_values_refused)
   gchar *roi;
 
   g_object_set (e, "roi", "10,20,100,50", NULL);
-  ASSERT_WARNING (g_object_set (e, "frame-stride", 0, NULL));
+  ASSERT_WARNING (g_object_set (e, "frame-stride", 10001, NULL));
   ASSERT_WARNING (g_object_set (e, "top-k", 0, NULL));
   ASSERT_WARNING (g_object_set (e, "num-heads", 5000, NULL));
   ASSERT_WARNING (g_object_set (e, "threshold", 1.5f, NULL));
@@ -936,7 +1003,7 @@ GST_START_TEST (test_bad_property_values_refused)
   ASSERT_WARNING (g_object_set (e, "roi", "left half", NULL));
   g_object_get (e, "frame-stride", &stride, "top-k", &top_k, "threshold", &threshold,
       "roi", &roi, NULL);
-  fail_unless_equals_int (stride, 32);
+  fail_unless_equals_int (stride, 0);
   fail_unless_equals_int (top_k, 5);
   fail_unless_equals_float (threshold, 0.0f);
   fail_unless_equals_string (roi, "10,20,100,50");
@@ -977,6 +1044,7 @@ timesformer_suite (void)
   suite_add_tcase (suite, harness);
   suite_add_tcase (suite, pipelines);
   tcase_add_test (harness, test_sampling_arithmetic);
+  tcase_add_test (harness, test_sampling_from_the_model);
   tcase_add_test (harness, test_labels_and_threshold);
   tcase_add_test (harness, test_pixels_unchanged_and_meta_not_on_shared_buffer);
   tcase_add_test (harness, test_flush_clears_window);
