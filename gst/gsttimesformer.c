@@ -21,6 +21,7 @@ enum {
   PROP_FRAME_STRIDE,
   PROP_NUM_FRAMES,
   PROP_CLIP_HOP,
+  PROP_PAD_AT_EOS,
   PROP_MAX_PENDING,
   PROP_SYNC,
   PROP_TOP_K,
@@ -40,6 +41,7 @@ enum {
 #define DEFAULT_FRAME_STRIDE 0
 #define DEFAULT_NUM_FRAMES 0
 #define DEFAULT_CLIP_HOP 0
+#define DEFAULT_PAD_AT_EOS TRUE
 #define DEFAULT_MAX_PENDING 1
 #define DEFAULT_SYNC FALSE
 #define DEFAULT_TOP_K 5
@@ -474,6 +476,24 @@ gst_timesformer_transform_ip (GstBaseTransform *trans, GstBuffer *buffer)
   return report_worker_error (self);
 }
 
+/* The clip cut short by EOS, its last frame repeated, if pad-at-eos. */
+static void
+queue_last_clip (GstTimesformer *self)
+{
+  GstTsfClip *clip;
+  gboolean pad;
+
+  GST_OBJECT_LOCK (self);
+  pad = self->pad_at_eos;
+  GST_OBJECT_UNLOCK (self);
+  clip = pad && self->sampler != NULL ? gst_tsf_sampler_finish (self->sampler) : NULL;
+  if (clip == NULL)
+    return;
+  GST_DEBUG_OBJECT (self, "EOS: classifying the last clip, %u of its %u frames sampled, the "
+      "rest repeat its last", clip->real_frames, clip->shape.frames);
+  queue_clip (self, clip);
+}
+
 /* Delivers the results still pending at EOS as custom downstream events. */
 static void
 drain_at_eos (GstTimesformer *self)
@@ -516,8 +536,10 @@ gst_timesformer_sink_event (GstBaseTransform *trans, GstEvent *event)
         gst_tsf_sampler_reset (self->sampler);
       break;
     case GST_EVENT_EOS:
-      if (self->worker != NULL)
+      if (self->worker != NULL) {
+        queue_last_clip (self);
         drain_at_eos (self);
+      }
       break;
     default:
       break;
@@ -640,6 +662,9 @@ gst_timesformer_set_property (GObject *object, guint prop_id, const GValue *valu
     case PROP_CLIP_HOP:
       self->clip_hop = g_value_get_uint (value);
       break;
+    case PROP_PAD_AT_EOS:
+      self->pad_at_eos = g_value_get_boolean (value);
+      break;
     case PROP_MAX_PENDING:
       self->max_pending = g_value_get_uint (value);
       break;
@@ -719,6 +744,9 @@ gst_timesformer_get_property (GObject *object, guint prop_id, GValue *value,
     case PROP_CLIP_HOP:
       g_value_set_uint (value, self->clip_hop);
       break;
+    case PROP_PAD_AT_EOS:
+      g_value_set_boolean (value, self->pad_at_eos);
+      break;
     case PROP_MAX_PENDING:
       g_value_set_uint (value, self->max_pending);
       break;
@@ -788,6 +816,11 @@ install_sampling_properties (GObjectClass *gobject_class)
           "Clip hop", "A new clip starts every N sampled frames (0 = num-frames: clips do not "
           "overlap; smaller values give a sliding window)", 0, G_MAXINT, DEFAULT_CLIP_HOP,
           READY_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_PAD_AT_EOS,
+      g_param_spec_boolean ("pad-at-eos", "Pad the last clip at EOS", "At the end of the "
+          "stream, classify a clip that has at least one sampled frame but is not complete, "
+          "its last frame repeated (the result's real-frames says how many were sampled)",
+          DEFAULT_PAD_AT_EOS, PLAYING_FLAGS));
   g_object_class_install_property (gobject_class, PROP_MAX_PENDING,
       g_param_spec_uint ("max-pending", "Maximum pending clips",
           "Clips that may wait while the model is busy; in a live pipeline the oldest waiting "
@@ -887,6 +920,7 @@ gst_timesformer_init (GstTimesformer *self)
   self->frame_stride = DEFAULT_FRAME_STRIDE;
   self->num_frames = DEFAULT_NUM_FRAMES;
   self->clip_hop = DEFAULT_CLIP_HOP;
+  self->pad_at_eos = DEFAULT_PAD_AT_EOS;
   self->max_pending = DEFAULT_MAX_PENDING;
   self->sync = DEFAULT_SYNC;
   self->top_k = DEFAULT_TOP_K;

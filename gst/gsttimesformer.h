@@ -21,6 +21,7 @@ struct _GstTimesformer {
   guint frame_stride;          /* frames between sampled frames, 0 = the model's sampling */
   guint num_frames;            /* sampled frames per clip, 0 = the model's */
   guint clip_hop;              /* sampled frames between clip starts, 0 = num_frames */
+  gboolean pad_at_eos;         /* classify the incomplete last clip, its last frame repeated */
   guint max_pending;           /* clips that may wait for the worker */
   gboolean sync;               /* wait for each result, attach it to the completing buffer */
   guint top_k;                 /* labels reported per clip */

@@ -389,6 +389,43 @@ gst_tsf_sampler_push (GstTsfSampler *sampler, GstBuffer *buffer, GstClockTime ru
   return clips;
 }
 
+/* Fills the ring slots after the clip's last sampled one with it, up to its end. */
+static guint64
+pad_clip (GstTsfSampler *sampler, guint64 start)
+{
+  gsize floats = frame_floats (&sampler->shape);
+  guint64 last = sampler->next_slot - 1, end = start + sampler->shape.frames - 1, slot;
+  guint from = last % sampler->shape.frames;
+
+  for (slot = last + 1; slot <= end; slot++) {
+    guint to = slot % sampler->shape.frames;
+
+    memcpy (sampler->window + to * floats, sampler->window + from * floats,
+        floats * sizeof (gfloat));
+    sampler->times[to] = sampler->times[from];
+  }
+  return end;
+}
+
+GstTsfClip *
+gst_tsf_sampler_finish (GstTsfSampler *sampler)
+{
+  guint64 hop = sampler->sampling.clip_hop, frames = sampler->shape.frames;
+  guint64 next = sampler->next_slot, start;
+  GstTsfClip *clip;
+
+  /* the first clip not yet complete: k = (next - frames) / hop + 1 once one is complete */
+  start = next >= frames ? ((next - frames) / hop + 1) * hop : 0;
+  if (next == 0 || start >= next || sampler->window == NULL) {
+    gst_tsf_sampler_reset (sampler);
+    return NULL;
+  }
+  clip = assemble_clip (sampler, pad_clip (sampler, start));
+  clip->real_frames = next - start;
+  gst_tsf_sampler_reset (sampler);
+  return clip;
+}
+
 void
 gst_tsf_clip_free (GstTsfClip *clip)
 {

@@ -74,4 +74,9 @@ void gst_tsf_sampler_reset (GstTsfSampler *sampler);
 GList *gst_tsf_sampler_push (GstTsfSampler *sampler, GstBuffer *buffer,
     GstClockTime running_time, GError **error);
 
+/* At the end of the stream: the oldest clip that has started but is not complete, its missing
+ * slots filled with its last sampled frame (real_frames says how many were sampled), or NULL
+ * when no clip has a sampled frame waiting. Then forgets the frames, as a reset. */
+GstTsfClip *gst_tsf_sampler_finish (GstTsfSampler *sampler);
+
 G_END_DECLS

@@ -51,6 +51,7 @@ make_result (GstTsfWorker *worker, const Job *job, const TsfPrediction *best, gu
   result->producer = worker->producer;
   result->clip_index = job->request.clip_index;
   result->num_frames = job->clip->shape.frames;
+  result->real_frames = job->clip->real_frames;
   result->first_pts = job->clip->first_pts;
   result->last_pts = job->clip->last_pts;
   result->first_running_time = job->clip->first_running_time;

@@ -443,6 +443,52 @@ GST_START_TEST (test_time_window_restarts)
 }
 GST_END_TEST;
 
+/* At the end of the stream, the clip cut short is completed with its last frame. */
+GST_START_TEST (test_finish_pads_the_last_clip)
+{
+  TsfConfig config;
+  GstVideoInfo info;
+  GstVideoRectangle whole = { 0, 0, 96, 32 };
+  GstTsfSampler *sampler;
+  GstTsfClip *clip;
+  gsize floats = 3 * 32 * 32;
+  guint i;
+
+  init_config (&config, 4);
+  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_RGB, 96, 32);
+  GST_VIDEO_INFO_FPS_N (&info) = 30;
+  sampler = new_sampler (&config, GST_TSF_SAMPLING_TIME, 1, 0, 0);
+  fail_unless (gst_tsf_sampler_set_info (sampler, &info, &whole, NULL));
+  for (i = 0; i < 6; i++) {
+    GstBuffer *frame = three_bands_frame (&info, i);
+
+    gst_buffer_memset (frame, 0, 20 * i, gst_buffer_get_size (frame));   /* grey, lighter */
+    gst_tsf_clip_free (push_one (sampler, frame, 0, NULL));
+    gst_buffer_unref (frame);
+  }
+  clip = gst_tsf_sampler_finish (sampler);
+  fail_unless (clip != NULL);
+  fail_unless_equals_int (clip->real_frames, 2);
+  fail_unless_equals_int (clip->shape.frames, 4);
+  fail_unless_equals_uint64 (clip->first_pts, 4 * FRAME_DURATION);
+  fail_unless_equals_uint64 (clip->last_pts, 5 * FRAME_DURATION);
+  fail_unless (fabsf (clip->data[0] - normalised (80)) < 1e-5f);
+  for (i = 1; i < 4; i++)
+    fail_unless (fabsf (clip->data[i * floats] - normalised (100)) < 1e-5f, "frame %u", i);
+  gst_tsf_clip_free (clip);
+  /* nothing waits after a finish, nor after a complete clip */
+  fail_unless (gst_tsf_sampler_finish (sampler) == NULL);
+  for (i = 0; i < 4; i++) {
+    GstBuffer *frame = three_bands_frame (&info, i);
+
+    gst_tsf_clip_free (push_one (sampler, frame, 0, NULL));
+    gst_buffer_unref (frame);
+  }
+  fail_unless (gst_tsf_sampler_finish (sampler) == NULL);
+  gst_tsf_sampler_free (sampler);
+}
+GST_END_TEST;
+
 static Suite *
 sampler_suite (void)
 {
@@ -458,6 +504,7 @@ sampler_suite (void)
   tcase_add_test (tc, test_time_sampling_any_rate);
   tcase_add_test (tc, test_dropped_frames_keep_duration);
   tcase_add_test (tc, test_time_window_restarts);
+  tcase_add_test (tc, test_finish_pads_the_last_clip);
   return suite;
 }
 

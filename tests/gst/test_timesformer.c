@@ -248,6 +248,52 @@ GST_START_TEST (test_sampling_from_the_model)
 }
 GST_END_TEST;
 
+/* The results sent downstream at EOS, as structures. */
+static GList *
+push_eos_collect (GstHarness *h)
+{
+  GList *results = NULL;
+  GstEvent *event;
+
+  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+  while ((event = gst_harness_try_pull_event (h)) != NULL) {
+    const GstStructure *s = gst_clip_labels_event_get_structure (event);
+
+    if (s != NULL)
+      results = g_list_append (results, gst_structure_copy (s));
+    gst_event_unref (event);
+  }
+  return results;
+}
+
+/* Two frames of a 4-frame clip, then EOS: one result, 2 real frames; none with
+ * pad-at-eos=false. */
+GST_START_TEST (test_short_stream_padded_at_eos)
+{
+  GstHarness *h = new_harness ("sync=true frame-stride=1");
+  GList **per_frame = push_frames_collect (h, 0, 2), *results;
+  const GstStructure *r;
+
+  fail_unless (per_frame[0] == NULL && per_frame[1] == NULL);
+  free_per_frame (per_frame, 2);
+  results = push_eos_collect (h);
+  fail_unless_equals_int (g_list_length (results), 1);
+  r = results->data;
+  fail_unless_equals_int (structure_uint (r, "num-frames"), 4);
+  fail_unless_equals_int (structure_uint (r, "real-frames"), 2);
+  fail_unless_equals_uint64 (structure_uint64 (r, "first-pts"), 0);
+  fail_unless_equals_uint64 (structure_uint64 (r, "last-pts"), FRAME_DURATION);
+  g_list_free_full (results, (GDestroyNotify) gst_structure_free);
+  gst_harness_teardown (h);
+
+  h = new_harness ("sync=true frame-stride=1 pad-at-eos=false");
+  per_frame = push_frames_collect (h, 0, 2);
+  free_per_frame (per_frame, 2);
+  fail_unless (push_eos_collect (h) == NULL);
+  gst_harness_teardown (h);
+}
+GST_END_TEST;
+
 GST_START_TEST (test_labels_and_threshold)
 {
   GstHarness *h = new_harness ("sync=true frame-stride=1 top-k=3");
@@ -1045,6 +1091,7 @@ timesformer_suite (void)
   suite_add_tcase (suite, pipelines);
   tcase_add_test (harness, test_sampling_arithmetic);
   tcase_add_test (harness, test_sampling_from_the_model);
+  tcase_add_test (harness, test_short_stream_padded_at_eos);
   tcase_add_test (harness, test_labels_and_threshold);
   tcase_add_test (harness, test_pixels_unchanged_and_meta_not_on_shared_buffer);
   tcase_add_test (harness, test_flush_clears_window);
