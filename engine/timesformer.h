@@ -64,6 +64,12 @@ typedef struct {
   gdouble clip_duration;     /* seconds; 0 when stated as a frame stride */
 } TsfSampling;
 
+/* The order of the colour channels the model takes. */
+typedef enum {
+  TSF_CHANNEL_ORDER_RGB,
+  TSF_CHANNEL_ORDER_BGR,     /* trained on BGR frames (the official SSv2 configs) */
+} TsfChannelOrder;
+
 /* Hyper-parameters (config.json) and preprocessing (preprocessor_config.json). */
 typedef struct {
   guint image_size;
@@ -93,6 +99,8 @@ typedef struct {
   guint crop_width;
   guint crop_height;
   gdouble rescale_factor;
+  TsfChannelOrder channel_order; /* preprocessor_config.json "channel_order": "rgb" (default),
+                              * "bgr"; image_mean and image_std are in this order */
   TsfSampling sampling;      /* training sampling; the default when config.json states none */
 } TsfConfig;
 

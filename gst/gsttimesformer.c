@@ -30,6 +30,8 @@ enum {
   PROP_NUM_HEADS,
   PROP_LABELS,
   PROP_ROI,
+  PROP_FIT,
+  PROP_CHANNEL_ORDER,
   PROP_MODEL_INFO,
   PROP_CLIPS_PROCESSED,
   PROP_INFERENCE_MS,
@@ -50,6 +52,15 @@ enum {
 #define DEFAULT_NUM_HEADS 0
 #define DEFAULT_LABELS NULL
 #define DEFAULT_ROI ""
+#define DEFAULT_FIT GST_TSF_FIT_CROP
+#define DEFAULT_CHANNEL_ORDER CHANNEL_ORDER_MODEL
+
+/* channel-order: the model's (preprocessor_config.json), or forced. */
+typedef enum {
+  CHANNEL_ORDER_MODEL,
+  CHANNEL_ORDER_RGB,
+  CHANNEL_ORDER_BGR,
+} ChannelOrder;
 
 #define MAX_FRAME_STRIDE 10000
 #define MAX_NUM_FRAMES 1024
@@ -89,6 +100,42 @@ gst_tsf_sampling_mode_get_type (void)
 
   if (g_once_init_enter (&type))
     g_once_init_leave (&type, g_enum_register_static ("GstTimesformerSampling", values));
+  return type;
+}
+
+#define GST_TYPE_TSF_FIT (gst_tsf_fit_get_type ())
+static GType
+gst_tsf_fit_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    { GST_TSF_FIT_CROP, "The model's recipe: resize, then its centre crop", "crop" },
+    { GST_TSF_FIT_LETTERBOX, "The whole region scaled to fit the model's input, black bars "
+          "around it", "letterbox" },
+    { GST_TSF_FIT_STRETCH, "The whole region stretched to the model's input", "stretch" },
+    { 0, NULL, NULL },
+  };
+
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, g_enum_register_static ("GstTimesformerFit", values));
+  return type;
+}
+
+#define GST_TYPE_TSF_CHANNEL_ORDER (gst_tsf_channel_order_get_type ())
+static GType
+gst_tsf_channel_order_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    { CHANNEL_ORDER_MODEL, "The model's (preprocessor_config.json channel_order, else RGB)",
+        "model" },
+    { CHANNEL_ORDER_RGB, "Red, green, blue", "rgb" },
+    { CHANNEL_ORDER_BGR, "Blue, green, red (models trained on BGR frames)", "bgr" },
+    { 0, NULL, NULL },
+  };
+
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, g_enum_register_static ("GstTimesformerChannelOrder", values));
   return type;
 }
 
@@ -232,10 +279,14 @@ open_model (GstTimesformer *self, const gchar *path, const TsfModelOptions *opti
 {
   GError *error = NULL;
   guint width, height;
+  GstTsfFit fit;
 
+  GST_OBJECT_LOCK (self);
+  fit = self->fit;
+  GST_OBJECT_UNLOCK (self);
   self->model = tsf_model_open (path, options, &error);
   if (self->model != NULL && !gst_tsf_preprocess_check (tsf_model_get_config (self->model),
-          &width, &height, &error)) {
+          fit, &width, &height, &error)) {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("The model '%s' cannot be used: %s", path,
             error->message), (NULL));
     g_error_free (error);
@@ -352,10 +403,14 @@ new_sampler (GstTimesformer *self)
   const TsfConfig *config = tsf_model_get_config (self->model);
   GstTsfSamplingMode mode;
   GstTsfSampling sampling;
+  GstTsfFrameOptions options;
+  ChannelOrder order;
   guint stride, num_frames, hop;
   gchar *text;
 
   GST_OBJECT_LOCK (self);
+  options.fit = self->fit;
+  order = self->channel_order;
   mode = self->sampling;
   stride = self->frame_stride;
   num_frames = self->num_frames;
@@ -365,7 +420,12 @@ new_sampler (GstTimesformer *self)
   text = gst_tsf_sampling_describe (&sampling, config, stride);
   GST_INFO_OBJECT (self, "sampling %s", text);
   g_free (text);
-  return gst_tsf_sampler_new (config, &sampling);
+  options.bgr = order == CHANNEL_ORDER_BGR || (order == CHANNEL_ORDER_MODEL
+      && config->channel_order == TSF_CHANNEL_ORDER_BGR);
+  GST_INFO_OBJECT (self, "frames fitted by %s, channels %s", options.fit == GST_TSF_FIT_CROP
+      ? "the model's crop" : options.fit == GST_TSF_FIT_LETTERBOX ? "letterbox" : "stretch",
+      options.bgr ? "BGR" : "RGB");
+  return gst_tsf_sampler_new (config, &sampling, &options);
 }
 
 static gboolean
@@ -665,6 +725,12 @@ gst_timesformer_set_property (GObject *object, guint prop_id, const GValue *valu
     case PROP_PAD_AT_EOS:
       self->pad_at_eos = g_value_get_boolean (value);
       break;
+    case PROP_FIT:
+      self->fit = g_value_get_enum (value);
+      break;
+    case PROP_CHANNEL_ORDER:
+      self->channel_order = g_value_get_enum (value);
+      break;
     case PROP_MAX_PENDING:
       self->max_pending = g_value_get_uint (value);
       break;
@@ -746,6 +812,12 @@ gst_timesformer_get_property (GObject *object, guint prop_id, GValue *value,
       break;
     case PROP_PAD_AT_EOS:
       g_value_set_boolean (value, self->pad_at_eos);
+      break;
+    case PROP_FIT:
+      g_value_set_enum (value, self->fit);
+      break;
+    case PROP_CHANNEL_ORDER:
+      g_value_set_enum (value, self->channel_order);
       break;
     case PROP_MAX_PENDING:
       g_value_set_uint (value, self->max_pending);
@@ -834,6 +906,15 @@ install_sampling_properties (GObjectClass *gobject_class)
           "Region of interest", "Part of the frame to classify, \"x,y,width,height\" in "
           "pixels (width or height 0: to the frame's edge; \"\": the whole frame)",
           DEFAULT_ROI, READY_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_FIT, g_param_spec_enum ("fit",
+          "Fit", "How the region of interest becomes the model's input: crop = the model's "
+          "recipe (resize, centre crop: the sides of a wide frame are not seen); letterbox = "
+          "all of it, scaled to fit the recipe's input size with black bars; stretch = all of "
+          "it, stretched to that size", GST_TYPE_TSF_FIT, DEFAULT_FIT, READY_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_CHANNEL_ORDER,
+      g_param_spec_enum ("channel-order", "Channel order", "The colour order the model "
+          "takes: model = its preprocessor_config.json \"channel_order\" (else rgb), or rgb "
+          "or bgr", GST_TYPE_TSF_CHANNEL_ORDER, DEFAULT_CHANNEL_ORDER, READY_FLAGS));
 }
 
 static void
@@ -921,6 +1002,8 @@ gst_timesformer_init (GstTimesformer *self)
   self->num_frames = DEFAULT_NUM_FRAMES;
   self->clip_hop = DEFAULT_CLIP_HOP;
   self->pad_at_eos = DEFAULT_PAD_AT_EOS;
+  self->fit = DEFAULT_FIT;
+  self->channel_order = DEFAULT_CHANNEL_ORDER;
   self->max_pending = DEFAULT_MAX_PENDING;
   self->sync = DEFAULT_SYNC;
   self->top_k = DEFAULT_TOP_K;

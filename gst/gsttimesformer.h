@@ -30,6 +30,8 @@ struct _GstTimesformer {
   guint num_heads;             /* heads of a checkpoint without config.json, 0 = default */
   gchar *labels_file;          /* one label per line replacing the model's, NULL = keep */
   GstVideoRectangle roi;       /* region to classify; w or h 0 = to the frame's edge */
+  GstTsfFit fit;               /* the model's crop, letterbox or stretch */
+  gint channel_order;          /* the model's, RGB or BGR (ChannelOrder of the .c) */
 
   /* Set in start(), read-only until stop(). */
   TsfModel *model;             /* used by the worker's thread only while it runs */

@@ -2,6 +2,7 @@
 #include "gsttsfsampler.h"
 
 #include "gsttsfpreprocess.h"
+#include "gsttsfresample.h"
 
 #include <math.h>
 #include <string.h>
@@ -20,13 +21,18 @@ struct _GstTsfSampler {
   GstTsfSampling sampling;
   TsfClipShape shape;          /* frames = num_frames, channels = 3, height/width: the plan's */
   TsfConfig recipe;            /* the model's preprocessing (labels not copied) */
-  gfloat scale[CHANNELS];      /* value = byte * scale[c] + offset[c] */
+  GstTsfFrameOptions options;
+  gfloat scale[CHANNELS];      /* model channel c = byte * scale[c] + offset[c] */
   gfloat offset[CHANNELS];
 
   GstVideoInfo in_info;
-  GstVideoInfo rgb_info;       /* the model's input size, RGB */
+  GstVideoInfo rgb_info;       /* the part of the frame converted to RGB, at its size */
+  GstVideoRectangle converted; /* that part, in frame pixels (the whole frame) */
   GstVideoConverter *converter;
   GstBuffer *rgb_buffer;       /* the converter's output */
+  GstTsfPreprocessPlan plan;
+  GstTsfResampler *resampler;  /* the plan's resize of the region, its window only */
+  guint8 *input;               /* the model's input, packed RGB bytes, black around the window */
 
   guint64 frames_seen;         /* input frames since the last reset */
   guint64 next_slot;           /* slots filled since the last reset */
@@ -74,7 +80,8 @@ frame_floats (const TsfClipShape *shape)
 }
 
 GstTsfSampler *
-gst_tsf_sampler_new (const TsfConfig *config, const GstTsfSampling *sampling)
+gst_tsf_sampler_new (const TsfConfig *config, const GstTsfSampling *sampling,
+    const GstTsfFrameOptions *options)
 {
   GstTsfSampler *sampler = g_new0 (GstTsfSampler, 1);
   guint c;
@@ -89,6 +96,8 @@ gst_tsf_sampler_new (const TsfConfig *config, const GstTsfSampling *sampling)
   sampler->shape.channels = CHANNELS;
   sampler->recipe = *config;
   sampler->recipe.labels = NULL;
+  if (options != NULL)
+    sampler->options = *options;
   for (c = 0; c < CHANNELS; c++) {
     sampler->scale[c] = (gfloat) (config->rescale_factor / config->image_std[c]);
     sampler->offset[c] = -config->image_mean[c] / config->image_std[c];
@@ -104,6 +113,8 @@ clear_converter (GstTsfSampler *sampler)
 {
   g_clear_pointer (&sampler->converter, gst_video_converter_free);
   gst_clear_buffer (&sampler->rgb_buffer);
+  g_clear_pointer (&sampler->resampler, gst_tsf_resampler_free);
+  g_clear_pointer (&sampler->input, g_free);
 }
 
 void
@@ -145,47 +156,55 @@ set_frame_size (GstTsfSampler *sampler, guint width, guint height)
   sampler->window = g_new (gfloat, frame_floats (&sampler->shape) * sampler->shape.frames);
 }
 
+/* A converter of `rect` of the frame to RGB at its own size. The whole frame: GstVideoConverter
+ * converts a part of a YUV frame to other RGB values than the same part of the whole frame (by
+ * about 10 of 255 in tests/gst/test_pil_reference.c), and the model must see the frame as
+ * decoded. */
+static GstVideoConverter *
+new_converter (GstTsfSampler *sampler, const GstVideoRectangle *rect)
+{
+  GstStructure *options;
+
+  gst_video_info_set_format (&sampler->rgb_info, GST_VIDEO_FORMAT_RGB, rect->w, rect->h);
+  /* The converter wants both sides to agree on what it does not convert. */
+  GST_VIDEO_INFO_FPS_N (&sampler->rgb_info) = GST_VIDEO_INFO_FPS_N (&sampler->in_info);
+  GST_VIDEO_INFO_FPS_D (&sampler->rgb_info) = GST_VIDEO_INFO_FPS_D (&sampler->in_info);
+  GST_VIDEO_INFO_INTERLACE_MODE (&sampler->rgb_info) =
+      GST_VIDEO_INFO_INTERLACE_MODE (&sampler->in_info);
+  options = gst_structure_new ("GstVideoConverter",
+      GST_VIDEO_CONVERTER_OPT_SRC_X, G_TYPE_INT, rect->x,
+      GST_VIDEO_CONVERTER_OPT_SRC_Y, G_TYPE_INT, rect->y,
+      GST_VIDEO_CONVERTER_OPT_SRC_WIDTH, G_TYPE_INT, rect->w,
+      GST_VIDEO_CONVERTER_OPT_SRC_HEIGHT, G_TYPE_INT, rect->h,
+      GST_VIDEO_CONVERTER_OPT_DITHER_METHOD, GST_TYPE_VIDEO_DITHER_METHOD,
+      GST_VIDEO_DITHER_NONE, NULL);
+  return gst_video_converter_new (&sampler->in_info, &sampler->rgb_info, options);
+}
+
 gboolean
 gst_tsf_sampler_set_info (GstTsfSampler *sampler, const GstVideoInfo *info,
     const GstVideoRectangle *roi, GError **error)
 {
-  GstTsfPreprocessPlan plan;
-  GstStructure *options;
+  GstTsfPreprocessPlan *plan = &sampler->plan;
 
   clear_converter (sampler);
   gst_tsf_sampler_reset (sampler);
-  if (!gst_tsf_preprocess_plan (&sampler->recipe, roi, &plan, error))
+  if (!gst_tsf_preprocess_plan (&sampler->recipe, sampler->options.fit, roi, plan, error))
     return FALSE;
-  set_frame_size (sampler, plan.width, plan.height);
+  set_frame_size (sampler, plan->width, plan->height);
   sampler->in_info = *info;
-  gst_video_info_set_format (&sampler->rgb_info, GST_VIDEO_FORMAT_RGB, sampler->shape.width,
-      sampler->shape.height);
-  /* The converter wants both sides to agree on what it does not convert. */
-  GST_VIDEO_INFO_FPS_N (&sampler->rgb_info) = GST_VIDEO_INFO_FPS_N (info);
-  GST_VIDEO_INFO_FPS_D (&sampler->rgb_info) = GST_VIDEO_INFO_FPS_D (info);
-  GST_VIDEO_INFO_INTERLACE_MODE (&sampler->rgb_info) = GST_VIDEO_INFO_INTERLACE_MODE (info);
-
-  options = gst_structure_new ("GstVideoConverter",
-      GST_VIDEO_CONVERTER_OPT_SRC_X, G_TYPE_INT, plan.source.x,
-      GST_VIDEO_CONVERTER_OPT_SRC_Y, G_TYPE_INT, plan.source.y,
-      GST_VIDEO_CONVERTER_OPT_SRC_WIDTH, G_TYPE_INT, plan.source.w,
-      GST_VIDEO_CONVERTER_OPT_SRC_HEIGHT, G_TYPE_INT, plan.source.h,
-      GST_VIDEO_CONVERTER_OPT_DEST_X, G_TYPE_INT, plan.dest.x,
-      GST_VIDEO_CONVERTER_OPT_DEST_Y, G_TYPE_INT, plan.dest.y,
-      GST_VIDEO_CONVERTER_OPT_DEST_WIDTH, G_TYPE_INT, plan.dest.w,
-      GST_VIDEO_CONVERTER_OPT_DEST_HEIGHT, G_TYPE_INT, plan.dest.h,
-      GST_VIDEO_CONVERTER_OPT_FILL_BORDER, G_TYPE_BOOLEAN, TRUE,
-      GST_VIDEO_CONVERTER_OPT_BORDER_ARGB, G_TYPE_UINT, 0xff000000u,
-      GST_VIDEO_CONVERTER_OPT_RESAMPLER_METHOD, GST_TYPE_VIDEO_RESAMPLER_METHOD,
-      GST_VIDEO_RESAMPLER_METHOD_LINEAR,
-      GST_VIDEO_CONVERTER_OPT_DITHER_METHOD, GST_TYPE_VIDEO_DITHER_METHOD,
-      GST_VIDEO_DITHER_NONE, NULL);
-  sampler->converter = gst_video_converter_new (&sampler->in_info, &sampler->rgb_info, options);
+  sampler->resampler = gst_tsf_resampler_new (plan->region.w, plan->region.h,
+      plan->resized_width, plan->resized_height, plan->window.x, plan->window.y,
+      plan->window.w, plan->window.h);
+  sampler->input = g_new0 (guint8, (gsize) plan->width * plan->height * CHANNELS);
+  sampler->converted = (GstVideoRectangle) { 0, 0, GST_VIDEO_INFO_WIDTH (info),
+    GST_VIDEO_INFO_HEIGHT (info) };
+  sampler->converter = new_converter (sampler, &sampler->converted);
   if (sampler->converter == NULL) {
     g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION,
-        "cannot convert %s %dx%d to RGB %ux%u", gst_video_format_to_string
+        "cannot convert %s %dx%d to RGB", gst_video_format_to_string
         (GST_VIDEO_INFO_FORMAT (info)), GST_VIDEO_INFO_WIDTH (info),
-        GST_VIDEO_INFO_HEIGHT (info), sampler->shape.width, sampler->shape.height);
+        GST_VIDEO_INFO_HEIGHT (info));
     return FALSE;
   }
   sampler->rgb_buffer = gst_buffer_new_allocate (NULL, GST_VIDEO_INFO_SIZE (&sampler->rgb_info),
@@ -193,25 +212,40 @@ gst_tsf_sampler_set_info (GstTsfSampler *sampler, const GstVideoInfo *info,
   return TRUE;
 }
 
-/* Packed RGB bytes to planar, rescaled, normalised floats. */
+/* The model's input bytes (packed RGB) to planar, rescaled, normalised floats in the model's
+ * channel order. */
 static void
-normalise_rgb (const GstTsfSampler *sampler, const GstVideoFrame *rgb, gfloat *out)
+normalise_input (const GstTsfSampler *sampler, gfloat *out)
 {
-  const guint8 *pixels = GST_VIDEO_FRAME_PLANE_DATA (rgb, 0);
-  gint stride = GST_VIDEO_FRAME_PLANE_STRIDE (rgb, 0);
   guint width = sampler->shape.width, height = sampler->shape.height;
-  guint x, y, c;
+  gsize pixels = (gsize) width * height, i;
+  guint c;
 
   for (c = 0; c < CHANNELS; c++) {
-    gfloat *plane = out + (gsize) c * width * height;
+    guint source = sampler->options.bgr ? CHANNELS - 1 - c : c;
+    gfloat *plane = out + c * pixels;
 
-    for (y = 0; y < height; y++) {
-      const guint8 *row = pixels + (gsize) y * stride;
-
-      for (x = 0; x < width; x++)
-        plane[(gsize) y * width + x] = row[3 * x + c] * sampler->scale[c] + sampler->offset[c];
-    }
+    for (i = 0; i < pixels; i++)
+      plane[i] = sampler->input[i * CHANNELS + source] * sampler->scale[c] + sampler->offset[c];
   }
+}
+
+/* The plan's resize of the converted RGB into the model's input. */
+static void
+resize_into_input (GstTsfSampler *sampler, const GstVideoFrame *rgb)
+{
+  const GstTsfPreprocessPlan *plan = &sampler->plan;
+  gsize in_stride = GST_VIDEO_FRAME_PLANE_STRIDE (rgb, 0), out_stride = plan->width * CHANNELS;
+  guint column, columns, row, rows;
+  const guint8 *in;
+
+  gst_tsf_resampler_get_input_columns (sampler->resampler, &column, &columns);
+  gst_tsf_resampler_get_input_rows (sampler->resampler, &row, &rows);
+  in = (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (rgb, 0)
+      + (plan->region.y + row - sampler->converted.y) * in_stride
+      + (plan->region.x + column - sampler->converted.x) * CHANNELS;
+  gst_tsf_resampler_run (sampler->resampler, in, in_stride, sampler->input
+      + plan->dest_y * out_stride + plan->dest_x * CHANNELS, out_stride);
 }
 
 static gboolean
@@ -234,7 +268,8 @@ preprocess_frame (GstTsfSampler *sampler, GstBuffer *buffer, gfloat *out, GError
     return FALSE;
   }
   gst_video_converter_frame (sampler->converter, &in_frame, &rgb_frame);
-  normalise_rgb (sampler, &rgb_frame, out);
+  resize_into_input (sampler, &rgb_frame);
+  normalise_input (sampler, out);
   gst_video_frame_unmap (&rgb_frame);
   gst_video_frame_unmap (&in_frame);
   return TRUE;

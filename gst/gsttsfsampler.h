@@ -5,12 +5,14 @@
  * n intervals after the window's first frame (a frame that skips slots fills them too); by
  * counting, every frame_stride-th frame is the next slot. A clip is num_frames consecutive
  * slots; a new clip starts every clip_hop slots. Only sampled frames that belong to a clip are
- * converted: the region of interest resized and cropped by the model's recipe
- * (gsttsfpreprocess.h), RGB, rescaled and normalised into planar floats. */
+ * converted: the part of the frame the resize reads to RGB (GstVideoConverter, at its size), the
+ * region of interest resized by Pillow's bilinear (gsttsfresample.h) and cropped by the model's
+ * recipe (gsttsfpreprocess.h), rescaled and normalised into planar floats, RGB or BGR. */
 #pragma once
 
 #include <gst/video/video.h>
 
+#include "gsttsfpreprocess.h"
 #include "timesformer.h"
 
 G_BEGIN_DECLS
@@ -53,8 +55,15 @@ gchar *gst_tsf_sampling_describe (const GstTsfSampling *sampling, const TsfConfi
 
 typedef struct _GstTsfSampler GstTsfSampler;
 
-/* The preprocessing recipe comes from the model's config. */
-GstTsfSampler *gst_tsf_sampler_new (const TsfConfig *config, const GstTsfSampling *sampling);
+/* How a sampled frame becomes the model's input, besides the model's recipe. */
+typedef struct {
+  GstTsfFit fit;             /* the recipe's centre crop, or the whole region */
+  gboolean bgr;              /* the model takes BGR: its channel 0 is blue */
+} GstTsfFrameOptions;
+
+/* The preprocessing recipe comes from the model's config; options NULL: the recipe, RGB. */
+GstTsfSampler *gst_tsf_sampler_new (const TsfConfig *config, const GstTsfSampling *sampling,
+    const GstTsfFrameOptions *options);
 void gst_tsf_sampler_free (GstTsfSampler *sampler);
 
 /* The shape of the clips this sampler cuts (height and width 0 before set_info). */

@@ -602,10 +602,29 @@ apply_step_flags (JsonObject *root, const gchar *filename, TsfConfig *config, GE
 }
 
 static gboolean
+parse_channel_order (JsonObject *root, const gchar *filename, TsfChannelOrder *order,
+    GError **error)
+{
+  const gchar *name = NULL;
+
+  if (!tsf_json_get_string (root, filename, "channel_order", &name, error))
+    return FALSE;
+  if (name == NULL || g_strcmp0 (name, "rgb") == 0 || g_strcmp0 (name, "bgr") == 0) {
+    if (name != NULL)
+      *order = g_str_equal (name, "bgr") ? TSF_CHANNEL_ORDER_BGR : TSF_CHANNEL_ORDER_RGB;
+    return TRUE;
+  }
+  g_set_error (error, TSF_ERROR, TSF_ERROR_CONFIG,
+      "%s: 'channel_order' must be \"rgb\" or \"bgr\", found \"%s\"", filename, name);
+  return FALSE;
+}
+
+static gboolean
 parse_preprocessing (TsfConfig *config, const gchar *filename, JsonObject *root,
     GError **error)
 {
-  return parse_channel_values (root, filename, "image_mean", config->image_mean, error)
+  return parse_channel_order (root, filename, &config->channel_order, error)
+      && parse_channel_values (root, filename, "image_mean", config->image_mean, error)
       && parse_channel_values (root, filename, "image_std", config->image_std, error)
       && parse_size (root, filename, "size", TRUE, config, error)
       && parse_size (root, filename, "crop_size", FALSE, config, error)

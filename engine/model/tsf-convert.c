@@ -91,16 +91,23 @@ typedef struct {
   guint image_size;
   guint frame_stride;
   gdouble clip_duration;
+  TsfChannelOrder channel_order;  /* the official SSv2 configs: REVERSE_INPUT_CHANNEL */
 } KnownSampling;
 
+#define RGB TSF_CHANNEL_ORDER_RGB
+#define BGR TSF_CHANNEL_ORDER_BGR
 static const KnownSampling known_samplings[] = {
-  { 400, 8, 224, 32, 0 }, { 600, 8, 224, 32, 0 },      /* base, TimeSformer_divST_8x32_224 */
-  { 400, 16, 448, 16, 0 }, { 600, 16, 448, 16, 0 },    /* hr, TimeSformer_divST_16x16_448 */
-  { 400, 96, 224, 4, 0 }, { 600, 96, 224, 4, 0 },      /* large, TimeSformer_divST_96x4_224 */
-  { 174, 8, 224, 0, 3.5 }, { 174, 16, 448, 0, 3.5 }, { 174, 64, 224, 0, 3.5 },  /* SSv2 */
+  { 400, 8, 224, 32, 0, RGB }, { 600, 8, 224, 32, 0, RGB },   /* base: divST_8x32_224 */
+  { 400, 16, 448, 16, 0, RGB }, { 600, 16, 448, 16, 0, RGB }, /* hr: divST_16x16_448 */
+  { 400, 96, 224, 4, 0, RGB }, { 600, 96, 224, 4, 0, RGB },   /* large: divST_96x4_224 */
+  { 174, 8, 224, 0, 3.5, BGR }, { 174, 16, 448, 0, 3.5, BGR },  /* SSv2 */
+  { 174, 64, 224, 0, 3.5, BGR },
 };
+#undef RGB
+#undef BGR
 
-/* A model that states no sampling gets the one of the hub model it is, if known. */
+/* A model that states no sampling gets the one of the hub model it is, if known (and its
+ * channel order). */
 static void
 add_known_sampling (TsfConfig *config)
 {
@@ -114,6 +121,7 @@ add_known_sampling (TsfConfig *config)
       continue;
     config->sampling = (TsfSampling) { TSF_SAMPLING_STATED, known->frame_stride, 30.0,
       known->clip_duration };
+    config->channel_order = known->channel_order;
     return;
   }
 }
@@ -215,6 +223,8 @@ preprocessor_json (const TsfConfig *config)
   add_bool (b, "do_normalize", TRUE);
   add_channels (b, "image_mean", config->image_mean);
   add_channels (b, "image_std", config->image_std);
+  if (config->channel_order == TSF_CHANNEL_ORDER_BGR)
+    add_string (b, "channel_order", "bgr");
   json_builder_end_object (b);
   return to_json (b);
 }

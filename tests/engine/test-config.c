@@ -392,6 +392,28 @@ test_sampling_errors (void)
 }
 
 static void
+test_channel_order (void)
+{
+  TsfConfig config;
+  GError *error = NULL;
+  g_autofree gchar *json = test_tiny_config_json (TSF_ATTENTION_DIVIDED_SPACE_TIME, NULL);
+
+  g_assert_true (parse (&config, json, &error));
+  g_assert_cmpint (config.channel_order, ==, TSF_CHANNEL_ORDER_RGB);
+  g_assert_true (parse_preprocessor (&config, "{\"channel_order\": \"bgr\"}", &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (config.channel_order, ==, TSF_CHANNEL_ORDER_BGR);
+  g_assert_true (parse_preprocessor (&config, "{\"channel_order\": \"rgb\"}", &error));
+  g_assert_cmpint (config.channel_order, ==, TSF_CHANNEL_ORDER_RGB);
+  g_assert_false (parse_preprocessor (&config, "{\"channel_order\": \"BGR\"}", &error));
+  assert_tsf_error (error, TSF_ERROR_CONFIG,
+      "preprocessor_config.json: 'channel_order' must be \"rgb\" or \"bgr\", found \"BGR\"");
+  g_assert_false (parse_preprocessor (&config, "{\"channel_order\": 1}", &error));
+  assert_tsf_error (error, TSF_ERROR_CONFIG, "'channel_order'");
+  tsf_config_clear (&config);
+}
+
+static void
 test_validate_hand_filled (void)
 {
   TsfConfig config;
@@ -479,6 +501,7 @@ main (int argc, char **argv)
   g_test_add_func ("/config/preprocessor-errors", test_preprocessor_errors);
   g_test_add_func ("/config/validate-hand-filled", test_validate_hand_filled);
   g_test_add_func ("/config/sampling", test_sampling);
+  g_test_add_func ("/config/channel-order", test_channel_order);
   g_test_add_func ("/config/sampling-errors", test_sampling_errors);
   g_test_add_func ("/config/load-dir", test_load_dir);
   return g_test_run ();

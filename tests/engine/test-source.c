@@ -232,7 +232,7 @@ test_wrong_shape (Fixture *f, gconstpointer data)
 
 /* Converts f->dir (its config.json replaced by `config_json`) and reads back the sampling. */
 static TsfSampling
-converted_sampling (Fixture *f, const gchar *config_json)
+converted_sampling (Fixture *f, const gchar *config_json, TsfChannelOrder *order)
 {
   g_autofree gchar *out = g_build_filename (f->dir, "converted", NULL);
   TsfConfig config;
@@ -245,6 +245,8 @@ converted_sampling (Fixture *f, const gchar *config_json)
   g_assert_true (tsf_config_load_dir (&config, out, &error));
   g_assert_no_error (error);
   sampling = config.sampling;
+  if (order != NULL)
+    *order = config.channel_order;
   tsf_config_clear (&config);
   return sampling;
 }
@@ -273,21 +275,24 @@ test_convert_sampling (Fixture *f, gconstpointer data)
   g_autofree gchar *ssv2 = test_tiny_config_json (TSF_ATTENTION_DIVIDED_SPACE_TIME,
       "\"num_frames\": 8, \"image_size\": 224, \"num_labels\": 174");
   TsfSampling sampling;
+  TsfChannelOrder order;
 
-  sampling = converted_sampling (f, f->config_json);
+  sampling = converted_sampling (f, f->config_json, NULL);
   g_assert_cmpint (sampling.origin, ==, TSF_SAMPLING_DEFAULT);
-  sampling = converted_sampling (f, stated);
+  sampling = converted_sampling (f, stated, NULL);
   g_assert_cmpint (sampling.origin, ==, TSF_SAMPLING_STATED);
   g_assert_cmpuint (sampling.frame_stride, ==, 5);
   g_assert_cmpfloat (sampling.fps, ==, 25);
 
   resize_to_hub_model (f, 400, 8, 224);
-  sampling = converted_sampling (f, k400);
+  sampling = converted_sampling (f, k400, &order);
+  g_assert_cmpint (order, ==, TSF_CHANNEL_ORDER_RGB);
   g_assert_cmpint (sampling.origin, ==, TSF_SAMPLING_STATED);
   g_assert_cmpuint (sampling.frame_stride, ==, 32);
   g_assert_cmpfloat (sampling.fps, ==, 30);
   resize_to_hub_model (f, 174, 8, 224);
-  sampling = converted_sampling (f, ssv2);
+  sampling = converted_sampling (f, ssv2, &order);
+  g_assert_cmpint (order, ==, TSF_CHANNEL_ORDER_BGR);   /* and it reads back */
   g_assert_cmpuint (sampling.frame_stride, ==, 0);
   g_assert_cmpfloat (sampling.clip_duration, ==, 3.5);
 }

@@ -30,31 +30,48 @@ init_recipe (TsfConfig *config, guint shortest_edge, guint resize_width, guint r
 typedef struct {
   const gchar *what;
   guint shortest_edge, resize_width, resize_height, crop_width, crop_height, patch;
+  GstTsfFit fit;
   GstVideoRectangle roi;
   guint width, height;       /* the model's input */
-  GstVideoRectangle source, dest;
+  guint resized_width, resized_height;
+  GstVideoRectangle window;
+  gint dest_x, dest_y;
 } PlanCase;
 
+#define CROP GST_TSF_FIT_CROP
 static const PlanCase plan_cases[] = {
-  {"shortest edge, crop: the centre 120x120 of 160x120 scaled by 32/120",
-    32, 0, 0, 32, 32, 8, {0, 0, 160, 120}, 32, 32, {20, 0, 120, 120}, {0, 0, 32, 32}},
+  {"shortest edge, crop: 160x120 to 42x32 (transformers truncates 42.67), its centre 32x32",
+    32, 0, 0, 32, 32, 8, CROP, {0, 0, 160, 120}, 32, 32, 42, 32, {5, 0, 32, 32}, 0, 0},
   {"shortest edge, crop, inside a region of interest",
-    32, 0, 0, 32, 32, 8, {10, 20, 40, 80}, 32, 32, {10, 40, 40, 40}, {0, 0, 32, 32}},
-  {"shortest edge, no crop: 160x120 to 42x32 (transformers truncates 42.67)",
-    32, 0, 0, 0, 0, 2, {0, 0, 160, 120}, 42, 32, {0, 0, 160, 120}, {0, 0, 42, 32}},
-  {"shortest edge, no crop, patches of 16: the right 10 of 42 columns not read",
-    32, 0, 0, 0, 0, 16, {0, 0, 160, 120}, 32, 32, {0, 0, 122, 120}, {0, 0, 32, 32}},
+    32, 0, 0, 32, 32, 8, CROP, {10, 20, 40, 80}, 32, 32, 32, 64, {0, 16, 32, 32}, 0, 0},
+  {"shortest edge, no crop: 160x120 to 42x32",
+    32, 0, 0, 0, 0, 2, CROP, {0, 0, 160, 120}, 42, 32, 42, 32, {0, 0, 42, 32}, 0, 0},
+  {"shortest edge, no crop, patches of 16: the right 10 of 42 columns not used",
+    32, 0, 0, 0, 0, 16, CROP, {0, 0, 160, 120}, 32, 32, 42, 32, {0, 0, 32, 32}, 0, 0},
   {"exact size, no crop",
-    0, 32, 32, 0, 0, 8, {0, 0, 160, 120}, 32, 32, {0, 0, 160, 120}, {0, 0, 32, 32}},
-  {"exact size 48x40 then the centre 32x32: 160 * 32 / 48 columns, 120 * 32 / 40 rows",
-    0, 48, 40, 32, 32, 8, {0, 0, 160, 120}, 32, 32, {26, 12, 107, 96}, {0, 0, 32, 32}},
+    0, 32, 32, 0, 0, 8, CROP, {0, 0, 160, 120}, 32, 32, 32, 32, {0, 0, 32, 32}, 0, 0},
+  {"exact size 48x40 then the centre 32x32",
+    0, 48, 40, 32, 32, 8, CROP, {0, 0, 160, 120}, 32, 32, 48, 40, {8, 4, 32, 32}, 0, 0},
   {"no resize, crop: the centre 32x32 pixels",
-    0, 0, 0, 32, 32, 8, {0, 0, 160, 120}, 32, 32, {64, 44, 32, 32}, {0, 0, 32, 32}},
+    0, 0, 0, 32, 32, 8, CROP, {0, 0, 160, 120}, 32, 32, 160, 120, {64, 44, 32, 32}, 0, 0},
   {"no resize, no crop: the region at its size, cut to whole patches",
-    0, 0, 0, 0, 0, 16, {5, 6, 50, 40}, 48, 32, {5, 6, 48, 32}, {0, 0, 48, 32}},
+    0, 0, 0, 0, 0, 16, CROP, {5, 6, 50, 40}, 48, 32, 50, 40, {0, 0, 48, 32}, 0, 0},
   {"crop larger than the resized region: padded with black around it, as transformers does",
-    19, 0, 0, 32, 32, 16, {0, 0, 38, 38}, 32, 32, {0, 0, 38, 38}, {7, 7, 19, 19}},
+    19, 0, 0, 32, 32, 16, CROP, {0, 0, 38, 38}, 32, 32, 19, 19, {0, 0, 19, 19}, 7, 7},
+  {"letterbox: all of 160x120 in 32x24, black bars of 4 and 4 rows",
+    32, 0, 0, 32, 32, 8, GST_TSF_FIT_LETTERBOX, {0, 0, 160, 120}, 32, 32, 32, 24,
+    {0, 0, 32, 24}, 0, 4},
+  {"letterbox of a tall region: 60x100 in 19x32, the odd column before",
+    32, 0, 0, 32, 32, 8, GST_TSF_FIT_LETTERBOX, {0, 0, 60, 100}, 32, 32, 19, 32,
+    {0, 0, 19, 32}, 7, 0},
+  {"stretch: all of 160x120 in 32x32",
+    32, 0, 0, 32, 32, 8, GST_TSF_FIT_STRETCH, {0, 0, 160, 120}, 32, 32, 32, 32,
+    {0, 0, 32, 32}, 0, 0},
+  {"stretch without a crop: to the shortest edge squared",
+    32, 0, 0, 0, 0, 8, GST_TSF_FIT_STRETCH, {0, 0, 160, 120}, 32, 32, 32, 32,
+    {0, 0, 32, 32}, 0, 0},
 };
+#undef CROP
 
 static gboolean
 rect_equal (const GstVideoRectangle *a, const GstVideoRectangle *b)
@@ -74,13 +91,15 @@ GST_START_TEST (test_plans)
 
     init_recipe (&config, c->shortest_edge, c->resize_width, c->resize_height, c->crop_width,
         c->crop_height, c->patch);
-    fail_unless (gst_tsf_preprocess_plan (&config, &c->roi, &plan, &error), "%s: %s",
-        c->what, error != NULL ? error->message : "");
+    fail_unless (gst_tsf_preprocess_plan (&config, c->fit, &c->roi, &plan, &error),
+        "%s: %s", c->what, error != NULL ? error->message : "");
     fail_unless (plan.width == c->width && plan.height == c->height
-        && rect_equal (&plan.source, &c->source) && rect_equal (&plan.dest, &c->dest),
-        "%s: %ux%u from %d,%d %dx%d to %d,%d %dx%d", c->what, plan.width, plan.height,
-        plan.source.x, plan.source.y, plan.source.w, plan.source.h, plan.dest.x, plan.dest.y,
-        plan.dest.w, plan.dest.h);
+        && rect_equal (&plan.region, &c->roi) && plan.resized_width == c->resized_width
+        && plan.resized_height == c->resized_height && rect_equal (&plan.window, &c->window)
+        && plan.dest_x == c->dest_x && plan.dest_y == c->dest_y,
+        "%s: %ux%u, resized %ux%u, window %d,%d %dx%d at %d,%d", c->what, plan.width,
+        plan.height, plan.resized_width, plan.resized_height, plan.window.x, plan.window.y,
+        plan.window.w, plan.window.h, plan.dest_x, plan.dest_y);
   }
 }
 GST_END_TEST;
@@ -91,7 +110,7 @@ assert_refused_at_start (const TsfConfig *config, const gchar *named)
   GError *error = NULL;
   guint width = 1, height = 1;
 
-  fail_if (gst_tsf_preprocess_check (config, &width, &height, &error));
+  fail_if (gst_tsf_preprocess_check (config, GST_TSF_FIT_CROP, &width, &height, &error));
   fail_unless (error != NULL && strstr (error->message, named) != NULL, "%s",
       error != NULL ? error->message : "no error");
   GST_INFO ("refused: %s", error->message);
@@ -103,7 +122,7 @@ assert_accepted_at_start (const TsfConfig *config, guint width, guint height)
 {
   guint w = 1, h = 1;
 
-  fail_unless (gst_tsf_preprocess_check (config, &w, &h, NULL));
+  fail_unless (gst_tsf_preprocess_check (config, GST_TSF_FIT_CROP, &w, &h, NULL));
   fail_unless_equals_int (w, width);
   fail_unless_equals_int (h, height);
 }
@@ -138,7 +157,7 @@ GST_START_TEST (test_region_smaller_than_a_patch)
   TsfConfig config;
 
   init_recipe (&config, 0, 0, 0, 0, 0, 16);
-  fail_if (gst_tsf_preprocess_plan (&config, &roi, &plan, &error));
+  fail_if (gst_tsf_preprocess_plan (&config, GST_TSF_FIT_CROP, &roi, &plan, &error));
   fail_unless (strstr (error->message, "do_resize false, do_center_crop false") != NULL
       && strstr (error->message, "10x40 region") != NULL, "%s", error->message);
   g_error_free (error);

@@ -36,7 +36,7 @@ new_sampler (const TsfConfig *config, GstTsfSamplingMode mode, guint stride, gui
   GstTsfSampling sampling = { mode, stride * FRAME_DURATION, stride,
     frames ? frames : config->num_frames, hop ? hop : (frames ? frames : config->num_frames) };
 
-  return gst_tsf_sampler_new (config, &sampling);
+  return gst_tsf_sampler_new (config, &sampling, NULL);
 }
 
 /* The first clip of a push, the others freed; NULL if none. */
@@ -83,9 +83,10 @@ three_bands_frame (const GstVideoInfo *info, guint index)
   return buffer;
 }
 
-/* Every value of channel c in every frame of the clip is close to `expected[c]`. */
+/* Every value of channel c in every frame of the clip, `margin` columns from its sides on, is
+ * close to `expected[c]`. */
 static void
-assert_clip_colour (const GstTsfClip *clip, const guint8 expected[3])
+assert_clip_colour_inside (const GstTsfClip *clip, const guint8 expected[3], guint margin)
 {
   gsize plane = (gsize) clip->shape.height * clip->shape.width;
   guint t, c;
@@ -96,7 +97,8 @@ assert_clip_colour (const GstTsfClip *clip, const guint8 expected[3])
       const gfloat *values = clip->data + (t * 3 + c) * plane;
 
       for (i = 0; i < plane; i++)
-        fail_unless (fabsf (values[i] - normalised (expected[c])) < 0.02f,
+        if (i % clip->shape.width >= margin && i % clip->shape.width < clip->shape.width - margin)
+          fail_unless (fabsf (values[i] - normalised (expected[c])) < 0.02f,
             "frame %u channel %u pixel %" G_GSIZE_FORMAT ": %f, expected %f", t, c, i,
             values[i], normalised (expected[c]));
     }
@@ -142,6 +144,12 @@ classify_bands (guint width, guint height, const GstVideoRectangle *roi_or_null)
   return clip;
 }
 
+static void
+assert_clip_colour (const GstTsfClip *clip, const guint8 expected[3])
+{
+  assert_clip_colour_inside (clip, expected, 0);
+}
+
 GST_START_TEST (test_centre_crop_of_a_wide_frame)
 {
   const guint8 green[3] = { 10, 200, 10 };
@@ -154,9 +162,10 @@ GST_START_TEST (test_centre_crop_of_a_wide_frame)
   assert_clip_colour (clip, green);
   gst_tsf_clip_free (clip);
 
-  /* Scaled down first: 192x64 -> 96x32, then the same crop. */
+  /* Scaled down first: 192x64 -> 96x32, then the same crop; the antialiasing filter of the
+   * halving reaches into the next band from the crop's first and last columns. */
   clip = classify_bands (192, 64, NULL);
-  assert_clip_colour (clip, green);
+  assert_clip_colour_inside (clip, green, 1);
   gst_tsf_clip_free (clip);
 }
 GST_END_TEST;
@@ -300,7 +309,7 @@ clips_at_times (GstTsfSamplingMode mode, guint stride, guint fps, const GArray *
   init_config (&config, 4);
   gst_video_info_set_format (&info, GST_VIDEO_FORMAT_RGB, 32, 32);
   GST_VIDEO_INFO_FPS_N (&info) = fps;   /* 0: a variable rate */
-  sampler = gst_tsf_sampler_new (&config, &sampling);
+  sampler = gst_tsf_sampler_new (&config, &sampling, NULL);
   fail_unless (gst_tsf_sampler_set_info (sampler, &info, &whole, NULL));
   for (i = 0; i < times->len; i++) {
     GstBuffer *frame = three_bands_frame (&info, 0);

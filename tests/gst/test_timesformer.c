@@ -248,6 +248,51 @@ GST_START_TEST (test_sampling_from_the_model)
 }
 GST_END_TEST;
 
+/* The labels (ids and scores, serialized) of the one-frame clip of frame 5. */
+static gchar *
+one_frame_labels (const gchar *model, const gchar *properties)
+{
+  gchar *all = g_strdup_printf ("sync=true frame-stride=1 num-frames=1 top-k=10 %s",
+      properties);
+  GstHarness *h = new_harness_for (model, all);
+  GList **per_frame = push_frames_collect (h, 5, 1);
+  gchar *labels;
+
+  fail_unless (per_frame[0] != NULL, "%s: no result", properties);
+  labels = gst_value_serialize (gst_structure_get_value (per_frame[0]->data, "labels"));
+  free_per_frame (per_frame, 1);
+  gst_harness_teardown (h);
+  g_free (all);
+  return labels;
+}
+
+/* channel-order and fit change what the model sees; a model that states BGR gets BGR. */
+GST_START_TEST (test_channel_order_and_fit)
+{
+  gchar *model = test_model ("divided");
+  gchar *bgr_model = test_model_copy (model, NULL, "{\"channel_order\": \"bgr\"}");
+  gchar *rgb = one_frame_labels (model, ""), *bgr = one_frame_labels (model, "channel-order=bgr");
+  gchar *stated = one_frame_labels (bgr_model, "");
+  gchar *forced = one_frame_labels (bgr_model, "channel-order=rgb");
+  gchar *letterbox = one_frame_labels (model, "fit=letterbox");
+  gchar *stretch = one_frame_labels (model, "fit=stretch");
+
+  fail_if (g_str_equal (rgb, bgr), "the channel order changed nothing");
+  fail_unless_equals_string (stated, bgr);
+  fail_unless_equals_string (forced, rgb);
+  fail_if (g_str_equal (rgb, letterbox) || g_str_equal (rgb, stretch)
+      || g_str_equal (letterbox, stretch), "the fit changed nothing");
+  g_free (rgb);
+  g_free (bgr);
+  g_free (stated);
+  g_free (forced);
+  g_free (letterbox);
+  g_free (stretch);
+  test_model_copy_remove (bgr_model);
+  g_free (model);
+}
+GST_END_TEST;
+
 /* The results sent downstream at EOS, as structures. */
 static GList *
 push_eos_collect (GstHarness *h)
@@ -1092,6 +1137,7 @@ timesformer_suite (void)
   tcase_add_test (harness, test_sampling_arithmetic);
   tcase_add_test (harness, test_sampling_from_the_model);
   tcase_add_test (harness, test_short_stream_padded_at_eos);
+  tcase_add_test (harness, test_channel_order_and_fit);
   tcase_add_test (harness, test_labels_and_threshold);
   tcase_add_test (harness, test_pixels_unchanged_and_meta_not_on_shared_buffer);
   tcase_add_test (harness, test_flush_clears_window);
