@@ -49,6 +49,30 @@ typedef enum {
   TSF_ATTENTION_TIMESFORMER_PYTORCH,  /* lucidrains' TimeSformer-pytorch (its own folder) */
 } TsfAttentionType;
 
+/* Where a model's sampling comes from. */
+typedef enum {
+  TSF_SAMPLING_DEFAULT,      /* the model states none: the paper's 8x32 at 30 fps */
+  TSF_SAMPLING_STATED,       /* config.json "sampling" */
+} TsfSamplingOrigin;
+
+/* How the model's clips were sampled in training: config.json
+ *   "sampling": {"frame_stride": S, "fps": F}   one frame every S frames of an F fps video
+ *                                               (fps optional, 30 by default), or
+ *   "sampling": {"clip_duration": D}            the num_frames frames spread over D seconds.
+ * See docs/model-format.md. The other fields are meaningful only when origin is STATED. */
+typedef struct {
+  TsfSamplingOrigin origin;
+  guint frame_stride;        /* 0 when stated as a clip duration */
+  gdouble fps;               /* the frame rate frame_stride refers to */
+  gdouble clip_duration;     /* seconds; 0 when stated as a frame stride */
+} TsfSampling;
+
+/* The order of the colour channels the model takes. */
+typedef enum {
+  TSF_CHANNEL_ORDER_RGB,
+  TSF_CHANNEL_ORDER_BGR,     /* trained on BGR frames (the official SSv2 configs) */
+} TsfChannelOrder;
+
 /* Hyper-parameters (config.json) and preprocessing (preprocessor_config.json). */
 typedef struct {
   guint image_size;
@@ -82,9 +106,20 @@ typedef struct {
   guint crop_width;
   guint crop_height;
   gdouble rescale_factor;
+  TsfChannelOrder channel_order; /* preprocessor_config.json "channel_order": "rgb" (default),
+                              * "bgr"; image_mean and image_std are in this order */
+  TsfSampling sampling;      /* training sampling; the default when config.json states none */
 } TsfConfig;
 
 const gchar *tsf_attention_type_to_string (TsfAttentionType type);
+
+/* Seconds from one sampled frame to the next in the model's training sampling:
+ * frame_stride / fps, or clip_duration / num_frames. */
+gdouble tsf_config_get_frame_interval (const TsfConfig *config);
+/* The frame rate the model's frame_stride refers to (30 unless stated). */
+gdouble tsf_config_get_sampling_fps (const TsfConfig *config);
+/* The sampling in words ("frame-stride 3 at 30 fps, stated by the model"); free it. */
+gchar *tsf_sampling_describe (const TsfConfig *config);
 
 /* Reads a config.json file (transformers' TimesformerConfig; absent fields take its defaults)
  * and validates it; `config` is initialised (its previous content ignored) and, on failure,

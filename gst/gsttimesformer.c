@@ -20,9 +20,11 @@ GST_DEBUG_CATEGORY_STATIC (gst_timesformer_debug);
 enum {
   PROP_0,
   PROP_MODEL,
+  PROP_SAMPLING,
   PROP_FRAME_STRIDE,
   PROP_NUM_FRAMES,
   PROP_CLIP_HOP,
+  PROP_PAD_AT_EOS,
   PROP_MAX_PENDING,
   PROP_SYNC,
   PROP_TOP_K,
@@ -34,6 +36,8 @@ enum {
   PROP_NUM_HEADS,
   PROP_LABELS,
   PROP_ROI,
+  PROP_FIT,
+  PROP_CHANNEL_ORDER,
   PROP_MODEL_INFO,
   PROP_CLIPS_PROCESSED,
   PROP_INFERENCE_MS,
@@ -41,9 +45,11 @@ enum {
 };
 
 #define DEFAULT_MODEL (default_model ())
-#define DEFAULT_FRAME_STRIDE 32
+#define DEFAULT_SAMPLING GST_TSF_SAMPLING_TIME
+#define DEFAULT_FRAME_STRIDE 0
 #define DEFAULT_NUM_FRAMES 0
 #define DEFAULT_CLIP_HOP 0
+#define DEFAULT_PAD_AT_EOS TRUE
 #define DEFAULT_MAX_PENDING 1
 #define DEFAULT_SYNC FALSE
 #define DEFAULT_TOP_K 5
@@ -54,6 +60,15 @@ enum {
 #define DEFAULT_NUM_HEADS 0
 #define DEFAULT_LABELS NULL
 #define DEFAULT_ROI ""
+#define DEFAULT_FIT GST_TSF_FIT_CROP
+#define DEFAULT_CHANNEL_ORDER CHANNEL_ORDER_MODEL
+
+/* channel-order: the model's (preprocessor_config.json), or forced. */
+typedef enum {
+  CHANNEL_ORDER_MODEL,
+  CHANNEL_ORDER_RGB,
+  CHANNEL_ORDER_BGR,
+} ChannelOrder;
 
 #define MAX_FRAME_STRIDE 10000
 #define MAX_NUM_FRAMES 1024
@@ -79,6 +94,58 @@ default_model (void)
   if (g_file_test (TSF_SHIPPED_MODEL_DIR, G_FILE_TEST_IS_DIR))
     return TSF_SHIPPED_MODEL_DIR;
   return TSF_SHIPPED_MODEL_SOURCE_DIR;
+}
+
+#define GST_TYPE_TSF_SAMPLING_MODE (gst_tsf_sampling_mode_get_type ())
+static GType
+gst_tsf_sampling_mode_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    { GST_TSF_SAMPLING_TIME, "By the buffers' timestamps, at the model's rate", "time" },
+    { GST_TSF_SAMPLING_FRAMES, "By counting frames (every frame-stride-th)", "frames" },
+    { 0, NULL, NULL },
+  };
+
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, g_enum_register_static ("GstTimesformerSampling", values));
+  return type;
+}
+
+#define GST_TYPE_TSF_FIT (gst_tsf_fit_get_type ())
+static GType
+gst_tsf_fit_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    { GST_TSF_FIT_CROP, "The model's recipe: resize, then its centre crop", "crop" },
+    { GST_TSF_FIT_LETTERBOX, "The whole region scaled to fit the model's input, black bars "
+          "around it", "letterbox" },
+    { GST_TSF_FIT_STRETCH, "The whole region stretched to the model's input", "stretch" },
+    { 0, NULL, NULL },
+  };
+
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, g_enum_register_static ("GstTimesformerFit", values));
+  return type;
+}
+
+#define GST_TYPE_TSF_CHANNEL_ORDER (gst_tsf_channel_order_get_type ())
+static GType
+gst_tsf_channel_order_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    { CHANNEL_ORDER_MODEL, "The model's (preprocessor_config.json channel_order, else RGB)",
+        "model" },
+    { CHANNEL_ORDER_RGB, "Red, green, blue", "rgb" },
+    { CHANNEL_ORDER_BGR, "Blue, green, red (models trained on BGR frames)", "bgr" },
+    { 0, NULL, NULL },
+  };
+
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, g_enum_register_static ("GstTimesformerChannelOrder", values));
+  return type;
 }
 
 #define gst_timesformer_parent_class parent_class
@@ -241,7 +308,11 @@ open_model (GstTimesformer *self, const GstTsfSchedulerOptions *options, guint n
   GstTsfScheduler *scheduler;
   GError *error = NULL;
   guint width, height;
+  GstTsfFit fit;
 
+  GST_OBJECT_LOCK (self);
+  fit = self->fit;
+  GST_OBJECT_UNLOCK (self);
   scheduler = gst_tsf_scheduler_acquire (options, &error);
   if (scheduler == NULL) {
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ, ("Could not load the model '%s': %s",
@@ -253,7 +324,7 @@ open_model (GstTimesformer *self, const GstTsfSchedulerOptions *options, guint n
   self->scheduler = scheduler;
   self->model = gst_tsf_scheduler_get_model (scheduler);
   GST_OBJECT_UNLOCK (self);
-  if (!gst_tsf_preprocess_check (tsf_model_get_config (self->model), &width, &height,
+  if (!gst_tsf_preprocess_check (tsf_model_get_config (self->model), fit, &width, &height,
           &error)) {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("The model '%s' cannot be used: %s",
             options->model_path, error->message), (NULL));
@@ -404,6 +475,38 @@ roi_in_frame (GstTimesformer *self, const GstVideoInfo *info)
   return roi;
 }
 
+/* The sampling of the model under the properties; logged. */
+static GstTsfSampler *
+new_sampler (GstTimesformer *self)
+{
+  const TsfConfig *config = tsf_model_get_config (self->model);
+  GstTsfSamplingMode mode;
+  GstTsfSampling sampling;
+  GstTsfFrameOptions options;
+  ChannelOrder order;
+  guint stride, num_frames, hop;
+  gchar *text;
+
+  GST_OBJECT_LOCK (self);
+  options.fit = self->fit;
+  order = self->channel_order;
+  mode = self->sampling;
+  stride = self->frame_stride;
+  num_frames = self->num_frames;
+  hop = self->clip_hop;
+  GST_OBJECT_UNLOCK (self);
+  gst_tsf_sampling_resolve (config, mode, stride, num_frames, hop, &sampling);
+  text = gst_tsf_sampling_describe (&sampling, config, stride);
+  GST_INFO_OBJECT (self, "sampling %s", text);
+  g_free (text);
+  options.bgr = order == CHANNEL_ORDER_BGR || (order == CHANNEL_ORDER_MODEL
+      && config->channel_order == TSF_CHANNEL_ORDER_BGR);
+  GST_INFO_OBJECT (self, "frames fitted by %s, channels %s", options.fit == GST_TSF_FIT_CROP
+      ? "the model's crop" : options.fit == GST_TSF_FIT_LETTERBOX ? "letterbox" : "stretch",
+      options.bgr ? "BGR" : "RGB");
+  return gst_tsf_sampler_new (config, &sampling, &options);
+}
+
 static gboolean
 gst_timesformer_set_info (GstVideoFilter *filter, GstCaps *incaps, GstVideoInfo *in_info,
     GstCaps *outcaps, GstVideoInfo *out_info)
@@ -412,17 +515,8 @@ gst_timesformer_set_info (GstVideoFilter *filter, GstCaps *incaps, GstVideoInfo 
   GstVideoRectangle roi = roi_in_frame (self, in_info);
   GError *error = NULL;
 
-  if (self->sampler == NULL) {
-    guint stride, num_frames, hop;
-
-    GST_OBJECT_LOCK (self);
-    stride = self->frame_stride;
-    num_frames = self->num_frames;
-    hop = self->clip_hop;
-    GST_OBJECT_UNLOCK (self);
-    self->sampler = gst_tsf_sampler_new (tsf_model_get_config (self->model), stride,
-        num_frames, hop);
-  }
+  if (self->sampler == NULL)
+    self->sampler = new_sampler (self);
   GST_DEBUG_OBJECT (self, "caps %" GST_PTR_FORMAT ", classifying %dx%d at %d,%d", incaps,
       roi.w, roi.h, roi.x, roi.y);
   if (!gst_tsf_sampler_set_info (self->sampler, in_info, &roi, &error)) {
@@ -471,15 +565,25 @@ sample_frame (GstTimesformer *self, GstBuffer *buffer, gboolean *completed)
   GstClockTime running_time = gst_segment_to_running_time (segment, GST_FORMAT_TIME,
       GST_BUFFER_PTS (buffer));
   GError *error = NULL;
-  GstTsfClip *clip = gst_tsf_sampler_push (self->sampler, buffer, running_time, &error);
+  GList *clips = gst_tsf_sampler_push (self->sampler, buffer, running_time, &error);
+  GstFlowReturn ret = GST_FLOW_OK;
 
-  *completed = clip != NULL;
+  *completed = clips != NULL;
   if (error != NULL) {
     GST_ELEMENT_ERROR (self, STREAM, FAILED, ("%s", error->message), (NULL));
     g_error_free (error);
     return GST_FLOW_ERROR;
   }
-  return clip != NULL ? queue_clip (self, clip) : GST_FLOW_OK;
+  while (clips != NULL) {
+    GstTsfClip *clip = clips->data;
+
+    clips = g_list_delete_link (clips, clips);
+    if (ret == GST_FLOW_OK)
+      ret = queue_clip (self, clip);
+    else
+      gst_tsf_clip_free (clip);
+  }
+  return ret;
 }
 
 static GstFlowReturn
@@ -509,6 +613,24 @@ gst_timesformer_transform_ip (GstBaseTransform *trans, GstBuffer *buffer)
 
   attach_ready_results (self, buffer);
   return report_inference_error (self);
+}
+
+/* The clip cut short by EOS, its last frame repeated, if pad-at-eos. */
+static void
+queue_last_clip (GstTimesformer *self)
+{
+  GstTsfClip *clip;
+  gboolean pad;
+
+  GST_OBJECT_LOCK (self);
+  pad = self->pad_at_eos;
+  GST_OBJECT_UNLOCK (self);
+  clip = pad && self->sampler != NULL ? gst_tsf_sampler_finish (self->sampler) : NULL;
+  if (clip == NULL)
+    return;
+  GST_DEBUG_OBJECT (self, "EOS: classifying the last clip, %u of its %u frames sampled, the "
+      "rest repeat its last", clip->real_frames, clip->shape.frames);
+  queue_clip (self, clip);
 }
 
 /* Delivers the results still pending at EOS as custom downstream events. */
@@ -553,8 +675,10 @@ gst_timesformer_sink_event (GstBaseTransform *trans, GstEvent *event)
         gst_tsf_sampler_reset (self->sampler);
       break;
     case GST_EVENT_EOS:
-      if (self->stream != NULL)
+      if (self->stream != NULL) {
+        queue_last_clip (self);
         drain_at_eos (self);
+      }
       break;
     case GST_EVENT_CUSTOM_DOWNSTREAM:
       /* camsrc reconnected: no clip across the gap */
@@ -670,6 +794,9 @@ gst_timesformer_set_property (GObject *object, guint prop_id, const GValue *valu
       g_free (self->model_path);
       self->model_path = g_value_dup_string (value);
       break;
+    case PROP_SAMPLING:
+      self->sampling = g_value_get_enum (value);
+      break;
     case PROP_FRAME_STRIDE:
       self->frame_stride = g_value_get_uint (value);
       break;
@@ -678,6 +805,15 @@ gst_timesformer_set_property (GObject *object, guint prop_id, const GValue *valu
       break;
     case PROP_CLIP_HOP:
       self->clip_hop = g_value_get_uint (value);
+      break;
+    case PROP_PAD_AT_EOS:
+      self->pad_at_eos = g_value_get_boolean (value);
+      break;
+    case PROP_FIT:
+      self->fit = g_value_get_enum (value);
+      break;
+    case PROP_CHANNEL_ORDER:
+      self->channel_order = g_value_get_enum (value);
       break;
     case PROP_MAX_PENDING:
       self->max_pending = g_value_get_uint (value);
@@ -752,6 +888,9 @@ gst_timesformer_get_property (GObject *object, guint prop_id, GValue *value,
     case PROP_MODEL:
       g_value_set_string (value, self->model_path);
       break;
+    case PROP_SAMPLING:
+      g_value_set_enum (value, self->sampling);
+      break;
     case PROP_FRAME_STRIDE:
       g_value_set_uint (value, self->frame_stride);
       break;
@@ -760,6 +899,15 @@ gst_timesformer_get_property (GObject *object, guint prop_id, GValue *value,
       break;
     case PROP_CLIP_HOP:
       g_value_set_uint (value, self->clip_hop);
+      break;
+    case PROP_PAD_AT_EOS:
+      g_value_set_boolean (value, self->pad_at_eos);
+      break;
+    case PROP_FIT:
+      g_value_set_enum (value, self->fit);
+      break;
+    case PROP_CHANNEL_ORDER:
+      g_value_set_enum (value, self->channel_order);
       break;
     case PROP_MAX_PENDING:
       g_value_set_uint (value, self->max_pending);
@@ -820,10 +968,18 @@ gst_timesformer_finalize (GObject *object)
 static void
 install_sampling_properties (GObjectClass *gobject_class)
 {
+  g_object_class_install_property (gobject_class, PROP_SAMPLING,
+      g_param_spec_enum ("sampling", "Sampling", "How frames are chosen: time = by their "
+          "timestamps, one every frame interval of the model's training sampling (a clip "
+          "spans the same time at any frame rate); frames = every frame-stride-th frame",
+          GST_TYPE_TSF_SAMPLING_MODE, DEFAULT_SAMPLING, READY_FLAGS));
   g_object_class_install_property (gobject_class, PROP_FRAME_STRIDE,
       g_param_spec_uint ("frame-stride", "Frame stride",
-          "Sample every N-th input frame (the paper's sampling rate: 8x32 is num-frames=8, "
-          "frame-stride=32)", 1, MAX_FRAME_STRIDE, DEFAULT_FRAME_STRIDE, READY_FLAGS));
+          "Frames from one sampled frame to the next (the paper's sampling rate: 8x32 is "
+          "num-frames=8, frame-stride=32); with sampling=time, frames of the model's training "
+          "frame rate (30 fps unless the model states one). 0 = the model's own sampling "
+          "(config.json \"sampling\", else 8x32 at 30 fps)", 0, MAX_FRAME_STRIDE,
+          DEFAULT_FRAME_STRIDE, READY_FLAGS));
   g_object_class_install_property (gobject_class, PROP_NUM_FRAMES,
       g_param_spec_uint ("num-frames", "Frames per clip",
           "Sampled frames per clip (0 = the model's num_frames)", 0, MAX_NUM_FRAMES,
@@ -832,6 +988,11 @@ install_sampling_properties (GObjectClass *gobject_class)
           "Clip hop", "A new clip starts every N sampled frames (0 = num-frames: clips do not "
           "overlap; smaller values give a sliding window)", 0, G_MAXINT, DEFAULT_CLIP_HOP,
           READY_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_PAD_AT_EOS,
+      g_param_spec_boolean ("pad-at-eos", "Pad the last clip at EOS", "At the end of the "
+          "stream, classify a clip that has at least one sampled frame but is not complete, "
+          "its last frame repeated (the result's real-frames says how many were sampled)",
+          DEFAULT_PAD_AT_EOS, PLAYING_FLAGS));
   g_object_class_install_property (gobject_class, PROP_MAX_PENDING,
       g_param_spec_uint ("max-pending", "Maximum pending clips",
           "Clips that may wait while the model is busy; in a live pipeline the oldest waiting "
@@ -845,6 +1006,15 @@ install_sampling_properties (GObjectClass *gobject_class)
           "Region of interest", "Part of the frame to classify, \"x,y,width,height\" in "
           "pixels (width or height 0: to the frame's edge; \"\": the whole frame)",
           DEFAULT_ROI, READY_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_FIT, g_param_spec_enum ("fit",
+          "Fit", "How the region of interest becomes the model's input: crop = the model's "
+          "recipe (resize, centre crop: the sides of a wide frame are not seen); letterbox = "
+          "all of it, scaled to fit the recipe's input size with black bars; stretch = all of "
+          "it, stretched to that size", GST_TYPE_TSF_FIT, DEFAULT_FIT, READY_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_CHANNEL_ORDER,
+      g_param_spec_enum ("channel-order", "Channel order", "The colour order the model "
+          "takes: model = its preprocessor_config.json \"channel_order\" (else rgb), or rgb "
+          "or bgr", GST_TYPE_TSF_CHANNEL_ORDER, DEFAULT_CHANNEL_ORDER, READY_FLAGS));
 }
 
 static void
@@ -950,9 +1120,13 @@ static void
 gst_timesformer_init (GstTimesformer *self)
 {
   self->model_path = g_strdup (DEFAULT_MODEL);
+  self->sampling = DEFAULT_SAMPLING;
   self->frame_stride = DEFAULT_FRAME_STRIDE;
   self->num_frames = DEFAULT_NUM_FRAMES;
   self->clip_hop = DEFAULT_CLIP_HOP;
+  self->pad_at_eos = DEFAULT_PAD_AT_EOS;
+  self->fit = DEFAULT_FIT;
+  self->channel_order = DEFAULT_CHANNEL_ORDER;
   self->max_pending = DEFAULT_MAX_PENDING;
   self->sync = DEFAULT_SYNC;
   self->top_k = DEFAULT_TOP_K;

@@ -17,9 +17,11 @@ struct _GstTimesformer {
 
   /* Properties (GST_OBJECT_LOCK). */
   gchar *model_path;           /* model directory or checkpoint file */
-  guint frame_stride;          /* every frame_stride-th frame is sampled */
+  GstTsfSamplingMode sampling; /* by timestamps or by counting frames */
+  guint frame_stride;          /* frames between sampled frames, 0 = the model's sampling */
   guint num_frames;            /* sampled frames per clip, 0 = the model's */
   guint clip_hop;              /* sampled frames between clip starts, 0 = num_frames */
+  gboolean pad_at_eos;         /* classify the incomplete last clip, its last frame repeated */
   guint max_pending;           /* clips that may wait for the worker */
   gboolean sync;               /* wait for each result, attach it to the completing buffer */
   guint top_k;                 /* labels reported per clip */
@@ -30,6 +32,8 @@ struct _GstTimesformer {
   guint num_heads;             /* heads of a checkpoint without config.json, 0 = default */
   gchar *labels_file;          /* one label per line replacing the model's, NULL = keep */
   GstVideoRectangle roi;       /* region to classify; w or h 0 = to the frame's edge */
+  GstTsfFit fit;               /* the model's crop, letterbox or stretch */
+  gint channel_order;          /* the model's, RGB or BGR (ChannelOrder of the .c) */
 
   /* Set in start(), read-only until stop(); the scheduler pointer is also read by the
    * application's thread under the object lock. */

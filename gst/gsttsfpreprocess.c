@@ -3,12 +3,12 @@
 
 #include <math.h>
 
-/* One axis of the plan: source interval in region pixels, dest interval in input pixels. */
+/* One axis of the plan: the region's length, resized; the window kept; where it lands. */
 typedef struct {
-  gint source_offset;
-  gint source_length;
+  guint resized;
+  gint window_offset;
+  gint window_length;
   gint dest_offset;
-  gint dest_length;
   guint input_length;
 } AxisPlan;
 
@@ -80,14 +80,33 @@ set_size_too_small_error (const TsfConfig *config, guint width, guint height,
   return ok;
 }
 
+/* The input size letterbox and stretch fill. */
+static void
+fit_size (const TsfConfig *config, guint *width, guint *height)
+{
+  if (recipe_crops (config)) {
+    *width = config->crop_width;
+    *height = config->crop_height;
+  } else if (recipe_resizes_exactly (config)) {
+    *width = config->resize_width;
+    *height = config->resize_height;
+  } else if (config->resize_shortest_edge > 0) {
+    *width = *height = config->resize_shortest_edge;
+  } else {
+    *width = *height = config->image_size;
+  }
+}
+
 gboolean
-gst_tsf_preprocess_check (const TsfConfig *config, guint *width, guint *height,
+gst_tsf_preprocess_check (const TsfConfig *config, GstTsfFit fit, guint *width, guint *height,
     GError **error)
 {
   guint patch = patch_size (config);
 
   *width = *height = 0;
-  if (recipe_crops (config)) {
+  if (fit != GST_TSF_FIT_CROP) {
+    fit_size (config, width, height);
+  } else if (recipe_crops (config)) {
     *width = config->crop_width;
     *height = config->crop_height;
   } else if (recipe_resizes_exactly (config)) {
@@ -108,7 +127,7 @@ gst_tsf_preprocess_check (const TsfConfig *config, guint *width, guint *height,
 }
 
 /* The region's length on this axis once resized by the recipe. */
-static gdouble
+static guint
 resized_length (const TsfConfig *config, const GstVideoRectangle *roi, gboolean horizontal)
 {
   gint length = horizontal ? roi->w : roi->h, other = horizontal ? roi->h : roi->w;
@@ -116,75 +135,78 @@ resized_length (const TsfConfig *config, const GstVideoRectangle *roi, gboolean 
 
   if (edge > 0 && length <= other)
     return edge;
-  if (edge > 0)   /* transformers truncates the longer side */
-    return recipe_crops (config) ? (gdouble) length * edge / other
-        : floor ((gdouble) length * edge / other);
+  if (edge > 0)   /* transformers truncates the longer side: int (edge * long / short) */
+    return (guint) floor ((gdouble) length * edge / other);
   if (recipe_resizes_exactly (config))
     return horizontal ? config->resize_width : config->resize_height;
   return length;
 }
 
-/* Crops (or pads) the resized axis to `crop` input pixels, centred. */
-static void
-plan_crop (AxisPlan *axis, gint length, gdouble resized, guint crop)
+/* Letterbox: the region's length scaled by the factor that fits both sides in the target. */
+static guint
+letterboxed_length (const GstVideoRectangle *roi, guint target_width, guint target_height,
+    gboolean horizontal)
 {
-  gdouble scale = resized / length;
-  gint resized_pixels = (gint) lround (resized);
+  gdouble scale = MIN ((gdouble) target_width / roi->w, (gdouble) target_height / roi->h);
+  gdouble length = (horizontal ? roi->w : roi->h) * scale;
 
-  axis->input_length = crop;
-  if ((gint) crop <= resized_pixels) {
-    axis->source_length = CLAMP ((gint) lround (crop / scale), 1, length);
-    axis->source_offset = (length - axis->source_length) / 2;
+  return MAX ((guint) lround (length), 1);
+}
+
+/* Keeps `input` pixels of the resized axis: its centre, or all of it centred in black (the
+ * odd pixel before it), as transformers' center_crop does. */
+static void
+plan_window (AxisPlan *axis, guint input)
+{
+  axis->input_length = input;
+  if (input <= axis->resized) {
+    axis->window_offset = (axis->resized - input) / 2;
+    axis->window_length = input;
     axis->dest_offset = 0;
-    axis->dest_length = crop;
-  } else {        /* transformers pads with black, the odd pixel before the region */
-    axis->source_offset = 0;
-    axis->source_length = length;
-    axis->dest_offset = (crop - resized_pixels + 1) / 2;
-    axis->dest_length = resized_pixels;
+  } else {
+    axis->window_offset = 0;
+    axis->window_length = axis->resized;
+    axis->dest_offset = (input - axis->resized + 1) / 2;
   }
 }
 
-/* Cuts the input to whole patches, and the source in proportion. */
-static void
+/* Cuts the input to whole patches: the window loses what falls beyond. */
+static gboolean
 cut_to_patches (AxisPlan *axis, guint patch)
 {
   guint kept = axis->input_length - axis->input_length % patch;
-  gint dest_end = axis->dest_offset + axis->dest_length;
 
   axis->input_length = kept;
-  if (dest_end <= (gint) kept)
-    return;
-  axis->source_length = MAX ((gint) lround ((gdouble) axis->source_length
-          * (kept - axis->dest_offset) / axis->dest_length), 1);
-  axis->dest_length = kept - axis->dest_offset;
+  if (axis->dest_offset + axis->window_length > (gint) kept)
+    axis->window_length = (gint) kept - axis->dest_offset;
+  return kept >= patch && axis->window_length > 0;
 }
 
 static gboolean
-plan_axis (const TsfConfig *config, const GstVideoRectangle *roi, gboolean horizontal,
-    AxisPlan *axis)
+plan_axis (const TsfConfig *config, GstTsfFit fit, const GstVideoRectangle *roi,
+    gboolean horizontal, AxisPlan *axis)
 {
-  gint length = horizontal ? roi->w : roi->h;
-  gdouble resized = resized_length (config, roi, horizontal);
-  guint crop = horizontal ? config->crop_width : config->crop_height;
+  guint target_width, target_height, target;
 
-  if (recipe_crops (config)) {
-    plan_crop (axis, length, resized, crop);
-  } else {
-    axis->source_offset = 0;
-    axis->source_length = length;
-    axis->dest_offset = 0;
-    axis->dest_length = (gint) lround (resized);
-    axis->input_length = axis->dest_length;
-  }
-  if (axis->input_length < patch_size (config) || axis->dest_length <= 0)
-    return FALSE;
-  cut_to_patches (axis, patch_size (config));
-  return axis->dest_length > 0;
+  fit_size (config, &target_width, &target_height);
+  target = horizontal ? target_width : target_height;
+  if (fit == GST_TSF_FIT_STRETCH)
+    axis->resized = target;
+  else if (fit == GST_TSF_FIT_LETTERBOX)
+    axis->resized = letterboxed_length (roi, target_width, target_height, horizontal);
+  else
+    axis->resized = resized_length (config, roi, horizontal);
+  if (fit != GST_TSF_FIT_CROP)
+    plan_window (axis, target);
+  else if (recipe_crops (config))
+    plan_window (axis, horizontal ? config->crop_width : config->crop_height);
+  else
+    plan_window (axis, axis->resized);
+  return axis->resized > 0 && cut_to_patches (axis, patch_size (config));
 }
 
 gboolean
-gst_tsf_preprocess_plan (const TsfConfig *config, const GstVideoRectangle *roi,
+gst_tsf_preprocess_plan (const TsfConfig *config, GstTsfFit fit, const GstVideoRectangle *roi,
     GstTsfPreprocessPlan *plan, GError **error)
 {
   AxisPlan x, y;
@@ -192,8 +214,8 @@ gst_tsf_preprocess_plan (const TsfConfig *config, const GstVideoRectangle *roi,
 
   g_return_val_if_fail (roi->w > 0 && roi->h > 0, FALSE);
 
-  x_ok = plan_axis (config, roi, TRUE, &x);
-  y_ok = plan_axis (config, roi, FALSE, &y);
+  x_ok = plan_axis (config, fit, roi, TRUE, &x);
+  y_ok = plan_axis (config, fit, roi, FALSE, &y);
   if (!x_ok || !y_ok) {
     gchar *from = g_strdup_printf (" from the %dx%d region", roi->w, roi->h);
     gboolean ok = set_size_too_small_error (config, x.input_length, y.input_length, from,
@@ -202,10 +224,13 @@ gst_tsf_preprocess_plan (const TsfConfig *config, const GstVideoRectangle *roi,
     g_free (from);
     return ok;
   }
-  plan->source = (GstVideoRectangle) { roi->x + x.source_offset, roi->y + y.source_offset,
-    x.source_length, y.source_length };
-  plan->dest = (GstVideoRectangle) { x.dest_offset, y.dest_offset, x.dest_length,
-    y.dest_length };
+  plan->region = *roi;
+  plan->resized_width = x.resized;
+  plan->resized_height = y.resized;
+  plan->window = (GstVideoRectangle) { x.window_offset, y.window_offset, x.window_length,
+    y.window_length };
+  plan->dest_x = x.dest_offset;
+  plan->dest_y = y.dest_offset;
   plan->width = x.input_length;
   plan->height = y.input_length;
   return TRUE;

@@ -2,11 +2,15 @@
 #include "gsttsfsampler.h"
 
 #include "gsttsfpreprocess.h"
+#include "gsttsfresample.h"
 
 #include <math.h>
 #include <string.h>
 
 #define CHANNELS 3
+
+GST_DEBUG_CATEGORY_STATIC (gst_tsf_sampler_debug);
+#define GST_CAT_DEFAULT gst_tsf_sampler_debug
 
 typedef struct {
   GstClockTime pts;
@@ -14,23 +18,60 @@ typedef struct {
 } SampledTimes;
 
 struct _GstTsfSampler {
-  guint frame_stride;
-  guint clip_hop;
+  GstTsfSampling sampling;
   TsfClipShape shape;          /* frames = num_frames, channels = 3, height/width: the plan's */
   TsfConfig recipe;            /* the model's preprocessing (labels not copied) */
-  gfloat scale[CHANNELS];      /* value = byte * scale[c] + offset[c] */
+  GstTsfFrameOptions options;
+  gfloat scale[CHANNELS];      /* model channel c = byte * scale[c] + offset[c] */
   gfloat offset[CHANNELS];
 
   GstVideoInfo in_info;
-  GstVideoInfo rgb_info;       /* the model's input size, RGB */
+  GstVideoInfo rgb_info;       /* the part of the frame converted to RGB, at its size */
+  GstVideoRectangle converted; /* that part, in frame pixels (the whole frame) */
   GstVideoConverter *converter;
   GstBuffer *rgb_buffer;       /* the converter's output */
+  GstTsfPreprocessPlan plan;
+  GstTsfResampler *resampler;  /* the plan's resize of the region, its window only */
+  guint8 *input;               /* the model's input, packed RGB bytes, black around the window */
 
   guint64 frames_seen;         /* input frames since the last reset */
-  guint64 sampled;             /* sampled frames since the last reset */
+  guint64 next_slot;           /* slots filled since the last reset */
+  GstClockTime origin;         /* time: the timestamp of slot 0 */
+  GstClockTime last_time;      /* time: the previous frame's timestamp, NONE after a reset */
   gfloat *window;              /* num_frames slots of one preprocessed frame, a ring */
   SampledTimes *times;         /* the ring's timestamps */
 };
+
+void
+gst_tsf_sampling_resolve (const TsfConfig *config, GstTsfSamplingMode mode, guint user_stride,
+    guint num_frames, guint clip_hop, GstTsfSampling *sampling)
+{
+  gdouble fps = tsf_config_get_sampling_fps (config);
+  gdouble seconds = user_stride > 0 ? user_stride / fps : tsf_config_get_frame_interval (config);
+
+  sampling->mode = mode;
+  sampling->interval = MAX ((GstClockTime) llround (seconds * GST_SECOND), 1);
+  sampling->frame_stride = user_stride > 0 ? user_stride : MAX (lround (seconds * fps), 1);
+  sampling->num_frames = num_frames > 0 ? num_frames : config->num_frames;
+  sampling->clip_hop = clip_hop > 0 ? clip_hop : sampling->num_frames;
+}
+
+gchar *
+gst_tsf_sampling_describe (const GstTsfSampling *sampling, const TsfConfig *config,
+    guint user_stride)
+{
+  g_autofree gchar *model = tsf_sampling_describe (config);
+  g_autofree gchar *source = user_stride > 0 ? g_strdup_printf ("frame-stride=%u; the model: %s",
+      user_stride, model) : g_strdup_printf ("the model's: %s", model);
+
+  if (sampling->mode == GST_TSF_SAMPLING_FRAMES)
+    return g_strdup_printf ("by counting frames: %u frames, every %u-th frame, a new clip every "
+        "%u (%s)", sampling->num_frames, sampling->frame_stride, sampling->clip_hop, source);
+  return g_strdup_printf ("by time: %u frames %.3f s apart, a clip of %.3f s, a new clip every "
+      "%u (%s)", sampling->num_frames, (gdouble) sampling->interval / GST_SECOND,
+      (gdouble) sampling->interval * sampling->num_frames / GST_SECOND, sampling->clip_hop,
+      source);
+}
 
 static gsize
 frame_floats (const TsfClipShape *shape)
@@ -39,24 +80,31 @@ frame_floats (const TsfClipShape *shape)
 }
 
 GstTsfSampler *
-gst_tsf_sampler_new (const TsfConfig *config, guint frame_stride, guint num_frames,
-    guint clip_hop)
+gst_tsf_sampler_new (const TsfConfig *config, const GstTsfSampling *sampling,
+    const GstTsfFrameOptions *options)
 {
   GstTsfSampler *sampler = g_new0 (GstTsfSampler, 1);
   guint c;
 
-  sampler->frame_stride = MAX (frame_stride, 1);
-  sampler->shape.frames = num_frames > 0 ? num_frames : config->num_frames;
-  sampler->clip_hop = clip_hop > 0 ? clip_hop : sampler->shape.frames;
+  GST_DEBUG_CATEGORY_INIT (gst_tsf_sampler_debug, "timesformersampler", 0,
+      "timesformer's frame sampling");
+  sampler->sampling = *sampling;
+  sampler->sampling.frame_stride = MAX (sampling->frame_stride, 1);
+  sampler->sampling.interval = MAX (sampling->interval, 1);
+  sampler->shape.frames = MAX (sampling->num_frames, 1);
+  sampler->sampling.clip_hop = MAX (sampling->clip_hop, 1);
   sampler->shape.channels = CHANNELS;
   sampler->recipe = *config;
   sampler->recipe.labels = NULL;
+  if (options != NULL)
+    sampler->options = *options;
   for (c = 0; c < CHANNELS; c++) {
     sampler->scale[c] = (gfloat) (config->rescale_factor / config->image_std[c]);
     sampler->offset[c] = -config->image_mean[c] / config->image_std[c];
   }
   sampler->times = g_new0 (SampledTimes, sampler->shape.frames);
   gst_video_info_init (&sampler->in_info);
+  gst_tsf_sampler_reset (sampler);
   return sampler;
 }
 
@@ -65,6 +113,8 @@ clear_converter (GstTsfSampler *sampler)
 {
   g_clear_pointer (&sampler->converter, gst_video_converter_free);
   gst_clear_buffer (&sampler->rgb_buffer);
+  g_clear_pointer (&sampler->resampler, gst_tsf_resampler_free);
+  g_clear_pointer (&sampler->input, g_free);
 }
 
 void
@@ -88,7 +138,9 @@ void
 gst_tsf_sampler_reset (GstTsfSampler *sampler)
 {
   sampler->frames_seen = 0;
-  sampler->sampled = 0;
+  sampler->next_slot = 0;
+  sampler->origin = GST_CLOCK_TIME_NONE;
+  sampler->last_time = GST_CLOCK_TIME_NONE;
 }
 
 /* The window holds num_frames preprocessed frames of the plan's size. */
@@ -104,47 +156,55 @@ set_frame_size (GstTsfSampler *sampler, guint width, guint height)
   sampler->window = g_new (gfloat, frame_floats (&sampler->shape) * sampler->shape.frames);
 }
 
+/* A converter of `rect` of the frame to RGB at its own size. The whole frame: GstVideoConverter
+ * converts a part of a YUV frame to other RGB values than the same part of the whole frame (by
+ * about 10 of 255 in tests/gst/test_pil_reference.c), and the model must see the frame as
+ * decoded. */
+static GstVideoConverter *
+new_converter (GstTsfSampler *sampler, const GstVideoRectangle *rect)
+{
+  GstStructure *options;
+
+  gst_video_info_set_format (&sampler->rgb_info, GST_VIDEO_FORMAT_RGB, rect->w, rect->h);
+  /* The converter wants both sides to agree on what it does not convert. */
+  GST_VIDEO_INFO_FPS_N (&sampler->rgb_info) = GST_VIDEO_INFO_FPS_N (&sampler->in_info);
+  GST_VIDEO_INFO_FPS_D (&sampler->rgb_info) = GST_VIDEO_INFO_FPS_D (&sampler->in_info);
+  GST_VIDEO_INFO_INTERLACE_MODE (&sampler->rgb_info) =
+      GST_VIDEO_INFO_INTERLACE_MODE (&sampler->in_info);
+  options = gst_structure_new ("GstVideoConverter",
+      GST_VIDEO_CONVERTER_OPT_SRC_X, G_TYPE_INT, rect->x,
+      GST_VIDEO_CONVERTER_OPT_SRC_Y, G_TYPE_INT, rect->y,
+      GST_VIDEO_CONVERTER_OPT_SRC_WIDTH, G_TYPE_INT, rect->w,
+      GST_VIDEO_CONVERTER_OPT_SRC_HEIGHT, G_TYPE_INT, rect->h,
+      GST_VIDEO_CONVERTER_OPT_DITHER_METHOD, GST_TYPE_VIDEO_DITHER_METHOD,
+      GST_VIDEO_DITHER_NONE, NULL);
+  return gst_video_converter_new (&sampler->in_info, &sampler->rgb_info, options);
+}
+
 gboolean
 gst_tsf_sampler_set_info (GstTsfSampler *sampler, const GstVideoInfo *info,
     const GstVideoRectangle *roi, GError **error)
 {
-  GstTsfPreprocessPlan plan;
-  GstStructure *options;
+  GstTsfPreprocessPlan *plan = &sampler->plan;
 
   clear_converter (sampler);
   gst_tsf_sampler_reset (sampler);
-  if (!gst_tsf_preprocess_plan (&sampler->recipe, roi, &plan, error))
+  if (!gst_tsf_preprocess_plan (&sampler->recipe, sampler->options.fit, roi, plan, error))
     return FALSE;
-  set_frame_size (sampler, plan.width, plan.height);
+  set_frame_size (sampler, plan->width, plan->height);
   sampler->in_info = *info;
-  gst_video_info_set_format (&sampler->rgb_info, GST_VIDEO_FORMAT_RGB, sampler->shape.width,
-      sampler->shape.height);
-  /* The converter wants both sides to agree on what it does not convert. */
-  GST_VIDEO_INFO_FPS_N (&sampler->rgb_info) = GST_VIDEO_INFO_FPS_N (info);
-  GST_VIDEO_INFO_FPS_D (&sampler->rgb_info) = GST_VIDEO_INFO_FPS_D (info);
-  GST_VIDEO_INFO_INTERLACE_MODE (&sampler->rgb_info) = GST_VIDEO_INFO_INTERLACE_MODE (info);
-
-  options = gst_structure_new ("GstVideoConverter",
-      GST_VIDEO_CONVERTER_OPT_SRC_X, G_TYPE_INT, plan.source.x,
-      GST_VIDEO_CONVERTER_OPT_SRC_Y, G_TYPE_INT, plan.source.y,
-      GST_VIDEO_CONVERTER_OPT_SRC_WIDTH, G_TYPE_INT, plan.source.w,
-      GST_VIDEO_CONVERTER_OPT_SRC_HEIGHT, G_TYPE_INT, plan.source.h,
-      GST_VIDEO_CONVERTER_OPT_DEST_X, G_TYPE_INT, plan.dest.x,
-      GST_VIDEO_CONVERTER_OPT_DEST_Y, G_TYPE_INT, plan.dest.y,
-      GST_VIDEO_CONVERTER_OPT_DEST_WIDTH, G_TYPE_INT, plan.dest.w,
-      GST_VIDEO_CONVERTER_OPT_DEST_HEIGHT, G_TYPE_INT, plan.dest.h,
-      GST_VIDEO_CONVERTER_OPT_FILL_BORDER, G_TYPE_BOOLEAN, TRUE,
-      GST_VIDEO_CONVERTER_OPT_BORDER_ARGB, G_TYPE_UINT, 0xff000000u,
-      GST_VIDEO_CONVERTER_OPT_RESAMPLER_METHOD, GST_TYPE_VIDEO_RESAMPLER_METHOD,
-      GST_VIDEO_RESAMPLER_METHOD_LINEAR,
-      GST_VIDEO_CONVERTER_OPT_DITHER_METHOD, GST_TYPE_VIDEO_DITHER_METHOD,
-      GST_VIDEO_DITHER_NONE, NULL);
-  sampler->converter = gst_video_converter_new (&sampler->in_info, &sampler->rgb_info, options);
+  sampler->resampler = gst_tsf_resampler_new (plan->region.w, plan->region.h,
+      plan->resized_width, plan->resized_height, plan->window.x, plan->window.y,
+      plan->window.w, plan->window.h);
+  sampler->input = g_new0 (guint8, (gsize) plan->width * plan->height * CHANNELS);
+  sampler->converted = (GstVideoRectangle) { 0, 0, GST_VIDEO_INFO_WIDTH (info),
+    GST_VIDEO_INFO_HEIGHT (info) };
+  sampler->converter = new_converter (sampler, &sampler->converted);
   if (sampler->converter == NULL) {
     g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION,
-        "cannot convert %s %dx%d to RGB %ux%u", gst_video_format_to_string
+        "cannot convert %s %dx%d to RGB", gst_video_format_to_string
         (GST_VIDEO_INFO_FORMAT (info)), GST_VIDEO_INFO_WIDTH (info),
-        GST_VIDEO_INFO_HEIGHT (info), sampler->shape.width, sampler->shape.height);
+        GST_VIDEO_INFO_HEIGHT (info));
     return FALSE;
   }
   sampler->rgb_buffer = gst_buffer_new_allocate (NULL, GST_VIDEO_INFO_SIZE (&sampler->rgb_info),
@@ -152,25 +212,40 @@ gst_tsf_sampler_set_info (GstTsfSampler *sampler, const GstVideoInfo *info,
   return TRUE;
 }
 
-/* Packed RGB bytes to planar, rescaled, normalised floats. */
+/* The model's input bytes (packed RGB) to planar, rescaled, normalised floats in the model's
+ * channel order. */
 static void
-normalise_rgb (const GstTsfSampler *sampler, const GstVideoFrame *rgb, gfloat *out)
+normalise_input (const GstTsfSampler *sampler, gfloat *out)
 {
-  const guint8 *pixels = GST_VIDEO_FRAME_PLANE_DATA (rgb, 0);
-  gint stride = GST_VIDEO_FRAME_PLANE_STRIDE (rgb, 0);
   guint width = sampler->shape.width, height = sampler->shape.height;
-  guint x, y, c;
+  gsize pixels = (gsize) width * height, i;
+  guint c;
 
   for (c = 0; c < CHANNELS; c++) {
-    gfloat *plane = out + (gsize) c * width * height;
+    guint source = sampler->options.bgr ? CHANNELS - 1 - c : c;
+    gfloat *plane = out + c * pixels;
 
-    for (y = 0; y < height; y++) {
-      const guint8 *row = pixels + (gsize) y * stride;
-
-      for (x = 0; x < width; x++)
-        plane[(gsize) y * width + x] = row[3 * x + c] * sampler->scale[c] + sampler->offset[c];
-    }
+    for (i = 0; i < pixels; i++)
+      plane[i] = sampler->input[i * CHANNELS + source] * sampler->scale[c] + sampler->offset[c];
   }
+}
+
+/* The plan's resize of the converted RGB into the model's input. */
+static void
+resize_into_input (GstTsfSampler *sampler, const GstVideoFrame *rgb)
+{
+  const GstTsfPreprocessPlan *plan = &sampler->plan;
+  gsize in_stride = GST_VIDEO_FRAME_PLANE_STRIDE (rgb, 0), out_stride = plan->width * CHANNELS;
+  guint column, columns, row, rows;
+  const guint8 *in;
+
+  gst_tsf_resampler_get_input_columns (sampler->resampler, &column, &columns);
+  gst_tsf_resampler_get_input_rows (sampler->resampler, &row, &rows);
+  in = (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (rgb, 0)
+      + (plan->region.y + row - sampler->converted.y) * in_stride
+      + (plan->region.x + column - sampler->converted.x) * CHANNELS;
+  gst_tsf_resampler_run (sampler->resampler, in, in_stride, sampler->input
+      + plan->dest_y * out_stride + plan->dest_x * CHANNELS, out_stride);
 }
 
 static gboolean
@@ -193,28 +268,29 @@ preprocess_frame (GstTsfSampler *sampler, GstBuffer *buffer, gfloat *out, GError
     return FALSE;
   }
   gst_video_converter_frame (sampler->converter, &in_frame, &rgb_frame);
-  normalise_rgb (sampler, &rgb_frame, out);
+  resize_into_input (sampler, &rgb_frame);
+  normalise_input (sampler, out);
   gst_video_frame_unmap (&rgb_frame);
   gst_video_frame_unmap (&in_frame);
   return TRUE;
 }
 
-/* Clip k holds sampled frames k*hop .. k*hop + frames - 1. */
+/* Clip k holds slots k*hop .. k*hop + frames - 1. */
 static gboolean
-sampled_frame_is_in_a_clip (const GstTsfSampler *sampler, guint64 index)
+slot_is_in_a_clip (const GstTsfSampler *sampler, guint64 slot)
 {
-  return index % sampler->clip_hop < sampler->shape.frames;
+  return slot % sampler->sampling.clip_hop < sampler->shape.frames;
 }
 
 static gboolean
-sampled_frame_completes_a_clip (const GstTsfSampler *sampler, guint64 index)
+slot_completes_a_clip (const GstTsfSampler *sampler, guint64 slot)
 {
   guint64 last = sampler->shape.frames - 1;
 
-  return index >= last && (index - last) % sampler->clip_hop == 0;
+  return slot >= last && (slot - last) % sampler->sampling.clip_hop == 0;
 }
 
-/* The clip ending at sampled frame `last`, copied out of the ring in time order. */
+/* The clip ending at slot `last`, copied out of the ring in time order. */
 static GstTsfClip *
 assemble_clip (const GstTsfSampler *sampler, guint64 last)
 {
@@ -224,45 +300,165 @@ assemble_clip (const GstTsfSampler *sampler, guint64 last)
   guint i;
 
   clip->shape = sampler->shape;
+  clip->real_frames = frames;
   clip->data = g_new (gfloat, floats * frames);
   for (i = 0; i < frames; i++) {
     guint slot = (last + 1 + i) % frames;   /* oldest first */
 
     memcpy (clip->data + i * floats, sampler->window + slot * floats, floats * sizeof (gfloat));
-    if (i == 0) {
-      clip->first_pts = sampler->times[slot].pts;
-      clip->first_running_time = sampler->times[slot].running_time;
-    }
   }
+  clip->first_pts = sampler->times[(last + 1) % frames].pts;
+  clip->first_running_time = sampler->times[(last + 1) % frames].running_time;
   clip->last_pts = sampler->times[last % frames].pts;
   clip->last_running_time = sampler->times[last % frames].running_time;
   return clip;
 }
 
-GstTsfClip *
+/* An input frame's duration: by the caps' rate, else the buffer's, else one interval. */
+static GstClockTime
+frame_duration (const GstTsfSampler *sampler, GstBuffer *buffer)
+{
+  gint fps_n = GST_VIDEO_INFO_FPS_N (&sampler->in_info);
+  gint fps_d = GST_VIDEO_INFO_FPS_D (&sampler->in_info);
+
+  if (fps_n > 0 && fps_d > 0)
+    return gst_util_uint64_scale (GST_SECOND, fps_d, fps_n);
+  if (GST_BUFFER_DURATION_IS_VALID (buffer) && GST_BUFFER_DURATION (buffer) > 0)
+    return GST_BUFFER_DURATION (buffer);
+  return sampler->sampling.interval;
+}
+
+/* The frame's timestamp; a frame without one comes one frame duration after the previous. */
+static GstClockTime
+frame_time (const GstTsfSampler *sampler, GstBuffer *buffer)
+{
+  if (GST_BUFFER_PTS_IS_VALID (buffer))
+    return GST_BUFFER_PTS (buffer);
+  return GST_CLOCK_TIME_IS_VALID (sampler->last_time)
+      ? sampler->last_time + frame_duration (sampler, buffer) : 0;
+}
+
+/* Time: slot n takes the first frame from half a frame (at most half an interval) before its
+ * time n x interval on: the nearest frame of a steady stream. -1 when the frame falls in a
+ * slot already filled. Times going backwards, or a hole longer than a clip, start afresh. */
+static gint64
+slot_by_time (GstTsfSampler *sampler, GstBuffer *buffer)
+{
+  GstClockTime interval = sampler->sampling.interval;
+  GstClockTime time = frame_time (sampler, buffer);
+  GstClockTime early = MIN (frame_duration (sampler, buffer), interval) / 2;
+  guint64 slot;
+
+  if (GST_CLOCK_TIME_IS_VALID (sampler->last_time) && time < sampler->last_time) {
+    GST_DEBUG ("timestamps went back from %" GST_TIME_FORMAT " to %" GST_TIME_FORMAT
+        ": sampling afresh", GST_TIME_ARGS (sampler->last_time), GST_TIME_ARGS (time));
+    gst_tsf_sampler_reset (sampler);
+  }
+  sampler->last_time = time;
+  if (!GST_CLOCK_TIME_IS_VALID (sampler->origin))
+    sampler->origin = time;
+  slot = (time - sampler->origin + early - 1) / interval;   /* a tie: the earlier slot */
+  if (sampler->next_slot > 0 && slot >= sampler->next_slot + sampler->shape.frames) {
+    GST_DEBUG ("no frame for %" G_GUINT64_FORMAT " slots: sampling afresh",
+        slot - sampler->next_slot);
+    sampler->next_slot = 0;
+    sampler->origin = time;
+    slot = 0;
+  }
+  return slot >= sampler->next_slot ? (gint64) slot : -1;
+}
+
+/* Frames: every frame_stride-th frame is the next slot, else -1. */
+static gint64
+slot_by_count (GstTsfSampler *sampler)
+{
+  guint64 frame = sampler->frames_seen++;
+
+  return frame % sampler->sampling.frame_stride == 0 ? (gint64) sampler->next_slot : -1;
+}
+
+/* The slots from next_slot to `last` get this frame; the clips they complete are appended. */
+static gboolean
+fill_slots (GstTsfSampler *sampler, guint64 last, GstBuffer *buffer, GstClockTime running_time,
+    GList **clips, GError **error)
+{
+  gsize floats = frame_floats (&sampler->shape);
+  gfloat *converted = NULL;
+  guint64 slot;
+
+  for (slot = sampler->next_slot; slot <= last; slot++) {
+    guint ring = slot % sampler->shape.frames;
+
+    if (!slot_is_in_a_clip (sampler, slot))
+      continue;
+    if (converted == NULL) {
+      converted = sampler->window + ring * floats;
+      if (!preprocess_frame (sampler, buffer, converted, error))
+        return FALSE;
+    } else {
+      memcpy (sampler->window + ring * floats, converted, floats * sizeof (gfloat));
+    }
+    sampler->times[ring].pts = GST_BUFFER_PTS (buffer);
+    sampler->times[ring].running_time = running_time;
+    if (slot_completes_a_clip (sampler, slot))
+      *clips = g_list_append (*clips, assemble_clip (sampler, slot));
+  }
+  sampler->next_slot = last + 1;
+  return TRUE;
+}
+
+GList *
 gst_tsf_sampler_push (GstTsfSampler *sampler, GstBuffer *buffer, GstClockTime running_time,
     GError **error)
 {
-  guint64 frame = sampler->frames_seen++;
-  guint64 index;
-  guint slot;
+  GList *clips = NULL;
+  gint64 slot = sampler->sampling.mode == GST_TSF_SAMPLING_TIME
+      ? slot_by_time (sampler, buffer) : slot_by_count (sampler);
 
-  if (frame % sampler->frame_stride != 0)
+  if (slot < 0)
     return NULL;
-  index = sampler->sampled++;
-  if (!sampled_frame_is_in_a_clip (sampler, index))
+  if (!fill_slots (sampler, slot, buffer, running_time, &clips, error)) {
+    g_list_free_full (clips, (GDestroyNotify) gst_tsf_clip_free);
     return NULL;
+  }
+  return clips;
+}
 
-  slot = index % sampler->shape.frames;
-  if (!preprocess_frame (sampler, buffer, sampler->window + slot * frame_floats
-          (&sampler->shape), error))
-    return NULL;
-  sampler->times[slot].pts = GST_BUFFER_PTS (buffer);
-  sampler->times[slot].running_time = running_time;
+/* Fills the ring slots after the clip's last sampled one with it, up to its end. */
+static guint64
+pad_clip (GstTsfSampler *sampler, guint64 start)
+{
+  gsize floats = frame_floats (&sampler->shape);
+  guint64 last = sampler->next_slot - 1, end = start + sampler->shape.frames - 1, slot;
+  guint from = last % sampler->shape.frames;
 
-  if (!sampled_frame_completes_a_clip (sampler, index))
+  for (slot = last + 1; slot <= end; slot++) {
+    guint to = slot % sampler->shape.frames;
+
+    memcpy (sampler->window + to * floats, sampler->window + from * floats,
+        floats * sizeof (gfloat));
+    sampler->times[to] = sampler->times[from];
+  }
+  return end;
+}
+
+GstTsfClip *
+gst_tsf_sampler_finish (GstTsfSampler *sampler)
+{
+  guint64 hop = sampler->sampling.clip_hop, frames = sampler->shape.frames;
+  guint64 next = sampler->next_slot, start;
+  GstTsfClip *clip;
+
+  /* the first clip not yet complete: k = (next - frames) / hop + 1 once one is complete */
+  start = next >= frames ? ((next - frames) / hop + 1) * hop : 0;
+  if (next == 0 || start >= next || sampler->window == NULL) {
+    gst_tsf_sampler_reset (sampler);
     return NULL;
-  return assemble_clip (sampler, index);
+  }
+  clip = assemble_clip (sampler, pad_clip (sampler, start));
+  clip->real_frames = next - start;
+  gst_tsf_sampler_reset (sampler);
+  return clip;
 }
 
 void

@@ -112,6 +112,7 @@ make_result (const Job *job, GQuark model_name, const TsfPrediction *best, guint
   result->producer = job->stream->producer;
   result->clip_index = job->request.clip_index;
   result->num_frames = job->clip->shape.frames;
+  result->real_frames = job->clip->real_frames;
   result->first_pts = job->clip->first_pts;
   result->last_pts = job->clip->last_pts;
   result->first_running_time = job->clip->first_running_time;

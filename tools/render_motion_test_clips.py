@@ -21,7 +21,16 @@ shape's centre is anywhere in the centre square (side min(W, H)) that keeps it i
     render_motion_test_clips.py --out DIR --seed S --clips-per-class N --sizes 100x75,72x120
 
 writes DIR/clip-NNNN.rgb (frames x H x W x 3 bytes) and DIR/manifest.json, the layout that
-tests/gst/test_motion_shapes.c reads. Run with Debian's python3-pil (/usr/bin/python3).
+tests/gst/test_motion_shapes.c reads.
+
+    render_motion_test_clips.py videos --out DIR --seed S --seconds 2.4 --fps 15,30,60 --size 80x60
+
+writes one scene per class, continuous over the whole duration, each at every frame rate:
+DIR/video-<class>-<fps>.rgb and DIR/manifest.json ({"clip_seconds", "videos": [{"file", "label",
+"fps", "frames", "width", "height"}]}); the motion goes on at the documented rate per clip span
+(CLIP_SECONDS: the model's 8 frames 1/8 s apart), so any window of that span through the video
+shows one training-like motion. Read by tests/gst/test_out_of_box.c.
+Run with Debian's python3-pil (/usr/bin/python3).
 """
 
 import argparse
@@ -102,13 +111,19 @@ def choose_motion(rnd, label, side):
         centre = (_place(rnd, large, side), _place(rnd, large, side))
         sizes = (small, large) if label == "growing" else (large, small)
         return Motion(centre, centre, sizes[0], sizes[1], angle, angle)
+    size, centre, turn = _turning(rnd, label, side)
+    return Motion(centre, centre, size, size, angle, angle + turn)
+
+
+def _turning(rnd, label, side):
+    """Size, centre and turn (radians, clockwise > 0) of a rotating or still shape."""
     size = rnd.uniform(*LARGE_SIZE) * side
     centre = (_place(rnd, size, side), _place(rnd, size, side))
     turn = 0.0
     if label.startswith("rotating"):
         turn = math.radians(rnd.uniform(*TURN_DEGREES))
         turn = turn if label == "rotating clockwise" else -turn
-    return Motion(centre, centre, size, size, angle, angle + turn)
+    return size, centre, turn
 
 
 # ---------------------------------------------------------------------------------------------
@@ -285,6 +300,95 @@ def write_clips(out, seed, per_class, sizes, frames=FRAMES):
     return entries
 
 
+# ---------------------------------------------------------------------------------------------
+# Videos: one motion going on for seconds (the shipped model's sampling: 8 frames 1/8 s apart).
+
+CLIP_SECONDS = 7 / 8.0               # from a clip's first sampled frame to its last
+
+
+class VideoMotion:
+    """Where the shape is after u clip spans: centre, circumradius (growing by `ratio` per
+    span: the same ratio in any window), orientation."""
+
+    def __init__(self, centre, velocity, size, ratio, angle, spin):
+        self.centre, self.velocity = centre, velocity
+        self.size, self.ratio, self.angle, self.spin = size, ratio, angle, spin
+
+    def at(self, u):
+        return ((self.centre[0] + self.velocity[0] * u, self.centre[1] + self.velocity[1] * u),
+                self.size * self.ratio ** u, self.angle + self.spin * u)
+
+
+def choose_video_motion(rnd, label, side, spans):
+    """A motion at the documented rate per span that stays in the square for `spans` spans."""
+    angle = rnd.uniform(0.0, 2 * math.pi)
+    if label.startswith("moving"):
+        size = rnd.uniform(MOVING_SIZE[0], 0.16) * side
+        room = side - 2 * (size + 1.0)
+        travel = min(rnd.uniform(TRAVEL[0], 0.26) * side, room / spans)
+        start = size + 1.0 + rnd.uniform(0.0, room - travel * spans)
+        if label in ("moving left", "moving up"):
+            start, travel = side - start, -travel
+        across = _place(rnd, size, side)
+        horizontal = label in ("moving left", "moving right")
+        centre = (start, across) if horizontal else (across, start)
+        velocity = (travel, 0.0) if horizontal else (0.0, travel)
+        return VideoMotion(centre, velocity, size, 1.0, angle, 0.0)
+    if label in ("growing", "shrinking"):
+        small = rnd.uniform(0.09, 0.11) * side
+        ratio = min(rnd.uniform(SIZE_RATIO[0], 1.7), (MAX_SIZE * side / small) ** (1.0 / spans))
+        large = small * ratio ** spans
+        centre = (_place(rnd, large, side), _place(rnd, large, side))
+        if label == "growing":
+            return VideoMotion(centre, (0.0, 0.0), small, ratio, angle, 0.0)
+        return VideoMotion(centre, (0.0, 0.0), large, 1.0 / ratio, angle, 0.0)
+    size, centre, spin = _turning(rnd, label, side)
+    return VideoMotion(centre, (0.0, 0.0), size, 1.0, angle, spin)
+
+
+def render_video(rnd, label, width, height, seconds, rates):
+    """One scene of `label` lasting `seconds`, rendered at each frame rate of `rates`: a dict
+    fps -> bytes of frames x height x width x 3 RGB."""
+    big_w, big_h = width * SUPERSAMPLE, height * SUPERSAMPLE
+    background, mean = make_background(rnd, rnd.choice(BACKGROUNDS), big_w, big_h)
+    side = min(big_w, big_h)
+    left, top = (big_w - side) / 2, (big_h - side) / 2
+    motion = choose_video_motion(rnd, label, side, seconds / CLIP_SECONDS)
+    look = choose_look(rnd, label, mean)
+    grain = rnd.uniform(0.0, 4.0)
+    videos = {}
+    for fps in rates:
+        data = bytearray()
+        for i in range(int(round(seconds * fps))):
+            centre, size, angle = motion.at(i / fps / CLIP_SECONDS)
+            frame = background.copy()
+            draw_shape(ImageDraw.Draw(frame), look, (left + centre[0], top + centre[1]), size,
+                       angle)
+            frame = frame.resize((width, height), Image.BOX)
+            data += (_add_grain(rnd, frame, grain) if grain > 0 else frame).tobytes()
+        videos[fps] = bytes(data)
+    return videos
+
+
+def write_videos(out, seed, seconds, rates, size):
+    os.makedirs(out, exist_ok=True)
+    rnd = random.Random(seed)
+    entries = []
+    for label in CLASSES:
+        for fps, data in render_video(rnd, label, size[0], size[1], seconds, rates).items():
+            name = f"video-{label.replace(' ', '-')}-{fps}.rgb"
+            with open(os.path.join(out, name), "wb") as f:
+                f.write(data)
+            entries.append({"file": name, "label": label, "fps": fps,
+                            "frames": len(data) // (size[0] * size[1] * 3),
+                            "width": size[0], "height": size[1]})
+    with open(os.path.join(out, "manifest.json"), "w") as f:
+        json.dump({"seed": seed, "format": "RGB", "renderer": "render_motion_test_clips.py",
+                   "clip_seconds": CLIP_SECONDS, "videos": entries}, f, indent=1)
+        f.write("\n")
+    return entries
+
+
 def _parse_sizes(text):
     """"100x75,72x120" -> [(100, 75), (72, 120)]; each side at least 16."""
     matches = [re.fullmatch(r"(\d+)x(\d+)", item.strip().lower()) for item in text.split(",")]
@@ -293,7 +397,24 @@ def _parse_sizes(text):
     return [(int(m.group(1)), int(m.group(2))) for m in matches]
 
 
+def videos_main(argv):
+    parser = argparse.ArgumentParser(description="Videos of one continuous motion per class.")
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--seed", type=int, required=True)
+    parser.add_argument("--seconds", type=float, default=2.4)
+    parser.add_argument("--fps", default="30", help="frame rates, comma-separated")
+    parser.add_argument("--size", type=_parse_sizes, default=[(80, 60)])
+    args = parser.parse_args(argv)
+    rates = [int(r) for r in args.fps.split(",")]
+    entries = write_videos(args.out, args.seed, args.seconds, rates, args.size[0])
+    print(f"render_motion_test_clips: {len(entries)} videos in {args.out}", file=sys.stderr)
+    return 0
+
+
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["videos"]:
+        return videos_main(argv[1:])
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", required=True, help="folder for the clips and manifest.json")
     parser.add_argument("--seed", type=int, required=True, help="seed of Python's random")

@@ -8,6 +8,13 @@
 
 #define MAX_CROP_OR_RESIZE 65536
 
+/* The training sampling: bounds of config.json "sampling" and the paper's default. */
+#define MAX_SAMPLING_STRIDE 10000
+#define MAX_SAMPLING_FPS 1000.0
+#define MAX_CLIP_DURATION 3600.0
+#define DEFAULT_SAMPLING_STRIDE 32
+#define DEFAULT_SAMPLING_FPS 30.0
+
 /* The unsigned fields of TsfConfig, their JSON names and ranges. */
 typedef struct {
   const gchar *name;
@@ -69,6 +76,50 @@ init_preprocessing (TsfConfig *config)
   config->rescale_factor = 1.0 / 255.0;
 }
 
+static void
+init_sampling (TsfSampling *sampling)
+{
+  sampling->origin = TSF_SAMPLING_DEFAULT;
+  sampling->frame_stride = DEFAULT_SAMPLING_STRIDE;
+  sampling->fps = DEFAULT_SAMPLING_FPS;
+  sampling->clip_duration = 0;
+}
+
+gdouble
+tsf_config_get_frame_interval (const TsfConfig *config)
+{
+  const TsfSampling *sampling = &config->sampling;
+
+  if (sampling->origin != TSF_SAMPLING_STATED)
+    return DEFAULT_SAMPLING_STRIDE / DEFAULT_SAMPLING_FPS;
+  if (sampling->frame_stride > 0)
+    return sampling->frame_stride / sampling->fps;
+  return sampling->clip_duration / MAX (config->num_frames, 1);
+}
+
+gdouble
+tsf_config_get_sampling_fps (const TsfConfig *config)
+{
+  if (config->sampling.origin != TSF_SAMPLING_STATED)
+    return DEFAULT_SAMPLING_FPS;
+  return config->sampling.fps;
+}
+
+gchar *
+tsf_sampling_describe (const TsfConfig *config)
+{
+  const TsfSampling *sampling = &config->sampling;
+
+  if (sampling->origin != TSF_SAMPLING_STATED)
+    return g_strdup_printf ("%ux%u at %g fps (the default: the model states none)",
+        config->num_frames, DEFAULT_SAMPLING_STRIDE, DEFAULT_SAMPLING_FPS);
+  if (sampling->frame_stride > 0)
+    return g_strdup_printf ("%ux%u at %g fps (%s)", config->num_frames,
+        sampling->frame_stride, sampling->fps, "stated by the model");
+  return g_strdup_printf ("%u frames over %g s (stated by the model)", config->num_frames,
+      sampling->clip_duration);
+}
+
 void
 tsf_config_init_defaults (TsfConfig *config)
 {
@@ -87,6 +138,7 @@ tsf_config_init_defaults (TsfConfig *config)
   config->num_labels = 2;
   config->labels = NULL;
   init_preprocessing (config);
+  init_sampling (&config->sampling);
 }
 
 guint
@@ -210,11 +262,38 @@ validate_preprocessing (const TsfConfig *config, const gchar *filename, GError *
       && check_positive_finite (filename, "rescale_factor", config->rescale_factor, error);
 }
 
+static gboolean
+check_number_range (const gchar *filename, const gchar *field, gdouble value, gdouble max,
+    GError **error)
+{
+  if (isfinite (value) && value > 0 && value <= max)
+    return TRUE;
+  g_set_error (error, TSF_ERROR, TSF_ERROR_CONFIG,
+      "%s: '%s' must be a number above 0 and at most %g, found %g", filename, field, max,
+      value);
+  return FALSE;
+}
+
+static gboolean
+validate_sampling (const TsfSampling *sampling, const gchar *filename, GError **error)
+{
+  if (sampling->origin != TSF_SAMPLING_STATED)
+    return TRUE;
+  if (!check_number_range (filename, "sampling.fps", sampling->fps, MAX_SAMPLING_FPS, error))
+    return FALSE;
+  if (sampling->frame_stride > 0)
+    return check_range (filename, "sampling.frame_stride", sampling->frame_stride, 1,
+        MAX_SAMPLING_STRIDE, error);
+  return check_number_range (filename, "sampling.clip_duration", sampling->clip_duration,
+      MAX_CLIP_DURATION, error);
+}
+
 gboolean
 tsf_config_validate (const TsfConfig *config, const gchar *filename, GError **error)
 {
   return validate_model (config, filename, error)
-      && validate_preprocessing (config, filename, error);
+      && validate_preprocessing (config, filename, error)
+      && validate_sampling (&config->sampling, filename, error);
 }
 
 /* ---- config.json ---- */
@@ -340,6 +419,73 @@ parse_labels (TsfConfig *config, const gchar *filename, JsonObject *id2label, GE
   return ok;
 }
 
+/* A number member of "sampling", absent: untouched. */
+static gboolean
+get_sampling_number (JsonObject *object, const gchar *filename, const gchar *member,
+    gdouble max, gdouble *value, GError **error)
+{
+  g_autofree gchar *name = g_strconcat ("sampling.", member, NULL);
+  JsonNode *node = json_object_get_member (object, member);
+
+  if (node == NULL)
+    return TRUE;
+  if (!tsf_json_node_get_number (node, value))
+    return tsf_json_type_error (filename, name, "a number", node, error);
+  return check_number_range (filename, name, *value, max, error);
+}
+
+static gboolean
+check_sampling_members (JsonObject *object, const gchar *filename, GError **error)
+{
+  static const gchar *const known[] = { "frame_stride", "fps", "clip_duration", NULL };
+  GList *members = json_object_get_members (object);
+  gboolean ok = TRUE;
+
+  for (GList *m = members; m != NULL && ok; m = m->next) {
+    if (g_strv_contains (known, m->data))
+      continue;
+    g_set_error (error, TSF_ERROR, TSF_ERROR_CONFIG, "%s: 'sampling' has an unknown member "
+        "'%s'; expected frame_stride (with fps) or clip_duration", filename,
+        (const gchar *) m->data);
+    ok = FALSE;
+  }
+  g_list_free (members);
+  if (ok && json_object_has_member (object, "frame_stride")
+      == json_object_has_member (object, "clip_duration")) {
+    g_set_error (error, TSF_ERROR, TSF_ERROR_CONFIG, "%s: 'sampling' must state either "
+        "frame_stride (frames from one sampled frame to the next, at fps) or clip_duration "
+        "(seconds one clip covers), not %s", filename,
+        json_object_has_member (object, "frame_stride") ? "both" : "neither");
+    ok = FALSE;
+  }
+  return ok;
+}
+
+/* "sampling": {"frame_stride": S, "fps": F} or {"clip_duration": D, "fps": F}. */
+static gboolean
+parse_sampling (TsfConfig *config, const gchar *filename, JsonObject *root, GError **error)
+{
+  TsfSampling *sampling = &config->sampling;
+  JsonObject *object = NULL;
+  JsonNode *stride;
+
+  if (!tsf_json_get_object (root, filename, "sampling", &object, error))
+    return FALSE;
+  if (object == NULL)
+    return TRUE;
+  if (!check_sampling_members (object, filename, error))
+    return FALSE;
+  sampling->origin = TSF_SAMPLING_STATED;
+  stride = json_object_get_member (object, "frame_stride");
+  sampling->frame_stride = 0;
+  return (stride == NULL || tsf_json_node_get_uint (stride, filename, "sampling.frame_stride",
+          1, MAX_SAMPLING_STRIDE, &sampling->frame_stride, error))
+      && get_sampling_number (object, filename, "fps", MAX_SAMPLING_FPS, &sampling->fps,
+          error)
+      && get_sampling_number (object, filename, "clip_duration", MAX_CLIP_DURATION,
+          &sampling->clip_duration, error);
+}
+
 static gboolean
 parse_model (TsfConfig *config, const gchar *filename, JsonObject *root, GError **error)
 {
@@ -359,6 +505,7 @@ parse_model (TsfConfig *config, const gchar *filename, JsonObject *root, GError 
       && parse_attention_type (filename, attention, &config->attention_type, error)
       && tsf_json_get_object (root, filename, "id2label", &id2label, error)
       && count_labels (filename, root, id2label, &config->num_labels, error)
+      && parse_sampling (config, filename, root, error)
       && validate_model (config, filename, error)
       && parse_labels (config, filename, id2label, error);
 }
@@ -480,10 +627,29 @@ apply_step_flags (JsonObject *root, const gchar *filename, TsfConfig *config, GE
 }
 
 static gboolean
+parse_channel_order (JsonObject *root, const gchar *filename, TsfChannelOrder *order,
+    GError **error)
+{
+  const gchar *name = NULL;
+
+  if (!tsf_json_get_string (root, filename, "channel_order", &name, error))
+    return FALSE;
+  if (name == NULL || g_strcmp0 (name, "rgb") == 0 || g_strcmp0 (name, "bgr") == 0) {
+    if (name != NULL)
+      *order = g_str_equal (name, "bgr") ? TSF_CHANNEL_ORDER_BGR : TSF_CHANNEL_ORDER_RGB;
+    return TRUE;
+  }
+  g_set_error (error, TSF_ERROR, TSF_ERROR_CONFIG,
+      "%s: 'channel_order' must be \"rgb\" or \"bgr\", found \"%s\"", filename, name);
+  return FALSE;
+}
+
+static gboolean
 parse_preprocessing (TsfConfig *config, const gchar *filename, JsonObject *root,
     GError **error)
 {
-  return parse_channel_values (root, filename, "image_mean", config->image_mean, error)
+  return parse_channel_order (root, filename, &config->channel_order, error)
+      && parse_channel_values (root, filename, "image_mean", config->image_mean, error)
       && parse_channel_values (root, filename, "image_std", config->image_std, error)
       && parse_size (root, filename, "size", TRUE, config, error)
       && parse_size (root, filename, "crop_size", FALSE, config, error)

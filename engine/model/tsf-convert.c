@@ -82,6 +82,65 @@ add_labels (JsonBuilder *b, const TsfConfig *config)
   json_builder_end_object (b);
 }
 
+/* The training sampling of the hub's TimeSformers (docs/real-models.md), recognised by their
+ * classes, frames and image size: the official configs' DATA.NUM_FRAMES x DATA.SAMPLING_RATE at
+ * 30 fps (Kinetics); Something-Something v2 spreads the frames over each whole video (2-6 s). */
+typedef struct {
+  guint num_labels;
+  guint num_frames;
+  guint image_size;
+  guint frame_stride;
+  gdouble clip_duration;
+  TsfChannelOrder channel_order;  /* the official SSv2 configs: REVERSE_INPUT_CHANNEL */
+} KnownSampling;
+
+#define RGB TSF_CHANNEL_ORDER_RGB
+#define BGR TSF_CHANNEL_ORDER_BGR
+static const KnownSampling known_samplings[] = {
+  { 400, 8, 224, 32, 0, RGB }, { 600, 8, 224, 32, 0, RGB },   /* base: divST_8x32_224 */
+  { 400, 16, 448, 16, 0, RGB }, { 600, 16, 448, 16, 0, RGB }, /* hr: divST_16x16_448 */
+  { 400, 96, 224, 4, 0, RGB }, { 600, 96, 224, 4, 0, RGB },   /* large: divST_96x4_224 */
+  { 174, 8, 224, 0, 3.5, BGR }, { 174, 16, 448, 0, 3.5, BGR },  /* SSv2 */
+  { 174, 64, 224, 0, 3.5, BGR },
+};
+#undef RGB
+#undef BGR
+
+/* A model that states no sampling gets the one of the hub model it is, if known (and its
+ * channel order). */
+static void
+add_known_sampling (TsfConfig *config)
+{
+  if (config->sampling.origin == TSF_SAMPLING_STATED)
+    return;
+  for (guint i = 0; i < G_N_ELEMENTS (known_samplings); i++) {
+    const KnownSampling *known = &known_samplings[i];
+
+    if (known->num_labels != config->num_labels || known->num_frames != config->num_frames
+        || known->image_size != config->image_size)
+      continue;
+    config->sampling = (TsfSampling) { TSF_SAMPLING_STATED, known->frame_stride, 30.0,
+      known->clip_duration };
+    config->channel_order = known->channel_order;
+    return;
+  }
+}
+
+static void
+add_sampling (JsonBuilder *b, const TsfSampling *sampling)
+{
+  if (sampling->origin != TSF_SAMPLING_STATED)
+    return;
+  json_builder_set_member_name (b, "sampling");
+  json_builder_begin_object (b);
+  if (sampling->frame_stride > 0)
+    add_int (b, "frame_stride", sampling->frame_stride);
+  else
+    add_double (b, "clip_duration", sampling->clip_duration);
+  add_double (b, "fps", sampling->fps);
+  json_builder_end_object (b);
+}
+
 /* config.json of TimesformerForVideoClassification. */
 static gchar *
 config_json (const TsfConfig *config)
@@ -112,6 +171,7 @@ config_json (const TsfConfig *config)
   add_double (b, "initializer_range", 0.02);
   add_string (b, "torch_dtype", "float32");
   add_labels (b, config);
+  add_sampling (b, &config->sampling);
   json_builder_end_object (b);
   return to_json (b);
 }
@@ -163,6 +223,8 @@ preprocessor_json (const TsfConfig *config)
   add_bool (b, "do_normalize", TRUE);
   add_channels (b, "image_mean", config->image_mean);
   add_channels (b, "image_std", config->image_std);
+  if (config->channel_order == TSF_CHANNEL_ORDER_BGR)
+    add_string (b, "channel_order", "bgr");
   json_builder_end_object (b);
   return to_json (b);
 }
@@ -293,6 +355,7 @@ tsf_convert_to_hf (const gchar *source, const TsfModelOptions *options, const gc
     tsf_config_clear (&config);
     return FALSE;
   }
+  add_known_sampling (&config);
   config_text = config_json (&config);
   preprocessor_text = preprocessor_json (&config);
   ok = TRUE;

@@ -110,6 +110,8 @@ gst_clip_labels_result_to_json (const GstClipLabelsResult *result, const gchar *
   json_builder_add_int_value (builder, (gint64) result->clip_index);
   json_builder_set_member_name (builder, "num_frames");
   json_builder_add_int_value (builder, result->num_frames);
+  json_builder_set_member_name (builder, "real_frames");
+  json_builder_add_int_value (builder, gst_clip_labels_result_get_real_frames (result));
   add_time (builder, "first_pts", result->first_pts);
   add_time (builder, "last_pts", result->last_pts);
   add_time (builder, "first_running_time", result->first_running_time);

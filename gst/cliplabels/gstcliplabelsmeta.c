@@ -36,6 +36,7 @@ clip_labels_meta_set (GstClipLabelsMeta *meta, const GstClipLabelsResult *result
   meta->producer = result->producer;
   meta->clip_index = result->clip_index;
   meta->num_frames = result->num_frames;
+  meta->real_frames = result->real_frames;
   meta->first_pts = result->first_pts;
   meta->last_pts = result->last_pts;
   meta->first_running_time = result->first_running_time;
@@ -140,12 +141,24 @@ gst_clip_labels_meta_get_result (const GstClipLabelsMeta *meta, GstClipLabelsRes
   view->producer = meta->producer;
   view->clip_index = meta->clip_index;
   view->num_frames = meta->num_frames;
+  view->real_frames = meta->real_frames;
   view->first_pts = meta->first_pts;
   view->last_pts = meta->last_pts;
   view->first_running_time = meta->first_running_time;
   view->last_running_time = meta->last_running_time;
   view->n_labels = meta->n_labels;
   view->labels = meta->labels;
+}
+
+guint
+gst_clip_labels_meta_get_real_frames (const GstClipLabelsMeta *meta)
+{
+  GstClipLabelsResult view;
+
+  g_return_val_if_fail (meta != NULL, 0);
+
+  gst_clip_labels_meta_get_result (meta, &view);
+  return gst_clip_labels_result_get_real_frames (&view);
 }
 
 /* The meta's labels are a result's labels: one way to append them. */

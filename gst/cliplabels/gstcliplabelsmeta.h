@@ -34,6 +34,8 @@ typedef struct {
 
   guint n_labels;
   GstClipLabel *labels;      /* n_labels, descending score */
+  guint real_frames;         /* frames from the stream (below num_frames: padded at the end of
+                              * the stream by repeating the last); 0 = all (num_frames) */
 } GstClipLabelsResult;
 
 /* An empty result: no names, index 0, times GST_CLOCK_TIME_NONE, no labels. */
@@ -76,6 +78,8 @@ typedef struct {
 
   guint n_labels;
   GstClipLabel *labels;      /* n_labels, descending score */
+  guint real_frames;         /* as in GstClipLabelsResult; read it with
+                              * gst_clip_labels_meta_get_real_frames() */
 } GstClipLabelsMeta;
 
 GType gst_clip_labels_meta_api_get_type (void);
@@ -106,13 +110,17 @@ void gst_clip_labels_meta_add_label (GstClipLabelsMeta *meta, guint class_id,
     const gchar *label, gfloat score);
 
 guint gst_clip_labels_meta_get_n_labels (const GstClipLabelsMeta *meta);
+/* How many of the clip's num_frames frames came from the stream: num_frames, or fewer when
+ * the classifier completed a short clip at the end of the stream by repeating its last frame. */
+guint gst_clip_labels_meta_get_real_frames (const GstClipLabelsMeta *meta);
+guint gst_clip_labels_result_get_real_frames (const GstClipLabelsResult *result);
 /* FALSE if index is out of range. Any out pointer may be NULL. */
 gboolean gst_clip_labels_meta_get_label (const GstClipLabelsMeta *meta, guint index,
     guint *class_id, const gchar **label, gfloat *score);
 
 /* GstStructure named GST_CLIP_LABELS_STRUCTURE_NAME with the fields:
  *   model (string), producer (string), clip-index (guint64), num-frames (uint),
- *   first-pts, last-pts, first-running-time, last-running-time (guint64, GST_CLOCK_TIME_NONE
+ *   real-frames (uint; absent when read back: num-frames), first-pts, last-pts, first-running-time, last-running-time (guint64, GST_CLOCK_TIME_NONE
  *   when unknown), labels (GstValueArray of GstStructure "label": id (uint), label (string),
  *   score (float)). */
 GstStructure *gst_clip_labels_meta_to_structure (const GstClipLabelsMeta *meta);
@@ -134,7 +142,8 @@ const GstStructure *gst_clip_labels_event_get_structure (GstEvent *event);
 GstClipLabelsResult *gst_clip_labels_event_parse_result (GstEvent *event);
 
 /* The result as one line of JSON (no newline), the line labellog writes:
- *   {"stream", "model", "producer", "clip_index", "num_frames", "first_pts", "last_pts",
+ *   {"stream", "model", "producer", "clip_index", "num_frames", "real_frames", "first_pts",
+ *    "last_pts",
  *    "first_running_time", "last_running_time" (nanoseconds, null when unknown),
  *    "wallclock" (ISO 8601, UTC), "wallclock_unix_ns", "labels": [{"id", "label", "score"}]}
  * `stream` may be NULL (written null); a name the meta lacks is written ""; a score that is not

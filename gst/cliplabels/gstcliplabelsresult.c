@@ -59,6 +59,16 @@ gst_clip_labels_result_is_same_clip (const GstClipLabelsResult *a,
   return a->producer == b->producer && a->clip_index == b->clip_index;
 }
 
+guint
+gst_clip_labels_result_get_real_frames (const GstClipLabelsResult *result)
+{
+  g_return_val_if_fail (result != NULL, 0);
+
+  if (result->real_frames == 0 || result->real_frames > result->num_frames)
+    return result->num_frames;
+  return result->real_frames;
+}
+
 static const gchar *
 quark_to_string_or_empty (GQuark quark)
 {
@@ -88,6 +98,7 @@ gst_clip_labels_result_to_structure (const GstClipLabelsResult *result)
       "producer", G_TYPE_STRING, quark_to_string_or_empty (result->producer),
       "clip-index", G_TYPE_UINT64, result->clip_index,
       "num-frames", G_TYPE_UINT, result->num_frames,
+      "real-frames", G_TYPE_UINT, gst_clip_labels_result_get_real_frames (result),
       "first-pts", G_TYPE_UINT64, result->first_pts,
       "last-pts", G_TYPE_UINT64, result->last_pts,
       "first-running-time", G_TYPE_UINT64, result->first_running_time,
@@ -114,6 +125,15 @@ get_time_field (const GstStructure *structure, const gchar *field, GstClockTime 
     return TRUE;
   }
   return gst_structure_get_uint64 (structure, field, out);
+}
+
+/* real-frames is optional (structures made before it existed): absent means all. */
+static gboolean
+get_real_frames_field (const GstStructure *structure, guint *out)
+{
+  *out = 0;
+  return !gst_structure_has_field (structure, "real-frames")
+      || gst_structure_get_uint (structure, "real-frames", out);
 }
 
 /* Appends the label an array entry holds; FALSE if it is not a valid label. */
@@ -173,6 +193,7 @@ gst_clip_labels_result_new_from_structure (const GstStructure *structure)
   result->producer = string_field_quark (structure, "producer");
   if (!gst_structure_get_uint64 (structure, "clip-index", &result->clip_index)
       || !gst_structure_get_uint (structure, "num-frames", &result->num_frames)
+      || !get_real_frames_field (structure, &result->real_frames)
       || !get_time_field (structure, "first-pts", &result->first_pts)
       || !get_time_field (structure, "last-pts", &result->last_pts)
       || !get_time_field (structure, "first-running-time", &result->first_running_time)

@@ -328,6 +328,96 @@ test_preprocessor_errors (void)
 }
 
 static void
+test_sampling (void)
+{
+  TsfConfig config;
+  GError *error = NULL;
+  g_autofree gchar *stride = test_tiny_config_json (TSF_ATTENTION_DIVIDED_SPACE_TIME,
+      "\"sampling\": {\"frame_stride\": 3, \"fps\": 30}");
+  g_autofree gchar *duration = test_tiny_config_json (TSF_ATTENTION_DIVIDED_SPACE_TIME,
+      "\"sampling\": {\"clip_duration\": 1.5}");
+  g_autofree gchar *text = NULL;
+
+  /* none stated: the paper's 8x32 at 30 fps */
+  g_assert_true (parse (&config, "{}", &error));
+  g_assert_cmpint (config.sampling.origin, ==, TSF_SAMPLING_DEFAULT);
+  g_assert_cmpfloat_with_epsilon (tsf_config_get_frame_interval (&config), 32 / 30.0, 1e-12);
+  text = tsf_sampling_describe (&config);
+  g_assert_cmpstr (text, ==, "8x32 at 30 fps (the default: the model states none)");
+  g_clear_pointer (&text, g_free);
+  tsf_config_clear (&config);
+
+  g_assert_true (parse (&config, stride, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (config.sampling.origin, ==, TSF_SAMPLING_STATED);
+  g_assert_cmpuint (config.sampling.frame_stride, ==, 3);
+  g_assert_cmpfloat_with_epsilon (tsf_config_get_frame_interval (&config), 0.1, 1e-12);
+  text = tsf_sampling_describe (&config);
+  g_assert_cmpstr (text, ==, "2x3 at 30 fps (stated by the model)");
+  g_clear_pointer (&text, g_free);
+  g_assert_true (tsf_config_validate (&config, "config.json", &error));
+  tsf_config_clear (&config);
+
+  /* the tiny config has 2 frames: 0.75 s each */
+  g_assert_true (parse (&config, duration, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (config.sampling.frame_stride, ==, 0);
+  g_assert_cmpfloat_with_epsilon (tsf_config_get_frame_interval (&config), 0.75, 1e-12);
+  text = tsf_sampling_describe (&config);
+  g_assert_cmpstr (text, ==, "2 frames over 1.5 s (stated by the model)");
+  tsf_config_clear (&config);
+}
+
+static void
+test_sampling_errors (void)
+{
+  assert_tiny_config_fails ("\"sampling\": 3", TSF_ERROR_CONFIG,
+      "'sampling' must be an object");
+  assert_tiny_config_fails ("\"sampling\": {}", TSF_ERROR_CONFIG,
+      "'sampling' must state either frame_stride (frames from one sampled frame to the next, "
+      "at fps) or clip_duration (seconds one clip covers), not neither");
+  assert_tiny_config_fails ("\"sampling\": {\"frame_stride\": 2, \"clip_duration\": 1}",
+      TSF_ERROR_CONFIG, "not both");
+  assert_tiny_config_fails ("\"sampling\": {\"stride\": 2}", TSF_ERROR_CONFIG,
+      "'sampling' has an unknown member 'stride'; expected frame_stride (with fps) or "
+      "clip_duration");
+  assert_tiny_config_fails ("\"sampling\": {\"frame_stride\": 0}", TSF_ERROR_CONFIG,
+      "'sampling.frame_stride' must be an integer from 1 to 10000, found 0");
+  assert_tiny_config_fails ("\"sampling\": {\"frame_stride\": 2.5}", TSF_ERROR_CONFIG,
+      "'sampling.frame_stride'");
+  assert_tiny_config_fails ("\"sampling\": {\"frame_stride\": 2, \"fps\": 0}",
+      TSF_ERROR_CONFIG, "'sampling.fps' must be a number above 0 and at most 1000, found 0");
+  assert_tiny_config_fails ("\"sampling\": {\"frame_stride\": 2, \"fps\": \"30\"}",
+      TSF_ERROR_CONFIG, "'sampling.fps' must be a number");
+  assert_tiny_config_fails ("\"sampling\": {\"clip_duration\": -1}", TSF_ERROR_CONFIG,
+      "'sampling.clip_duration' must be a number above 0 and at most 3600, found -1");
+  assert_tiny_config_fails ("\"sampling\": {\"clip_duration\": 1e9}", TSF_ERROR_CONFIG,
+      "'sampling.clip_duration'");
+}
+
+static void
+test_channel_order (void)
+{
+  TsfConfig config;
+  GError *error = NULL;
+  g_autofree gchar *json = test_tiny_config_json (TSF_ATTENTION_DIVIDED_SPACE_TIME, NULL);
+
+  g_assert_true (parse (&config, json, &error));
+  g_assert_cmpint (config.channel_order, ==, TSF_CHANNEL_ORDER_RGB);
+  g_assert_true (parse_preprocessor (&config, "{\"channel_order\": \"bgr\"}", &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (config.channel_order, ==, TSF_CHANNEL_ORDER_BGR);
+  g_assert_true (parse_preprocessor (&config, "{\"channel_order\": \"rgb\"}", &error));
+  g_assert_cmpint (config.channel_order, ==, TSF_CHANNEL_ORDER_RGB);
+  g_assert_false (parse_preprocessor (&config, "{\"channel_order\": \"BGR\"}", &error));
+  assert_tsf_error (error, TSF_ERROR_CONFIG,
+      "preprocessor_config.json: 'channel_order' must be \"rgb\" or \"bgr\", found \"BGR\"");
+  g_assert_false (parse_preprocessor (&config, "{\"channel_order\": 1}", &error));
+  assert_tsf_error (error, TSF_ERROR_CONFIG, "'channel_order'");
+  tsf_config_clear (&config);
+}
+
+static void
 test_validate_hand_filled (void)
 {
   TsfConfig config;
@@ -414,6 +504,9 @@ main (int argc, char **argv)
   g_test_add_func ("/config/preprocessor", test_preprocessor);
   g_test_add_func ("/config/preprocessor-errors", test_preprocessor_errors);
   g_test_add_func ("/config/validate-hand-filled", test_validate_hand_filled);
+  g_test_add_func ("/config/sampling", test_sampling);
+  g_test_add_func ("/config/channel-order", test_channel_order);
+  g_test_add_func ("/config/sampling-errors", test_sampling_errors);
   g_test_add_func ("/config/load-dir", test_load_dir);
   return g_test_run ();
 }

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "test-files.h"
+#include "timesformer-convert.h"
 #include "tsf-config.h"
 #include "tsf-source.h"
 #include "tsf-weights.h"
@@ -229,6 +230,73 @@ test_wrong_shape (Fixture *f, gconstpointer data)
       "has shape [1, 17, 4], but config.json implies [1, 5, 4]");
 }
 
+/* Converts f->dir (its config.json replaced by `config_json`) and reads back the sampling. */
+static TsfSampling
+converted_sampling (Fixture *f, const gchar *config_json, TsfChannelOrder *order)
+{
+  g_autofree gchar *out = g_build_filename (f->dir, "converted", NULL);
+  TsfConfig config;
+  GError *error = NULL;
+  TsfSampling sampling;
+
+  test_write_model_dir (f->dir, config_json, f->tensors);
+  g_assert_true (tsf_convert_to_hf (f->dir, NULL, out, &error));
+  g_assert_no_error (error);
+  g_assert_true (tsf_config_load_dir (&config, out, &error));
+  g_assert_no_error (error);
+  sampling = config.sampling;
+  if (order != NULL)
+    *order = config.channel_order;
+  tsf_config_clear (&config);
+  return sampling;
+}
+
+/* The tiny model's tensors resized to a hub model's classes, frames and image size. */
+static void
+resize_to_hub_model (Fixture *f, guint num_labels, guint frames, guint image_size)
+{
+  guint grid = image_size / 2;   /* patch 2 */
+
+  test_find_tensor (f->tensors, "classifier.weight")->shape[0] = num_labels;
+  test_find_tensor (f->tensors, "classifier.bias")->shape[0] = num_labels;
+  test_find_tensor (f->tensors, "timesformer.embeddings.time_embeddings")->shape[1] = frames;
+  test_find_tensor (f->tensors, "timesformer.embeddings.position_embeddings")->shape[1] =
+      grid * grid + 1;
+}
+
+/* convert keeps a stated sampling, states the known hub models' and nothing for the others. */
+static void
+test_convert_sampling (Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *stated = test_tiny_config_json (TSF_ATTENTION_DIVIDED_SPACE_TIME,
+      "\"sampling\": {\"frame_stride\": 5, \"fps\": 25}");
+  g_autofree gchar *k400 = test_tiny_config_json (TSF_ATTENTION_DIVIDED_SPACE_TIME,
+      "\"num_frames\": 8, \"image_size\": 224, \"num_labels\": 400");
+  g_autofree gchar *ssv2 = test_tiny_config_json (TSF_ATTENTION_DIVIDED_SPACE_TIME,
+      "\"num_frames\": 8, \"image_size\": 224, \"num_labels\": 174");
+  TsfSampling sampling;
+  TsfChannelOrder order;
+
+  sampling = converted_sampling (f, f->config_json, NULL);
+  g_assert_cmpint (sampling.origin, ==, TSF_SAMPLING_DEFAULT);
+  sampling = converted_sampling (f, stated, NULL);
+  g_assert_cmpint (sampling.origin, ==, TSF_SAMPLING_STATED);
+  g_assert_cmpuint (sampling.frame_stride, ==, 5);
+  g_assert_cmpfloat (sampling.fps, ==, 25);
+
+  resize_to_hub_model (f, 400, 8, 224);
+  sampling = converted_sampling (f, k400, &order);
+  g_assert_cmpint (order, ==, TSF_CHANNEL_ORDER_RGB);
+  g_assert_cmpint (sampling.origin, ==, TSF_SAMPLING_STATED);
+  g_assert_cmpuint (sampling.frame_stride, ==, 32);
+  g_assert_cmpfloat (sampling.fps, ==, 30);
+  resize_to_hub_model (f, 174, 8, 224);
+  sampling = converted_sampling (f, ssv2, &order);
+  g_assert_cmpint (order, ==, TSF_CHANNEL_ORDER_BGR);   /* and it reads back */
+  g_assert_cmpuint (sampling.frame_stride, ==, 0);
+  g_assert_cmpfloat (sampling.clip_duration, ==, 3.5);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -248,6 +316,7 @@ main (int argc, char **argv)
   ADD ("/source/missing-tensor", test_missing_tensor);
   ADD ("/source/extra-tensor", test_extra_tensor);
   ADD ("/source/wrong-shape", test_wrong_shape);
+  ADD ("/source/convert-sampling", test_convert_sampling);
 #undef ADD
   return g_test_run ();
 }

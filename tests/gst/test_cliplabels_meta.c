@@ -229,13 +229,58 @@ GST_START_TEST (test_json_bytes)
       EXAMPLE_WALLCLOCK_US);
 
   fail_unless_equals_string (text, "{\"stream\":\"cam\",\"model\":\"tiny\","
-      "\"producer\":\"timesformer0\",\"clip_index\":7,\"num_frames\":8,"
+      "\"producer\":\"timesformer0\",\"clip_index\":7,\"num_frames\":8,\"real_frames\":8,"
       "\"first_pts\":1000000000,\"last_pts\":2000000000,"
       "\"first_running_time\":11000000000,\"last_running_time\":12000000000,"
       "\"wallclock\":\"2026-12-02T05:06:07.089012Z\",\"wallclock_unix_ns\":1796187967089012000,"
       "\"labels\":[{\"id\":3,\"label\":\"dancing\",\"score\":0.75},"
       "{\"id\":1,\"label\":\"running\",\"score\":0.125}]}");
   g_free (text);
+  gst_buffer_unref (buffer);
+}
+GST_END_TEST;
+
+/* A clip padded at EOS says how many frames were real: in the meta, its copies, the structure,
+ * the event and the JSON; a structure without the field (an older producer) means all. */
+GST_START_TEST (test_real_frames)
+{
+  GstBuffer *buffer = gst_buffer_new (), *copy;
+  GstClipLabelsResult result = { .num_frames = 8, .real_frames = 3,
+    .first_pts = GST_CLOCK_TIME_NONE, .last_pts = GST_CLOCK_TIME_NONE,
+    .first_running_time = GST_CLOCK_TIME_NONE, .last_running_time = GST_CLOCK_TIME_NONE };
+  GstClipLabelsMeta *meta = gst_buffer_add_clip_labels_meta_from_result (buffer, &result);
+  GstStructure *structure;
+  GstClipLabelsResult *parsed;
+  JsonNode *node;
+  gchar *text;
+
+  fail_unless_equals_int (gst_clip_labels_meta_get_real_frames (meta), 3);
+  copy = gst_buffer_copy (buffer);
+  fail_unless_equals_int (gst_clip_labels_meta_get_real_frames
+      (gst_buffer_get_clip_labels_meta (copy)), 3);
+  structure = gst_clip_labels_meta_to_structure (meta);
+  parsed = gst_clip_labels_result_new_from_structure (structure);
+  fail_unless_equals_int (gst_clip_labels_result_get_real_frames (parsed), 3);
+  gst_clip_labels_result_free (parsed);
+  gst_structure_remove_field (structure, "real-frames");
+  parsed = gst_clip_labels_result_new_from_structure (structure);
+  fail_unless_equals_int (gst_clip_labels_result_get_real_frames (parsed), 8);
+  gst_clip_labels_result_free (parsed);
+  gst_structure_set (structure, "real-frames", G_TYPE_STRING, "3", NULL);
+  fail_unless (gst_clip_labels_result_new_from_structure (structure) == NULL);
+  gst_structure_free (structure);
+
+  text = gst_clip_labels_meta_to_json (meta, NULL, EXAMPLE_WALLCLOCK_US);
+  node = json_from_string (text, NULL);
+  fail_unless_equals_int64 (json_object_get_int_member (json_node_get_object (node),
+          "real_frames"), 3);
+  json_node_unref (node);
+  g_free (text);
+
+  /* made without it (0): all frames were real */
+  result.real_frames = 0;
+  fail_unless_equals_int (gst_clip_labels_result_get_real_frames (&result), 8);
+  gst_buffer_unref (copy);
   gst_buffer_unref (buffer);
 }
 GST_END_TEST;
@@ -408,6 +453,7 @@ cliplabels_meta_suite (void)
   tcase_add_test (tc, test_event);
   tcase_add_test (tc, test_json_fields);
   tcase_add_test (tc, test_json_bytes);
+  tcase_add_test (tc, test_real_frames);
   tcase_add_test (tc, test_json_null_stream_and_unknown_times);
   tcase_add_test (tc, test_json_special_characters_and_non_finite_scores);
   tcase_add_test (tc, test_result_to_meta_and_back);

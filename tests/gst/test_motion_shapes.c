@@ -161,7 +161,8 @@ classify (GPtrArray *clips, const gchar *format, gboolean reversed)
   const Clip *first = g_ptr_array_index (clips, 0);
   gchar *launch = g_strdup_printf ("appsrc name=src format=time caps=video/x-raw,format=RGB,"
       "width=%u,height=%u,framerate=30/1 ! videoconvert ! video/x-raw,format=%s ! "
-      "timesformer model=\"%s\" sync=true frame-stride=1 top-k=1 ! appsink name=sink sync=false",
+      "timesformer model=\"%s\" sync=true sampling=frames frame-stride=1 top-k=1 ! "
+      "appsink name=sink sync=false",
       first->width, first->height, format, g_getenv ("TSF_SHIPPED_MODEL"));
   GError *error = NULL;
   GstElement *pipeline = gst_parse_launch (launch, &error);

@@ -8,6 +8,7 @@
 
 #include "gstcliplabelsmeta.h"
 #include "gsttsfpreprocess.h"
+#include "model-copy.h"
 
 /* ---- the plans ---- */
 
@@ -29,31 +30,48 @@ init_recipe (TsfConfig *config, guint shortest_edge, guint resize_width, guint r
 typedef struct {
   const gchar *what;
   guint shortest_edge, resize_width, resize_height, crop_width, crop_height, patch;
+  GstTsfFit fit;
   GstVideoRectangle roi;
   guint width, height;       /* the model's input */
-  GstVideoRectangle source, dest;
+  guint resized_width, resized_height;
+  GstVideoRectangle window;
+  gint dest_x, dest_y;
 } PlanCase;
 
+#define CROP GST_TSF_FIT_CROP
 static const PlanCase plan_cases[] = {
-  {"shortest edge, crop: the centre 120x120 of 160x120 scaled by 32/120",
-    32, 0, 0, 32, 32, 8, {0, 0, 160, 120}, 32, 32, {20, 0, 120, 120}, {0, 0, 32, 32}},
+  {"shortest edge, crop: 160x120 to 42x32 (transformers truncates 42.67), its centre 32x32",
+    32, 0, 0, 32, 32, 8, CROP, {0, 0, 160, 120}, 32, 32, 42, 32, {5, 0, 32, 32}, 0, 0},
   {"shortest edge, crop, inside a region of interest",
-    32, 0, 0, 32, 32, 8, {10, 20, 40, 80}, 32, 32, {10, 40, 40, 40}, {0, 0, 32, 32}},
-  {"shortest edge, no crop: 160x120 to 42x32 (transformers truncates 42.67)",
-    32, 0, 0, 0, 0, 2, {0, 0, 160, 120}, 42, 32, {0, 0, 160, 120}, {0, 0, 42, 32}},
-  {"shortest edge, no crop, patches of 16: the right 10 of 42 columns not read",
-    32, 0, 0, 0, 0, 16, {0, 0, 160, 120}, 32, 32, {0, 0, 122, 120}, {0, 0, 32, 32}},
+    32, 0, 0, 32, 32, 8, CROP, {10, 20, 40, 80}, 32, 32, 32, 64, {0, 16, 32, 32}, 0, 0},
+  {"shortest edge, no crop: 160x120 to 42x32",
+    32, 0, 0, 0, 0, 2, CROP, {0, 0, 160, 120}, 42, 32, 42, 32, {0, 0, 42, 32}, 0, 0},
+  {"shortest edge, no crop, patches of 16: the right 10 of 42 columns not used",
+    32, 0, 0, 0, 0, 16, CROP, {0, 0, 160, 120}, 32, 32, 42, 32, {0, 0, 32, 32}, 0, 0},
   {"exact size, no crop",
-    0, 32, 32, 0, 0, 8, {0, 0, 160, 120}, 32, 32, {0, 0, 160, 120}, {0, 0, 32, 32}},
-  {"exact size 48x40 then the centre 32x32: 160 * 32 / 48 columns, 120 * 32 / 40 rows",
-    0, 48, 40, 32, 32, 8, {0, 0, 160, 120}, 32, 32, {26, 12, 107, 96}, {0, 0, 32, 32}},
+    0, 32, 32, 0, 0, 8, CROP, {0, 0, 160, 120}, 32, 32, 32, 32, {0, 0, 32, 32}, 0, 0},
+  {"exact size 48x40 then the centre 32x32",
+    0, 48, 40, 32, 32, 8, CROP, {0, 0, 160, 120}, 32, 32, 48, 40, {8, 4, 32, 32}, 0, 0},
   {"no resize, crop: the centre 32x32 pixels",
-    0, 0, 0, 32, 32, 8, {0, 0, 160, 120}, 32, 32, {64, 44, 32, 32}, {0, 0, 32, 32}},
+    0, 0, 0, 32, 32, 8, CROP, {0, 0, 160, 120}, 32, 32, 160, 120, {64, 44, 32, 32}, 0, 0},
   {"no resize, no crop: the region at its size, cut to whole patches",
-    0, 0, 0, 0, 0, 16, {5, 6, 50, 40}, 48, 32, {5, 6, 48, 32}, {0, 0, 48, 32}},
+    0, 0, 0, 0, 0, 16, CROP, {5, 6, 50, 40}, 48, 32, 50, 40, {0, 0, 48, 32}, 0, 0},
   {"crop larger than the resized region: padded with black around it, as transformers does",
-    19, 0, 0, 32, 32, 16, {0, 0, 38, 38}, 32, 32, {0, 0, 38, 38}, {7, 7, 19, 19}},
+    19, 0, 0, 32, 32, 16, CROP, {0, 0, 38, 38}, 32, 32, 19, 19, {0, 0, 19, 19}, 7, 7},
+  {"letterbox: all of 160x120 in 32x24, black bars of 4 and 4 rows",
+    32, 0, 0, 32, 32, 8, GST_TSF_FIT_LETTERBOX, {0, 0, 160, 120}, 32, 32, 32, 24,
+    {0, 0, 32, 24}, 0, 4},
+  {"letterbox of a tall region: 60x100 in 19x32, the odd column before",
+    32, 0, 0, 32, 32, 8, GST_TSF_FIT_LETTERBOX, {0, 0, 60, 100}, 32, 32, 19, 32,
+    {0, 0, 19, 32}, 7, 0},
+  {"stretch: all of 160x120 in 32x32",
+    32, 0, 0, 32, 32, 8, GST_TSF_FIT_STRETCH, {0, 0, 160, 120}, 32, 32, 32, 32,
+    {0, 0, 32, 32}, 0, 0},
+  {"stretch without a crop: to the shortest edge squared",
+    32, 0, 0, 0, 0, 8, GST_TSF_FIT_STRETCH, {0, 0, 160, 120}, 32, 32, 32, 32,
+    {0, 0, 32, 32}, 0, 0},
 };
+#undef CROP
 
 static gboolean
 rect_equal (const GstVideoRectangle *a, const GstVideoRectangle *b)
@@ -73,13 +91,15 @@ GST_START_TEST (test_plans)
 
     init_recipe (&config, c->shortest_edge, c->resize_width, c->resize_height, c->crop_width,
         c->crop_height, c->patch);
-    fail_unless (gst_tsf_preprocess_plan (&config, &c->roi, &plan, &error), "%s: %s",
-        c->what, error != NULL ? error->message : "");
+    fail_unless (gst_tsf_preprocess_plan (&config, c->fit, &c->roi, &plan, &error),
+        "%s: %s", c->what, error != NULL ? error->message : "");
     fail_unless (plan.width == c->width && plan.height == c->height
-        && rect_equal (&plan.source, &c->source) && rect_equal (&plan.dest, &c->dest),
-        "%s: %ux%u from %d,%d %dx%d to %d,%d %dx%d", c->what, plan.width, plan.height,
-        plan.source.x, plan.source.y, plan.source.w, plan.source.h, plan.dest.x, plan.dest.y,
-        plan.dest.w, plan.dest.h);
+        && rect_equal (&plan.region, &c->roi) && plan.resized_width == c->resized_width
+        && plan.resized_height == c->resized_height && rect_equal (&plan.window, &c->window)
+        && plan.dest_x == c->dest_x && plan.dest_y == c->dest_y,
+        "%s: %ux%u, resized %ux%u, window %d,%d %dx%d at %d,%d", c->what, plan.width,
+        plan.height, plan.resized_width, plan.resized_height, plan.window.x, plan.window.y,
+        plan.window.w, plan.window.h, plan.dest_x, plan.dest_y);
   }
 }
 GST_END_TEST;
@@ -90,7 +110,7 @@ assert_refused_at_start (const TsfConfig *config, const gchar *named)
   GError *error = NULL;
   guint width = 1, height = 1;
 
-  fail_if (gst_tsf_preprocess_check (config, &width, &height, &error));
+  fail_if (gst_tsf_preprocess_check (config, GST_TSF_FIT_CROP, &width, &height, &error));
   fail_unless (error != NULL && strstr (error->message, named) != NULL, "%s",
       error != NULL ? error->message : "no error");
   GST_INFO ("refused: %s", error->message);
@@ -102,7 +122,7 @@ assert_accepted_at_start (const TsfConfig *config, guint width, guint height)
 {
   guint w = 1, h = 1;
 
-  fail_unless (gst_tsf_preprocess_check (config, &w, &h, NULL));
+  fail_unless (gst_tsf_preprocess_check (config, GST_TSF_FIT_CROP, &w, &h, NULL));
   fail_unless_equals_int (w, width);
   fail_unless_equals_int (h, height);
 }
@@ -137,7 +157,7 @@ GST_START_TEST (test_region_smaller_than_a_patch)
   TsfConfig config;
 
   init_recipe (&config, 0, 0, 0, 0, 0, 16);
-  fail_if (gst_tsf_preprocess_plan (&config, &roi, &plan, &error));
+  fail_if (gst_tsf_preprocess_plan (&config, GST_TSF_FIT_CROP, &roi, &plan, &error));
   fail_unless (strstr (error->message, "do_resize false, do_center_crop false") != NULL
       && strstr (error->message, "10x40 region") != NULL, "%s", error->message);
   g_error_free (error);
@@ -149,47 +169,17 @@ GST_END_TEST;
 static gchar *shipped_dir;
 
 /* A copy of the shipped model whose preprocessor_config.json has `recipe` (JSON members) for
- * size, crop_size, do_resize and do_center_crop; freed by remove_model. */
+ * size, crop_size, do_resize and do_center_crop; freed by test_model_copy_remove. */
 static gchar *
 model_with_recipe (const gchar *recipe)
 {
-  gchar *dir = g_dir_make_tmp ("tsf-recipe-XXXXXX", NULL);
-  const gchar *files[] = { "config.json", "model.safetensors" };
   gchar *json = g_strdup_printf ("{ \"image_processor_type\": \"VideoMAEImageProcessor\", "
       "\"image_mean\": [0.45, 0.45, 0.45], \"image_std\": [0.225, 0.225, 0.225], "
       "\"rescale_factor\": 0.00392156862745098, %s }", recipe);
-  gchar *path = g_build_filename (dir, "preprocessor_config.json", NULL);
-  guint i;
+  gchar *dir = test_model_copy (shipped_dir, NULL, json);
 
-  fail_unless (dir != NULL);
-  for (i = 0; i < G_N_ELEMENTS (files); i++) {
-    gchar *target = g_build_filename (shipped_dir, files[i], NULL);
-    gchar *link = g_build_filename (dir, files[i], NULL);
-
-    fail_unless (symlink (target, link) == 0, "symlink %s", link);
-    g_free (target);
-    g_free (link);
-  }
-  fail_unless (g_file_set_contents (path, json, -1, NULL));
-  g_free (path);
   g_free (json);
   return dir;
-}
-
-static void
-remove_model (gchar *dir)
-{
-  const gchar *files[] = { "config.json", "model.safetensors", "preprocessor_config.json" };
-  guint i;
-
-  for (i = 0; i < G_N_ELEMENTS (files); i++) {
-    gchar *path = g_build_filename (dir, files[i], NULL);
-
-    g_unlink (path);
-    g_free (path);
-  }
-  g_rmdir (dir);
-  g_free (dir);
 }
 
 /* The scores of every class of every clip, in clip order (top-k = all classes, by id). One
@@ -199,8 +189,8 @@ static GArray *
 run_pipeline (const gchar *frames, const gchar *model)
 {
   gchar *launch = g_strdup_printf ("videotestsrc num-buffers=16 pattern=ball ! %s ! "
-      "timesformer model=%s frame-stride=1 sync=true top-k=1000 threads=1 ! appsink name=sink "
-      "sync=false", frames, model);
+      "timesformer model=%s sampling=frames frame-stride=1 sync=true top-k=1000 threads=1 ! "
+      "appsink name=sink sync=false", frames, model);
   GstElement *pipeline = gst_parse_launch (launch, NULL);
   GstElement *sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
   GArray *scores = g_array_new (FALSE, TRUE, sizeof (gfloat));
@@ -257,7 +247,7 @@ GST_START_TEST (test_exact_size_pipeline)
   g_array_unref (shipped);
   g_array_unref (exact);
   g_array_unref (resized);
-  remove_model (model);
+  test_model_copy_remove (model);
 }
 GST_END_TEST;
 
@@ -280,8 +270,8 @@ GST_START_TEST (test_no_resize_pipeline)
   g_array_unref (cropped);
   g_array_unref (unscaled);
   g_array_unref (larger);
-  remove_model (crop);
-  remove_model (whole);
+  test_model_copy_remove (crop);
+  test_model_copy_remove (whole);
 }
 GST_END_TEST;
 
@@ -312,7 +302,7 @@ GST_START_TEST (test_impossible_recipe_refused_at_start)
   gst_element_set_state (pipeline, GST_STATE_NULL);
   gst_object_unref (pipeline);
   g_free (launch);
-  remove_model (model);
+  test_model_copy_remove (model);
 }
 GST_END_TEST;
 

@@ -9,6 +9,8 @@
 #include <gst/video/video.h>
 #include <gst/cliplabels/gstcliplabelsmeta.h>
 
+#include "model-copy.h"
+
 #ifdef HAVE_VALGRIND
 #include <valgrind/valgrind.h>
 #else
@@ -178,6 +180,162 @@ GST_START_TEST (test_sampling_arithmetic)
   check_sampling (2, 4, 2, 30);     /* strided, overlapping by half */
   check_sampling (3, 2, 5, 40);     /* gaps between clips */
   check_sampling (1, 4, 1, 9);      /* a sliding window: one clip per frame */
+}
+GST_END_TEST;
+
+/* The input frames (30 fps) on which the first `n` results arrive. */
+static void
+assert_results_on_frames (const gchar *model, const gchar *properties, const guint *frames,
+    guint n)
+{
+  GstHarness *h = new_harness_for (model, properties);
+  guint last = frames[n - 1] + 1, i, k = 0;
+  GList **per_frame = push_frames_collect (h, 0, last);
+
+  for (i = 0; i < last; i++) {
+    if (per_frame[i] == NULL)
+      continue;
+    fail_unless (k < n && i == frames[k], "%s: a result on frame %u", properties, i);
+    k++;
+  }
+  fail_unless_equals_int (k, n);
+  free_per_frame (per_frame, last);
+  gst_harness_teardown (h);
+}
+
+static GString *sampling_log;
+
+static void
+keep_sampling_log (GstDebugCategory *category, GstDebugLevel level, const gchar *file,
+    const gchar *function, gint line, GObject *object, GstDebugMessage *message,
+    gpointer user_data)
+{
+  const gchar *text = gst_debug_message_get (message);
+
+  if (g_str_equal (gst_debug_category_get_name (category), "timesformer")
+      && g_str_has_prefix (text, "sampling "))
+    g_string_append_printf (sampling_log, "%s\n", text);
+}
+
+/* With no property the model's own sampling is used (and logged); frame-stride still wins;
+ * a model that states none gets 8x32. */
+GST_START_TEST (test_sampling_from_the_model)
+{
+  gchar *plain = test_model ("divided");
+  gchar *model = test_model_copy (plain, "\"sampling\": {\"frame_stride\": 2, \"fps\": 30}",
+      NULL);
+  const guint strided[] = { 6, 14 }, every[] = { 3, 7 }, paper[] = { 96 };
+
+  sampling_log = g_string_new (NULL);
+  gst_debug_set_threshold_for_name ("timesformer", GST_LEVEL_INFO);
+  gst_debug_add_log_function (keep_sampling_log, NULL, NULL);
+  assert_results_on_frames (model, "sync=true", strided, 2);
+  fail_unless (strstr (sampling_log->str, "sampling by time: 4 frames 0.067 s apart, a clip of "
+          "0.267 s, a new clip every 4 (the model's: 4x2 at 30 fps (stated by the model))"),
+      "%s", sampling_log->str);
+  assert_results_on_frames (model, "sync=true sampling=frames", strided, 2);
+  assert_results_on_frames (model, "sync=true frame-stride=1", every, 2);
+  fail_unless (strstr (sampling_log->str, "(frame-stride=1; the model: 4x2 at 30 fps"),
+      "%s", sampling_log->str);
+  assert_results_on_frames (plain, "sync=true", paper, 1);
+  fail_unless (strstr (sampling_log->str, "(the model's: 4x32 at 30 fps (the default: the "
+          "model states none))"), "%s", sampling_log->str);
+  gst_debug_remove_log_function (keep_sampling_log);
+  gst_debug_set_threshold_for_name ("timesformer", GST_LEVEL_WARNING);
+  g_string_free (sampling_log, TRUE);
+  test_model_copy_remove (model);
+  g_free (plain);
+}
+GST_END_TEST;
+
+/* The labels (ids and scores, serialized) of the one-frame clip of frame 5. */
+static gchar *
+one_frame_labels (const gchar *model, const gchar *properties)
+{
+  gchar *all = g_strdup_printf ("sync=true frame-stride=1 num-frames=1 top-k=10 %s",
+      properties);
+  GstHarness *h = new_harness_for (model, all);
+  GList **per_frame = push_frames_collect (h, 5, 1);
+  gchar *labels;
+
+  fail_unless (per_frame[0] != NULL, "%s: no result", properties);
+  labels = gst_value_serialize (gst_structure_get_value (per_frame[0]->data, "labels"));
+  free_per_frame (per_frame, 1);
+  gst_harness_teardown (h);
+  g_free (all);
+  return labels;
+}
+
+/* channel-order and fit change what the model sees; a model that states BGR gets BGR. */
+GST_START_TEST (test_channel_order_and_fit)
+{
+  gchar *model = test_model ("divided");
+  gchar *bgr_model = test_model_copy (model, NULL, "{\"channel_order\": \"bgr\"}");
+  gchar *rgb = one_frame_labels (model, ""), *bgr = one_frame_labels (model, "channel-order=bgr");
+  gchar *stated = one_frame_labels (bgr_model, "");
+  gchar *forced = one_frame_labels (bgr_model, "channel-order=rgb");
+  gchar *letterbox = one_frame_labels (model, "fit=letterbox");
+  gchar *stretch = one_frame_labels (model, "fit=stretch");
+
+  fail_if (g_str_equal (rgb, bgr), "the channel order changed nothing");
+  fail_unless_equals_string (stated, bgr);
+  fail_unless_equals_string (forced, rgb);
+  fail_if (g_str_equal (rgb, letterbox) || g_str_equal (rgb, stretch)
+      || g_str_equal (letterbox, stretch), "the fit changed nothing");
+  g_free (rgb);
+  g_free (bgr);
+  g_free (stated);
+  g_free (forced);
+  g_free (letterbox);
+  g_free (stretch);
+  test_model_copy_remove (bgr_model);
+  g_free (model);
+}
+GST_END_TEST;
+
+/* The results sent downstream at EOS, as structures. */
+static GList *
+push_eos_collect (GstHarness *h)
+{
+  GList *results = NULL;
+  GstEvent *event;
+
+  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+  while ((event = gst_harness_try_pull_event (h)) != NULL) {
+    const GstStructure *s = gst_clip_labels_event_get_structure (event);
+
+    if (s != NULL)
+      results = g_list_append (results, gst_structure_copy (s));
+    gst_event_unref (event);
+  }
+  return results;
+}
+
+/* Two frames of a 4-frame clip, then EOS: one result, 2 real frames; none with
+ * pad-at-eos=false. */
+GST_START_TEST (test_short_stream_padded_at_eos)
+{
+  GstHarness *h = new_harness ("sync=true frame-stride=1");
+  GList **per_frame = push_frames_collect (h, 0, 2), *results;
+  const GstStructure *r;
+
+  fail_unless (per_frame[0] == NULL && per_frame[1] == NULL);
+  free_per_frame (per_frame, 2);
+  results = push_eos_collect (h);
+  fail_unless_equals_int (g_list_length (results), 1);
+  r = results->data;
+  fail_unless_equals_int (structure_uint (r, "num-frames"), 4);
+  fail_unless_equals_int (structure_uint (r, "real-frames"), 2);
+  fail_unless_equals_uint64 (structure_uint64 (r, "first-pts"), 0);
+  fail_unless_equals_uint64 (structure_uint64 (r, "last-pts"), FRAME_DURATION);
+  g_list_free_full (results, (GDestroyNotify) gst_structure_free);
+  gst_harness_teardown (h);
+
+  h = new_harness ("sync=true frame-stride=1 pad-at-eos=false");
+  per_frame = push_frames_collect (h, 0, 2);
+  free_per_frame (per_frame, 2);
+  fail_unless (push_eos_collect (h) == NULL);
+  gst_harness_teardown (h);
 }
 GST_END_TEST;
 
@@ -930,7 +1088,7 @@ GST_START_TEST (test_bad_property_values_refused)
   gchar *roi;
 
   g_object_set (e, "roi", "10,20,100,50", NULL);
-  ASSERT_WARNING (g_object_set (e, "frame-stride", 0, NULL));
+  ASSERT_WARNING (g_object_set (e, "frame-stride", 10001, NULL));
   ASSERT_WARNING (g_object_set (e, "top-k", 0, NULL));
   ASSERT_WARNING (g_object_set (e, "num-heads", 5000, NULL));
   ASSERT_WARNING (g_object_set (e, "threshold", 1.5f, NULL));
@@ -938,7 +1096,7 @@ GST_START_TEST (test_bad_property_values_refused)
   ASSERT_WARNING (g_object_set (e, "roi", "left half", NULL));
   g_object_get (e, "frame-stride", &stride, "top-k", &top_k, "threshold", &threshold,
       "roi", &roi, NULL);
-  fail_unless_equals_int (stride, 32);
+  fail_unless_equals_int (stride, 0);
   fail_unless_equals_int (top_k, 5);
   fail_unless_equals_float (threshold, 0.0f);
   fail_unless_equals_string (roi, "10,20,100,50");
@@ -979,6 +1137,9 @@ timesformer_suite (void)
   suite_add_tcase (suite, harness);
   suite_add_tcase (suite, pipelines);
   tcase_add_test (harness, test_sampling_arithmetic);
+  tcase_add_test (harness, test_sampling_from_the_model);
+  tcase_add_test (harness, test_short_stream_padded_at_eos);
+  tcase_add_test (harness, test_channel_order_and_fit);
   tcase_add_test (harness, test_labels_and_threshold);
   tcase_add_test (harness, test_pixels_unchanged_and_meta_not_on_shared_buffer);
   tcase_add_test (harness, test_flush_clears_window);

@@ -67,6 +67,43 @@ def _shape_centroid_x(clip):
     return np.array(xs)
 
 
+class VideoTest(unittest.TestCase):
+    def test_a_video_motion_stays_inside_at_the_documented_rate_per_clip_span(self):
+        side, spans = 300.0, 2.4 / render.CLIP_SECONDS
+        for seed in range(200):
+            rnd = random.Random(seed)
+            for label in render.CLASSES:
+                motion = render.choose_video_motion(rnd, label, side, spans)
+                with self.subTest(seed=seed, label=label):
+                    for u in np.linspace(0.0, spans, 12):
+                        (x, y), size, _ = motion.at(u)
+                        self.assertTrue(size <= x <= side - size and size <= y <= side - size)
+                        self.assertLessEqual(size, render.MAX_SIZE * side + 1e-9)
+                    (x0, y0), size0, angle0 = motion.at(1.0)
+                    (x1, y1), size1, angle1 = motion.at(2.0)   # any one span, here the second
+                    travel = math.hypot(x1 - x0, y1 - y0) / side
+                    turn = abs(math.degrees(angle1 - angle0))
+                    ratio = max(size1 / size0, size0 / size1)
+                    if label.startswith("moving"):
+                        self.assertTrue(render.TRAVEL[0] - 1e-9 <= travel <= render.TRAVEL[1])
+                    elif label.startswith("rotating"):
+                        self.assertTrue(render.TURN_DEGREES[0] <= turn <= render.TURN_DEGREES[1])
+                    elif label in ("growing", "shrinking"):
+                        self.assertTrue(render.SIZE_RATIO[0] - 0.2 <= ratio <= render.SIZE_RATIO[1])
+                        self.assertEqual(size1 > size0, label == "growing")
+                    else:
+                        self.assertEqual((travel, turn, ratio), (0.0, 0.0, 1.0))
+
+    def test_videos_are_written_at_every_rate(self):
+        with tempfile.TemporaryDirectory() as out:
+            entries = render.write_videos(out, 3, 0.5, [15, 30], (32, 24))
+            self.assertEqual(len(entries), 2 * len(render.CLASSES))
+            for entry in entries:
+                self.assertEqual(entry["frames"], int(round(0.5 * entry["fps"])))
+                size = os.path.getsize(os.path.join(out, entry["file"]))
+                self.assertEqual(size, entry["frames"] * 32 * 24 * 3)
+
+
 class ClipTest(unittest.TestCase):
     def test_a_seed_gives_the_same_clips_and_the_manifest_describes_them(self):
         with tempfile.TemporaryDirectory() as a, tempfile.TemporaryDirectory() as b:
