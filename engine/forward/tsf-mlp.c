@@ -8,8 +8,7 @@ tsf_add_mlp (TsfPlan *plan, const TsfLayerOps *ops, const TsfLayerWeights *w, co
 {
   return tsf_program_layernorm (plan->program, ops->norm, in, plan->normed,
       w->layernorm_after.weight, w->layernorm_after.bias, error)
-      && tsf_program_matmul (plan->program, ops->fc1, plan->normed, w->intermediate.weight,
-      w->intermediate.bias, plan->mlp, NULL, error)
-      && tsf_program_matmul (plan->program, ops->fc2, plan->mlp, w->output.weight,
-      w->output.bias, plan->hidden[0], in, error);
+      && tsf_add_linear (plan, &ops->fc1, plan->normed, &w->intermediate, plan->mlp, NULL,
+      error)
+      && tsf_add_linear (plan, &ops->fc2, plan->mlp, &w->output, plan->hidden[0], in, error);
 }

@@ -37,7 +37,8 @@ struct _TsfLayout {
 struct _TsfPlan {
   TsfClipShape shape;
   TsfLayout layout;
-  TsfPrecision precision;  /* of its activations and weights (the forward's) */
+  TsfPrecision precision;  /* of its activations: float32 */
+  TsfPrecision linear;     /* of the layers' linear layers (the forward's) */
   gfloat *patches;       /* [T * N, C * p * p] the clip cut into patches */
   gfloat *embeddings;    /* [rows, D] cls + pos[0] on cls rows, pos + time on patch rows */
   gfloat *hidden[3];     /* [rows, D] the hidden state, ping-pong */
@@ -48,6 +49,9 @@ struct _TsfPlan {
   gfloat *scores;        /* attention probabilities of one step */
   gfloat *mlp;           /* [rows, intermediate] */
   gfloat *logits;        /* [num_labels] */
+  gpointer linear_input; /* bf16 / int8: [rows, intermediate] a linear layer's converted input */
+  gfloat *scales;        /* int8: [3 D or intermediate] a layer's output scales of this run */
+  gint32 *zero_point;    /* int8: [1] of linear_input */
   gsize buffer_bytes;
   TsfProgram *program;
   dnnl_memory_t clip;    /* the reorder's source, pointed at each clip */
@@ -62,7 +66,9 @@ typedef struct {
 struct _TsfForward {
   const TsfConfig *config;    /* borrowed from the model */
   const TsfWeights *weights;  /* borrowed; its layers' linear weights point into `prepared` */
-  TsfPrecision precision;     /* of the prepared weights and of every plan */
+  TsfPrecision precision;     /* of the prepared linear weights (never AUTO) */
+  gsize prepared_bytes;       /* of `prepared` */
+  guint64 prepared_params;    /* parameters held there */
   TsfWeightLayouts layouts;
   GPtrArray *prepared;        /* the reordered linear weights (aligned blocks) */
 };
@@ -79,9 +85,21 @@ struct _TsfRunner {
   GPtrArray *plans;           /* TsfPlan, one per clip shape */
 };
 
+/* A layer's linear op in the forward's precision. f32 reads its input in place; bf16 first
+ * converts it (a reorder into plan->linear_input); int8 first quantises it (a host step: one
+ * scale and zero point for the tensor, the output scales of the run). */
+typedef struct {
+  TsfOp *convert;        /* bf16: the reorder; NULL otherwise */
+  TsfOp *matmul;
+  gsize rows;
+  guint in, out;
+  gint threads;
+} TsfLinearOp;
+
 /* Ops shared by every layer of a plan (all layers have the same shapes). */
 struct _TsfLayerOps {
-  TsfOp *norm, *qkv, *proj, *proj_residual, *fc1, *fc2;
+  TsfOp *norm;
+  TsfLinearOp qkv, proj, proj_residual, fc1, fc2;
   TsfOp *qk[TSF_MAX_ATTENTION_VIEWS], *softmax[TSF_MAX_ATTENTION_VIEWS];
   TsfOp *sv[TSF_MAX_ATTENTION_VIEWS];   /* per view of the scheme */
 };
@@ -108,9 +126,12 @@ gboolean tsf_add_patch_embedding (TsfRunner *runner, TsfPlan *plan, GError **err
 /* tsf-ops.c */
 TsfOp *tsf_linear_op (TsfProgram *program, gsize rows, guint in, guint out, gboolean bias,
     gboolean gelu, gboolean residual, const dnnl_memory_desc_t *layout, GError **error);
-gboolean tsf_layer_ops (TsfProgram *program, const TsfConfig *config, const TsfWeightLayouts *w,
-    const TsfLayout *l, const TsfAttentionView *views, guint n_views, TsfLayerOps *ops,
-    GError **error);
+gboolean tsf_layer_ops (TsfProgram *program, TsfPrecision linear, const TsfConfig *config,
+    const TsfWeightLayouts *w, const TsfLayout *l, const TsfAttentionView *views,
+    guint n_views, TsfLayerOps *ops, GError **error);
+/* `src` [rows, in] -> `dst` [rows, out] through `w`, plus `residual` when the op has one. */
+gboolean tsf_add_linear (TsfPlan *plan, const TsfLinearOp *op, const gfloat *src,
+    const TsfLinear *w, gfloat *dst, const gfloat *residual, GError **error);
 
 /* tsf-attention.c */
 guint tsf_attention_views (const TsfConfig *c, const TsfLayout *l, TsfAttentionView *views);
