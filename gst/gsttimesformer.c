@@ -26,6 +26,7 @@ enum {
   PROP_THRESHOLD,
   PROP_THREADS,
   PROP_NUM_HEADS,
+  PROP_PRECISION,
   PROP_LABELS,
   PROP_ROI,
   PROP_MODEL_INFO,
@@ -44,6 +45,7 @@ enum {
 #define DEFAULT_THRESHOLD 0.0f
 #define DEFAULT_THREADS 0
 #define DEFAULT_NUM_HEADS 0
+#define DEFAULT_PRECISION TSF_PRECISION_F32
 #define DEFAULT_LABELS NULL
 #define DEFAULT_ROI ""
 
@@ -75,6 +77,28 @@ default_model (void)
 #define gst_timesformer_parent_class parent_class
 G_DEFINE_TYPE (GstTimesformer, gst_timesformer, GST_TYPE_VIDEO_FILTER);
 GST_ELEMENT_REGISTER_DEFINE (timesformer, "timesformer", GST_RANK_NONE, GST_TYPE_TIMESFORMER);
+
+#define GST_TYPE_TSF_PRECISION (gst_tsf_precision_get_type ())
+static GType
+gst_tsf_precision_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {TSF_PRECISION_F32, "float32 throughout: exact to the reference", "f32"},
+    {TSF_PRECISION_BF16, "bfloat16 linear layers (float32 accumulation)", "bf16"},
+    {TSF_PRECISION_INT8, "int8 linear layers (weights per channel, inputs per tensor)",
+        "int8"},
+    {TSF_PRECISION_AUTO, "the fastest of f32, bf16 and int8 on this CPU, measured at start",
+        "auto"},
+    {0, NULL, NULL},
+  };
+
+  if (g_once_init_enter (&type)) {
+    GType registered = g_enum_register_static ("GstTsfPrecision", values);
+    g_once_init_leave (&type, registered);
+  }
+  return type;
+}
 
 /* ---- The worker ---- */
 
@@ -169,9 +193,15 @@ describe_model (const TsfModel *model)
       "frames", G_TYPE_UINT, config->num_frames,
       "image-size", G_TYPE_UINT, config->image_size,
       "attention", G_TYPE_STRING, tsf_attention_type_to_string (config->attention_type),
-      "parameters", G_TYPE_UINT64, tsf_model_get_parameter_count (model), NULL);
-  gchar *text = gst_structure_to_string (info);
+      "parameters", G_TYPE_UINT64, tsf_model_get_parameter_count (model),
+      "precision", G_TYPE_STRING, tsf_precision_to_string (tsf_model_get_precision (model)),
+      NULL);
+  gchar *text;
 
+  if (tsf_model_get_precision_warning (model) != NULL)
+    gst_structure_set (info, "precision-warning", G_TYPE_STRING,
+        tsf_model_get_precision_warning (model), NULL);
+  text = gst_structure_to_string (info);
   gst_structure_free (info);
   return text;
 }
@@ -214,6 +244,9 @@ open_model (GstTimesformer *self, const gchar *path, const TsfModelOptions *opti
   guint width, height;
 
   self->model = tsf_model_open (path, options, &error);
+  if (self->model != NULL && tsf_model_get_precision_warning (self->model) != NULL)
+    GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS, ("%s",
+            tsf_model_get_precision_warning (self->model)), (NULL));
   if (self->model != NULL && !gst_tsf_preprocess_check (tsf_model_get_config (self->model),
           &width, &height, &error)) {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("The model '%s' cannot be used: %s", path,
@@ -246,6 +279,7 @@ gst_timesformer_start (GstBaseTransform *trans)
   labels = g_strdup (self->labels_file);
   options.threads = self->threads;
   options.num_heads = self->num_heads;
+  options.precision = self->precision;
   num_frames = self->num_frames;
   sync = self->sync;
   GST_OBJECT_UNLOCK (self);
@@ -610,6 +644,9 @@ gst_timesformer_set_property (GObject *object, guint prop_id, const GValue *valu
     case PROP_THREADS:
       self->threads = g_value_get_int (value);
       break;
+    case PROP_PRECISION:
+      self->precision = g_value_get_enum (value);
+      break;
     case PROP_NUM_HEADS:
       self->num_heads = g_value_get_uint (value);
       break;
@@ -686,6 +723,9 @@ gst_timesformer_get_property (GObject *object, guint prop_id, GValue *value,
     case PROP_THREADS:
       g_value_set_int (value, self->threads);
       break;
+    case PROP_PRECISION:
+      g_value_set_enum (value, self->precision);
+      break;
     case PROP_NUM_HEADS:
       g_value_set_uint (value, self->num_heads);
       break;
@@ -760,6 +800,12 @@ install_model_properties (GObjectClass *gobject_class)
           "without config.json (official .pyth); 0 = 12 for hidden size 768, else hidden "
           "size / 64. Must agree with config.json where there is one", 0, MAX_NUM_HEADS,
           DEFAULT_NUM_HEADS, READY_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_PRECISION,
+      g_param_spec_enum ("precision", "Precision", "Arithmetic of the model's linear layers: "
+          "f32 is exact; bf16 and int8 are faster on CPUs with native support, within the "
+          "accuracy bounds of docs/engine.md; auto picks the fastest here (a warning when bf16 "
+          "is slower than f32 on this CPU)", GST_TYPE_TSF_PRECISION, DEFAULT_PRECISION,
+          READY_FLAGS));
   g_object_class_install_property (gobject_class, PROP_LABELS, g_param_spec_string ("labels",
           "Labels file", "A text file with one class label per line, replacing the model's "
           "labels (for .pyth checkpoints, which carry none); unset = the model's labels",
@@ -836,6 +882,7 @@ gst_timesformer_init (GstTimesformer *self)
   self->threshold = DEFAULT_THRESHOLD;
   self->threads = DEFAULT_THREADS;
   self->num_heads = DEFAULT_NUM_HEADS;
+  self->precision = DEFAULT_PRECISION;
   self->labels_file = g_strdup (DEFAULT_LABELS);
   self->sync_latency = GST_CLOCK_TIME_NONE;
   gst_base_transform_set_in_place (GST_BASE_TRANSFORM (self), TRUE);

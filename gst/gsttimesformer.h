@@ -26,6 +26,7 @@ struct _GstTimesformer {
   gfloat threshold;            /* labels below this score are not reported */
   gint threads;                /* oneDNN threads, 0 = all cores */
   guint num_heads;             /* heads of a checkpoint without config.json, 0 = default */
+  TsfPrecision precision;      /* of the linear layers */
   gchar *labels_file;          /* one label per line replacing the model's, NULL = keep */
   GstVideoRectangle roi;       /* region to classify; w or h 0 = to the frame's edge */
 
