@@ -18,14 +18,15 @@ guint tsf_config_linear_shapes (const TsfConfig *config, const TsfClipShape *sha
 
 typedef struct _TsfMatmulPeak TsfMatmulPeak;
 
-/* Prepares one plain float32 matmul per shape (weights in the layout oneDNN prefers, the
- * faster of its default and GEMM-based implementations); buffers are shared by the shapes. */
-TsfMatmulPeak *tsf_matmul_peak_new (const TsfGemmShape *shapes, guint n_shapes, gint threads,
-    GError **error);
+/* Prepares one plain matmul per shape in `precision` (the engine's types: f32; bf16 x bf16;
+ * u8 x s8 for int8; float32 output; weights in the layout oneDNN prefers, the faster of its
+ * default and GEMM-based implementations); buffers are shared by the shapes. */
+TsfMatmulPeak *tsf_matmul_peak_new (const TsfGemmShape *shapes, guint n_shapes,
+    TsfPrecision precision, gint threads, GError **error);
 /* Runs every shape once; `seconds` receives the time of one clip's linear layers at this
  * speed (each shape's time x its count). */
 gboolean tsf_matmul_peak_run (TsfMatmulPeak *peak, gdouble *seconds, GError **error);
-/* Floating point operations of one clip's linear layers (multiply-add = 2). */
+/* Operations of one clip's linear layers (multiply-add = 2). */
 gdouble tsf_matmul_peak_flops (const TsfMatmulPeak *peak);
 void tsf_matmul_peak_free (TsfMatmulPeak *peak);
 

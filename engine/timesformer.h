@@ -127,6 +127,24 @@ gchar *tsf_sampling_describe (const TsfConfig *config);
 gboolean tsf_config_load_file (TsfConfig *config, const gchar *path, GError **error);
 void tsf_config_clear (TsfConfig *config);
 
+/* The arithmetic of the linear layers (97% of the work). Layer norms, softmax, GELU, residual
+ * adds, the attention products, the patch embedding and the classifier stay float32 in every
+ * precision. Accuracy bounds: docs/engine.md, "Precision". */
+typedef enum {
+  TSF_PRECISION_F32,   /* float32 throughout: exact to the reference (the default) */
+  TSF_PRECISION_BF16,  /* bfloat16 weights and inputs, float32 accumulation and output */
+  TSF_PRECISION_INT8,  /* int8 weights (symmetric per output channel, quantised at load), uint8
+                        * inputs (one scale and zero point per tensor, per run), int32
+                        * accumulation, float32 output */
+  TSF_PRECISION_AUTO,  /* resolved at load: the fastest of the three on this CPU, by a short
+                        * matmul measurement (never the default) */
+} TsfPrecision;
+
+const gchar *tsf_precision_to_string (TsfPrecision precision);
+/* "f32", "bf16", "int8" or "auto"; TSF_ERROR_UNSUPPORTED naming the value otherwise. */
+gboolean tsf_precision_from_string (const gchar *name, TsfPrecision *precision,
+    GError **error);
+
 /* Zero-initialised (or tsf_model_options_init) means defaults. */
 typedef struct {
   gint threads;              /* oneDNN threads of the load (weight reorders) and of the default
@@ -135,6 +153,7 @@ typedef struct {
                               * .pyth); 0 = 12 for hidden size 768, else hidden size / 64.
                               * With a config.json it must match or be 0. */
   const gchar *labels_file;  /* one label per line, replacing the model's labels; NULL = keep */
+  TsfPrecision precision;    /* of the linear layers; 0 = TSF_PRECISION_F32 */
 } TsfModelOptions;
 
 void tsf_model_options_init (TsfModelOptions *options);
@@ -175,6 +194,11 @@ const gchar *tsf_model_get_name (const TsfModel *model);
 guint64 tsf_model_get_parameter_count (const TsfModel *model);
 /* Bytes held by the prepared weights (shared by every session of the model). */
 guint64 tsf_model_get_weight_bytes (const TsfModel *model);
+/* The precision the model runs in (TSF_PRECISION_AUTO resolved). */
+TsfPrecision tsf_model_get_precision (const TsfModel *model);
+/* NULL, or a sentence for the user when the precision asked for runs slower on this CPU than
+ * float32 (bf16 without native bf16 matmuls), with the measured ratio. */
+const gchar *tsf_model_get_precision_warning (const TsfModel *model);
 
 /* --- sessions: one per calling thread --- */
 

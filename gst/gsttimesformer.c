@@ -34,6 +34,7 @@ enum {
   PROP_SHARED_MODEL,
   PROP_MODEL_USERS,
   PROP_NUM_HEADS,
+  PROP_PRECISION,
   PROP_LABELS,
   PROP_ROI,
   PROP_FIT,
@@ -58,6 +59,7 @@ enum {
 #define DEFAULT_SESSIONS 0
 #define DEFAULT_SHARED_MODEL TRUE
 #define DEFAULT_NUM_HEADS 0
+#define DEFAULT_PRECISION TSF_PRECISION_F32
 #define DEFAULT_LABELS NULL
 #define DEFAULT_ROI ""
 #define DEFAULT_FIT GST_TSF_FIT_CROP
@@ -152,6 +154,28 @@ gst_tsf_channel_order_get_type (void)
 G_DEFINE_TYPE (GstTimesformer, gst_timesformer, GST_TYPE_VIDEO_FILTER);
 GST_ELEMENT_REGISTER_DEFINE (timesformer, "timesformer", GST_RANK_NONE, GST_TYPE_TIMESFORMER);
 
+#define GST_TYPE_TSF_PRECISION (gst_tsf_precision_get_type ())
+static GType
+gst_tsf_precision_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {TSF_PRECISION_F32, "float32 throughout: exact to the reference", "f32"},
+    {TSF_PRECISION_BF16, "bfloat16 linear layers (float32 accumulation)", "bf16"},
+    {TSF_PRECISION_INT8, "int8 linear layers (weights per channel, inputs per tensor)",
+        "int8"},
+    {TSF_PRECISION_AUTO, "the fastest of f32, bf16 and int8 on this CPU, measured at start",
+        "auto"},
+    {0, NULL, NULL},
+  };
+
+  if (g_once_init_enter (&type)) {
+    GType registered = g_enum_register_static ("GstTsfPrecision", values);
+    g_once_init_leave (&type, registered);
+  }
+  return type;
+}
+
 /* ---- The stream in the scheduler ---- */
 
 /* An inference thread: every result goes to the bus as it is made. */
@@ -240,19 +264,25 @@ describe_model (GstTsfScheduler *scheduler)
 {
   const TsfModel *model = gst_tsf_scheduler_get_model (scheduler);
   const TsfConfig *config = tsf_model_get_config (model);
+  const gchar *precision_warning = tsf_model_get_precision_warning (model);
   guint sessions, threads_per_session;
+  GstStructure *info;
 
   gst_tsf_scheduler_get_budget (scheduler, &sessions, &threads_per_session);
-  return gst_structure_new ("model-info",
+  info = gst_structure_new ("model-info",
       "name", G_TYPE_STRING, tsf_model_get_name (model),
       "classes", G_TYPE_UINT, config->num_labels,
       "frames", G_TYPE_UINT, config->num_frames,
       "image-size", G_TYPE_UINT, config->image_size,
       "attention", G_TYPE_STRING, tsf_attention_type_to_string (config->attention_type),
       "parameters", G_TYPE_UINT64, tsf_model_get_parameter_count (model),
+      "precision", G_TYPE_STRING, tsf_precision_to_string (tsf_model_get_precision (model)),
       "shared", G_TYPE_BOOLEAN, gst_tsf_scheduler_is_shared (scheduler),
       "sessions", G_TYPE_UINT, sessions,
       "threads-per-session", G_TYPE_UINT, threads_per_session, NULL);
+  if (precision_warning != NULL)
+    gst_structure_set (info, "precision-warning", G_TYPE_STRING, precision_warning, NULL);
+  return info;
 }
 
 /* Elements using this element's model now (0 when stopped). Called with the object lock. */
@@ -324,6 +354,9 @@ open_model (GstTimesformer *self, const GstTsfSchedulerOptions *options, guint n
   self->scheduler = scheduler;
   self->model = gst_tsf_scheduler_get_model (scheduler);
   GST_OBJECT_UNLOCK (self);
+  if (tsf_model_get_precision_warning (self->model) != NULL)
+    GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS, ("%s",
+            tsf_model_get_precision_warning (self->model)), (NULL));
   if (!gst_tsf_preprocess_check (tsf_model_get_config (self->model), fit, &width, &height,
           &error)) {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("The model '%s' cannot be used: %s",
@@ -360,6 +393,7 @@ get_scheduler_options (GstTimesformer *self, GstTsfSchedulerOptions *options)
   options->model_path = g_strdup (self->model_path);
   options->labels_file = g_strdup (self->labels_file);
   options->num_heads = self->num_heads;
+  options->precision = self->precision;
   options->threads = self->threads;
   options->sessions = self->sessions;
   options->shared = self->shared_model;
@@ -836,6 +870,9 @@ gst_timesformer_set_property (GObject *object, guint prop_id, const GValue *valu
     case PROP_SHARED_MODEL:
       self->shared_model = g_value_get_boolean (value);
       break;
+    case PROP_PRECISION:
+      self->precision = g_value_get_enum (value);
+      break;
     case PROP_NUM_HEADS:
       self->num_heads = g_value_get_uint (value);
       break;
@@ -932,6 +969,9 @@ gst_timesformer_get_property (GObject *object, guint prop_id, GValue *value,
       break;
     case PROP_MODEL_USERS:
       g_value_set_uint (value, model_users (self));
+      break;
+    case PROP_PRECISION:
+      g_value_set_enum (value, self->precision);
       break;
     case PROP_NUM_HEADS:
       g_value_set_uint (value, self->num_heads);
@@ -1030,6 +1070,12 @@ install_model_properties (GObjectClass *gobject_class)
           "without config.json (official .pyth); 0 = 12 for hidden size 768, else hidden "
           "size / 64. Must agree with config.json where there is one", 0, MAX_NUM_HEADS,
           DEFAULT_NUM_HEADS, READY_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_PRECISION,
+      g_param_spec_enum ("precision", "Precision", "Arithmetic of the model's linear layers: "
+          "f32 is exact; bf16 and int8 are faster on CPUs with native support, within the "
+          "accuracy bounds of docs/engine.md; auto picks the fastest here (a warning when bf16 "
+          "is slower than f32 on this CPU)", GST_TYPE_TSF_PRECISION, DEFAULT_PRECISION,
+          READY_FLAGS));
   g_object_class_install_property (gobject_class, PROP_LABELS, g_param_spec_string ("labels",
           "Labels file", "A text file with one class label per line, replacing the model's "
           "labels (for .pyth checkpoints, which carry none); unset = the model's labels",
@@ -1135,6 +1181,7 @@ gst_timesformer_init (GstTimesformer *self)
   self->sessions = DEFAULT_SESSIONS;
   self->shared_model = DEFAULT_SHARED_MODEL;
   self->num_heads = DEFAULT_NUM_HEADS;
+  self->precision = DEFAULT_PRECISION;
   self->labels_file = g_strdup (DEFAULT_LABELS);
   self->sync_latency = GST_CLOCK_TIME_NONE;
   gst_base_transform_set_in_place (GST_BASE_TRANSFORM (self), TRUE);

@@ -30,6 +30,7 @@ struct _GstTimesformer {
   guint sessions;              /* clips the scheduler classifies at once, 0 = the default */
   gboolean shared_model;       /* share the model with the elements that name it too */
   guint num_heads;             /* heads of a checkpoint without config.json, 0 = default */
+  TsfPrecision precision;      /* of the linear layers */
   gchar *labels_file;          /* one label per line replacing the model's, NULL = keep */
   GstVideoRectangle roi;       /* region to classify; w or h 0 = to the frame's edge */
   GstTsfFit fit;               /* the model's crop, letterbox or stretch */

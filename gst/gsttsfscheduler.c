@@ -433,6 +433,7 @@ scheduler_load (GstTsfScheduler *scheduler, const GstTsfSchedulerOptions *option
   /* The load's weight reorders run on the caller's thread: no wider than one session. */
   model_options.threads = scheduler->threads_per_session;
   model_options.num_heads = options->num_heads;
+  model_options.precision = options->precision;
   model_options.labels_file = options->labels_file;
   scheduler->model = tsf_model_open (options->model_path, &model_options, error);
   if (scheduler->model == NULL)
@@ -480,8 +481,9 @@ make_key (const GstTsfSchedulerOptions *options, guint n_sessions, guint threads
 {
   gchar *model = resolve_path (options->model_path);
   gchar *labels = resolve_path (options->labels_file);
-  gchar *key = g_strdup_printf ("%s\nlabels=%s\nheads=%u\nsessions=%u\nthreads=%u", model,
-      labels, options->num_heads, n_sessions, threads_per_session);
+  gchar *key = g_strdup_printf ("%s\nlabels=%s\nheads=%u\nprecision=%s\nsessions=%u\n"
+      "threads=%u", model, labels, options->num_heads,
+      tsf_precision_to_string (options->precision), n_sessions, threads_per_session);
 
   g_free (model);
   g_free (labels);

@@ -40,6 +40,7 @@ typedef struct {
   gint threads;              /* oneDNN threads in all, 0 = all cores */
   guint sessions;            /* clips classified at once, 0 = the default; at most `threads` */
   gboolean shared;           /* FALSE: a private model and scheduler, shared with no one */
+  TsfPrecision precision;    /* the linear layers' arithmetic (TsfModelOptions) */
 } GstTsfSchedulerOptions;
 
 typedef struct _GstTsfScheduler GstTsfScheduler;

@@ -59,6 +59,7 @@ typedef struct {
   gchar *path;
   gint num_heads;
   gchar *labels;
+  gchar *precision;
 } ModelArgs;
 
 #define MODEL_ENTRIES(args) \
@@ -70,11 +71,16 @@ typedef struct {
   { "labels", 0, 0, G_OPTION_ARG_FILENAME, &(args).labels, "Labels file, one per line, " \
     "replacing the model's", "FILE" }
 
+#define PRECISION_ENTRY(args) \
+  { "precision", 'p', 0, G_OPTION_ARG_STRING, &(args).precision, "Arithmetic of the linear " \
+    "layers: f32 (default, exact), bf16, int8, or auto (the fastest on this CPU)", "P" }
+
 static void
 model_args_clear (ModelArgs *args)
 {
   g_clear_pointer (&args->path, g_free);
   g_clear_pointer (&args->labels, g_free);
+  g_clear_pointer (&args->precision, g_free);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (ModelArgs, model_args_clear)
@@ -92,7 +98,17 @@ model_options (const ModelArgs *args, gint threads, TsfModelOptions *options, GE
   options->threads = threads;
   options->num_heads = args->num_heads;
   options->labels_file = args->labels;
-  return TRUE;
+  return args->precision == NULL
+      || tsf_precision_from_string (args->precision, &options->precision, error);
+}
+
+/* The precision's warning, if any, on stderr. */
+static TsfModel *
+warn_precision (TsfModel *model)
+{
+  if (model != NULL && tsf_model_get_precision_warning (model) != NULL)
+    g_printerr ("warning: %s\n", tsf_model_get_precision_warning (model));
+  return model;
 }
 
 static TsfModel *
@@ -102,7 +118,7 @@ open_model (const ModelArgs *args, gint threads, GError **error)
 
   if (!model_options (args, threads, &options, error))
     return NULL;
-  return tsf_model_open (args->path, &options, error);
+  return warn_precision (tsf_model_open (args->path, &options, error));
 }
 
 static gint
@@ -146,6 +162,7 @@ classify (gint argc, gchar **argv, GError **error)
   gboolean json = FALSE;
   GOptionEntry entries[] = {
     MODEL_ENTRIES (model_args),
+    PRECISION_ENTRY (model_args),
     { "input", 'i', 0, G_OPTION_ARG_FILENAME, &input,
       "Clip: float32 .npy of shape (frames, channels, height, width), normalised", "CLIP.npy" },
     { "mask", 0, 0, G_OPTION_ARG_FILENAME, &mask_path, "Frame mask (lucidrains models): bool "
@@ -235,19 +252,23 @@ classify (gint argc, gchar **argv, GError **error)
 /* --- bench --- */
 
 static TsfModel *
-bench_model (const gchar *model_path, const gchar *config_path, gint threads, GError **error)
+bench_model (const ModelArgs *model_args, const gchar *config_path, gint threads,
+    GError **error)
 {
   TsfModelOptions options;
   TsfConfig config;
   TsfModel *model;
 
-  if (model_path != NULL)
-    return open_model (&(ModelArgs) { .path = (gchar *) model_path }, threads, error);
+  if (model_args->path != NULL)
+    return open_model (model_args, threads, error);
   if (!tsf_config_load_file (&config, config_path, error))
     return NULL;
   tsf_model_options_init (&options);
   options.threads = threads;
-  model = tsf_model_new_random (&config, 1, &options, error);
+  model = NULL;
+  if (model_args->precision == NULL
+      || tsf_precision_from_string (model_args->precision, &options.precision, error))
+    model = warn_precision (tsf_model_new_random (&config, 1, &options, error));
   tsf_config_clear (&config);
   return model;
 }
@@ -278,7 +299,8 @@ bench_measure (TsfModel *model, gint threads, gint iterations, BenchResult *resu
   if (!tsf_model_prepare (model, &shape, error)
       || !tsf_model_run (model, clip, &shape, logits, error))   /* warm-up */
     return FALSE;
-  if ((peak = tsf_matmul_peak_new (shapes, n_shapes, threads, error)) == NULL)
+  if ((peak = tsf_matmul_peak_new (shapes, n_shapes, tsf_model_get_precision (model), threads,
+              error)) == NULL)
     return FALSE;
   for (gint i = 0; ok && i < iterations; i++) {
     gint64 start = g_get_monotonic_time ();
@@ -305,11 +327,13 @@ bench_measure (TsfModel *model, gint threads, gint iterations, BenchResult *resu
 static gboolean
 bench (gint argc, gchar **argv, GError **error)
 {
-  g_autofree gchar *model_path = NULL, *config_path = NULL;
+  g_auto (ModelArgs) model_args = { 0 };
+  g_autofree gchar *config_path = NULL;
   gint iterations = 10, threads = 0;
   gboolean json = FALSE;
   GOptionEntry entries[] = {
-    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path, "Model directory", "DIR" },
+    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_args.path, "Model directory", "DIR" },
+    PRECISION_ENTRY (model_args),
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
       "config.json of a model to run with random weights", "CONFIG.json" },
     { "iterations", 'n', 0, G_OPTION_ARG_INT, &iterations, "Clips to time (default 10)", "N" },
@@ -319,13 +343,14 @@ bench (gint argc, gchar **argv, GError **error)
   };
   BenchResult r;
   TsfModel *model;
+  TsfPrecision precision;
   gboolean ok;
 
   if (!parse_options ("bench", "Times clips of the model's own size and compares the speed "
           "with oneDNN's matmul peak on the model's GEMM shapes, measured in the same run.",
           entries, &argc, &argv, error))
     return FALSE;
-  if ((model_path == NULL) == (config_path == NULL)) {
+  if ((model_args.path == NULL) == (config_path == NULL)) {
     g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
         "Give exactly one of --model and --config");
     return FALSE;
@@ -335,8 +360,9 @@ bench (gint argc, gchar **argv, GError **error)
         "--iterations must be at least 1");
     return FALSE;
   }
-  if ((model = bench_model (model_path, config_path, threads, error)) == NULL)
+  if ((model = bench_model (&model_args, config_path, threads, error)) == NULL)
     return FALSE;
+  precision = tsf_model_get_precision (model);
   ok = bench_measure (model, threads, iterations, &r, error);
   tsf_model_free (model);
   if (!ok)
@@ -348,6 +374,8 @@ bench (gint argc, gchar **argv, GError **error)
     gdouble values[] = { r.median_ms, r.gflop, r.gflops, r.peak_gflops, r.efficiency,
       r.rss_mb };
     json_builder_begin_object (b);
+    json_builder_set_member_name (b, "precision");
+    json_builder_add_string_value (b, tsf_precision_to_string (precision));
     for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
       json_builder_set_member_name (b, names[i]);
       json_builder_add_double_value (b, values[i]);
@@ -355,11 +383,12 @@ bench (gint argc, gchar **argv, GError **error)
     json_builder_end_object (b);
     print_json (b);
   } else {
+    g_print ("precision:          %s\n", tsf_precision_to_string (precision));
     g_print ("median per clip:    %.1f ms (%d clips)\n", r.median_ms, iterations);
-    g_print ("work per clip:      %.1f GFLOP\n", r.gflop);
+    g_print ("work per clip:      %.1f GFLOP (GOP in int8)\n", r.gflop);
     g_print ("achieved:           %.1f GFLOP/s\n", r.gflops);
-    g_print ("oneDNN matmul peak: %.1f GFLOP/s (the model's linear-layer shapes)\n",
-        r.peak_gflops);
+    g_print ("oneDNN matmul peak: %.1f GFLOP/s (the model's linear-layer shapes, %s)\n",
+        r.peak_gflops, tsf_precision_to_string (precision));
     g_print ("efficiency:         %.1f%%\n", 100 * r.efficiency);
     g_print ("peak RSS:           %.0f MB\n", r.rss_mb);
   }
@@ -374,6 +403,7 @@ info (gint argc, gchar **argv, GError **error)
   g_auto (ModelArgs) model_args = { 0 };
   GOptionEntry entries[] = {
     MODEL_ENTRIES (model_args),
+    PRECISION_ENTRY (model_args),
     { NULL }
   };
   const TsfConfig *c;
@@ -397,6 +427,9 @@ info (gint argc, gchar **argv, GError **error)
       c->image_mean[0], c->image_mean[1], c->image_mean[2], c->image_std[0], c->image_std[1],
       c->image_std[2], c->rescale_factor);
   g_print ("parameters:         %" G_GUINT64_FORMAT "\n", tsf_model_get_parameter_count (model));
+  g_print ("precision:          %s%s%s\n", tsf_precision_to_string (
+          tsf_model_get_precision (model)), tsf_model_get_precision_warning (model) ? ": " : "",
+      tsf_model_get_precision_warning (model) ? tsf_model_get_precision_warning (model) : "");
   g_print ("weights:            %.1f MB\n", tsf_model_get_weight_bytes (model) / 1e6);
   if (tsf_model_prepare (model, &shape, error))
     g_print ("buffers per clip:   %.1f MB\n", tsf_model_get_buffer_bytes (model) / 1e6);

@@ -5,7 +5,7 @@
 #include <oneapi/dnnl/dnnl_debug.h>
 #include <omp.h>
 
-#define MAX_STEP_ARGS 8
+#define MAX_STEP_ARGS 10
 #define MAX_HOST_ARGS 6
 
 typedef struct {
@@ -79,16 +79,24 @@ tsf_dnnl_reorder_once (dnnl_engine_t engine, dnnl_stream_t stream,
 dnnl_data_type_t
 tsf_precision_data_type (TsfPrecision precision)
 {
-  static const dnnl_data_type_t types[] = { [TSF_PRECISION_F32] = dnnl_f32 };
+  static const dnnl_data_type_t types[] = { [TSF_PRECISION_F32] = dnnl_f32,
+    [TSF_PRECISION_BF16] = dnnl_bf16, [TSF_PRECISION_INT8] = dnnl_s8 };
 
   g_return_val_if_fail ((guint) precision < G_N_ELEMENTS (types), dnnl_f32);
   return types[precision];
 }
 
+dnnl_data_type_t
+tsf_precision_src_type (TsfPrecision precision)
+{
+  return precision == TSF_PRECISION_INT8 ? dnnl_u8 : tsf_precision_data_type (precision);
+}
+
 gsize
 tsf_precision_size (TsfPrecision precision)
 {
-  static const gsize sizes[] = { [TSF_PRECISION_F32] = sizeof (gfloat) };
+  static const gsize sizes[] = { [TSF_PRECISION_F32] = sizeof (gfloat),
+    [TSF_PRECISION_BF16] = sizeof (guint16), [TSF_PRECISION_INT8] = sizeof (gint8) };
 
   g_return_val_if_fail ((guint) precision < G_N_ELEMENTS (sizes), sizeof (gfloat));
   return sizes[precision];
@@ -246,8 +254,23 @@ op_new (TsfProgram *program, dnnl_primitive_desc_t pd, gint threads, GError **er
   return op;
 }
 
+/* Post-ops of a quantized matmul: x scales [1, out], + bias [1, out]. */
+static dnnl_status_t
+append_dequantize (dnnl_post_ops_t post_ops, const dnnl_memory_desc_t *dst, gboolean bias)
+{
+  dnnl_memory_desc_t row;
+  dnnl_dims_t dims = { 1, dst->dims[dst->ndims - 1] };
+  dnnl_status_t status = dnnl_memory_desc_init_by_tag (&row, 2, dims, dnnl_f32, dnnl_ab);
+
+  if (status == dnnl_success)
+    status = dnnl_post_ops_append_binary (post_ops, dnnl_binary_mul, &row);
+  if (status == dnnl_success && bias)
+    status = dnnl_post_ops_append_binary (post_ops, dnnl_binary_add, &row);
+  return status;
+}
+
 static gboolean
-matmul_attr (dnnl_primitive_attr_t attr, const dnnl_memory_desc_t *dst,
+matmul_attr (dnnl_primitive_attr_t attr, const dnnl_memory_desc_t *dst, gboolean bias,
     const TsfMatmulOptions *options, GError **error)
 {
   dnnl_post_ops_t post_ops;
@@ -256,10 +279,17 @@ matmul_attr (dnnl_primitive_attr_t attr, const dnnl_memory_desc_t *dst,
   if (options->scale != 0)
     TSF_DNNL_CHECK (dnnl_primitive_attr_set_output_scales (attr, 1, 0, &options->scale), error,
         FALSE);
-  if (!options->residual && !options->multiply && !options->gelu)
+  if (options->quantized) {
+    gint32 runtime = DNNL_RUNTIME_S32_VAL;
+    TSF_DNNL_CHECK (dnnl_primitive_attr_set_zero_points (attr, DNNL_ARG_SRC, 1, 0, &runtime),
+        error, FALSE);
+  }
+  if (!options->residual && !options->multiply && !options->gelu && !options->quantized)
     return TRUE;
   TSF_DNNL_CHECK (dnnl_post_ops_create (&post_ops), error, FALSE);
-  if (options->residual || options->multiply)
+  if (options->quantized)
+    status = append_dequantize (post_ops, dst, bias);
+  if (status == dnnl_success && (options->residual || options->multiply))
     status = dnnl_post_ops_append_binary (post_ops,
         options->multiply ? dnnl_binary_mul : dnnl_binary_add, dst);
   if (status == dnnl_success && options->gelu)
@@ -284,12 +314,14 @@ tsf_program_matmul_op (TsfProgram *program, const dnnl_memory_desc_t *src,
 
   gint threads = options->single_thread ? 1 : program->threads;
 
-  TSF_DNNL_CHECK (dnnl_matmul_desc_init (&desc, src, weights, bias, dst), error, NULL);
+  /* a quantized matmul adds its bias after the scales, as a post-op */
+  TSF_DNNL_CHECK (dnnl_matmul_desc_init (&desc, src, weights, options->quantized ? NULL : bias,
+          dst), error, NULL);
   if (!attr_new (&attr, error))
     return NULL;
   /* implementations size their work split for the thread count at creation */
   omp_set_num_threads (threads);
-  ok = matmul_attr (attr, dst, options, error)
+  ok = matmul_attr (attr, dst, bias != NULL, options, error)
       && tsf_dnnl_pd_create (&pd, &desc, attr, program->engine, options->prefer_gemm, error);
   dnnl_primitive_attr_destroy (attr);
   op = ok ? op_new (program, pd, threads, error) : NULL;
@@ -304,6 +336,8 @@ tsf_program_matmul_op (TsfProgram *program, const dnnl_memory_desc_t *src,
   op->dst = *dst;
   op->has_src1 = options->residual || options->multiply;
   op->src1 = *dst;
+  op->quantized = options->quantized;
+  op->residual_post_op = options->quantized ? (bias != NULL ? 2 : 1) : 0;
   return op;
 }
 
@@ -411,23 +445,59 @@ step_add (TsfProgram *program, const TsfStep *step)
   g_array_append_vals (program->steps, step, 1);
 }
 
+/* The arguments every matmul step binds: src, weights, dst and the residual. */
+static gboolean
+bind_matmul (TsfProgram *program, TsfStep *step, const TsfOp *op, gconstpointer src,
+    gconstpointer weights, gfloat *dst, const gfloat *residual, GError **error)
+{
+  g_return_val_if_fail ((residual != NULL) == op->has_src1, FALSE);
+  if (!step_bind (program, step, DNNL_ARG_SRC, &op->src, src, error)
+      || !step_bind (program, step, DNNL_ARG_WEIGHTS, &op->weights, weights, error)
+      || !step_bind (program, step, DNNL_ARG_DST, &op->dst, dst, error))
+    return FALSE;
+  return residual == NULL || step_bind (program, step,
+      DNNL_ARG_ATTR_MULTIPLE_POST_OP (op->residual_post_op) | DNNL_ARG_SRC_1, &op->src1,
+      residual, error);
+}
+
 gboolean
-tsf_program_matmul (TsfProgram *program, const TsfOp *op, const gfloat *src,
-    const gfloat *weights, const gfloat *bias, gfloat *dst, const gfloat *residual,
+tsf_program_matmul (TsfProgram *program, const TsfOp *op, gconstpointer src,
+    gconstpointer weights, const gfloat *bias, gfloat *dst, const gfloat *residual,
     GError **error)
 {
   TsfStep step = { .primitive = op->primitive, .threads = op->threads };
 
-  g_return_val_if_fail ((bias != NULL) == op->has_bias, FALSE);
-  g_return_val_if_fail ((residual != NULL) == op->has_src1, FALSE);
-  if (!step_bind (program, &step, DNNL_ARG_SRC, &op->src, src, error)
-      || !step_bind (program, &step, DNNL_ARG_WEIGHTS, &op->weights, weights, error)
-      || !step_bind (program, &step, DNNL_ARG_DST, &op->dst, dst, error))
+  g_return_val_if_fail ((bias != NULL) == op->has_bias && !op->quantized, FALSE);
+  if (!bind_matmul (program, &step, op, src, weights, dst, residual, error))
     return FALSE;
   if (bias != NULL && !step_bind (program, &step, DNNL_ARG_BIAS, &op->bias, bias, error))
     return FALSE;
-  if (residual != NULL && !step_bind (program, &step,
-          DNNL_ARG_ATTR_MULTIPLE_POST_OP (0) | DNNL_ARG_SRC_1, &op->src1, residual, error))
+  step_add (program, &step);
+  return TRUE;
+}
+
+gboolean
+tsf_program_matmul_quantized (TsfProgram *program, const TsfOp *op, const guint8 *src,
+    const gint32 *zero_point, gconstpointer weights, const gfloat *scales, const gfloat *bias,
+    gfloat *dst, const gfloat *residual, GError **error)
+{
+  TsfStep step = { .primitive = op->primitive, .threads = op->threads };
+  dnnl_memory_desc_t one, row;
+  dnnl_dims_t one_dims = { 1 }, row_dims = { 1, op->dst.dims[op->dst.ndims - 1] };
+
+  g_return_val_if_fail ((bias != NULL) == op->has_bias && op->quantized, FALSE);
+  TSF_DNNL_CHECK (dnnl_memory_desc_init_by_tag (&one, 1, one_dims, dnnl_s32, dnnl_a), error,
+      FALSE);
+  TSF_DNNL_CHECK (dnnl_memory_desc_init_by_tag (&row, 2, row_dims, dnnl_f32, dnnl_ab), error,
+      FALSE);
+  if (!bind_matmul (program, &step, op, src, weights, dst, residual, error)
+      || !step_bind (program, &step, DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC, &one,
+          zero_point, error)
+      || !step_bind (program, &step, DNNL_ARG_ATTR_MULTIPLE_POST_OP (0) | DNNL_ARG_SRC_1, &row,
+          scales, error))
+    return FALSE;
+  if (bias != NULL && !step_bind (program, &step,
+          DNNL_ARG_ATTR_MULTIPLE_POST_OP (1) | DNNL_ARG_SRC_1, &row, bias, error))
     return FALSE;
   step_add (program, &step);
   return TRUE;
@@ -462,7 +532,7 @@ tsf_program_softmax (TsfProgram *program, const TsfOp *op, gfloat *data, GError 
 }
 
 dnnl_memory_t
-tsf_program_reorder (TsfProgram *program, const TsfOp *op, const gfloat *src, gfloat *dst,
+tsf_program_reorder (TsfProgram *program, const TsfOp *op, gconstpointer src, gpointer dst,
     GError **error)
 {
   TsfStep step = { .primitive = op->primitive, .threads = op->threads };

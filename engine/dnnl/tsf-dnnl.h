@@ -42,15 +42,11 @@ gboolean tsf_dnnl_reorder_once (dnnl_engine_t engine, dnnl_stream_t stream,
     const dnnl_memory_desc_t *src_md, const void *src, const dnnl_memory_desc_t *dst_md,
     void *dst, GError **error);
 
-/* The data type of a plan's weights and activations: a parameter of the plan and of the
- * prepared weights, not a constant (int8 and bf16 come next: a value here, its oneDNN type in
- * tsf_precision_data_type(), and the quantisation step where the weights are prepared). */
-typedef enum {
-  TSF_PRECISION_F32,
-} TsfPrecision;
-
+/* TsfPrecision (timesformer.h) is a parameter of the prepared weights and of every plan. Its
+ * oneDNN type of weights (s8 for int8) and of a matmul's input (u8 for int8); AUTO has none. */
 dnnl_data_type_t tsf_precision_data_type (TsfPrecision precision);
-/* Bytes of one element. */
+dnnl_data_type_t tsf_precision_src_type (TsfPrecision precision);
+/* Bytes of one element (of either type). */
 gsize tsf_precision_size (TsfPrecision precision);
 
 /* A memory descriptor of `precision` with explicit strides (in elements). */
@@ -67,7 +63,9 @@ typedef struct {
   dnnl_primitive_t primitive;
   dnnl_memory_desc_t src, weights, bias, dst, src1;   /* what its steps bind */
   gboolean has_bias;
-  gboolean has_src1;     /* a residual added as binary post-op 0 */
+  gboolean has_src1;     /* a residual added as a binary post-op */
+  gboolean quantized;    /* u8 input with a zero point; scales and bias are binary post-ops */
+  gint residual_post_op; /* index of the residual's post-op */
   gint threads;          /* OpenMP threads it was built for and runs with */
 } TsfOp;
 
@@ -78,6 +76,8 @@ typedef struct {
   gboolean multiply;     /* dst *= src1 (likewise; not with residual) */
   gboolean prefer_gemm;  /* oneDNN's GEMM-based implementation when it has one */
   gboolean single_thread; /* a small product: run it on the calling thread */
+  gboolean quantized;    /* u8 src with a run-time zero point and s8 weights; dst = the int32
+                          * product x scales [1, out] (post-op 0) + bias (post-op 1) */
 } TsfMatmulOptions;
 
 typedef void (*TsfHostFunc) (const gpointer *args, const gsize *sizes);
@@ -106,16 +106,21 @@ TsfOp *tsf_program_reorder_op (TsfProgram *program, const dnnl_memory_desc_t *sr
     const dnnl_memory_desc_t *dst, GError **error);
 
 /* Steps; pointers are views into memory that outlives the program. */
-gboolean tsf_program_matmul (TsfProgram *program, const TsfOp *op, const gfloat *src,
-    const gfloat *weights, const gfloat *bias, gfloat *dst, const gfloat *residual,
+gboolean tsf_program_matmul (TsfProgram *program, const TsfOp *op, gconstpointer src,
+    gconstpointer weights, const gfloat *bias, gfloat *dst, const gfloat *residual,
     GError **error);
+/* A quantized op's step: `zero_point` (one int32) and `scales` ([out] floats) are read when
+ * it runs (a host step before it writes them). */
+gboolean tsf_program_matmul_quantized (TsfProgram *program, const TsfOp *op,
+    const guint8 *src, const gint32 *zero_point, gconstpointer weights, const gfloat *scales,
+    const gfloat *bias, gfloat *dst, const gfloat *residual, GError **error);
 gboolean tsf_program_layernorm (TsfProgram *program, const TsfOp *op, const gfloat *src,
     gfloat *dst, const gfloat *scale, const gfloat *shift, GError **error);
 gboolean tsf_program_softmax (TsfProgram *program, const TsfOp *op, gfloat *data,
     GError **error);
 /* Returns the src memory (owned by the program) so the caller can point it at new input. */
-dnnl_memory_t tsf_program_reorder (TsfProgram *program, const TsfOp *op, const gfloat *src,
-    gfloat *dst, GError **error);
+dnnl_memory_t tsf_program_reorder (TsfProgram *program, const TsfOp *op, gconstpointer src,
+    gpointer dst, GError **error);
 /* A small piece of work done on the host between primitives; args and sizes are copied. */
 void tsf_program_host (TsfProgram *program, TsfHostFunc func, guint n_args,
     const gpointer *args, guint n_sizes, const gsize *sizes);

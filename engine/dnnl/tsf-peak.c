@@ -14,6 +14,7 @@ struct _TsfMatmulPeak {
   dnnl_engine_t engine;
   dnnl_stream_t stream;
   gint threads;
+  TsfPrecision precision;
   GArray *gemms;               /* PeakGemm */
   gfloat *src, *weights, *dst; /* shared by every shape, sized for the largest */
   gsize weights_bytes;
@@ -53,17 +54,18 @@ gemm_init (TsfMatmulPeak *peak, PeakGemm *gemm, const TsfGemmShape *shape, gbool
     GError **error)
 {
   dnnl_memory_desc_t src, weights, dst;
-  dnnl_dims_t dims = { shape->k, shape->n };
+  dnnl_dims_t dims = { shape->k, shape->n }, src_dims = { shape->m, shape->k };
   dnnl_matmul_desc_t desc;
   dnnl_primitive_desc_t pd;
   dnnl_status_t status;
 
   gemm->shape = *shape;
-  if (!tsf_md_matrix (&src, TSF_PRECISION_F32, shape->m, shape->k, error)
-      || !tsf_md_matrix (&dst, TSF_PRECISION_F32, shape->m, shape->n, error))
+  if (!tsf_md_matrix (&dst, TSF_PRECISION_F32, shape->m, shape->n, error))
     return FALSE;
-  TSF_DNNL_CHECK (dnnl_memory_desc_init_by_tag (&weights, 2, dims, dnnl_f32,
-          dnnl_format_tag_any), error, FALSE);
+  TSF_DNNL_CHECK (dnnl_memory_desc_init_by_tag (&src, 2, src_dims,
+          tsf_precision_src_type (peak->precision), dnnl_ab), error, FALSE);
+  TSF_DNNL_CHECK (dnnl_memory_desc_init_by_tag (&weights, 2, dims,
+          tsf_precision_data_type (peak->precision), dnnl_format_tag_any), error, FALSE);
   TSF_DNNL_CHECK (dnnl_matmul_desc_init (&desc, &src, &weights, NULL, &dst), error, FALSE);
   if (!tsf_dnnl_pd_create (&pd, &desc, NULL, peak->engine, gemm_impl, error))
     return FALSE;
@@ -116,11 +118,14 @@ gemm_init_fastest (TsfMatmulPeak *peak, PeakGemm *out, const TsfGemmShape *shape
 }
 
 TsfMatmulPeak *
-tsf_matmul_peak_new (const TsfGemmShape *shapes, guint n_shapes, gint threads, GError **error)
+tsf_matmul_peak_new (const TsfGemmShape *shapes, guint n_shapes, TsfPrecision precision,
+    gint threads, GError **error)
 {
   TsfMatmulPeak *peak = g_new0 (TsfMatmulPeak, 1);
   gsize src = 1, weights = 1, dst = 1;
 
+  g_return_val_if_fail (precision != TSF_PRECISION_AUTO, NULL);
+  peak->precision = precision;
   peak->threads = threads > 0 ? threads : omp_get_num_procs ();
   peak->gemms = g_array_new (FALSE, TRUE, sizeof (PeakGemm));
   for (guint i = 0; i < n_shapes; i++) {
@@ -133,10 +138,11 @@ tsf_matmul_peak_new (const TsfGemmShape *shapes, guint n_shapes, gint threads, G
   peak->weights = g_aligned_alloc0 (weights, sizeof (gfloat), 64);
   peak->weights_bytes = weights * sizeof (gfloat);
   peak->dst = g_aligned_alloc0 (dst, sizeof (gfloat), 64);
+  /* small values in every type: floats for f32, their high halves for bf16, bytes for int8 */
   for (gsize i = 0; i < src; i++)
-    peak->src[i] = (i % 13) * 0.01f;
+    peak->src[i] = precision == TSF_PRECISION_INT8 ? 0.0f : (i % 13) * 0.01f;
   for (gsize i = 0; i < weights; i++)
-    peak->weights[i] = (i % 7) * 0.01f;
+    peak->weights[i] = precision == TSF_PRECISION_INT8 ? 0.0f : (i % 7) * 0.01f;
 
   omp_set_num_threads (peak->threads);
   if (!tsf_dnnl_engine_new (&peak->engine, &peak->stream, error))

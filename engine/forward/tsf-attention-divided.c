@@ -21,11 +21,10 @@ add_temporal_attention (TsfPlan *plan, const TsfConfig *c, const TsfLayerOps *op
 {
   if (!tsf_add_self_attention (plan, c, ops, 1, views, plan->hidden[0], &w->temporal_layernorm,
           &w->temporal_qkv, error)
-      || !tsf_program_matmul (plan->program, ops->proj, plan->attended,
-          w->temporal_proj.weight, w->temporal_proj.bias, plan->projected, NULL, error)
-      || !tsf_program_matmul (plan->program, ops->proj_residual, plan->projected,
-          w->temporal_dense.weight, w->temporal_dense.bias, plan->hidden[1], plan->hidden[0],
-          error))
+      || !tsf_add_linear (plan, &ops->proj, plan->attended, &w->temporal_proj, plan->projected,
+          NULL, error)
+      || !tsf_add_linear (plan, &ops->proj_residual, plan->projected, &w->temporal_dense,
+          plan->hidden[1], plan->hidden[0], error))
     return FALSE;
   tsf_add_cls_rows_step (plan, tsf_host_copy_rows, plan->hidden[1], plan->hidden[0],
       c->hidden_size);

@@ -177,8 +177,7 @@ add_step (TsfPlan *plan, const TsfConfig *c, const TsfLayerOps *ops,
           w->step_layernorm[s].weight, w->step_layernorm[s].bias, error))
     return FALSE;
   tsf_add_token_shift (plan, c);
-  if (!tsf_program_matmul (plan->program, ops->qkv, plan->normed, w->step_qkv[s].weight,
-          w->step_qkv[s].bias, plan->qkv, NULL, error))
+  if (!tsf_add_linear (plan, &ops->qkv, plan->normed, &w->step_qkv[s], plan->qkv, NULL, error))
     return FALSE;
   tsf_program_host (plan->program, host_gather_rows, 3, gather, 2,
       (gsize[]) { table->n_rows, 3 * a });
@@ -193,8 +192,8 @@ add_step (TsfPlan *plan, const TsfConfig *c, const TsfLayerOps *ops,
   /* the cls row: the mean of the groups' cls outputs, or (0 groups) left as it is */
   tsf_program_host (plan->program, host_scatter_rows, 3, scatter, 3,
       (gsize[]) { table->n_rows, a, scheme->cls_attends_all ? 0 : table->n_groups });
-  return tsf_program_matmul (plan->program, ops->proj_residual, plan->attended,
-      w->step_proj[s].weight, w->step_proj[s].bias, out, in, error);
+  return tsf_add_linear (plan, &ops->proj_residual, plan->attended, &w->step_proj[s], out, in,
+      error);
 }
 
 /* The steps in order (hidden[0] -> hidden[1] -> hidden[2] -> hidden[1]), then the MLP. */

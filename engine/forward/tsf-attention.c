@@ -134,8 +134,7 @@ tsf_add_self_attention (TsfPlan *plan, const TsfConfig *c, const TsfLayerOps *op
 {
   return tsf_program_layernorm (plan->program, ops->norm, in, plan->normed, norm->weight,
       norm->bias, error)
-      && tsf_program_matmul (plan->program, ops->qkv, plan->normed, qkv->weight, qkv->bias,
-      plan->qkv, NULL, error)
+      && tsf_add_linear (plan, &ops->qkv, plan->normed, qkv, plan->qkv, NULL, error)
       && tsf_add_attention_view (plan, c, &views[view], ops->qk[view], ops->softmax[view],
       ops->sv[view], plan->qkv, plan->attended, NULL, error);
 }
@@ -148,8 +147,7 @@ tsf_add_spatial_attention (TsfPlan *plan, const TsfConfig *c, const TsfLayerOps 
     GError **error)
 {
   if (!tsf_add_self_attention (plan, c, ops, 0, views, in, &w->layernorm_before, &w->qkv, error)
-      || !tsf_program_matmul (plan->program, ops->proj_residual, plan->attended,
-          w->proj.weight, w->proj.bias, out, in, error))
+      || !tsf_add_linear (plan, &ops->proj_residual, plan->attended, &w->proj, out, in, error))
     return FALSE;
   return TRUE;
 }

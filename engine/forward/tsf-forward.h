@@ -19,8 +19,8 @@ typedef struct _TsfRunner TsfRunner;
  * its prepared layouts, releases the originals (tsf_weights_release_data) and points the
  * TsfLinear weights of `weights->layers` at its copies, all before it returns; the other
  * parameters are read in place. `threads`: OpenMP threads of the reorders (0 = all cores). */
-TsfForward *tsf_forward_new (const TsfConfig *config, TsfWeights *weights, gint threads,
-    GError **error);
+TsfForward *tsf_forward_new (const TsfConfig *config, TsfWeights *weights,
+    TsfPrecision precision, gint threads, GError **error);
 void tsf_forward_free (TsfForward *forward);
 /* Bytes of the weights the forward pass reads (the prepared copies and those read in place). */
 guint64 tsf_forward_weight_bytes (const TsfForward *forward);

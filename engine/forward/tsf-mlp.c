@@ -52,15 +52,13 @@ tsf_add_mlp (TsfPlan *plan, const TsfConfig *c, const TsfLayerOps *ops,
           w->layernorm_after.weight, w->layernorm_after.bias, error))
     return FALSE;
   tsf_add_token_shift (plan, c);
-  if (ops->fc1_gated != NULL) {
-    if (!tsf_program_matmul (plan->program, ops->fc1, plan->normed, w->gate.weight,
-            w->gate.bias, plan->mlp_gate, NULL, error)
-        || !tsf_program_matmul (plan->program, ops->fc1_gated, plan->normed,
-            w->intermediate.weight, w->intermediate.bias, plan->mlp, plan->mlp_gate, error))
+  if (ops->fc1_gated.matmul != NULL) {
+    if (!tsf_add_linear (plan, &ops->fc1, plan->normed, &w->gate, plan->mlp_gate, NULL, error)
+        || !tsf_add_linear (plan, &ops->fc1_gated, plan->normed, &w->intermediate, plan->mlp,
+            plan->mlp_gate, error))
       return FALSE;
-  } else if (!tsf_program_matmul (plan->program, ops->fc1, plan->normed,
-          w->intermediate.weight, w->intermediate.bias, plan->mlp, NULL, error))
+  } else if (!tsf_add_linear (plan, &ops->fc1, plan->normed, &w->intermediate, plan->mlp, NULL,
+          error))
     return FALSE;
-  return tsf_program_matmul (plan->program, ops->fc2, plan->mlp, w->output.weight,
-      w->output.bias, plan->hidden[0], in, error);
+  return tsf_add_linear (plan, &ops->fc2, plan->mlp, &w->output, plan->hidden[0], in, error);
 }

@@ -1,5 +1,9 @@
-/* tsf-ops.c: the oneDNN ops a plan shares between its layers (all layers have one shape). */
+/* tsf-ops.c: the oneDNN ops a plan shares between its layers (all layers have one shape), and
+ * the linear layers in each precision. */
 #include "tsf-plan.h"
+
+#include <math.h>
+#include <omp.h>
 
 /* A linear layer on `rows` tokens; `layout` is its prepared weights' layout, or NULL for the
  * PyTorch weight read in place. */
@@ -30,34 +34,119 @@ tsf_linear_op (TsfProgram *program, gsize rows, guint in, guint out, gboolean bi
       (TsfMatmulOptions) { .gelu = gelu, .residual = residual }, layout, error);
 }
 
+/* A layer's linear op in `precision` on its prepared weights (`layout`). */
+static gboolean
+layer_linear_op (TsfProgram *program, TsfPrecision precision, gsize rows, guint in, guint out,
+    gboolean bias, TsfMatmulOptions options, const dnnl_memory_desc_t *layout,
+    TsfLinearOp *op, GError **error)
+{
+  dnnl_memory_desc_t src, input, bias_md, dst;
+  dnnl_dims_t dims = { rows, in };
+
+  *op = (TsfLinearOp) { .rows = rows, .in = in, .out = out };
+  if (precision == TSF_PRECISION_F32) {
+    op->matmul = linear_op (program, rows, in, out, bias, options, layout, error);
+    return op->matmul != NULL;
+  }
+  options.quantized = precision == TSF_PRECISION_INT8;
+  TSF_DNNL_CHECK (dnnl_memory_desc_init_by_tag (&input, 2, dims,
+          tsf_precision_src_type (precision), dnnl_ab), error, FALSE);
+  if (!tsf_md_matrix (&src, TSF_PRECISION_F32, rows, in, error)
+      || !tsf_md_matrix (&dst, TSF_PRECISION_F32, rows, out, error)
+      || !tsf_md_matrix (&bias_md, TSF_PRECISION_F32, 1, out, error))
+    return FALSE;
+  if (precision == TSF_PRECISION_BF16
+      && !(op->convert = tsf_program_reorder_op (program, &src, &input, error)))
+    return FALSE;
+  op->threads = omp_get_max_threads ();
+  op->matmul = tsf_program_matmul_op (program, &input, layout, bias ? &bias_md : NULL, &dst,
+      &options, error);
+  return op->matmul != NULL;
+}
+
 gboolean
-tsf_layer_ops (TsfProgram *program, const TsfConfig *config, const TsfWeightLayouts *w,
-    const TsfLayout *l, const TsfAttentionView *views, guint n_views, TsfLayerOps *ops,
-    GError **error)
+tsf_layer_ops (TsfProgram *program, TsfPrecision linear, const TsfConfig *config,
+    const TsfWeightLayouts *w, const TsfLayout *l, const TsfAttentionView *views,
+    guint n_views, TsfLayerOps *ops, GError **error)
 {
   guint d = config->hidden_size, inter = config->intermediate_size;
   guint a = tsf_config_attention_size (config);
   TsfPrecision p = tsf_program_get_precision (program);
+  gsize r = l->rows;
   dnnl_memory_desc_t rows;
 
   if (!tsf_md_matrix (&rows, p, l->rows, d, error)
       || !(ops->norm = tsf_program_layernorm_op (program, &rows, config->layer_norm_eps, error))
-      || !(ops->qkv = tsf_linear_op (program, l->rows, d, 3 * a, config->qkv_bias, FALSE, FALSE,
-              &w->qkv, error))
-      || !(ops->proj = tsf_linear_op (program, l->rows, a, d, TRUE, FALSE, FALSE, &w->proj, error))
-      || !(ops->proj_residual = tsf_linear_op (program, l->rows, a, d, TRUE, FALSE, TRUE, &w->proj,
-              error))
-      || !(ops->fc1 = tsf_linear_op (program, l->rows, d, inter, TRUE, TRUE, FALSE, &w->fc1, error))
-      || !(ops->fc2 = tsf_linear_op (program, l->rows, inter, d, TRUE, FALSE, TRUE, &w->fc2,
-              error)))
+      || !layer_linear_op (program, linear, r, d, 3 * a, config->qkv_bias, (TsfMatmulOptions) { 0 },
+          &w->qkv, &ops->qkv, error)
+      || !layer_linear_op (program, linear, r, a, d, TRUE, (TsfMatmulOptions) { 0 }, &w->proj,
+          &ops->proj, error)
+      || !layer_linear_op (program, linear, r, a, d, TRUE, (TsfMatmulOptions) { .residual = TRUE },
+          &w->proj, &ops->proj_residual, error)
+      || !layer_linear_op (program, linear, r, d, inter, TRUE, (TsfMatmulOptions) { .gelu = TRUE },
+          &w->fc1, &ops->fc1, error)
+      || !layer_linear_op (program, linear, r, inter, d, TRUE,
+          (TsfMatmulOptions) { .residual = TRUE }, &w->fc2, &ops->fc2, error))
     return FALSE;
   if (l->scheme->geglu   /* intermediate half x GELU (gate half) */
-      && !(ops->fc1_gated = linear_op (program, l->rows, d, inter, TRUE,
-              (TsfMatmulOptions) { .multiply = TRUE }, &w->fc1, error)))
+      && !layer_linear_op (program, linear, r, d, inter, TRUE,
+          (TsfMatmulOptions) { .multiply = TRUE }, &w->fc1, &ops->fc1_gated, error))
     return FALSE;
   for (guint i = 0; i < n_views; i++)
     if (!tsf_attention_ops (program, config, &views[i], &ops->qk[i], &ops->softmax[i],
             &ops->sv[i], error))
       return FALSE;
   return TRUE;
+}
+
+/* Host step of an int8 linear layer: args src (float [n]), dst (guint8 [n]), zero point
+ * (gint32), output scales (float [out]), weight scales (float [out]); sizes n, out, threads.
+ * One affine scale for the tensor over [min (x, 0), max (x, 0)], as PyTorch's dynamic
+ * quantisation does; the output scales are the weight's times the input's. */
+static void
+host_quantize (const gpointer *args, const gsize *sizes)
+{
+  const gfloat *src = args[0], *weight_scales = args[4];
+  guint8 *dst = args[1];
+  gint32 *zero_point = args[2];
+  gfloat *scales = args[3], lo = 0, hi = 0, scale, inverse;
+  gsize n = sizes[0], out = sizes[1];
+  gint threads = sizes[2];
+  gint32 zp;
+
+#pragma omp parallel for num_threads (threads) reduction (min:lo) reduction (max:hi)
+  for (gsize i = 0; i < n; i++) {
+    lo = MIN (lo, src[i]);
+    hi = MAX (hi, src[i]);
+  }
+  scale = hi > lo ? (hi - lo) / 255.0f : 1.0f;
+  inverse = 1.0f / scale;
+  zp = CLAMP ((gint32) lrintf (-lo * inverse), 0, 255);
+#pragma omp parallel for num_threads (threads)
+  for (gsize i = 0; i < n; i++) {
+    gint32 q = (gint32) lrintf (src[i] * inverse) + zp;
+    dst[i] = (guint8) CLAMP (q, 0, 255);
+  }
+  *zero_point = zp;
+  for (gsize i = 0; i < out; i++)
+    scales[i] = weight_scales[i] * scale;
+}
+
+gboolean
+tsf_add_linear (TsfPlan *plan, const TsfLinearOp *op, const gfloat *src, const TsfLinear *w,
+    gfloat *dst, const gfloat *residual, GError **error)
+{
+  if (plan->linear == TSF_PRECISION_F32)
+    return tsf_program_matmul (plan->program, op->matmul, src, w->weight, w->bias, dst,
+        residual, error);
+  if (plan->linear == TSF_PRECISION_BF16)
+    return tsf_program_reorder (plan->program, op->convert, src, plan->linear_input, error)
+        && tsf_program_matmul (plan->program, op->matmul, plan->linear_input, w->weight,
+        w->bias, dst, residual, error);
+  g_return_val_if_fail (w->scales != NULL, FALSE);
+  tsf_program_host (plan->program, host_quantize, 5, (gpointer[]) { (gpointer) src,
+        plan->linear_input, plan->zero_point, plan->scales, (gpointer) w->scales }, 3,
+      (gsize[]) { op->rows * op->in, op->out, op->threads });
+  return tsf_program_matmul_quantized (plan->program, op->matmul, plan->linear_input,
+      plan->zero_point, w->weight, plan->scales, w->bias, dst, residual, error);
 }

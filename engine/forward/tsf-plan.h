@@ -48,7 +48,8 @@ typedef struct {
 struct _TsfPlan {
   TsfClipShape shape;
   TsfLayout layout;
-  TsfPrecision precision;  /* of its activations and weights (the forward's) */
+  TsfPrecision precision;  /* of its activations: float32 */
+  TsfPrecision linear;     /* of the layers' linear layers (the forward's) */
   gfloat *patches;       /* [T * N, C * p * p] the clip cut into patches */
   gfloat *embeddings;    /* [rows, D] cls + pos[0] on cls rows, pos + time on patch rows */
   gfloat *hidden[3];     /* [rows, D] the hidden state, ping-pong */
@@ -69,6 +70,9 @@ struct _TsfPlan {
   guint8 *key_mask;      /* [1 + frames] 1 keeps a key: the cls, then each frame (per run) */
   gfloat *cls_scores;    /* [rows] the cls query's attention over every token */
   gfloat *rotary[TSF_MAX_ATTENTION_STEPS]; /* per step: cos then sin [positions, rotated] */
+  gpointer linear_input; /* bf16 / int8: [rows, intermediate] a linear layer's converted input */
+  gfloat *scales;        /* int8: [3 D or intermediate] a layer's output scales of this run */
+  gint32 *zero_point;    /* int8: [1] of linear_input */
   gsize buffer_bytes;
   TsfProgram *program;
   dnnl_memory_t clip;    /* the reorder's source, pointed at each clip */
@@ -83,7 +87,9 @@ typedef struct {
 struct _TsfForward {
   const TsfConfig *config;    /* borrowed from the model */
   const TsfWeights *weights;  /* borrowed; its layers' linear weights point into `prepared` */
-  TsfPrecision precision;     /* of the prepared weights and of every plan */
+  TsfPrecision precision;     /* of the prepared linear weights (never AUTO) */
+  gsize prepared_bytes;       /* of `prepared` */
+  guint64 prepared_params;    /* parameters held there */
   TsfWeightLayouts layouts;
   GPtrArray *prepared;        /* the reordered linear weights (aligned blocks) */
 };
@@ -100,10 +106,22 @@ struct _TsfRunner {
   GPtrArray *plans;           /* TsfPlan, one per clip shape */
 };
 
+/* A layer's linear op in the forward's precision. f32 reads its input in place; bf16 first
+ * converts it (a reorder into plan->linear_input); int8 first quantises it (a host step: one
+ * scale and zero point for the tensor, the output scales of the run). */
+typedef struct {
+  TsfOp *convert;        /* bf16: the reorder; NULL otherwise */
+  TsfOp *matmul;
+  gsize rows;
+  guint in, out;
+  gint threads;
+} TsfLinearOp;
+
 /* Ops shared by every layer of a plan (all layers have the same shapes). */
 struct _TsfLayerOps {
-  TsfOp *norm, *qkv, *proj, *proj_residual, *fc1, *fc2;
-  TsfOp *fc1_gated;    /* GEGLU: intermediate.dense times the gate (src1); else NULL */
+  TsfOp *norm;
+  TsfLinearOp qkv, proj, proj_residual, fc1, fc2;
+  TsfLinearOp fc1_gated; /* GEGLU: intermediate.dense times the gate (src1); else no matmul */
   TsfOp *qk[TSF_MAX_ATTENTION_VIEWS], *softmax[TSF_MAX_ATTENTION_VIEWS];
   TsfOp *sv[TSF_MAX_ATTENTION_VIEWS];   /* per view of the scheme */
 };
@@ -130,9 +148,12 @@ gboolean tsf_add_patch_embedding (TsfRunner *runner, TsfPlan *plan, GError **err
 /* tsf-ops.c */
 TsfOp *tsf_linear_op (TsfProgram *program, gsize rows, guint in, guint out, gboolean bias,
     gboolean gelu, gboolean residual, const dnnl_memory_desc_t *layout, GError **error);
-gboolean tsf_layer_ops (TsfProgram *program, const TsfConfig *config, const TsfWeightLayouts *w,
-    const TsfLayout *l, const TsfAttentionView *views, guint n_views, TsfLayerOps *ops,
-    GError **error);
+gboolean tsf_layer_ops (TsfProgram *program, TsfPrecision linear, const TsfConfig *config,
+    const TsfWeightLayouts *w, const TsfLayout *l, const TsfAttentionView *views,
+    guint n_views, TsfLayerOps *ops, GError **error);
+/* `src` [rows, in] -> `dst` [rows, out] through `w`, plus `residual` when the op has one. */
+gboolean tsf_add_linear (TsfPlan *plan, const TsfLinearOp *op, const gfloat *src,
+    const TsfLinear *w, gfloat *dst, const gfloat *residual, GError **error);
 
 /* tsf-attention.c */
 guint tsf_attention_views (const TsfConfig *c, const TsfLayout *l, TsfAttentionView *views);

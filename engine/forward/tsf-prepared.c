@@ -1,7 +1,9 @@
 /* tsf-prepared.c: the model's side of the forward pass: the layers' linear weights reordered
- * once, at load, into the blocked layouts oneDNN's brgemm matmul prefers. */
+ * once, at load, into the blocked layouts oneDNN's brgemm matmul prefers, in the forward's
+ * precision (bf16 converted, int8 quantised per output channel). */
 #include "tsf-plan.h"
 
+#include <math.h>
 #include <omp.h>
 
 /* What loading needs: the forward being made, the weights it releases, a one-off engine. */
@@ -18,52 +20,106 @@ preferred_layout (dnnl_engine_t engine, TsfPrecision precision, gsize rows, guin
     guint out, dnnl_memory_desc_t *layout, GError **error)
 {
   dnnl_memory_desc_t src, weights, dst;
-  dnnl_dims_t dims = { in, out };
+  dnnl_dims_t dims = { in, out }, src_dims = { rows, in };
   dnnl_matmul_desc_t desc;
+  dnnl_primitive_attr_t attr;
   dnnl_primitive_desc_t pd;
+  gint32 runtime = DNNL_RUNTIME_S32_VAL;
+  gboolean ok;
 
-  if (!tsf_md_matrix (&src, precision, rows, in, error)
-      || !tsf_md_matrix (&dst, precision, rows, out, error))
+  if (!tsf_md_matrix (&dst, TSF_PRECISION_F32, rows, out, error))
     return FALSE;
+  TSF_DNNL_CHECK (dnnl_memory_desc_init_by_tag (&src, 2, src_dims,
+          tsf_precision_src_type (precision), dnnl_ab), error, FALSE);
   TSF_DNNL_CHECK (dnnl_memory_desc_init_by_tag (&weights, 2, dims,
           tsf_precision_data_type (precision), dnnl_format_tag_any), error, FALSE);
   TSF_DNNL_CHECK (dnnl_matmul_desc_init (&desc, &src, &weights, NULL, &dst), error, FALSE);
-  if (!tsf_dnnl_pd_create (&pd, &desc, NULL, engine, FALSE, error))
+  TSF_DNNL_CHECK (dnnl_primitive_attr_create (&attr), error, FALSE);
+  /* int8: the input's zero point changes what the kernels expect of the weights */
+  if (precision == TSF_PRECISION_INT8)
+    dnnl_primitive_attr_set_zero_points (attr, DNNL_ARG_SRC, 1, 0, &runtime);
+  ok = tsf_dnnl_pd_create (&pd, &desc, attr, engine, FALSE, error);
+  dnnl_primitive_attr_destroy (attr);
+  if (!ok)
     return FALSE;
   *layout = *dnnl_primitive_desc_query_md (pd, dnnl_query_weights_md, 0);
   dnnl_primitive_desc_destroy (pd);
   return TRUE;
 }
 
-/* Copies a PyTorch [out, in] float32 weight into `layout` (of the forward's precision) and
- * points `weight` at the copy. */
+static gpointer
+prepared_alloc (TsfForward *forward, gsize bytes)
+{
+  gpointer data = g_aligned_alloc0 (1, bytes + TSF_DNNL_TAIL_BYTES, TSF_ALIGNMENT);
+
+  forward->prepared_bytes += bytes;
+  g_ptr_array_add (forward->prepared, data);
+  return data;
+}
+
+/* int8: each output channel (a row of the PyTorch [out, in] weight) scaled symmetrically into
+ * [-127, 127]; returns the s8 copy (free it) and writes the channels' scales. */
+static gint8 *
+quantize_rows (const gfloat *weight, guint in, guint out, gfloat *scales)
+{
+  gint8 *q = g_malloc ((gsize) in * out);
+
+#pragma omp parallel for
+  for (guint o = 0; o < out; o++) {
+    const gfloat *row = weight + (gsize) o * in;
+    gfloat max = 0, inverse;
+    for (guint i = 0; i < in; i++)
+      max = MAX (max, fabsf (row[i]));
+    scales[o] = max > 0 ? max / 127.0f : 1.0f;
+    inverse = 1.0f / scales[o];
+    for (guint i = 0; i < in; i++)
+      q[(gsize) o * in + i] = (gint8) CLAMP (lrintf (row[i] * inverse), -127, 127);
+  }
+  return q;
+}
+
+/* Copies a PyTorch [out, in] float32 weight into `layout` (of the forward's precision:
+ * converted to bf16 by the reorder, or quantised to int8 first) and points `linear` at the
+ * copy (and its scales). */
 static gboolean
-copy_weight (Loader *loader, const gfloat **weight, guint in, guint out,
+copy_weight (Loader *loader, TsfLinear *linear, guint in, guint out,
     const dnnl_memory_desc_t *layout, GError **error)
 {
+  TsfForward *forward = loader->forward;
+  gboolean int8 = forward->precision == TSF_PRECISION_INT8;
   dnnl_memory_desc_t source;
-  gfloat *data;
+  gconstpointer from = linear->weight;
+  gint8 *quantized = NULL;
+  gpointer data;
+  gboolean ok;
 
-  if (!tsf_md_linear_weight (&source, TSF_PRECISION_F32, 2, in, out, error))
+  if (!tsf_md_linear_weight (&source, int8 ? TSF_PRECISION_INT8 : TSF_PRECISION_F32, 2, in,
+          out, error))
     return FALSE;
-  data = g_aligned_alloc0 (1, dnnl_memory_desc_get_size (layout) + TSF_DNNL_TAIL_BYTES,
-      TSF_ALIGNMENT);
-  g_ptr_array_add (loader->forward->prepared, data);
-  if (!tsf_dnnl_reorder_once (loader->engine, loader->stream, &source, *weight, layout, data,
-          error))
+  data = prepared_alloc (forward, dnnl_memory_desc_get_size (layout));
+  if (int8) {
+    gfloat *scales = prepared_alloc (forward, out * sizeof (gfloat));
+    from = quantized = quantize_rows (linear->weight, in, out, scales);
+    linear->scales = scales;
+  }
+  ok = tsf_dnnl_reorder_once (loader->engine, loader->stream, &source, from, layout, data,
+      error);
+  g_free (quantized);
+  if (!ok)
     return FALSE;
-  *weight = data;
+  linear->weight = data;
+  forward->prepared_params += (guint64) in * out;
   return TRUE;
 }
 
 /* copy_weight(), and the original let go. */
 static gboolean
-prepare_weight (Loader *loader, const gfloat **weight, guint in, guint out,
+prepare_weight (Loader *loader, TsfLinear *linear, guint in, guint out,
     const dnnl_memory_desc_t *layout, GError **error)
 {
-  const gfloat *original = *weight;
+  const gfloat *original = linear->weight;
 
-  if (!copy_weight (loader, weight, in, out, layout, error))
+  if (!copy_weight (loader, linear, in, out, layout, error))
     return FALSE;
   tsf_weights_release_data (loader->weights, original);
   return TRUE;
@@ -78,8 +134,8 @@ prepare_steps (Loader *loader, TsfLayerWeights *w, GError **error)
   guint d = c->hidden_size, a = tsf_config_attention_size (c);
 
   for (guint s = 0; s < tsf_attention_scheme (c->attention_type)->n_steps; s++)
-    if (!prepare_weight (loader, &w->step_qkv[s].weight, d, 3 * a, &l->qkv, error)
-        || !prepare_weight (loader, &w->step_proj[s].weight, a, d, &l->proj, error))
+    if (!prepare_weight (loader, &w->step_qkv[s], d, 3 * a, &l->qkv, error)
+        || !prepare_weight (loader, &w->step_proj[s], a, d, &l->proj, error))
       return FALSE;
   return TRUE;
 }
@@ -96,7 +152,7 @@ prepare_gate (Loader *loader, TsfLayerWeights *w, GError **error)
     return TRUE;
   w->gate.weight = w->intermediate.weight + inter * d;
   w->gate.bias = w->intermediate.bias + inter;
-  return copy_weight (loader, &w->gate.weight, d, inter, &loader->forward->layouts.fc1, error);
+  return copy_weight (loader, &w->gate, d, inter, &loader->forward->layouts.fc1, error);
 }
 
 /* The layers' linear weights, layer by layer into the layouts the matmuls prefer (brgemm's
@@ -121,24 +177,25 @@ prepare_weights (Loader *loader, GError **error)
   for (guint i = 0; i < c->num_hidden_layers; i++) {
     TsfLayerWeights *w = &loader->weights->layers[i];
     if ((w->qkv.weight != NULL     /* every scheme but the grouped ones */
-            && (!prepare_weight (loader, &w->qkv.weight, d, 3 * d, &l->qkv, error)
-                || !prepare_weight (loader, &w->proj.weight, d, d, &l->proj, error)))
+            && (!prepare_weight (loader, &w->qkv, d, 3 * d, &l->qkv, error)
+                || !prepare_weight (loader, &w->proj, d, d, &l->proj, error)))
         || !prepare_steps (loader, w, error)
         || !prepare_gate (loader, w, error)
-        || !prepare_weight (loader, &w->intermediate.weight, d, inter, &l->fc1, error)
-        || !prepare_weight (loader, &w->output.weight, inter, d, &l->fc2, error))
+        || !prepare_weight (loader, &w->intermediate, d, inter, &l->fc1, error)
+        || !prepare_weight (loader, &w->output, inter, d, &l->fc2, error))
       return FALSE;
     if (w->temporal_qkv.weight != NULL   /* a scheme with a temporal sub-block */
-        && (!prepare_weight (loader, &w->temporal_qkv.weight, d, 3 * d, &l->qkv, error)
-            || !prepare_weight (loader, &w->temporal_proj.weight, d, d, &l->proj, error)
-            || !prepare_weight (loader, &w->temporal_dense.weight, d, d, &l->proj, error)))
+        && (!prepare_weight (loader, &w->temporal_qkv, d, 3 * d, &l->qkv, error)
+            || !prepare_weight (loader, &w->temporal_proj, d, d, &l->proj, error)
+            || !prepare_weight (loader, &w->temporal_dense, d, d, &l->proj, error)))
       return FALSE;
   }
   return TRUE;
 }
 
 TsfForward *
-tsf_forward_new (const TsfConfig *config, TsfWeights *weights, gint threads, GError **error)
+tsf_forward_new (const TsfConfig *config, TsfWeights *weights, TsfPrecision precision,
+    gint threads, GError **error)
 {
   TsfForward *forward = g_new0 (TsfForward, 1);
   Loader loader = { forward, weights, NULL, NULL };
@@ -146,7 +203,8 @@ tsf_forward_new (const TsfConfig *config, TsfWeights *weights, gint threads, GEr
 
   forward->config = config;
   forward->weights = weights;
-  forward->precision = TSF_PRECISION_F32;
+  g_return_val_if_fail (precision != TSF_PRECISION_AUTO, NULL);
+  forward->precision = precision;
   forward->prepared = g_ptr_array_new_with_free_func (g_aligned_free);
   omp_set_num_threads (tsf_resolve_threads (threads));
   ok = tsf_dnnl_engine_new (&loader.engine, &loader.stream, error)
@@ -174,5 +232,6 @@ tsf_forward_free (TsfForward *forward)
 guint64
 tsf_forward_weight_bytes (const TsfForward *forward)
 {
-  return tsf_weights_parameter_count (forward->config) * sizeof (gfloat);
+  return (tsf_weights_parameter_count (forward->config) - forward->prepared_params)
+      * sizeof (gfloat) + forward->prepared_bytes;
 }

@@ -20,7 +20,7 @@ plan_free (TsfPlan *plan)
   gfloat **buffers[] = { &plan->patches, &plan->embeddings, &plan->hidden[0], &plan->hidden[1],
     &plan->hidden[2], &plan->normed, &plan->projected, &plan->attended, &plan->qkv,
     &plan->scores, &plan->mlp, &plan->mlp_gate, &plan->logits, &plan->gathered_qkv,
-    &plan->gathered };
+    &plan->gathered, &plan->scales };
 
   tsf_program_free (plan->program);
   for (guint i = 0; i < G_N_ELEMENTS (buffers); i++)
@@ -31,6 +31,8 @@ plan_free (TsfPlan *plan)
   }
   g_aligned_free (plan->cls_scores);
   g_free (plan->key_mask);
+  g_aligned_free (plan->linear_input);
+  g_aligned_free (plan->zero_point);
   g_free (plan);
 }
 
@@ -74,6 +76,14 @@ plan_alloc_buffers (TsfPlan *plan, const TsfConfig *c, const TsfAttentionView *v
     if (l->scheme->grouped_steps[s].rotary != TSF_ROTARY_NONE)   /* cos and sin */
       plan->rotary[s] = plan_alloc (plan,
           2 * MAX (l->frames, l->patches) * a / c->num_attention_heads);
+  if (plan->linear != TSF_PRECISION_F32) {
+    gsize widest = MAX (3 * MAX (d, a), c->intermediate_size);
+    /* in floats, rounded up: the converted input is bf16 or u8 */
+    plan->linear_input = plan_alloc (plan, (rows * widest * tsf_precision_size (plan->linear)
+            + sizeof (gfloat) - 1) / sizeof (gfloat));
+    plan->scales = plan_alloc (plan, widest);
+    plan->zero_point = (gint32 *) plan_alloc (plan, 1);
+  }
 }
 
 static TsfPlan *
@@ -88,16 +98,17 @@ plan_new (TsfRunner *runner, const TsfClipShape *shape, GError **error)
   gboolean ok;
 
   plan->shape = *shape;
-  plan->precision = runner->precision;
+  plan->precision = TSF_PRECISION_F32;
+  plan->linear = runner->precision;
   tsf_layout_init (&plan->layout, c, shape);
   n_views = tsf_attention_views (c, &plan->layout, views);
   plan_alloc_buffers (plan, c, views, n_views);
   tsf_fill_embeddings (c, runner->weights, plan);
-  plan->program = tsf_program_new (runner->engine, runner->precision, runner->threads);
+  plan->program = tsf_program_new (runner->engine, plan->precision, runner->threads);
 
   ok = tsf_add_patch_embedding (runner, plan, error)
-      && tsf_layer_ops (plan->program, c, runner->layouts, &plan->layout, views, n_views, &ops,
-      error);
+      && tsf_layer_ops (plan->program, plan->linear, c, runner->layouts, &plan->layout, views,
+      n_views, &ops, error);
   for (guint i = 0; ok && i < c->num_hidden_layers; i++)
     ok = scheme->add_block (plan, c, &ops, views, &runner->weights->layers[i], error);
   ok = ok && tsf_add_head (runner, plan, error) && tsf_program_finish (plan->program, error);

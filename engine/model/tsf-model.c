@@ -4,6 +4,7 @@
 #include "tsf-config.h"
 #include "tsf-family.h"
 #include "tsf-forward.h"
+#include "tsf-precision.h"
 #include "tsf-source.h"
 #include "tsf-weights.h"
 
@@ -15,6 +16,8 @@ struct _TsfModel {
   TsfWeights *weights;
   TsfForward *forward;   /* reads config and weights in place */
   gchar *name;
+  TsfPrecision precision;  /* as it runs (auto resolved) */
+  gchar *precision_warning;  /* NULL, or why the precision is slow here */
   /* the one-call convenience API (not shared) */
   gint default_threads;
   TsfSession *default_session;   /* made on first tsf_model_prepare/run */
@@ -48,8 +51,13 @@ model_new (TsfConfig *config, TsfWeights *weights, gchar *name,
   model->weights = weights;
   model->name = name;
   model->default_threads = options != NULL ? options->threads : 0;
-  model->forward = tsf_forward_new (&model->config, model->weights, model->default_threads,
-      error);
+  if (!tsf_precision_choose (options != NULL ? options->precision : TSF_PRECISION_F32,
+          model->default_threads, &model->precision, &model->precision_warning, error)) {
+    tsf_model_free (model);
+    return NULL;
+  }
+  model->forward = tsf_forward_new (&model->config, model->weights, model->precision,
+      model->default_threads, error);
   if (model->forward == NULL) {
     tsf_model_free (model);
     return NULL;
@@ -105,6 +113,7 @@ tsf_model_free (TsfModel *model)
   tsf_weights_free (model->weights);
   tsf_config_clear (&model->config);
   g_free (model->name);
+  g_free (model->precision_warning);
   g_free (model);
 }
 
@@ -130,6 +139,18 @@ guint64
 tsf_model_get_weight_bytes (const TsfModel *model)
 {
   return tsf_forward_weight_bytes (model->forward);
+}
+
+TsfPrecision
+tsf_model_get_precision (const TsfModel *model)
+{
+  return model->precision;
+}
+
+const gchar *
+tsf_model_get_precision_warning (const TsfModel *model)
+{
+  return model->precision_warning;
 }
 
 /* --- sessions --- */

@@ -13,6 +13,7 @@ G_BEGIN_DECLS
 typedef struct {
   const gfloat *weight;  /* [out, in], row-major as in torch.nn.Linear */
   const gfloat *bias;    /* [out], or NULL (qkv without bias) */
+  const gfloat *scales;  /* [out] of an int8 weight prepared by the forward pass, else NULL */
 } TsfLinear;
 
 typedef struct {

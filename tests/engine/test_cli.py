@@ -12,8 +12,9 @@ MODELS = os.environ["TSF_TEST_MODELS"]
 CHECKPOINTS = os.path.join(os.environ["TSF_BUILD_ROOT"], "tests", "checkpoints")
 
 
-def run(*args):
-    return subprocess.run([CLI, *args], capture_output=True, text=True, timeout=60)
+def run(*args, env=None):
+    return subprocess.run([CLI, *args], capture_output=True, text=True, timeout=60,
+                          env=None if env is None else {**os.environ, **env})
 
 
 def check(condition, message):
@@ -257,12 +258,36 @@ def test_checkpoints_and_convert():
         check(not os.path.exists(out + "2"), "a failed convert left a directory")
 
 
+def test_precision():
+    model = os.path.join(MODELS, "divided")
+    config = os.path.join(model, "config.json")
+    for p in ("f32", "bf16", "int8"):
+        r = run("bench", "--config", config, "--iterations", "1", "--precision", p, "--json")
+        check(r.returncode == 0 and json.loads(r.stdout)["precision"] == p, f"bench {p}: {r.stderr}")
+    r = run("info", "--model", model, "--precision", "auto")
+    check(r.returncode == 0 and any(f"precision:          {p}" in r.stdout
+                                    for p in ("f32", "bf16", "int8")), f"auto: {r.stdout}")
+    r = run("info", "--model", model, "--precision", "fp64")
+    check(r.returncode != 0 and '"fp64"' in r.stderr, f"bad precision: {r.stderr}")
+    # oneDNN held to AVX2 has no bf16 matmul: refused by name, not a backend failure
+    r = run("info", "--model", model, "--precision", "bf16", env={"ONEDNN_MAX_CPU_ISA": "AVX2"})
+    check(r.returncode != 0 and "bf16 is not supported on this CPU" in r.stderr,
+          f"bf16 on AVX2: {r.stderr}")
+    # held to AVX-512 without bf16 instructions, bf16 is emulated: slower, and said so
+    if "avx512f" in open("/proc/cpuinfo").read():
+        r = run("info", "--model", model, "--precision", "bf16",
+                env={"ONEDNN_MAX_CPU_ISA": "AVX512_CORE"})
+        check(r.returncode == 0 and "bf16 runs slower than f32" in r.stderr
+              and "bf16 runs slower than f32" in r.stdout, f"slow bf16: {r.stdout} {r.stderr}")
+
+
 test_classify_json()
 test_bench_and_info()
 test_bench_grouped_schemes()
 test_lucidrains_mask()
 test_trained_axial_model_runs()
 test_lucidrains_errors()
+test_precision()
 test_errors()
 test_checkpoints_and_convert()
 print("ok")

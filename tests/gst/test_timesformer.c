@@ -1068,6 +1068,46 @@ GST_START_TEST (test_pyth_checkpoint_with_labels)
 }
 GST_END_TEST;
 
+/* precision=int8 and bf16: model-info names it, and the clip's top score is close to f32's. */
+GST_START_TEST (test_precision)
+{
+  const gchar *precisions[] = { "bf16", "int8" };
+  GstHarness *reference = new_harness ("sync=true frame-stride=1 top-k=1");
+  GList **want_frames = push_frames_collect (reference, 0, 4);
+  const GstStructure *want = gst_value_get_structure (gst_value_array_get_value (
+          fourth_frame_labels (want_frames), 0));
+  gfloat want_score, got_score;
+  guint i;
+
+  fail_unless (gst_structure_get (want, "score", G_TYPE_FLOAT, &want_score, NULL));
+  for (i = 0; i < G_N_ELEMENTS (precisions); i++) {
+    gchar *properties = g_strdup_printf ("sync=true frame-stride=1 top-k=1 precision=%s",
+        precisions[i]);
+    gchar *expected = g_strdup_printf ("precision=(string)%s", precisions[i]);
+    GstHarness *h = new_harness (properties);
+    GList **got_frames = push_frames_collect (h, 0, 4);
+    const GstStructure *got = gst_value_get_structure (gst_value_array_get_value (
+            fourth_frame_labels (got_frames), 0));
+    GstElement *element = gst_harness_find_element (h, "timesformer");
+    gchar *info = NULL;
+
+    g_object_get (element, "model-info", &info, NULL);
+    fail_unless (strstr (info, expected) != NULL, "%s", info);
+    fail_unless (gst_structure_get (got, "score", G_TYPE_FLOAT, &got_score, NULL));
+    fail_unless (fabsf (got_score - want_score) < 0.05f, "%s: %g, f32 %g", precisions[i],
+        got_score, want_score);
+    g_free (info);
+    gst_object_unref (element);
+    free_per_frame (got_frames, 4);
+    gst_harness_teardown (h);
+    g_free (expected);
+    g_free (properties);
+  }
+  free_per_frame (want_frames, 4);
+  gst_harness_teardown (reference);
+}
+GST_END_TEST;
+
 GST_START_TEST (test_bad_labels_file)
 {
   gchar *pyth = checkpoint_file ("divided.pyth");
@@ -1148,6 +1188,7 @@ timesformer_suite (void)
   tcase_add_test (harness, test_bad_property_values_refused);
   tcase_add_test (harness, test_roi);
   tcase_add_test (harness, test_pyth_checkpoint_with_labels);
+  tcase_add_test (harness, test_precision);
   tcase_add_test (pipelines, test_not_live_never_drops);
   tcase_add_test (pipelines, test_async_results_follow_their_clip);
   tcase_add_test (pipelines, test_live_drops_keep_latency_flat);

@@ -96,7 +96,7 @@ static GstTsfScheduler *
 acquire (const gchar *name, guint sessions, gboolean shared)
 {
   gchar *path = test_model (name);
-  GstTsfSchedulerOptions options = { path, NULL, 0, sessions, sessions, shared };
+  GstTsfSchedulerOptions options = { path, NULL, 0, sessions, sessions, shared, TSF_PRECISION_F32 };
   GstTsfScheduler *scheduler = acquire_with (&options);
 
   g_free (path);
@@ -450,8 +450,8 @@ GST_START_TEST (test_shared_by_key)
   gchar *dir = g_dir_make_tmp ("tsf-share-XXXXXX", NULL);
   gchar *link = g_build_filename (dir, "divided-link", NULL);
   gchar *labels = g_build_filename (dir, "labels.txt", NULL);
-  GstTsfSchedulerOptions options = { path, NULL, 0, 1, 1, TRUE };
-  GstTsfSchedulerOptions defaults = { path, NULL, 0, 0, 0, TRUE };
+  GstTsfSchedulerOptions options = { path, NULL, 0, 1, 1, TRUE, TSF_PRECISION_F32 };
+  GstTsfSchedulerOptions defaults = { path, NULL, 0, 0, 0, TRUE, TSF_PRECISION_F32 };
   guint n_cores = g_get_num_processors ();
   GstTsfScheduler *a, *b, *via_link, *other_labels, *other_heads, *other_budget, *resolved,
       *private;
@@ -530,7 +530,7 @@ static gpointer
 acquire_in_thread (gpointer data)
 {
   AcquireCall *call = data;
-  GstTsfSchedulerOptions options = { call->path, NULL, 0, 1, 1, TRUE };
+  GstTsfSchedulerOptions options = { call->path, NULL, 0, 1, 1, TRUE, TSF_PRECISION_F32 };
   GError *error = NULL;
 
   call->scheduler = gst_tsf_scheduler_acquire (&options, &error);
