@@ -1,4 +1,4 @@
-/* timesformer-npy.h: NumPy .npy files of float32 (public: the CLI reads clips with it). */
+/* timesformer-npy.h: NumPy .npy files of float32 or float64 (public: the CLI reads clips with it). */
 #pragma once
 
 #include <glib.h>
@@ -13,10 +13,14 @@ typedef struct {
   gfloat *data;              /* C-order, native float32 */
 } TsfNpyArray;
 
-/* Reads a little-endian float32 ('<f4') array, C or Fortran order (converted to C order). */
+/* Reads a little-endian float32 ('<f4') or float64 ('<f8', rounded to float32) array, C or
+ * Fortran order (converted to C order). */
 gboolean tsf_npy_read (const gchar *path, TsfNpyArray *array, GError **error);
 gboolean tsf_npy_parse (const guint8 *data, gsize size, const gchar *source,
     TsfNpyArray *array, GError **error);
+/* A frame mask: a one-dimensional bool ('|b1') or uint8 ('|u1') array; `mask` receives
+ * `frames` bytes, 1 where the value is non-zero (free with g_free). */
+gboolean tsf_npy_read_mask (const gchar *path, guint8 **mask, gsize *frames, GError **error);
 gboolean tsf_npy_write (const gchar *path, const TsfNpyArray *array, GError **error);
 void tsf_npy_clear (TsfNpyArray *array);
 

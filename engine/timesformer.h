@@ -44,6 +44,9 @@ typedef enum {
   TSF_ATTENTION_DIVIDED_SPACE_TIME,
   TSF_ATTENTION_JOINT_SPACE_TIME,
   TSF_ATTENTION_SPACE_ONLY,
+  TSF_ATTENTION_SPARSE_LOCAL_GLOBAL,  /* the paper's L+G (docs/seed-models.md) */
+  TSF_ATTENTION_AXIAL,                /* the paper's T+W+H (docs/seed-models.md) */
+  TSF_ATTENTION_TIMESFORMER_PYTORCH,  /* lucidrains' TimeSformer-pytorch (its own folder) */
 } TsfAttentionType;
 
 /* Hyper-parameters (config.json) and preprocessing (preprocessor_config.json). */
@@ -59,6 +62,10 @@ typedef struct {
   gdouble layer_norm_eps;
   gboolean qkv_bias;
   TsfAttentionType attention_type;
+  guint attention_size;      /* heads x head size; 0 = hidden_size (every Hugging Face model;
+                              * lucidrains' heads x dim_head may differ) */
+  gboolean rotary_emb;       /* lucidrains: rotary positions (else a learned pos_emb table) */
+  gboolean shift_tokens;     /* lucidrains: token shift after each layer norm */
   guint num_labels;
   gchar **labels;            /* num_labels strings, from id2label; "LABEL_<i>" where absent */
   /* Preprocessing recipe; defaults when the model has no preprocessor_config.json:
@@ -115,7 +122,8 @@ gboolean tsf_clip_shape_from_dims (TsfClipShape *shape, guint ndim, const gsize 
 typedef struct _TsfModel TsfModel;
 
 /* Opens a model: a Hugging Face TimesformerForVideoClassification directory (config.json,
- * model.safetensors or pytorch_model.bin, optional preprocessor_config.json), or a PyTorch
+ * model.safetensors or pytorch_model.bin, optional preprocessor_config.json), a lucidrains
+ * TimeSformer-pytorch directory (model.pt + timesformer_pytorch.json), or a PyTorch
  * checkpoint file: an official TimeSformer .pyth (config inferred from its tensors, see
  * docs/checkpoints.md) or a pytorch_model.bin with a config.json next to it. */
 TsfModel *tsf_model_open (const gchar *path, const TsfModelOptions *options, GError **error);
@@ -166,6 +174,13 @@ gboolean tsf_session_prepare (TsfSession *session, const TsfClipShape *shape, GE
 gboolean tsf_session_run (TsfSession *session, const gfloat *clip, const TsfClipShape *shape,
     gfloat *logits, GError **error);
 
+/* A clip with a frame mask: mask[t] 0 removes frame t as a key of the attention across frames
+ * and of the cls token's attention (its own queries still run); NULL = every frame. Only
+ * lucidrains' TimeSformer-pytorch models take a mask (TSF_ERROR_UNSUPPORTED otherwise); a
+ * mask that removes every frame is TSF_ERROR_INPUT. */
+gboolean tsf_session_run_masked (TsfSession *session, const gfloat *clip,
+    const TsfClipShape *shape, const guint8 *mask, gfloat *logits, GError **error);
+
 /* Bytes of this session's activation buffers and scratchpads (the shapes prepared so far). */
 guint64 tsf_session_get_buffer_bytes (const TsfSession *session);
 
@@ -180,6 +195,10 @@ gboolean tsf_model_prepare (TsfModel *model, const TsfClipShape *shape, GError *
 /* tsf_session_run() on the default session. */
 gboolean tsf_model_run (TsfModel *model, const gfloat *clip, const TsfClipShape *shape,
     gfloat *logits, GError **error);
+
+/* tsf_session_run_masked() on the default session. */
+gboolean tsf_model_run_masked (TsfModel *model, const gfloat *clip, const TsfClipShape *shape,
+    const guint8 *mask, gfloat *logits, GError **error);
 
 /* Floating point operations of one clip of this shape (multiply-add = 2). */
 gdouble tsf_model_get_flops (const TsfModel *model, const TsfClipShape *shape);

@@ -16,6 +16,7 @@
 
 #include "cliplabels/gstclipevent.h"
 #include "cliplabels/gstcliplabelsmeta.h"
+#include "gstcamsrc.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_label_log_debug);
 #define GST_CAT_DEFAULT gst_label_log_debug
@@ -109,15 +110,24 @@ first_sink_pad (GstElement *element)
 }
 
 /* The pad whose parent is the element upstream of `pad`, through bins: a bin's ghost src pad
- * leads to its target inside, the inside of a bin's ghost sink pad to the ghost pad outside. */
+ * leads to its target inside, the inside of a bin's ghost sink pad to the ghost pad outside.
+ * A bin that is itself a source with a URI (camsrc, rtspsrc, uridecodebin) ends the walk: its
+ * URI goes to `uri`, and the pad inside is not looked at. */
 static GstPad *
-upstream_element_pad (GstPad *pad)
+upstream_element_pad (GstPad *pad, gchar **uri)
 {
   GstPad *peer = gst_pad_get_peer (pad);
 
   while (peer != NULL && GST_IS_GHOST_PAD (peer)) {
-    GstPad *target = gst_ghost_pad_get_target (GST_GHOST_PAD (peer));
+    GstElement *bin = gst_pad_get_parent_element (peer);
+    GstPad *target = NULL;
 
+    if (bin != NULL) {
+      *uri = source_element_uri (bin);
+      gst_object_unref (bin);
+    }
+    if (*uri == NULL)
+      target = gst_ghost_pad_get_target (GST_GHOST_PAD (peer));
     gst_object_unref (peer);
     peer = target;
   }
@@ -133,7 +143,7 @@ find_upstream_uri (GstPad *sinkpad)
   guint hop;
 
   for (hop = 0; hop < MAX_UPSTREAM_HOPS && pad != NULL && uri == NULL; hop++) {
-    GstPad *peer = upstream_element_pad (pad);
+    GstPad *peer = upstream_element_pad (pad, &uri);
     GstObject *parent = peer != NULL ? gst_object_get_parent (GST_OBJECT (peer)) : NULL;
 
     gst_object_unref (pad);
@@ -167,7 +177,13 @@ gst_label_log_stream_name (GstLabelLog *self)
   if (name != NULL)
     return name;
   if (!self->source_looked_up) {
-    self->source_uri = find_upstream_uri (GST_BASE_TRANSFORM_SINK_PAD (self));
+    gchar *uri = find_upstream_uri (GST_BASE_TRANSFORM_SINK_PAD (self));
+
+    /* never a password (rtspsrc's location may hold one) */
+    self->source_uri = gst_cam_src_uri_without_password (uri);
+    if (self->source_uri == NULL)
+      self->source_uri = g_strdup (uri);
+    g_free (uri);
     self->source_looked_up = TRUE;
     GST_DEBUG_OBJECT (self, "upstream source: %s", GST_STR_NULL (self->source_uri));
   }

@@ -10,6 +10,7 @@
 
 #include <stdio.h>
 
+#include "gstcamsrc.h"
 #include "gstcliplabelsmeta.h"
 #include "gsttsfpreprocess.h"
 
@@ -554,6 +555,11 @@ gst_timesformer_sink_event (GstBaseTransform *trans, GstEvent *event)
     case GST_EVENT_EOS:
       if (self->stream != NULL)
         drain_at_eos (self);
+      break;
+    case GST_EVENT_CUSTOM_DOWNSTREAM:
+      /* camsrc reconnected: no clip across the gap */
+      if (gst_event_has_name (event, GST_CAM_SRC_RECONNECTED_EVENT) && self->sampler != NULL)
+        gst_tsf_sampler_reset (self->sampler);
       break;
     default:
       break;

@@ -10,8 +10,11 @@ packages=(
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   libpango1.0-dev libcairo2-dev fonts-dejavu-core
   libmosquitto-dev librdkafka-dev gobject-introspection libgirepository1.0-dev
+  libgstrtspserver-1.0-dev
   # run, demo and tests
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  # camsrc: rtspsrc (good), H.264/H.265/MJPEG decoders (libav); the test RTSP server's x264enc (ugly)
+  gstreamer1.0-libav gstreamer1.0-plugins-ugly gstreamer1.0-rtsp
   python3-torch python3-numpy python3-pil libopenblas0-pthread
   valgrind clang libclang-rt-14-dev
   # the Debian packages (debian/, tests/packaging)

@@ -139,13 +139,17 @@ static gboolean
 classify (gint argc, gchar **argv, GError **error)
 {
   g_auto (ModelArgs) model_args = { 0 };
-  g_autofree gchar *input = NULL;
+  g_autofree gchar *input = NULL, *mask_path = NULL;
+  g_autofree guint8 *mask = NULL;
+  gsize mask_frames = 0;
   gint top_k = 5, threads = 0;
   gboolean json = FALSE;
   GOptionEntry entries[] = {
     MODEL_ENTRIES (model_args),
     { "input", 'i', 0, G_OPTION_ARG_FILENAME, &input,
       "Clip: float32 .npy of shape (frames, channels, height, width), normalised", "CLIP.npy" },
+    { "mask", 0, 0, G_OPTION_ARG_FILENAME, &mask_path, "Frame mask (lucidrains models): bool "
+      "or uint8 .npy of shape (frames,), 0 removes the frame", "MASK.npy" },
     { "top-k", 'k', 0, G_OPTION_ARG_INT, &top_k, "Classes to print (default 5)", "K" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Threads (default: all cores)", "N" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object", NULL },
@@ -163,8 +167,17 @@ classify (gint argc, gchar **argv, GError **error)
     g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "--top-k must be at least 1");
     return FALSE;
   }
+  if (mask_path != NULL && !tsf_npy_read_mask (mask_path, &mask, &mask_frames, error))
+    return FALSE;
   if (!tsf_npy_read (input, &clip, error))
     return FALSE;
+  if (mask != NULL && clip.ndim > 0 && mask_frames != clip.shape[0]) {
+    g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "%s has %" G_GSIZE_FORMAT
+        " values; the clip %s has %" G_GSIZE_FORMAT " frames", mask_path, mask_frames, input,
+        clip.shape[0]);
+    tsf_npy_clear (&clip);
+    return FALSE;
+  }
   if (tsf_clip_shape_from_dims (&shape, clip.ndim, clip.shape, error)
       && (model = open_model (&model_args, threads, error)) != NULL) {
     const TsfConfig *config = tsf_model_get_config (model);
@@ -178,7 +191,7 @@ classify (gint argc, gchar **argv, GError **error)
     /* the first run also builds the primitives: prepare first so the time is the clip's */
     ok = tsf_model_prepare (model, &shape, error);
     start = g_get_monotonic_time ();
-    ok = ok && tsf_model_run (model, clip.data, &shape, logits, error);
+    ok = ok && tsf_model_run_masked (model, clip.data, &shape, mask, logits, error);
     ms = (g_get_monotonic_time () - start) / 1000.0;
     if (ok) {
       n = tsf_model_top_k (model, logits, top_k, top);

@@ -6,7 +6,7 @@
 #include <omp.h>
 
 #define MAX_STEP_ARGS 8
-#define MAX_HOST_ARGS 4
+#define MAX_HOST_ARGS 6
 
 typedef struct {
   dnnl_primitive_t primitive;          /* NULL for a host step */
@@ -256,11 +256,12 @@ matmul_attr (dnnl_primitive_attr_t attr, const dnnl_memory_desc_t *dst,
   if (options->scale != 0)
     TSF_DNNL_CHECK (dnnl_primitive_attr_set_output_scales (attr, 1, 0, &options->scale), error,
         FALSE);
-  if (!options->residual && !options->gelu)
+  if (!options->residual && !options->multiply && !options->gelu)
     return TRUE;
   TSF_DNNL_CHECK (dnnl_post_ops_create (&post_ops), error, FALSE);
-  if (options->residual)
-    status = dnnl_post_ops_append_binary (post_ops, dnnl_binary_add, dst);
+  if (options->residual || options->multiply)
+    status = dnnl_post_ops_append_binary (post_ops,
+        options->multiply ? dnnl_binary_mul : dnnl_binary_add, dst);
   if (status == dnnl_success && options->gelu)
     status = dnnl_post_ops_append_eltwise (post_ops, 1.0f, dnnl_eltwise_gelu_erf, 0, 0);
   if (status == dnnl_success)
@@ -301,7 +302,7 @@ tsf_program_matmul_op (TsfProgram *program, const dnnl_memory_desc_t *src,
   if (bias != NULL)
     op->bias = *bias;
   op->dst = *dst;
-  op->has_src1 = options->residual;
+  op->has_src1 = options->residual || options->multiply;
   op->src1 = *dst;
   return op;
 }

@@ -75,6 +75,7 @@ typedef struct {
   gfloat scale;          /* output scale; 0 = none */
   gboolean gelu;         /* exact erf GELU post-op */
   gboolean residual;     /* dst += src1 (same shape and strides as dst) */
+  gboolean multiply;     /* dst *= src1 (likewise; not with residual) */
   gboolean prefer_gemm;  /* oneDNN's GEMM-based implementation when it has one */
   gboolean single_thread; /* a small product: run it on the calling thread */
 } TsfMatmulOptions;

@@ -1,4 +1,5 @@
-/* tsf-npy.c: NumPy .npy files of float32. Layout: "\x93NUMPY", a major and minor version byte,
+/* tsf-npy.c: NumPy .npy files of float32 (float64 read and rounded to float32; bool and uint8
+ * frame masks). Layout: "\x93NUMPY", a major and minor version byte,
  * the header length (2 bytes little-endian in version 1, 4 bytes in versions 2 and 3), then a
  * Python dict literal {'descr': '<f4', 'fortran_order': False, 'shape': (T, C, H, W), }
  * padded with spaces and a newline, then the data. */
@@ -171,12 +172,28 @@ read_preamble (const guint8 *data, gsize size, const gchar *source, gsize *heade
   return TRUE;
 }
 
+/* Element `i` of little-endian float32 or float64 data (x86-64 is little-endian). */
+static gfloat
+read_element (const guint8 *src, gsize i, gsize element_size)
+{
+  if (element_size == 1)        /* bool or uint8 (frame masks) */
+    return src[i];
+  if (element_size == sizeof (gdouble)) {
+    gdouble value;
+    memcpy (&value, src + i * sizeof value, sizeof value);
+    return (gfloat) value;
+  }
+  gfloat value;
+  memcpy (&value, src + i * sizeof value, sizeof value);
+  return value;
+}
+
 static gboolean
 count_elements (const TsfNpyArray *array, gsize *numel)
 {
   gsize total = 1;
   for (guint d = 0; d < array->ndim; d++) {
-    if (array->shape[d] != 0 && total > G_MAXSIZE / sizeof (gfloat) / array->shape[d])
+    if (array->shape[d] != 0 && total > G_MAXSIZE / sizeof (gdouble) / array->shape[d])
       return FALSE;
     total *= array->shape[d];
   }
@@ -186,7 +203,7 @@ count_elements (const TsfNpyArray *array, gsize *numel)
 
 /* Fortran order (first index fastest) to C order (last index fastest). */
 static void
-copy_fortran_to_c (const guint8 *src, TsfNpyArray *array, gsize numel)
+copy_fortran_to_c (const guint8 *src, gsize element_size, TsfNpyArray *array, gsize numel)
 {
   gsize index[TSF_NPY_MAX_DIMS] = { 0 };
   gsize fortran_stride[TSF_NPY_MAX_DIMS];
@@ -199,7 +216,7 @@ copy_fortran_to_c (const guint8 *src, TsfNpyArray *array, gsize numel)
     gsize offset = 0;
     for (guint d = 0; d < array->ndim; d++)
       offset += index[d] * fortran_stride[d];
-    memcpy (&array->data[i], src + offset * sizeof (gfloat), sizeof (gfloat));
+    array->data[i] = read_element (src, offset, element_size);
     for (guint d = array->ndim; d-- > 0;) {   /* next C-order index */
       if (++index[d] < array->shape[d])
         break;
@@ -208,9 +225,20 @@ copy_fortran_to_c (const guint8 *src, TsfNpyArray *array, gsize numel)
   }
 }
 
+/* The element size of `descr`: float32 or float64 for clips, bool or uint8 for `masks`; 0 if
+ * it is not one of those. */
+static gsize
+element_size_of (const gchar *descr, gboolean masks)
+{
+  if (masks)
+    return strcmp (descr, "|b1") == 0 || strcmp (descr, "|u1") == 0 ? 1 : 0;
+  return strcmp (descr, "<f4") == 0 ? sizeof (gfloat)
+      : strcmp (descr, "<f8") == 0 ? sizeof (gdouble) : 0;
+}
+
 static gboolean
-parse_body (const guint8 *data, gsize size, const gchar *source, TsfNpyArray *array,
-    GError **error)
+parse_body (const guint8 *data, gsize size, const gchar *source, gboolean masks,
+    TsfNpyArray *array, GError **error)
 {
   gsize start = 0, length = 0, numel = 0;
   if (!read_preamble (data, size, source, &start, &length, error))
@@ -222,21 +250,29 @@ parse_body (const guint8 *data, gsize size, const gchar *source, TsfNpyArray *ar
     return tsf_file_error (error, TSF_ERROR_FORMAT, source, "malformed .npy header; expected "
         "{'descr': ..., 'fortran_order': ..., 'shape': (...)} with at most %d dimensions",
         TSF_NPY_MAX_DIMS);
-  if (strcmp (descr, "<f4") != 0)
+  gsize element_size = element_size_of (descr, masks);
+  if (element_size == 0 && masks)
+    return tsf_file_error (error, TSF_ERROR_UNSUPPORTED, source, "dtype '%s' is not supported "
+        "for a frame mask; expected bool ('|b1') or uint8 ('|u1')", descr);
+  if (element_size == 0)
     return tsf_file_error (error, TSF_ERROR_UNSUPPORTED, source, "dtype '%s' is not supported; "
-        "expected little-endian float32 ('<f4'), e.g. array.astype(numpy.float32)", descr);
+        "expected little-endian float32 ('<f4') or float64 ('<f8'), e.g. "
+        "array.astype(numpy.float32)", descr);
   if (!count_elements (array, &numel))
     return tsf_file_error (error, TSF_ERROR_FORMAT, source, "shape too large");
   gsize data_size = size - start - length;
-  if (data_size != numel * sizeof (gfloat))
+  if (data_size != numel * element_size)
     return tsf_file_error (error, TSF_ERROR_FORMAT, source, "%s: the shape needs %" G_GSIZE_FORMAT
-        " bytes of data, found %" G_GSIZE_FORMAT, data_size < numel * sizeof (gfloat)
-        ? "truncated" : "trailing bytes", numel * sizeof (gfloat), data_size);
+        " bytes of data, found %" G_GSIZE_FORMAT, data_size < numel * element_size
+        ? "truncated" : "trailing bytes", numel * element_size, data_size);
   array->data = g_new (gfloat, MAX (numel, 1));
   if (header.fortran_order)
-    copy_fortran_to_c (data + start + length, array, numel);
-  else
+    copy_fortran_to_c (data + start + length, element_size, array, numel);
+  else if (element_size == sizeof (gfloat))
     memcpy (array->data, data + start + length, numel * sizeof (gfloat));
+  else
+    for (gsize i = 0; i < numel; i++)
+      array->data[i] = read_element (data + start + length, i, element_size);
   return TRUE;
 }
 
@@ -245,7 +281,7 @@ tsf_npy_parse (const guint8 *data, gsize size, const gchar *source, TsfNpyArray 
     GError **error)
 {
   memset (array, 0, sizeof *array);
-  if (parse_body (data, size, source, array, error))
+  if (parse_body (data, size, source, FALSE, array, error))
     return TRUE;
   tsf_npy_clear (array);
   return FALSE;
@@ -259,18 +295,48 @@ io_error (GError **error, const gchar *path, const gchar *action, GError *cause)
   return FALSE;
 }
 
-gboolean
-tsf_npy_read (const gchar *path, TsfNpyArray *array, GError **error)
+static gboolean
+read_file (const gchar *path, gboolean masks, TsfNpyArray *array, GError **error)
 {
   GError *local = NULL;
   GMappedFile *file = g_mapped_file_new (path, FALSE, &local);
   memset (array, 0, sizeof *array);
   if (file == NULL)
     return io_error (error, path, "read", local);
-  gboolean ok = tsf_npy_parse ((const guint8 *) g_mapped_file_get_contents (file),
-      g_mapped_file_get_length (file), path, array, error);
+  gboolean ok = parse_body ((const guint8 *) g_mapped_file_get_contents (file),
+      g_mapped_file_get_length (file), path, masks, array, error);
   g_mapped_file_unref (file);
+  if (!ok)
+    tsf_npy_clear (array);
   return ok;
+}
+
+gboolean
+tsf_npy_read (const gchar *path, TsfNpyArray *array, GError **error)
+{
+  return read_file (path, FALSE, array, error);
+}
+
+gboolean
+tsf_npy_read_mask (const gchar *path, guint8 **mask, gsize *frames, GError **error)
+{
+  TsfNpyArray array;
+
+  *mask = NULL;
+  if (!read_file (path, TRUE, &array, error))
+    return FALSE;
+  if (array.ndim != 1) {
+    guint ndim = array.ndim;
+    tsf_npy_clear (&array);
+    return tsf_file_error (error, TSF_ERROR_INPUT, path, "a frame mask has one dimension "
+        "(frames); this array has %u", ndim);
+  }
+  *frames = array.shape[0];
+  *mask = g_new (guint8, MAX (*frames, 1));
+  for (gsize t = 0; t < *frames; t++)
+    (*mask)[t] = array.data[t] != 0;
+  tsf_npy_clear (&array);
+  return TRUE;
 }
 
 /* Version 1 header: the dict padded with spaces so that the data starts on a 64-byte

@@ -41,12 +41,14 @@ divided_block (TsfPlan *plan, const TsfConfig *c, const TsfLayerOps *ops,
           error))
     return FALSE;
   tsf_add_cls_rows_step (plan, tsf_host_average_rows, plan->hidden[2], NULL, c->hidden_size);
-  return tsf_add_mlp (plan, ops, w, plan->hidden[2], error);
+  return tsf_add_mlp (plan, c, ops, w, plan->hidden[2], error);
 }
 
 static gdouble
-divided_pairs (gdouble t, gdouble n)
+divided_pairs (const TsfLayout *l)
 {
+  gdouble t = l->frames, n = l->patches;
+
   return n * t * t + t * (1 + n) * (1 + n);
 }
 

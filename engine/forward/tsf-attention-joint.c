@@ -15,12 +15,14 @@ joint_block (TsfPlan *plan, const TsfConfig *c, const TsfLayerOps *ops,
 {
   return tsf_add_spatial_attention (plan, c, ops, views, w, plan->hidden[0], plan->hidden[1],
       error)
-      && tsf_add_mlp (plan, ops, w, plan->hidden[1], error);
+      && tsf_add_mlp (plan, c, ops, w, plan->hidden[1], error);
 }
 
 static gdouble
-joint_pairs (gdouble t, gdouble n)
+joint_pairs (const TsfLayout *l)
 {
+  gdouble t = l->frames, n = l->patches;
+
   return (1 + n * t) * (1 + n * t);
 }
 

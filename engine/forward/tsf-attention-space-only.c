@@ -15,12 +15,14 @@ space_only_block (TsfPlan *plan, const TsfConfig *c, const TsfLayerOps *ops,
 {
   return tsf_add_spatial_attention (plan, c, ops, views, w, plan->hidden[0], plan->hidden[1],
       error)
-      && tsf_add_mlp (plan, ops, w, plan->hidden[1], error);
+      && tsf_add_mlp (plan, c, ops, w, plan->hidden[1], error);
 }
 
 static gdouble
-space_only_pairs (gdouble t, gdouble n)
+space_only_pairs (const TsfLayout *l)
 {
+  gdouble t = l->frames, n = l->patches;
+
   return t * (1 + n) * (1 + n);
 }
 

@@ -17,6 +17,9 @@ static const TsfAttentionScheme *const schemes[] = {
   [TSF_ATTENTION_DIVIDED_SPACE_TIME] = &tsf_attention_divided,
   [TSF_ATTENTION_JOINT_SPACE_TIME] = &tsf_attention_joint,
   [TSF_ATTENTION_SPACE_ONLY] = &tsf_attention_space_only,
+  [TSF_ATTENTION_SPARSE_LOCAL_GLOBAL] = &tsf_attention_sparse_local_global,
+  [TSF_ATTENTION_AXIAL] = &tsf_attention_axial,
+  [TSF_ATTENTION_TIMESFORMER_PYTORCH] = &tsf_attention_lucidrains,
 };
 
 const TsfAttentionScheme *
@@ -32,7 +35,8 @@ tsf_attention_scheme_for_tensors (gboolean temporal_block, gboolean time_embeddi
   const TsfAttentionScheme *found = NULL;
 
   for (guint i = 0; i < G_N_ELEMENTS (schemes); i++) {
-    if (schemes[i]->temporal_block != temporal_block)
+    if (schemes[i]->temporal_block != temporal_block || schemes[i]->n_steps > 0
+        || schemes[i]->expect_tensors != NULL)
       continue;
     if (schemes[i]->time_embeddings == time_embeddings)
       return schemes[i];
@@ -54,7 +58,7 @@ gboolean
 tsf_attention_ops (TsfProgram *program, const TsfConfig *config, const TsfAttentionView *v,
     TsfOp **qk, TsfOp **softmax, TsfOp **sv, GError **error)
 {
-  gsize d = config->hidden_size, hd = d / config->num_attention_heads;
+  gsize d = tsf_config_attention_size (config), hd = d / config->num_attention_heads;
   gsize g = v->groups, h = v->heads_per_step, n = v->length;
   dnnl_dim_t dims_q[4] = { g, h, n, hd }, strides_q[4] = { v->group_stride * 3 * d, hd,
     v->token_stride * 3 * d, 1 };
@@ -81,19 +85,40 @@ tsf_attention_ops (TsfProgram *program, const TsfConfig *config, const TsfAttent
   return *sv != NULL;
 }
 
-/* Multi-head self-attention over `view` from the qkv rows into plan->attended. */
-static gboolean
-add_attention (TsfPlan *plan, const TsfConfig *c, const TsfAttentionView *view, TsfOp *qk,
-    TsfOp *softmax, TsfOp *sv, GError **error)
+/* args: scores, key_mask; sizes: score rows, keys. Scores of removed keys become -inf. */
+static void
+host_mask_keys (const gpointer *args, const gsize *sizes)
 {
-  gsize d = c->hidden_size, hd = d / c->num_attention_heads;
-  const gfloat *qkv = plan->qkv + view->offset * 3 * d;
-  gfloat *out = plan->attended + view->offset * d;
+  gfloat *scores = args[0];
+  const guint8 *keep = args[1];
+
+  for (gsize s = 0; s < sizes[1]; s++)
+    if (!keep[s])
+      for (gsize r = 0; r < sizes[0]; r++)
+        scores[r * sizes[1] + s] = -INFINITY;
+}
+
+/* Multi-head self-attention over `view` from the qkv rows `qkv_rows` ([rows, 3 A]) into
+ * `out_rows` ([rows, A]), A the attention size; `key_mask` (or NULL): per key of a sequence,
+ * 0 removes it (its scores -inf before the softmax). */
+gboolean
+tsf_add_attention_view (TsfPlan *plan, const TsfConfig *c, const TsfAttentionView *view,
+    TsfOp *qk, TsfOp *softmax, TsfOp *sv, const gfloat *qkv_rows, gfloat *out_rows,
+    const guint8 *key_mask, GError **error)
+{
+  gpointer mask_args[2] = { plan->scores, (gpointer) key_mask };
+  gsize mask_sizes[2] = { view->groups * view->heads_per_step * view->length, view->length };
+  gsize d = tsf_config_attention_size (c), hd = d / c->num_attention_heads;
+  const gfloat *qkv = qkv_rows + view->offset * 3 * d;
+  gfloat *out = out_rows + view->offset * d;
 
   for (gsize h = 0; h < c->num_attention_heads; h += view->heads_per_step) {
     const gfloat *q = qkv + h * hd, *k = q + d, *v = q + 2 * d;
-    if (!tsf_program_matmul (plan->program, qk, q, k, NULL, plan->scores, NULL, error)
-        || !tsf_program_softmax (plan->program, softmax, plan->scores, error)
+    if (!tsf_program_matmul (plan->program, qk, q, k, NULL, plan->scores, NULL, error))
+      return FALSE;
+    if (key_mask != NULL)
+      tsf_program_host (plan->program, host_mask_keys, 2, mask_args, 2, mask_sizes);
+    if (!tsf_program_softmax (plan->program, softmax, plan->scores, error)
         || !tsf_program_matmul (plan->program, sv, plan->scores, v, NULL, out + h * hd, NULL,
             error))
       return FALSE;
@@ -111,8 +136,8 @@ tsf_add_self_attention (TsfPlan *plan, const TsfConfig *c, const TsfLayerOps *op
       norm->bias, error)
       && tsf_program_matmul (plan->program, ops->qkv, plan->normed, qkv->weight, qkv->bias,
       plan->qkv, NULL, error)
-      && add_attention (plan, c, &views[view], ops->qk[view], ops->softmax[view],
-      ops->sv[view], error);
+      && tsf_add_attention_view (plan, c, &views[view], ops->qk[view], ops->softmax[view],
+      ops->sv[view], plan->qkv, plan->attended, NULL, error);
 }
 
 /* Attention of every frame over its cls copy and patches, output.dense, residual:

@@ -20,12 +20,31 @@ nearest_source (guint dst, guint out_size, guint in_size)
   return MIN ((guint) floorf ((gfloat) dst * scale), in_size - 1);
 }
 
+/* lucidrains: pos_emb row r on token r (cls 0, then frame-major patches), or none. */
+static void
+fill_flat_positions (const TsfConfig *config, const TsfWeights *weights, TsfPlan *plan)
+{
+  guint d = config->hidden_size;
+
+  for (gsize r = 0; r < plan->layout.rows; r++)
+    for (guint i = 0; i < d; i++)
+      plan->embeddings[r * d + i] = (r == 0 ? weights->cls_token[i] : 0.0f)
+          + (weights->position_embeddings != NULL ? weights->position_embeddings[r * d + i] : 0);
+  if (config->rotary_emb)
+    tsf_fill_rotary (config, weights, plan);
+}
+
 void
 tsf_fill_embeddings (const TsfConfig *config, const TsfWeights *weights, TsfPlan *plan)
 {
   const TsfLayout *l = &plan->layout;
   guint d = config->hidden_size, side = config->image_size / config->patch_size;
   gboolean resize = l->patches != side * side;
+
+  if (l->scheme->flat_positions) {
+    fill_flat_positions (config, weights, plan);
+    return;
+  }
 
   for (gsize r = 0; r < (l->cls_per_frame ? l->frames : 1); r++) {
     gfloat *row = plan->embeddings + r * (1 + l->patches) * d;
@@ -60,7 +79,9 @@ tsf_add_patch_embedding (TsfRunner *runner, TsfPlan *plan, GError **error)
   gsize H = plan->shape.height, W = plan->shape.width, T = l->frames;
   dnnl_dim_t clip_dims[6] = { T, l->grid_h, l->grid_w, ch, p, p };
   dnnl_dim_t clip_strides[6] = { ch * H * W, p * W, p, H * W, W, 1 };
+  /* a patch vector: (channel, row, column), or (row, column, channel) (lucidrains) */
   dnnl_dim_t patch_strides[6] = { l->patches * k, l->grid_w * k, k, p * p, p, 1 };
+  dnnl_dim_t channels_last[6] = { l->patches * k, l->grid_w * k, k, 1, p * ch, ch };
   dnnl_dim_t src_dims[3] = { T, l->patches, k }, src_strides[3] = { l->patches * k, k, 1 };
   dnnl_dim_t dst_dims[3] = { T, l->patches, d }, dst_strides[3] = { l->frame_stride * d, d, 1 };
   dnnl_memory_desc_t clip, patches, src, weights, bias, dst;
@@ -68,7 +89,8 @@ tsf_add_patch_embedding (TsfRunner *runner, TsfPlan *plan, GError **error)
   TsfOp *reorder, *project;
 
   if (!tsf_md_strided (&clip, plan->precision, 6, clip_dims, clip_strides, error)
-      || !tsf_md_strided (&patches, plan->precision, 6, clip_dims, patch_strides, error)
+      || !tsf_md_strided (&patches, plan->precision, 6, clip_dims,
+          l->scheme->patch_channels_last ? channels_last : patch_strides, error)
       || !tsf_md_strided (&src, plan->precision, 3, src_dims, src_strides, error)
       || !tsf_md_strided (&dst, plan->precision, 3, dst_dims, dst_strides, error)
       || !tsf_md_linear_weight (&weights, plan->precision, 3, k, d, error)

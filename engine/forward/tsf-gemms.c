@@ -1,5 +1,5 @@
-/* tsf-gemms.c: the GEMM inventory and the FLOPs of one clip, as the official model computes
- * them (the scheme names its attention part). */
+/* tsf-gemms.c: the GEMM inventory and the FLOPs of one clip, as the engine computes them (the
+ * official model's for the official schemes; the scheme names its attention part). */
 #include "tsf-plan.h"
 
 guint
@@ -14,7 +14,8 @@ tsf_config_linear_shapes (const TsfConfig *c, const TsfClipShape *shape, TsfGemm
 
   out[count++] = (TsfGemmShape) { t * n, k, d, 1 };               /* patch embedding */
   count += scheme->attention_gemms (c, t, n, out + count);
-  out[count++] = (TsfGemmShape) { tokens, d, i, layers };         /* intermediate.dense */
+  out[count++] = (TsfGemmShape) { tokens, d, i,                   /* intermediate.dense */
+    layers * (scheme->geglu ? 2 : 1) };                           /* (GEGLU: and its gate) */
   out[count++] = (TsfGemmShape) { tokens, i, d, layers };         /* output.dense */
   out[count++] = (TsfGemmShape) { 1, d, c->num_labels, 1 };       /* classifier */
   return count;
@@ -25,9 +26,12 @@ tsf_runner_flops (const TsfConfig *c, const TsfClipShape *shape)
 {
   TsfGemmShape shapes[TSF_MAX_GEMM_SHAPES];
   guint n_shapes = tsf_config_linear_shapes (c, shape, shapes);
-  gdouble t = shape->frames, n = (shape->height / c->patch_size) * (shape->width / c->patch_size);
-  gdouble d = c->hidden_size, layers = c->num_hidden_layers, flops = 0;
-  gdouble attention = tsf_attention_scheme (c->attention_type)->attention_pairs (t, n);
+  gdouble d = tsf_config_attention_size (c), layers = c->num_hidden_layers, flops = 0;
+  TsfLayout layout;
+  gdouble attention;
+
+  tsf_layout_init (&layout, c, shape);
+  attention = tsf_attention_scheme (c->attention_type)->attention_pairs (&layout);
 
   for (guint i = 0; i < n_shapes; i++)
     flops += 2.0 * shapes[i].m * shapes[i].k * shapes[i].n * shapes[i].count;

@@ -14,14 +14,42 @@ tsf_resolve_threads (gint threads)
 void
 tsf_layout_init (TsfLayout *layout, const TsfConfig *config, const TsfClipShape *shape)
 {
+  layout->scheme = tsf_attention_scheme (config->attention_type);
   layout->frames = shape->frames;
   layout->grid_h = shape->height / config->patch_size;
   layout->grid_w = shape->width / config->patch_size;
   layout->patches = layout->grid_h * layout->grid_w;
-  layout->cls_per_frame = tsf_attention_scheme (config->attention_type)->cls_per_frame;
+  layout->cls_per_frame = layout->scheme->cls_per_frame;
   layout->frame_stride = layout->patches + (layout->cls_per_frame ? 1 : 0);
   layout->rows = layout->cls_per_frame ? (gsize) layout->frames * (1 + layout->patches)
       : 1 + (gsize) layout->frames * layout->patches;
+}
+
+/* lucidrains: the token shift groups frames by num_frames; pos_emb has a row per token of the
+ * config's clip. */
+static gboolean
+check_lucidrains_shape (const TsfConfig *config, const TsfClipShape *shape, GError **error)
+{
+  guint64 side = config->image_size / config->patch_size;
+  guint64 tokens = 1 + (guint64) shape->frames * (shape->height / config->patch_size)
+      * (shape->width / config->patch_size);
+
+  if (config->shift_tokens && shape->frames != config->num_frames) {
+    g_set_error (error, TSF_ERROR, TSF_ERROR_INPUT, "The clip has %u frames; this model "
+        "(shift_tokens) takes clips of exactly num_frames = %u", shape->frames,
+        config->num_frames);
+    return FALSE;
+  }
+  if (tsf_attention_scheme (config->attention_type)->flat_positions && !config->rotary_emb
+      && tokens > 1 + config->num_frames * side * side) {
+    g_set_error (error, TSF_ERROR, TSF_ERROR_INPUT, "%u frames of %ux%u make %" G_GUINT64_FORMAT
+        " tokens; this model's pos_emb has %" G_GUINT64_FORMAT " rows (num_frames %u of "
+        "%ux%u)", shape->frames, shape->width, shape->height, tokens,
+        1 + config->num_frames * side * side, config->num_frames, config->image_size,
+        config->image_size);
+    return FALSE;
+  }
+  return TRUE;
 }
 
 gboolean
@@ -45,7 +73,7 @@ tsf_check_shape (const TsfConfig *config, const TsfClipShape *shape, GError **er
         "of the patch size %u", shape->width, shape->height, p);
     return FALSE;
   }
-  return TRUE;
+  return check_lucidrains_shape (config, shape, error);
 }
 
 /* args: dst, src; sizes: rows, row stride, width. Copies rows of src into dst. */

@@ -6,7 +6,8 @@
  * temporal attention of a patch is another (stride 1 + N rows). The copies of the cls token are
  * kept equal (the divided block averages them, as the official model averages the per-frame cls
  * outputs). joint_space_time has one cls token then the patches frame by frame; attention, norms
- * and MLPs act per token or over all tokens, so the order is free.
+ * and MLPs act per token or over all tokens, so the order is free. The grouped schemes (axial,
+ * sparse_local_global) have joint's layout and gather each group's rows for its attention.
  *
  * Weights. The layers' linear weights (97% of the work) are reordered once, at load
  * (tsf-prepared.c), into the blocked layouts oneDNN's brgemm matmul prefers, layer by layer,
@@ -20,6 +21,7 @@
 #pragma once
 
 #include "tsf-forward.h"
+#include "tsf-config.h"
 #include "tsf-attention.h"
 #include "tsf-dnnl.h"
 
@@ -28,11 +30,20 @@ G_BEGIN_DECLS
 #define TSF_ALIGNMENT 64
 
 struct _TsfLayout {
+  const TsfAttentionScheme *scheme;       /* of the config */
   guint frames, grid_h, grid_w, patches;  /* T, grid, N = grid_h * grid_w */
   gboolean cls_per_frame;                 /* the scheme's token layout */
   gsize rows;                             /* tokens held in the hidden state */
   gsize frame_stride;                     /* rows from a frame's patch to the next frame's */
 };
+
+/* A grouped step's groups on one clip shape: gathered row r holds hidden-state row rows[r]
+ * (0: the cls token, first in each group); built once per plan. */
+typedef struct {
+  guint32 *rows;
+  gsize n_rows, n_groups;
+  guint first_view, n_views;   /* the step's attention views (one per group length) */
+} TsfGroupTable;
 
 struct _TsfPlan {
   TsfClipShape shape;
@@ -47,7 +58,17 @@ struct _TsfPlan {
   gfloat *qkv;           /* [rows, 3 D] */
   gfloat *scores;        /* attention probabilities of one step */
   gfloat *mlp;           /* [rows, intermediate] */
+  gfloat *mlp_gate;      /* [rows, intermediate] GEGLU's gate (GELU of its half) */
   gfloat *logits;        /* [num_labels] */
+  /* grouped schemes only (tsf-attention-grouped.c): per step, the qkv rows of its groups
+   * gathered as [cls, the group's tokens] after one another, and their attention outputs */
+  gfloat *gathered_qkv;  /* [gathered rows, 3 D] */
+  gfloat *gathered;      /* [gathered rows, D] */
+  TsfGroupTable groups[TSF_MAX_ATTENTION_STEPS];
+  /* lucidrains only (tsf-attention-lucidrains.c) */
+  guint8 *key_mask;      /* [1 + frames] 1 keeps a key: the cls, then each frame (per run) */
+  gfloat *cls_scores;    /* [rows] the cls query's attention over every token */
+  gfloat *rotary[TSF_MAX_ATTENTION_STEPS]; /* per step: cos then sin [positions, rotated] */
   gsize buffer_bytes;
   TsfProgram *program;
   dnnl_memory_t clip;    /* the reorder's source, pointed at each clip */
@@ -82,6 +103,7 @@ struct _TsfRunner {
 /* Ops shared by every layer of a plan (all layers have the same shapes). */
 struct _TsfLayerOps {
   TsfOp *norm, *qkv, *proj, *proj_residual, *fc1, *fc2;
+  TsfOp *fc1_gated;    /* GEGLU: intermediate.dense times the gate (src1); else NULL */
   TsfOp *qk[TSF_MAX_ATTENTION_VIEWS], *softmax[TSF_MAX_ATTENTION_VIEWS];
   TsfOp *sv[TSF_MAX_ATTENTION_VIEWS];   /* per view of the scheme */
 };
@@ -123,9 +145,37 @@ gboolean tsf_add_spatial_attention (TsfPlan *plan, const TsfConfig *c, const Tsf
     const TsfAttentionView *views, const TsfLayerWeights *w, const gfloat *in, gfloat *out,
     GError **error);
 
+gboolean tsf_add_attention_view (TsfPlan *plan, const TsfConfig *c, const TsfAttentionView *view,
+    TsfOp *qk, TsfOp *softmax, TsfOp *sv, const gfloat *qkv_rows, gfloat *out_rows,
+    const guint8 *key_mask, GError **error);
+
+/* tsf-attention-grouped.c: the functions of a grouped scheme (its TsfAttentionScheme has
+ * grouped_steps): steps that split the video tokens into groups, each attended together with
+ * the cls token (axial, sparse_local_global). */
+guint tsf_grouped_views (const TsfLayout *l, TsfAttentionView *views);
+/* The grouping of a time step: one group per patch position (row, column), all frames. */
+guint tsf_position_keys (const TsfLayout *l);
+guint tsf_position_key (const TsfLayout *l, guint t, guint i, guint j);
+gboolean tsf_grouped_block (TsfPlan *plan, const TsfConfig *c, const TsfLayerOps *ops,
+    const TsfAttentionView *views, const TsfLayerWeights *w, GError **error);
+gdouble tsf_grouped_pairs (const TsfLayout *l);
+guint tsf_grouped_tokens (guint t, guint n);
+guint tsf_grouped_gemms (const TsfConfig *c, guint t, guint n, TsfGemmShape *out);
+/* tsf-attention-lucidrains.c: what its grouped steps add (read by tsf-attention-grouped.c) */
+/* Rotates the patch tokens' q and k of step `step`'s gathered rows (plan->rotary[step]). */
+void tsf_add_rotary (TsfPlan *plan, const TsfConfig *c, guint step);
+/* The cls query over every token of plan->qkv (key mask applied) into plan->attended row 0. */
+void tsf_add_cls_attention (TsfPlan *plan, const TsfConfig *c);
+/* The rotation angles' cos and sin tables of the plan's steps (with rotary_emb). */
+void tsf_fill_rotary (const TsfConfig *c, const TsfWeights *weights, TsfPlan *plan);
+/* Rows of the gathered buffers: the largest step's tokens plus its groups. */
+gsize tsf_grouped_rows (const TsfAttentionView *views, guint n_views);
+
 /* tsf-mlp.c */
-gboolean tsf_add_mlp (TsfPlan *plan, const TsfLayerOps *ops, const TsfLayerWeights *w,
-    const gfloat *in, GError **error);
+gboolean tsf_add_mlp (TsfPlan *plan, const TsfConfig *c, const TsfLayerOps *ops,
+    const TsfLayerWeights *w, const gfloat *in, GError **error);
+/* The token shift on plan->normed when the config has shift_tokens (lucidrains). */
+void tsf_add_token_shift (TsfPlan *plan, const TsfConfig *c);
 
 /* tsf-head.c */
 gboolean tsf_add_head (TsfRunner *runner, TsfPlan *plan, GError **error);

@@ -35,10 +35,10 @@ preferred_layout (dnnl_engine_t engine, TsfPrecision precision, gsize rows, guin
   return TRUE;
 }
 
-/* Copies a PyTorch [out, in] float32 weight into `layout` (of the forward's precision), lets
- * the original go and points `weight` at the copy. */
+/* Copies a PyTorch [out, in] float32 weight into `layout` (of the forward's precision) and
+ * points `weight` at the copy. */
 static gboolean
-prepare_weight (Loader *loader, const gfloat **weight, guint in, guint out,
+copy_weight (Loader *loader, const gfloat **weight, guint in, guint out,
     const dnnl_memory_desc_t *layout, GError **error)
 {
   dnnl_memory_desc_t source;
@@ -52,9 +52,51 @@ prepare_weight (Loader *loader, const gfloat **weight, guint in, guint out,
   if (!tsf_dnnl_reorder_once (loader->engine, loader->stream, &source, *weight, layout, data,
           error))
     return FALSE;
-  tsf_weights_release_data (loader->weights, *weight);
   *weight = data;
   return TRUE;
+}
+
+/* copy_weight(), and the original let go. */
+static gboolean
+prepare_weight (Loader *loader, const gfloat **weight, guint in, guint out,
+    const dnnl_memory_desc_t *layout, GError **error)
+{
+  const gfloat *original = *weight;
+
+  if (!copy_weight (loader, weight, in, out, layout, error))
+    return FALSE;
+  tsf_weights_release_data (loader->weights, original);
+  return TRUE;
+}
+
+/* The qkv and output.dense of a grouped scheme's attention steps. */
+static gboolean
+prepare_steps (Loader *loader, TsfLayerWeights *w, GError **error)
+{
+  const TsfConfig *c = loader->forward->config;
+  const TsfWeightLayouts *l = &loader->forward->layouts;
+  guint d = c->hidden_size, a = tsf_config_attention_size (c);
+
+  for (guint s = 0; s < tsf_attention_scheme (c->attention_type)->n_steps; s++)
+    if (!prepare_weight (loader, &w->step_qkv[s].weight, d, 3 * a, &l->qkv, error)
+        || !prepare_weight (loader, &w->step_proj[s].weight, a, d, &l->proj, error))
+      return FALSE;
+  return TRUE;
+}
+
+/* GEGLU: the gate is the second half of the intermediate tensor; it is copied before the
+ * tensor (and with it the first half) is let go. */
+static gboolean
+prepare_gate (Loader *loader, TsfLayerWeights *w, GError **error)
+{
+  const TsfConfig *c = loader->forward->config;
+  gsize d = c->hidden_size, inter = c->intermediate_size;
+
+  if (!tsf_attention_scheme (c->attention_type)->geglu)
+    return TRUE;
+  w->gate.weight = w->intermediate.weight + inter * d;
+  w->gate.bias = w->intermediate.bias + inter;
+  return copy_weight (loader, &w->gate.weight, d, inter, &loader->forward->layouts.fc1, error);
 }
 
 /* The layers' linear weights, layer by layer into the layouts the matmuls prefer (brgemm's
@@ -66,20 +108,23 @@ prepare_weights (Loader *loader, GError **error)
   const TsfConfig *c = forward->config;
   TsfPrecision p = forward->precision;
   TsfClipShape shape = { c->num_frames, c->num_channels, c->image_size, c->image_size };
-  guint d = c->hidden_size, inter = c->intermediate_size;
+  guint d = c->hidden_size, inter = c->intermediate_size, a = tsf_config_attention_size (c);
   TsfWeightLayouts *l = &forward->layouts;
   TsfLayout layout;
 
   tsf_layout_init (&layout, c, &shape);
-  if (!preferred_layout (loader->engine, p, layout.rows, d, 3 * d, &l->qkv, error)
-      || !preferred_layout (loader->engine, p, layout.rows, d, d, &l->proj, error)
+  if (!preferred_layout (loader->engine, p, layout.rows, d, 3 * a, &l->qkv, error)
+      || !preferred_layout (loader->engine, p, layout.rows, a, d, &l->proj, error)
       || !preferred_layout (loader->engine, p, layout.rows, d, inter, &l->fc1, error)
       || !preferred_layout (loader->engine, p, layout.rows, inter, d, &l->fc2, error))
     return FALSE;
   for (guint i = 0; i < c->num_hidden_layers; i++) {
     TsfLayerWeights *w = &loader->weights->layers[i];
-    if (!prepare_weight (loader, &w->qkv.weight, d, 3 * d, &l->qkv, error)
-        || !prepare_weight (loader, &w->proj.weight, d, d, &l->proj, error)
+    if ((w->qkv.weight != NULL     /* every scheme but the grouped ones */
+            && (!prepare_weight (loader, &w->qkv.weight, d, 3 * d, &l->qkv, error)
+                || !prepare_weight (loader, &w->proj.weight, d, d, &l->proj, error)))
+        || !prepare_steps (loader, w, error)
+        || !prepare_gate (loader, w, error)
         || !prepare_weight (loader, &w->intermediate.weight, d, inter, &l->fc1, error)
         || !prepare_weight (loader, &w->output.weight, inter, d, &l->fc2, error))
       return FALSE;

@@ -19,11 +19,18 @@ plan_free (TsfPlan *plan)
 {
   gfloat **buffers[] = { &plan->patches, &plan->embeddings, &plan->hidden[0], &plan->hidden[1],
     &plan->hidden[2], &plan->normed, &plan->projected, &plan->attended, &plan->qkv,
-    &plan->scores, &plan->mlp, &plan->logits };
+    &plan->scores, &plan->mlp, &plan->mlp_gate, &plan->logits, &plan->gathered_qkv,
+    &plan->gathered };
 
   tsf_program_free (plan->program);
   for (guint i = 0; i < G_N_ELEMENTS (buffers); i++)
     g_aligned_free (*buffers[i]);
+  for (guint i = 0; i < TSF_MAX_ATTENTION_STEPS; i++) {
+    g_free (plan->groups[i].rows);
+    g_aligned_free (plan->rotary[i]);
+  }
+  g_aligned_free (plan->cls_scores);
+  g_free (plan->key_mask);
   g_free (plan);
 }
 
@@ -32,7 +39,7 @@ plan_alloc_buffers (TsfPlan *plan, const TsfConfig *c, const TsfAttentionView *v
     guint n_views)
 {
   const TsfLayout *l = &plan->layout;
-  gsize d = c->hidden_size, rows = l->rows, scores = 0;
+  gsize d = c->hidden_size, a = tsf_config_attention_size (c), rows = l->rows, scores = 0;
 
   for (guint i = 0; i < n_views; i++)
     scores = MAX (scores, views[i].groups * views[i].heads_per_step * views[i].length
@@ -44,11 +51,29 @@ plan_alloc_buffers (TsfPlan *plan, const TsfConfig *c, const TsfAttentionView *v
     plan->hidden[i] = plan_alloc (plan, rows * d);
   plan->normed = plan_alloc (plan, rows * d);
   plan->projected = plan_alloc (plan, rows * d);
-  plan->attended = plan_alloc (plan, rows * d);
-  plan->qkv = plan_alloc (plan, rows * 3 * d);
+  plan->attended = plan_alloc (plan, rows * a);
+  plan->qkv = plan_alloc (plan, rows * 3 * a);
   plan->scores = plan_alloc (plan, scores);
   plan->mlp = plan_alloc (plan, rows * c->intermediate_size);
   plan->logits = plan_alloc (plan, c->num_labels);
+  if (l->scheme->n_steps > 0) {
+    gsize gathered = tsf_grouped_rows (views, n_views);
+    plan->gathered_qkv = plan_alloc (plan, gathered * 3 * a);
+    plan->gathered = plan_alloc (plan, gathered * a);
+  }
+  if (l->scheme->geglu)
+    plan->mlp_gate = plan_alloc (plan, rows * c->intermediate_size);
+  if (l->scheme->frame_mask) {
+    plan->key_mask = g_malloc (1 + l->frames);
+    memset (plan->key_mask, 1, 1 + l->frames);
+    plan->buffer_bytes += 1 + l->frames;
+  }
+  if (l->scheme->cls_attends_all)
+    plan->cls_scores = plan_alloc (plan, rows);
+  for (guint s = 0; c->rotary_emb && s < l->scheme->n_steps; s++)
+    if (l->scheme->grouped_steps[s].rotary != TSF_ROTARY_NONE)   /* cos and sin */
+      plan->rotary[s] = plan_alloc (plan,
+          2 * MAX (l->frames, l->patches) * a / c->num_attention_heads);
 }
 
 static TsfPlan *
@@ -154,13 +179,36 @@ tsf_runner_prepare (TsfRunner *runner, const TsfClipShape *shape, GError **error
   return get_plan (runner, shape, error) != NULL;
 }
 
+/* The plan's key mask from the run's frame mask (NULL: every frame). */
+static gboolean
+set_frame_mask (TsfPlan *plan, const guint8 *mask, GError **error)
+{
+  guint kept = 0;
+
+  if (plan->key_mask == NULL) {
+    if (mask == NULL)
+      return TRUE;
+    g_set_error (error, TSF_ERROR, TSF_ERROR_UNSUPPORTED, "A frame mask was given, but this "
+        "model (%s attention) takes none; only lucidrains' TimeSformer-pytorch models do",
+        tsf_attention_type_to_string (plan->layout.scheme->type));
+    return FALSE;
+  }
+  for (guint t = 0; t < plan->layout.frames; t++)
+    kept += plan->key_mask[1 + t] = mask == NULL || mask[t] != 0;
+  if (kept > 0)
+    return TRUE;
+  g_set_error (error, TSF_ERROR, TSF_ERROR_INPUT, "The frame mask removes all %u frames of the "
+      "clip; at least one must stay", plan->layout.frames);
+  return FALSE;
+}
+
 gboolean
 tsf_runner_run (TsfRunner *runner, const gfloat *clip, const TsfClipShape *shape,
-    gfloat *logits, GError **error)
+    const guint8 *mask, gfloat *logits, GError **error)
 {
   TsfPlan *plan = get_plan (runner, shape, error);
 
-  if (plan == NULL)
+  if (plan == NULL || !set_frame_mask (plan, mask, error))
     return FALSE;
   TSF_DNNL_CHECK (dnnl_memory_set_data_handle (plan->clip, (void *) clip), error, FALSE);
   if (!tsf_program_run (plan->program, runner->stream, error))

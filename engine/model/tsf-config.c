@@ -33,7 +33,12 @@ static const gchar *const attention_names[] = {
   [TSF_ATTENTION_DIVIDED_SPACE_TIME] = "divided_space_time",
   [TSF_ATTENTION_JOINT_SPACE_TIME] = "joint_space_time",
   [TSF_ATTENTION_SPACE_ONLY] = "space_only",
+  [TSF_ATTENTION_SPARSE_LOCAL_GLOBAL] = "sparse_local_global",
+  [TSF_ATTENTION_AXIAL] = "axial",
+  [TSF_ATTENTION_TIMESFORMER_PYTORCH] = "timesformer_pytorch",
 };
+/* config.json names the Hugging Face layouts' types only (those before this one) */
+#define N_CONFIG_JSON_TYPES TSF_ATTENTION_TIMESFORMER_PYTORCH
 
 const gchar *
 tsf_attention_type_to_string (TsfAttentionType type)
@@ -82,6 +87,12 @@ tsf_config_init_defaults (TsfConfig *config)
   config->num_labels = 2;
   config->labels = NULL;
   init_preprocessing (config);
+}
+
+guint
+tsf_config_attention_size (const TsfConfig *config)
+{
+  return config->attention_size != 0 ? config->attention_size : config->hidden_size;
 }
 
 void
@@ -135,10 +146,23 @@ validate_model (const TsfConfig *config, const gchar *filename, GError **error)
         "of patch_size", filename, config->patch_size, config->image_size);
     return FALSE;
   }
-  if (config->hidden_size % config->num_attention_heads != 0) {
+  if (config->attention_size == 0 && config->hidden_size % config->num_attention_heads != 0) {
     g_set_error (error, TSF_ERROR, TSF_ERROR_CONFIG,
         "%s: hidden_size %u is not divisible by num_attention_heads %u",
         filename, config->hidden_size, config->num_attention_heads);
+    return FALSE;
+  }
+  if (config->attention_type == TSF_ATTENTION_TIMESFORMER_PYTORCH && config->qkv_bias) {
+    g_set_error (error, TSF_ERROR, TSF_ERROR_CONFIG,
+        "%s: a timesformer_pytorch model has no qkv bias; qkv_bias must be false", filename);
+    return FALSE;
+  }
+  if (config->attention_size % config->num_attention_heads != 0
+      || config->attention_size > TSF_MAX_HIDDEN_SIZE) {
+    g_set_error (error, TSF_ERROR, TSF_ERROR_CONFIG,
+        "%s: an attention size of %u (heads x head size) must be a multiple of the %u heads "
+        "and at most %d", filename, config->attention_size, config->num_attention_heads,
+        TSF_MAX_HIDDEN_SIZE);
     return FALSE;
   }
   guint64 side = config->image_size / config->patch_size;
@@ -152,7 +176,8 @@ validate_model (const TsfConfig *config, const gchar *filename, GError **error)
   }
   if ((guint) config->attention_type >= G_N_ELEMENTS (attention_names)) {
     g_set_error (error, TSF_ERROR, TSF_ERROR_CONFIG,
-        "%s: attention_type %d is not one of divided_space_time, joint_space_time, space_only",
+        "%s: attention_type %d is not one of divided_space_time, joint_space_time, space_only, "
+        "sparse_local_global, axial",
         filename, (gint) config->attention_type);
     return FALSE;
   }
@@ -198,7 +223,7 @@ static gboolean
 parse_attention_type (const gchar *filename, const gchar *value, TsfAttentionType *type,
     GError **error)
 {
-  for (guint i = 0; i < G_N_ELEMENTS (attention_names); i++) {
+  for (guint i = 0; i < N_CONFIG_JSON_TYPES; i++) {
     if (g_strcmp0 (value, attention_names[i]) == 0) {
       *type = i;
       return TRUE;
@@ -206,7 +231,7 @@ parse_attention_type (const gchar *filename, const gchar *value, TsfAttentionTyp
   }
   g_set_error (error, TSF_ERROR, TSF_ERROR_UNSUPPORTED,
       "%s: attention_type '%s' is not supported; expected divided_space_time, "
-      "joint_space_time or space_only", filename, value);
+      "joint_space_time, space_only, sparse_local_global or axial", filename, value);
   return FALSE;
 }
 
@@ -499,6 +524,161 @@ read_file (const gchar *path, const gchar *what, gchar **contents, gsize *length
       what, local->message);
   g_error_free (local);
   return FALSE;
+}
+
+/* ---- timesformer_pytorch.json (lucidrains' TimeSformer keyword arguments) ---- */
+
+#define LUCIDRAINS_LAYER_NORM_EPS 1e-5   /* nn.LayerNorm's default, which the library keeps */
+#define LUCIDRAINS_FF_MULT 4             /* GEGLU: dim -> 2 x 4 dim, 4 dim -> dim */
+
+typedef struct {
+  const gchar *name;
+  gsize offset;            /* a guint of TsfConfig */
+  guint fallback;          /* the library's default; 0 = required */
+} UintArgument;
+
+static const UintArgument uint_arguments[] = {
+  { "dim", G_STRUCT_OFFSET (TsfConfig, hidden_size), 0 },
+  { "num_frames", G_STRUCT_OFFSET (TsfConfig, num_frames), 0 },
+  { "num_classes", G_STRUCT_OFFSET (TsfConfig, num_labels), 0 },
+  { "image_size", G_STRUCT_OFFSET (TsfConfig, image_size), 224 },
+  { "patch_size", G_STRUCT_OFFSET (TsfConfig, patch_size), 16 },
+  { "channels", G_STRUCT_OFFSET (TsfConfig, num_channels), 3 },
+  { "depth", G_STRUCT_OFFSET (TsfConfig, num_hidden_layers), 12 },
+  { "heads", G_STRUCT_OFFSET (TsfConfig, num_attention_heads), 8 },
+};
+
+static const gchar *const other_arguments[] = {
+  "dim_head", "rotary_emb", "shift_tokens", "labels", "attn_dropout", "ff_dropout", NULL
+};
+
+static gboolean
+known_argument (const gchar *name)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (uint_arguments); i++)
+    if (strcmp (name, uint_arguments[i].name) == 0)
+      return TRUE;
+  return g_strv_contains (other_arguments, name);
+}
+
+static gboolean
+check_arguments (JsonObject *root, const gchar *file, GError **error)
+{
+  g_autoptr (GList) members = json_object_get_members (root);
+
+  for (GList *m = members; m != NULL; m = m->next)
+    if (!known_argument (m->data)) {
+      g_set_error (error, TSF_ERROR, TSF_ERROR_CONFIG, "%s: unknown argument '%s'; expected "
+          "TimeSformer's keyword arguments (dim, num_frames, num_classes, image_size, "
+          "patch_size, channels, depth, heads, dim_head, rotary_emb, shift_tokens) and "
+          "labels", file, (const gchar *) m->data);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+read_uint_arguments (JsonObject *root, const gchar *file, TsfConfig *config, GError **error)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (uint_arguments); i++) {
+    const UintArgument *a = &uint_arguments[i];
+    guint *value = G_STRUCT_MEMBER_P (config, a->offset);
+
+    if (a->fallback == 0 && !json_object_has_member (root, a->name)) {
+      g_set_error (error, TSF_ERROR, TSF_ERROR_CONFIG, "%s: '%s' is missing; the library "
+          "requires it", file, a->name);
+      return FALSE;
+    }
+    *value = a->fallback;
+    if (!tsf_json_get_uint (root, file, a->name, 1, G_MAXINT, value, error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/* "labels": a list of num_classes strings. */
+static gboolean
+read_labels (JsonObject *root, const gchar *file, TsfConfig *config, GError **error)
+{
+  JsonNode *node = json_object_get_member (root, "labels");
+  JsonArray *labels;
+
+  if (node == NULL)
+    return TRUE;
+  if (!JSON_NODE_HOLDS_ARRAY (node))
+    return tsf_json_type_error (file, "labels", "a list of class names", node, error);
+  labels = json_node_get_array (node);
+  if (json_array_get_length (labels) != config->num_labels) {
+    g_set_error (error, TSF_ERROR, TSF_ERROR_CONFIG, "%s: 'labels' has %u names; num_classes "
+        "is %u", file, json_array_get_length (labels), config->num_labels);
+    return FALSE;
+  }
+  config->labels = g_new0 (gchar *, config->num_labels + 1);
+  for (guint i = 0; i < config->num_labels; i++) {
+    JsonNode *label = json_array_get_element (labels, i);
+    if (!JSON_NODE_HOLDS_VALUE (label) || json_node_get_value_type (label) != G_TYPE_STRING)
+      return tsf_json_type_error (file, "labels", "a list of strings", label, error);
+    config->labels[i] = g_strdup (json_node_get_string (label));
+  }
+  return TRUE;
+}
+
+/* The library's other arguments: dim_head (64), rotary_emb (true), shift_tokens (false). */
+static gboolean
+read_attention_arguments (JsonObject *root, const gchar *file, TsfConfig *config,
+    GError **error)
+{
+  guint dim_head = 64;
+
+  config->rotary_emb = TRUE;
+  config->shift_tokens = FALSE;
+  if (!tsf_json_get_uint (root, file, "dim_head", 1, G_MAXINT, &dim_head, error)
+      || !tsf_json_get_bool (root, file, "rotary_emb", &config->rotary_emb, error)
+      || !tsf_json_get_bool (root, file, "shift_tokens", &config->shift_tokens, error))
+    return FALSE;
+  if ((guint64) dim_head * config->num_attention_heads > G_MAXINT) {
+    g_set_error (error, TSF_ERROR, TSF_ERROR_CONFIG, "%s: heads %u x dim_head %u is too "
+        "large", file, config->num_attention_heads, dim_head);
+    return FALSE;
+  }
+  config->attention_size = dim_head * config->num_attention_heads;
+  if (config->rotary_emb && dim_head % 2 != 0) {
+    g_set_error (error, TSF_ERROR, TSF_ERROR_CONFIG, "%s: rotary_emb needs an even dim_head, "
+        "found %u (the library fails on an odd one)", file, dim_head);
+    return FALSE;
+  }
+  if (config->shift_tokens && config->hidden_size < 3) {
+    g_set_error (error, TSF_ERROR, TSF_ERROR_CONFIG, "%s: shift_tokens needs dim >= 3", file);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+tsf_config_parse_timesformer_pytorch (TsfConfig *config, const gchar *text, gsize length,
+    const gchar *file, GError **error)
+{
+  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
+  JsonObject *root = tsf_json_parse_object (parser, text, length, file, TSF_ERROR_CONFIG,
+      error);
+
+  gboolean ok = root != NULL && check_arguments (root, file, error)
+      && read_uint_arguments (root, file, config, error)
+      && read_attention_arguments (root, file, config, error)
+      && read_labels (root, file, config, error);
+
+  if (ok) {
+    config->intermediate_size = LUCIDRAINS_FF_MULT * config->hidden_size;
+    config->layer_norm_eps = LUCIDRAINS_LAYER_NORM_EPS;
+    config->qkv_bias = FALSE;
+    config->attention_type = TSF_ATTENTION_TIMESFORMER_PYTORCH;
+    /* the default recipe for the model's own size (preprocessor_config.json may change it) */
+    config->resize_shortest_edge = config->crop_width = config->crop_height = config->image_size;
+    ok = tsf_config_validate (config, file, error);
+  }
+  if (!ok)
+    tsf_config_clear (config);
+  return ok;
 }
 
 gboolean

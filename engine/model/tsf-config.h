@@ -30,6 +30,15 @@ gboolean tsf_config_parse (TsfConfig *config, const gchar *json, gsize length,
 gboolean tsf_config_parse_preprocessor (TsfConfig *config, const gchar *json, gsize length,
     const gchar *filename, GError **error);
 
+/* timesformer_pytorch.json text: lucidrains' TimeSformer keyword arguments (dim, num_frames,
+ * num_classes required; image_size, patch_size, channels, depth, heads, dim_head, rotary_emb,
+ * shift_tokens with the library's defaults; optional labels; unknown keys refused) as a
+ * timesformer_pytorch config (GEGLU 4 x dim, eps 1e-5, no qkv bias), validated. `config`
+ * holds the defaults (tsf_config_init_defaults); labels may be left NULL; on failure it is
+ * cleared. */
+gboolean tsf_config_parse_timesformer_pytorch (TsfConfig *config, const gchar *text,
+    gsize length, const gchar *filename, GError **error);
+
 /* config.json (required) and preprocessor_config.json (optional) from a model directory. */
 gboolean tsf_config_load_dir (TsfConfig *config, const gchar *dir, GError **error);
 
@@ -40,6 +49,8 @@ gboolean tsf_config_validate (const TsfConfig *config, const gchar *filename, GE
 /* TimesformerConfig defaults (num_labels 2) and the documented preprocessing; labels NULL
  * (read as "LABEL_<i>"). */
 void tsf_config_init_defaults (TsfConfig *config);
+/* Heads x head size: attention_size, or hidden_size when it is 0. */
+guint tsf_config_attention_size (const TsfConfig *config);
 /* `dest` is overwritten (not cleared first). */
 void tsf_config_copy (TsfConfig *dest, const TsfConfig *src);
 

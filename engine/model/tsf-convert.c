@@ -279,6 +279,14 @@ tsf_convert_to_hf (const gchar *source, const TsfModelOptions *options, const gc
   tensors = tsf_source_open_with_options (source, options, &config, NULL, error);
   if (!tensors)
     return FALSE;
+  if (config.attention_type == TSF_ATTENTION_TIMESFORMER_PYTORCH) {
+    g_set_error (error, TSF_ERROR, TSF_ERROR_UNSUPPORTED, "%s is a lucidrains "
+        "TimeSformer-pytorch model; it has no Hugging Face TimesformerForVideoClassification "
+        "equivalent (GEGLU, rotary or flat positions): use the folder itself", source);
+    tsf_tensor_set_free (tensors);
+    tsf_config_clear (&config);
+    return FALSE;
+  }
   /* checks every tensor against the config (names, shapes, none missing or extra) */
   weights = tsf_weights_bind (&config, tensors, error);
   if (!weights) {

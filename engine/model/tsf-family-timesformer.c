@@ -23,6 +23,7 @@ timesformer_normalise_names (TsfTensorSet *tensors, GError **error)
 
 const TsfModelFamily tsf_family_timesformer = {
   .name = "TimeSformer (Hugging Face, official)",
+  .config_file = "config.json",
   .load_config = tsf_config_load_dir,
   .recognises = timesformer_recognises,
   .normalise_names = timesformer_normalise_names,

@@ -3,9 +3,9 @@
  * A family is a small table of functions: how its config is read, how its tensors are named
  * and checked, and which attention scheme builds its blocks. Every family binds its tensors to
  * the same TsfWeights (the parameters the forward pass reads), so the forward pass does not
- * know families. Today: TimeSformer as Hugging Face and the official code ship it
- * (tsf-family-timesformer.c); next: lucidrains' TimeSformer-pytorch (a new file and a line
- * in the table of tsf-family.c).
+ * know families. TimeSformer as Hugging Face and the official code ship it
+ * (tsf-family-timesformer.c) and lucidrains' TimeSformer-pytorch (tsf-family-lucidrains.c,
+ * built by the scheme timesformer_pytorch, tsf-attention-lucidrains.c).
  */
 #pragma once
 
@@ -17,6 +17,10 @@ G_BEGIN_DECLS
 
 typedef struct {
   const gchar *name;
+  /* the file that makes a directory this family's (the default family: config.json) */
+  const gchar *config_file;
+  /* the weights file of its directories; NULL: model.safetensors or pytorch_model.bin */
+  const gchar *weights_file;
   /* config.json (and preprocessor_config.json) of a model directory; `config` holds the
    * defaults (tsf_config_init_defaults) */
   gboolean (*load_config) (TsfConfig *config, const gchar *dir, GError **error);
@@ -35,11 +39,14 @@ typedef struct {
 } TsfModelFamily;
 
 extern const TsfModelFamily tsf_family_timesformer;
+extern const TsfModelFamily tsf_family_lucidrains;
 
-/* The family of a model directory's config.json (today: the only one). */
+/* The family of config.json and of checkpoints no family recognises. */
 const TsfModelFamily *tsf_model_family_default (void);
-/* The first family that recognises `tensors`; the default family when none does (its
- * binding then names what is wrong). */
+/* The first family whose config_file `dir` holds; else the default. */
+const TsfModelFamily *tsf_model_family_for_dir (const gchar *dir);
+/* The first family other than the default that recognises `tensors`; else the default
+ * family (which recognises its own, and whose binding names what is wrong otherwise). */
 const TsfModelFamily *tsf_model_family_find (const TsfTensorSet *tensors);
 
 G_END_DECLS

@@ -191,12 +191,19 @@ tsf_session_prepare (TsfSession *session, const TsfClipShape *shape, GError **er
 }
 
 gboolean
-tsf_session_run (TsfSession *session, const gfloat *clip, const TsfClipShape *shape,
-    gfloat *logits, GError **error)
+tsf_session_run_masked (TsfSession *session, const gfloat *clip, const TsfClipShape *shape,
+    const guint8 *mask, gfloat *logits, GError **error)
 {
   g_return_val_if_fail (session != NULL && clip != NULL && shape != NULL && logits != NULL,
       FALSE);
-  return tsf_runner_run (session->runner, clip, shape, logits, error);
+  return tsf_runner_run (session->runner, clip, shape, mask, logits, error);
+}
+
+gboolean
+tsf_session_run (TsfSession *session, const gfloat *clip, const TsfClipShape *shape,
+    gfloat *logits, GError **error)
+{
+  return tsf_session_run_masked (session, clip, shape, NULL, logits, error);
 }
 
 guint64
@@ -241,14 +248,21 @@ tsf_model_prepare (TsfModel *model, const TsfClipShape *shape, GError **error)
 }
 
 gboolean
-tsf_model_run (TsfModel *model, const gfloat *clip, const TsfClipShape *shape, gfloat *logits,
-    GError **error)
+tsf_model_run_masked (TsfModel *model, const gfloat *clip, const TsfClipShape *shape,
+    const guint8 *mask, gfloat *logits, GError **error)
 {
   TsfSession *session;
 
   g_return_val_if_fail (clip != NULL && shape != NULL && logits != NULL, FALSE);
   session = default_session (model, error);
-  return session != NULL && tsf_session_run (session, clip, shape, logits, error);
+  return session != NULL && tsf_session_run_masked (session, clip, shape, mask, logits, error);
+}
+
+gboolean
+tsf_model_run (TsfModel *model, const gfloat *clip, const TsfClipShape *shape, gfloat *logits,
+    GError **error)
+{
+  return tsf_model_run_masked (model, clip, shape, NULL, logits, error);
 }
 
 gboolean

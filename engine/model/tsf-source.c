@@ -2,6 +2,7 @@
  * - A Hugging Face directory: config.json, optional preprocessor_config.json, and weights in
  *   model.safetensors (preferred) or pytorch_model.bin (a PyTorch zip checkpoint, Hugging
  *   Face or official names).
+ * - A lucidrains TimeSformer-pytorch directory: timesformer_pytorch.json and model.pt.
  * - A PyTorch checkpoint file (official .pyth, pytorch_model.bin...): with a config.json next
  *   to it that config is used; else the checkpoint must use the official names and its config
  *   is inferred from the tensor shapes. */
@@ -52,15 +53,19 @@ check_exists (const gchar *path, GError **error)
   return FALSE;
 }
 
-/* A directory: its config.json, then its weights. */
+/* A directory: its family's config (config.json, timesformer_pytorch.json), then its
+ * weights. */
 static TsfTensorSet *
 open_directory (const gchar *dir, TsfConfig *config, GError **error)
 {
+  const TsfModelFamily *family = tsf_model_family_for_dir (dir);
+  g_autofree gchar *weights = family->weights_file == NULL ? NULL
+      : g_build_filename (dir, family->weights_file, NULL);
   TsfTensorSet *tensors;
 
-  if (!tsf_model_family_default ()->load_config (config, dir, error))
+  if (!family->load_config (config, dir, error))
     return NULL;
-  tensors = open_weights (dir, error);
+  tensors = weights != NULL ? tsf_torchzip_open (weights, error) : open_weights (dir, error);
   if (tensors && !tsf_model_family_find (tensors)->normalise_names (tensors, error))
     g_clear_pointer (&tensors, tsf_tensor_set_free);
   return tensors;

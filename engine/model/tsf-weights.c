@@ -8,19 +8,13 @@
 
 #include <string.h>
 
-typedef enum {
-  INIT_LINEAR,     /* random weights, std 0.02 */
-  INIT_BIAS,       /* small */
-  INIT_NORM_SCALE, /* near 1 */
-} InitKind;
-
 typedef struct {
   gchar *name;
   guint ndim;
   gint64 shape[4];
   const gfloat **slot;
   gboolean optional;  /* may be absent (no slot is filled) */
-  InitKind init;
+  TsfInitKind init;
 } Expected;
 
 static void
@@ -29,13 +23,9 @@ expected_clear (gpointer data)
   g_free (((Expected *) data)->name);
 }
 
-static void
-expect (GArray *table, const gfloat **slot, InitKind init, guint ndim, const gint64 *shape,
-    const gchar *format, ...) G_GNUC_PRINTF (6, 7);
-
-static void
-expect (GArray *table, const gfloat **slot, InitKind init, guint ndim, const gint64 *shape,
-    const gchar *format, ...)
+void
+tsf_weights_expect (GArray *table, const gfloat **slot, TsfInitKind init, guint ndim,
+    const gint64 *shape, const gchar *format, ...)
 {
   Expected e = { 0 };
   va_list args;
@@ -50,45 +40,64 @@ expect (GArray *table, const gfloat **slot, InitKind init, guint ndim, const gin
   g_array_append_val (table, e);
 }
 
-static void
-expect_linear (GArray *table, TsfLinear *linear, gint64 out, gint64 in, gboolean bias,
+void
+tsf_weights_expect_linear (GArray *table, TsfLinear *linear, gint64 out, gint64 in, gboolean bias,
     const gchar *prefix)
 {
-  expect (table, &linear->weight, INIT_LINEAR, 2, (gint64[]) { out, in }, "%s.weight", prefix);
+  tsf_weights_expect (table, &linear->weight, TSF_INIT_LINEAR, 2, (gint64[]) { out, in },
+      "%s.weight", prefix);
   if (bias)
-    expect (table, &linear->bias, INIT_BIAS, 1, (gint64[]) { out }, "%s.bias", prefix);
+    tsf_weights_expect (table, &linear->bias, TSF_INIT_BIAS, 1, (gint64[]) { out }, "%s.bias",
+        prefix);
 }
 
-static void
-expect_norm (GArray *table, TsfNorm *norm, gint64 hidden, const gchar *prefix)
+void
+tsf_weights_expect_norm (GArray *table, TsfNorm *norm, gint64 hidden, const gchar *prefix)
 {
-  expect (table, &norm->weight, INIT_NORM_SCALE, 1, (gint64[]) { hidden }, "%s.weight", prefix);
-  expect (table, &norm->bias, INIT_BIAS, 1, (gint64[]) { hidden }, "%s.bias", prefix);
+  tsf_weights_expect (table, &norm->weight, TSF_INIT_NORM_SCALE, 1, (gint64[]) { hidden },
+      "%s.weight", prefix);
+  tsf_weights_expect (table, &norm->bias, TSF_INIT_BIAS, 1, (gint64[]) { hidden }, "%s.bias",
+      prefix);
 }
 
 static void
 expect_layer (GArray *table, const TsfConfig *config, TsfLayerWeights *layer, guint index)
 {
+  const TsfAttentionScheme *scheme = tsf_attention_scheme (config->attention_type);
   gint64 d = config->hidden_size, inter = config->intermediate_size;
   gchar *p = g_strdup_printf ("timesformer.encoder.layer.%u", index);
   gchar *name;
 
 #define SUB(suffix) (g_free (name), name = g_strconcat (p, suffix, NULL))
   name = NULL;
-  if (tsf_attention_scheme (config->attention_type)->temporal_block) {
-    expect_norm (table, &layer->temporal_layernorm, d, SUB (".temporal_layernorm"));
-    expect_linear (table, &layer->temporal_qkv, 3 * d, d, config->qkv_bias,
+  if (scheme->temporal_block) {
+    tsf_weights_expect_norm (table, &layer->temporal_layernorm, d, SUB (".temporal_layernorm"));
+    tsf_weights_expect_linear (table, &layer->temporal_qkv, 3 * d, d, config->qkv_bias,
         SUB (".temporal_attention.attention.qkv"));
-    expect_linear (table, &layer->temporal_proj, d, d, TRUE,
+    tsf_weights_expect_linear (table, &layer->temporal_proj, d, d, TRUE,
         SUB (".temporal_attention.output.dense"));
-    expect_linear (table, &layer->temporal_dense, d, d, TRUE, SUB (".temporal_dense"));
+    tsf_weights_expect_linear (table, &layer->temporal_dense, d, d, TRUE, SUB (".temporal_dense"));
   }
-  expect_norm (table, &layer->layernorm_before, d, SUB (".layernorm_before"));
-  expect_linear (table, &layer->qkv, 3 * d, d, config->qkv_bias, SUB (".attention.attention.qkv"));
-  expect_linear (table, &layer->proj, d, d, TRUE, SUB (".attention.output.dense"));
-  expect_norm (table, &layer->layernorm_after, d, SUB (".layernorm_after"));
-  expect_linear (table, &layer->intermediate, inter, d, TRUE, SUB (".intermediate.dense"));
-  expect_linear (table, &layer->output, d, inter, TRUE, SUB (".output.dense"));
+  if (scheme->n_steps == 0) {
+    tsf_weights_expect_norm (table, &layer->layernorm_before, d, SUB (".layernorm_before"));
+    tsf_weights_expect_linear (table, &layer->qkv, 3 * d, d, config->qkv_bias,
+        SUB (".attention.attention.qkv"));
+    tsf_weights_expect_linear (table, &layer->proj, d, d, TRUE, SUB (".attention.output.dense"));
+  }
+  for (guint s = 0; s < scheme->n_steps; s++) {
+    const gchar *step = scheme->step_names[s];
+    g_autofree gchar *norm = g_strdup_printf (".%s_layernorm", step);
+    g_autofree gchar *qkv = g_strdup_printf (".%s_attention.attention.qkv", step);
+    g_autofree gchar *proj = g_strdup_printf (".%s_attention.output.dense", step);
+
+    tsf_weights_expect_norm (table, &layer->step_layernorm[s], d, SUB (norm));
+    tsf_weights_expect_linear (table, &layer->step_qkv[s], 3 * d, d, config->qkv_bias, SUB (qkv));
+    tsf_weights_expect_linear (table, &layer->step_proj[s], d, d, TRUE, SUB (proj));
+  }
+  tsf_weights_expect_norm (table, &layer->layernorm_after, d, SUB (".layernorm_after"));
+  tsf_weights_expect_linear (table, &layer->intermediate, inter, d, TRUE,
+      SUB (".intermediate.dense"));
+  tsf_weights_expect_linear (table, &layer->output, d, inter, TRUE, SUB (".output.dense"));
 #undef SUB
   g_free (name);
   g_free (p);
@@ -103,22 +112,27 @@ expected_tensors (const TsfConfig *config, TsfWeights *weights)
   gint64 grid = config->image_size / config->patch_size;
 
   g_array_set_clear_func (table, expected_clear);
-  expect (table, &weights->patch_weight, INIT_LINEAR, 4,
+  if (tsf_attention_scheme (config->attention_type)->expect_tensors != NULL) {
+    tsf_attention_scheme (config->attention_type)->expect_tensors (table, config, weights);
+    return table;
+  }
+  tsf_weights_expect (table, &weights->patch_weight, TSF_INIT_LINEAR, 4,
       (gint64[]) { d, config->num_channels, p, p },
       "timesformer.embeddings.patch_embeddings.projection.weight");
-  expect (table, &weights->patch_bias, INIT_BIAS, 1, (gint64[]) { d },
+  tsf_weights_expect (table, &weights->patch_bias, TSF_INIT_BIAS, 1, (gint64[]) { d },
       "timesformer.embeddings.patch_embeddings.projection.bias");
-  expect (table, &weights->cls_token, INIT_LINEAR, 3, (gint64[]) { 1, 1, d },
+  tsf_weights_expect (table, &weights->cls_token, TSF_INIT_LINEAR, 3, (gint64[]) { 1, 1, d },
       "timesformer.embeddings.cls_token");
-  expect (table, &weights->position_embeddings, INIT_LINEAR, 3,
+  tsf_weights_expect (table, &weights->position_embeddings, TSF_INIT_LINEAR, 3,
       (gint64[]) { 1, 1 + grid * grid, d }, "timesformer.embeddings.position_embeddings");
   if (tsf_attention_scheme (config->attention_type)->time_embeddings)
-    expect (table, &weights->time_embeddings, INIT_LINEAR, 3,
+    tsf_weights_expect (table, &weights->time_embeddings, TSF_INIT_LINEAR, 3,
         (gint64[]) { 1, config->num_frames, d }, "timesformer.embeddings.time_embeddings");
   for (guint i = 0; i < config->num_hidden_layers; i++)
     expect_layer (table, config, &weights->layers[i], i);
-  expect_norm (table, &weights->layernorm, d, "timesformer.layernorm");
-  expect_linear (table, &weights->classifier, config->num_labels, d, TRUE, "classifier");
+  tsf_weights_expect_norm (table, &weights->layernorm, d, "timesformer.layernorm");
+  tsf_weights_expect_linear (table, &weights->classifier, config->num_labels, d, TRUE,
+      "classifier");
   return table;
 }
 
@@ -276,7 +290,7 @@ random_uniform (guint64 *state)
 }
 
 static void
-fill_random (gfloat *data, gint64 numel, InitKind init, guint64 *state)
+fill_random (gfloat *data, gint64 numel, TsfInitKind init, guint64 *state)
 {
   /* uniform on [-a, a] has std a / sqrt(3) */
   const gfloat std = 0.02f * 1.7320508f;
@@ -284,7 +298,8 @@ fill_random (gfloat *data, gint64 numel, InitKind init, guint64 *state)
   for (gint64 i = 0; i < numel; i++) {
     gfloat u = random_uniform (state);
 
-    data[i] = init == INIT_NORM_SCALE ? 1.0f + 0.1f * u : init == INIT_BIAS ? 0.01f * u : std * u;
+    data[i] = init == TSF_INIT_NORM_SCALE ? 1.0f + 0.1f * u
+        : init == TSF_INIT_BIAS ? 0.01f * u : std * u;
   }
 }
 

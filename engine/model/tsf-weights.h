@@ -6,6 +6,7 @@
 
 #include "timesformer.h"
 #include "tsf-tensors.h"
+#include "tsf-attention.h"
 
 G_BEGIN_DECLS
 
@@ -25,21 +26,33 @@ typedef struct _TsfLayerWeights {
   TsfLinear temporal_qkv;
   TsfLinear temporal_proj;     /* temporal_attention.output.dense */
   TsfLinear temporal_dense;
-  /* every attention type */
+  /* every attention type but the grouped ones (NULL there) */
   TsfNorm layernorm_before;
   TsfLinear qkv;               /* attention.attention.qkv */
   TsfLinear proj;              /* attention.output.dense */
+  /* grouped schemes (axial, sparse_local_global): per attention step (NULL otherwise) */
+  TsfNorm step_layernorm[TSF_MAX_ATTENTION_STEPS];   /* <step>_layernorm */
+  TsfLinear step_qkv[TSF_MAX_ATTENTION_STEPS];       /* <step>_attention.attention.qkv */
+  TsfLinear step_proj[TSF_MAX_ATTENTION_STEPS];      /* <step>_attention.output.dense */
+  /* every attention type */
   TsfNorm layernorm_after;
-  TsfLinear intermediate;      /* intermediate.dense [intermediate, hidden] */
+  TsfLinear intermediate;      /* intermediate.dense [intermediate, hidden]; a GEGLU MLP
+                                * (lucidrains) binds [2 x intermediate, hidden] here and the
+                                * forward pass reads its second half as `gate` */
+  TsfLinear gate;              /* GEGLU only: the half that goes through GELU */
   TsfLinear output;            /* output.dense [hidden, intermediate] */
 } TsfLayerWeights;
 
-typedef struct {
+typedef struct _TsfWeights {
   const gfloat *patch_weight;  /* [hidden, channels, patch, patch] */
   const gfloat *patch_bias;    /* [hidden] */
   const gfloat *cls_token;     /* [hidden] */
   const gfloat *position_embeddings; /* [1 + (image/patch)^2, hidden] */
   const gfloat *time_embeddings;     /* [num_frames, hidden], NULL for space_only */
+  /* lucidrains: position_embeddings is pos_emb [rows, hidden] (one row per token, in token
+   * order; NULL with rotary_emb), and with rotary_emb the library's buffers */
+  const gfloat *time_frequencies;    /* frame_rot_emb.inv_freqs [ceil(head size / 2)] */
+  const gfloat *space_scales;        /* image_rot_emb.scales [floor(head size / 4)] */
   TsfLayerWeights *layers;     /* num_hidden_layers */
   TsfNorm layernorm;           /* timesformer.layernorm */
   TsfLinear classifier;        /* [num_labels, hidden] */
@@ -48,6 +61,25 @@ typedef struct {
   TsfTensorSet *tensors;       /* owned; pointers above may point into it */
   GPtrArray *converted;        /* owned float arrays (converted or realigned tensors) */
 } TsfWeights;
+
+/* The expected-tensor table (an array of entries): what bind checks, new_random fills and
+ * parameter_count counts. A scheme with tensors of its own names them through its
+ * expect_tensors (tsf-attention.h) with these. */
+typedef enum {
+  TSF_INIT_LINEAR,     /* random weights, std 0.02 */
+  TSF_INIT_BIAS,       /* small */
+  TSF_INIT_NORM_SCALE, /* near 1 */
+} TsfInitKind;
+
+void tsf_weights_expect (GArray *table, const gfloat **slot, TsfInitKind init, guint ndim,
+    const gint64 *shape, const gchar *format, ...) G_GNUC_PRINTF (6, 7);
+void tsf_weights_expect_linear (GArray *table, TsfLinear *linear, gint64 out, gint64 in,
+    gboolean bias, const gchar *prefix);
+void tsf_weights_expect_norm (GArray *table, TsfNorm *norm, gint64 hidden, const gchar *prefix);
+
+/* lucidrains' tensors (tsf-family-lucidrains.c): the scheme timesformer_pytorch's table. */
+void tsf_lucidrains_expect_tensors (GArray *table, const TsfConfig *config,
+    TsfWeights *weights);
 
 /* Takes ownership of `tensors` (also on failure). */
 TsfWeights *tsf_weights_bind (const TsfConfig *config, TsfTensorSet *tensors, GError **error);

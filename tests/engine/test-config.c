@@ -90,7 +90,8 @@ static void
 test_attention_type_names (void)
 {
   const TsfAttentionType types[] = { TSF_ATTENTION_DIVIDED_SPACE_TIME,
-    TSF_ATTENTION_JOINT_SPACE_TIME, TSF_ATTENTION_SPACE_ONLY };
+    TSF_ATTENTION_JOINT_SPACE_TIME, TSF_ATTENTION_SPACE_ONLY, TSF_ATTENTION_SPARSE_LOCAL_GLOBAL,
+    TSF_ATTENTION_AXIAL };
   for (guint i = 0; i < G_N_ELEMENTS (types); i++) {
     g_autofree gchar *json = test_tiny_config_json (types[i], NULL);
     TsfConfig config;
@@ -99,6 +100,9 @@ test_attention_type_names (void)
     tsf_config_clear (&config);
   }
   g_assert_cmpstr (tsf_attention_type_to_string (TSF_ATTENTION_SPACE_ONLY), ==, "space_only");
+  g_assert_cmpstr (tsf_attention_type_to_string (TSF_ATTENTION_SPARSE_LOCAL_GLOBAL), ==,
+      "sparse_local_global");
+  g_assert_cmpstr (tsf_attention_type_to_string (TSF_ATTENTION_AXIAL), ==, "axial");
   g_assert_cmpstr (tsf_attention_type_to_string (42), ==, "invalid");
 }
 

@@ -1,4 +1,4 @@
-/* .npy clips: versions 1-3, C and Fortran order, round trip, and bad files. */
+/* .npy clips: versions 1-3, C and Fortran order, float64, round trip, and bad files. */
 #include <string.h>
 
 #include "test-files.h"
@@ -165,11 +165,101 @@ test_not_npy (void)
   assert_npy_fails (4, "{}", 0, TSF_ERROR_UNSUPPORTED, "version 4");
 }
 
+/* A .npy file of float64 values (numpy's default dtype) 0.5, 1.5, ... after `dict`. */
+static GBytes *
+npy_f64_bytes (const gchar *dict, guint count)
+{
+  g_autoptr (GBytes) header = npy_bytes (1, dict, 0);
+  GByteArray *bytes = g_bytes_unref_to_array (g_bytes_ref (header));
+  for (guint i = 0; i < count; i++) {
+    gdouble value = i + 0.5;
+    g_byte_array_append (bytes, (const guint8 *) &value, sizeof value);
+  }
+  return g_byte_array_free_to_bytes (bytes);
+}
+
+static void
+test_float64 (void)
+{
+  g_autoptr (GBytes) c_order = npy_f64_bytes ("{'descr': '<f8', 'fortran_order': False, "
+      "'shape': (2, 3), }", 6);
+  g_autoptr (GBytes) fortran = npy_f64_bytes ("{'descr': '<f8', 'fortran_order': True, "
+      "'shape': (2, 3), }", 6);
+  g_autoptr (GBytes) short_data = npy_f64_bytes ("{'descr': '<f8', 'fortran_order': False, "
+      "'shape': (2, 3), }", 5);
+  TsfNpyArray array;
+  GError *error = NULL;
+
+  g_assert_true (parse (c_order, &array, &error));
+  g_assert_no_error (error);
+  for (guint i = 0; i < 6; i++)
+    g_assert_cmpfloat (array.data[i], ==, i + 0.5);
+  tsf_npy_clear (&array);
+  /* stored column-major: element (i, j) at i + 2 * j */
+  g_assert_true (parse (fortran, &array, &error));
+  for (guint i = 0; i < 2; i++)
+    for (guint j = 0; j < 3; j++)
+      g_assert_cmpfloat (array.data[i * 3 + j], ==, i + 2 * j + 0.5);
+  tsf_npy_clear (&array);
+  g_assert_false (parse (short_data, &array, &error));
+  assert_tsf_error (error, TSF_ERROR_FORMAT, "the shape needs 48 bytes of data, found 40");
+}
+
+/* A .npy file of one-byte values `bytes` after `dict` (bool or uint8 masks). */
+static gchar *
+write_mask_file (const gchar *dir, const gchar *name, const gchar *dict, const guint8 *bytes,
+    gsize n)
+{
+  g_autoptr (GBytes) header = npy_bytes (1, dict, 0);
+  GByteArray *file = g_bytes_unref_to_array (g_bytes_ref (header));
+  g_autoptr (GBytes) data = NULL;
+
+  g_byte_array_append (file, bytes, n);
+  data = g_byte_array_free_to_bytes (file);
+  return test_write_file (dir, name, g_bytes_get_data (data, NULL), g_bytes_get_size (data));
+}
+
+static void
+test_frame_masks (void)
+{
+  gchar *dir = test_dir_new ();
+  const guint8 values[4] = { 1, 0, 7, 0 };
+  g_autofree gchar *bools = write_mask_file (dir, "b.npy", "{'descr': '|b1', "
+      "'fortran_order': False, 'shape': (4,), }", values, 4);
+  g_autofree gchar *bytes = write_mask_file (dir, "u.npy", "{'descr': '|u1', "
+      "'fortran_order': False, 'shape': (4,), }", values, 4);
+  g_autofree gchar *square = write_mask_file (dir, "s.npy", "{'descr': '|u1', "
+      "'fortran_order': False, 'shape': (2, 2), }", values, 4);
+  g_autofree gchar *floats = write_mask_file (dir, "f.npy", "{'descr': '<f4', "
+      "'fortran_order': False, 'shape': (1,), }", values, 4);
+  g_autofree guint8 *mask = NULL;
+  GError *error = NULL;
+  gsize frames = 0;
+
+  for (guint i = 0; i < 2; i++) {
+    g_assert_true (tsf_npy_read_mask (i ? bytes : bools, &mask, &frames, &error));
+    g_assert_no_error (error);
+    g_assert_cmpuint (frames, ==, 4);
+    g_assert_cmpmem (mask, 4, ((guint8[]) { 1, 0, 1, 0 }), 4);
+    g_clear_pointer (&mask, g_free);
+  }
+  g_assert_false (tsf_npy_read_mask (square, &mask, &frames, &error));
+  assert_tsf_error (error, TSF_ERROR_INPUT, "one dimension (frames); this array has 2");
+  g_assert_false (tsf_npy_read_mask (floats, &mask, &frames, &error));
+  assert_tsf_error (error, TSF_ERROR_UNSUPPORTED, "dtype '<f4' is not supported for a frame mask");
+  g_assert_null (mask);
+  /* a clip is not read as a mask's dtype */
+  TsfNpyArray array;
+  g_assert_false (tsf_npy_read (bools, &array, &error));
+  assert_tsf_error (error, TSF_ERROR_UNSUPPORTED, "dtype '|b1' is not supported");
+  test_dir_free (dir);
+}
+
 static void
 test_wrong_dtype (void)
 {
-  assert_npy_fails (1, "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }", 16,
-      TSF_ERROR_UNSUPPORTED, "dtype '<f8' is not supported");
+  assert_npy_fails (1, "{'descr': '<i4', 'fortran_order': False, 'shape': (2,), }", 8,
+      TSF_ERROR_UNSUPPORTED, "dtype '<i4' is not supported");
   assert_npy_fails (1, "{'descr': '>f4', 'fortran_order': False, 'shape': (2,), }", 8,
       TSF_ERROR_UNSUPPORTED, "dtype '>f4'");
 }
@@ -216,6 +306,8 @@ main (int argc, char **argv)
   g_test_add_func ("/npy/round-trip", test_round_trip);
   g_test_add_func ("/npy/missing-file", test_missing_file);
   g_test_add_func ("/npy/not-npy", test_not_npy);
+  g_test_add_func ("/npy/float64", test_float64);
+  g_test_add_func ("/npy/frame-masks", test_frame_masks);
   g_test_add_func ("/npy/wrong-dtype", test_wrong_dtype);
   g_test_add_func ("/npy/truncated-data", test_truncated_data);
   g_test_add_func ("/npy/malformed-header", test_malformed_header);

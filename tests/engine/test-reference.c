@@ -1,5 +1,6 @@
-/* The engine against the PyTorch reference: every case of $TSF_TEST_MODELS/cases.json (models,
- * clips and float64 logits written by tools/make_test_models.py) must give logits within
+/* The engine against the PyTorch reference: every case of $TSF_TEST_MODELS/cases.json and the
+ * Hugging Face cases of seed-cases.json (sparse_local_global, axial) (models, clips and float64
+ * logits written by tools/make_test_models.py) must give logits within
  * 1e-4 * max (1, max |expected|), top-k in the order of the expected softmax, and the labels of
  * the model's config.json. Each model is opened once and runs all its clip shapes, then all
  * cases run again in reverse order (prepared shapes reused after others). */
@@ -18,6 +19,7 @@ typedef struct {
   gchar *model_dir;
   gchar *input_path;
   gchar *expected_path;
+  gchar *mask_path;       /* a frame mask (lucidrains cases), or NULL */
   guint frames, height, width;
 } ReferenceCase;
 
@@ -33,6 +35,7 @@ reference_case_free (ReferenceCase *c)
   g_free (c->model_dir);
   g_free (c->input_path);
   g_free (c->expected_path);
+  g_free (c->mask_path);
   g_free (c);
 }
 
@@ -42,12 +45,14 @@ member_path (JsonObject *object, const gchar *member)
   return g_build_filename (models_dir, json_object_get_string_member (object, member), NULL);
 }
 
-static GPtrArray *
-read_cases (const gchar *manifest)
+/* Adds the cases of `manifest` (in models_dir) to `cases` (seed-cases.json: sparse_local_global
+ * and axial Hugging Face folders, lucidrains folders with and without masks). */
+static void
+read_cases (const gchar *manifest_name, GPtrArray *cases)
 {
+  g_autofree gchar *manifest = g_build_filename (models_dir, manifest_name, NULL);
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autoptr (GError) error = NULL;
-  GPtrArray *cases = g_ptr_array_new_with_free_func ((GDestroyNotify) reference_case_free);
 
   if (!json_parser_load_from_file (parser, manifest, &error))
     g_error ("cannot read %s (built by tests/models): %s", manifest, error->message);
@@ -60,12 +65,13 @@ read_cases (const gchar *manifest)
     c->model_dir = member_path (o, "model");
     c->input_path = member_path (o, "input");
     c->expected_path = member_path (o, "expected");
+    if (json_object_has_member (o, "mask") && !json_object_get_null_member (o, "mask"))
+      c->mask_path = member_path (o, "mask");
     c->frames = json_object_get_int_member (o, "frames");
     c->height = json_object_get_int_member (o, "height");
     c->width = json_object_get_int_member (o, "width");
     g_ptr_array_add (cases, c);
   }
-  return cases;
 }
 
 static TsfModel *
@@ -93,14 +99,38 @@ read_npy (const gchar *path, TsfNpyArray *array)
   return ok;
 }
 
+/* lucidrains: timesformer_pytorch.json's "labels", or LABEL_<i> without them. */
+static void
+check_lucidrains_labels (const TsfConfig *config, const gchar *path)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) error = NULL;
+  JsonObject *root;
+
+  json_parser_load_from_file (parser, path, &error);
+  g_assert_no_error (error);
+  root = json_node_get_object (json_parser_get_root (parser));
+  for (guint i = 0; i < config->num_labels; i++) {
+    g_autofree gchar *generic = g_strdup_printf ("LABEL_%u", i);
+    g_assert_cmpstr (config->labels[i], ==, json_object_has_member (root, "labels")
+        ? json_array_get_string_element (json_object_get_array_member (root, "labels"), i)
+        : generic);
+  }
+}
+
 /* The labels of config.json's id2label, which the engine must have read verbatim. */
 static void
 check_labels (const TsfConfig *config, const gchar *model_dir)
 {
   g_autofree gchar *path = g_build_filename (model_dir, "config.json", NULL);
+  g_autofree gchar *lucidrains = g_build_filename (model_dir, "timesformer_pytorch.json", NULL);
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autoptr (GError) error = NULL;
 
+  if (g_file_test (lucidrains, G_FILE_TEST_EXISTS)) {
+    check_lucidrains_labels (config, lucidrains);
+    return;
+  }
   json_parser_load_from_file (parser, path, &error);
   g_assert_no_error (error);
   JsonObject *id2label = json_object_get_object_member (
@@ -191,7 +221,15 @@ run_clip (const ReferenceCase *c, TsfModel *model, const TsfNpyArray *input,
     return FALSE;
   }
   TsfClipShape shape = { input->shape[0], input->shape[1], input->shape[2], input->shape[3] };
-  gboolean ran = tsf_model_run (model, input->data, &shape, logits, &error);
+  g_autofree guint8 *mask = NULL;
+  gsize mask_frames = 0;
+
+  if (c->mask_path != NULL) {
+    g_assert_true (tsf_npy_read_mask (c->mask_path, &mask, &mask_frames, &error));
+    g_assert_no_error (error);
+    g_assert_cmpuint (mask_frames, ==, c->frames);
+  }
+  gboolean ran = tsf_model_run_masked (model, input->data, &shape, mask, logits, &error);
   g_assert_no_error (error);
   return ran;
 }
@@ -232,8 +270,10 @@ main (int argc, char **argv)
     g_printerr ("TSF_TEST_MODELS is not set: run through meson test (tests/models builds it)\n");
     return 1;
   }
-  g_autofree gchar *manifest = g_build_filename (models_dir, "cases.json", NULL);
-  g_autoptr (GPtrArray) cases = read_cases (manifest);
+  g_autoptr (GPtrArray) cases = g_ptr_array_new_with_free_func (
+      (GDestroyNotify) reference_case_free);
+  read_cases ("cases.json", cases);
+  read_cases ("seed-cases.json", cases);
   g_assert_cmpuint (cases->len, >, 0);
   open_models = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
       (GDestroyNotify) tsf_model_free);

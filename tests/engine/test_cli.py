@@ -59,6 +59,135 @@ def test_bench_and_info():
           f"info: {r.stdout} {r.stderr}")
 
 
+def grouped_engine_flops(config, frames, height, width):
+    """The reference's FLOPs less what the engine does not run: the engine computes qkv and
+    output.dense once per token, the reference once per group for the cls token's copies
+    (2 x 4 D^2 FLOPs per extra copy, per step and layer)."""
+    sys.path.insert(0, os.path.join(os.environ["TSF_SOURCE_ROOT"], "tools"))
+    import timesformer_reference as ref
+    c = ref.read_config(config)
+    grid = (height // c["patch_size"], width // c["patch_size"])
+    copies = sum(len(ref.step_groups(step, frames, grid)) - 1
+                 for step in ref.ATTENTION_STEPS[c["attention_type"]])
+    d = c["hidden_size"]
+    reference = ref.flops(c, frames, height, width)["total"]
+    return reference - c["num_hidden_layers"] * copies * 8 * d * d
+
+
+def test_bench_grouped_schemes():
+    for name in ("axial", "sparse_hd32"):
+        config = os.path.join(MODELS, "seed", name, "config.json")
+        with open(config) as f:
+            c = json.load(f)
+        r = run("bench", "--config", config, "--iterations", "1", "--threads", "1", "--json")
+        check(r.returncode == 0, f"bench {name} failed: {r.stderr}")
+        expected = grouped_engine_flops(config, c["num_frames"], c["image_size"], c["image_size"])
+        gflop = json.loads(r.stdout)["gflop"]
+        check(abs(gflop * 1e9 - expected) < 1e-6 * expected,
+              f"bench {name}: {gflop} GFLOP, expected {expected / 1e9}")
+
+
+def test_trained_axial_model_runs():
+    """An axial model trained by tools/train_on_clips.py on a few clips classifies a clip in the
+    engine as the reference does (what a user does before running it in GStreamer)."""
+    sys.path.insert(0, os.path.join(os.environ["TSF_SOURCE_ROOT"], "tools"))
+    import contextlib
+    import io
+    import torch
+    import timesformer_reference as ref
+    import train_on_clips
+    rng = np.random.default_rng(1)
+    with tempfile.TemporaryDirectory() as tmp:
+        data, out = os.path.join(tmp, "data"), os.path.join(tmp, "axial")
+        for label, level in (("bright", 200), ("dark", 50)):
+            os.makedirs(os.path.join(data, label))
+            for i in range(3):
+                clip = np.clip(level + rng.normal(0, 30, (4, 16, 16, 3)), 0, 255).astype(np.uint8)
+                np.save(os.path.join(data, label, f"clip{i}.npy"), clip)
+        with contextlib.redirect_stderr(io.StringIO()):
+            train_on_clips.main(["--data", data, "--out", out, "--attention-type", "axial",
+                                 "--frames", "4", "--image-size", "16", "--patch-size", "8",
+                                 "--hidden-size", "16", "--layers", "1", "--heads", "2",
+                                 "--epochs", "2", "--threads", "1"])
+        clip = rng.normal(0, 1, (4, 3, 16, 16)).astype(np.float32)
+        path = os.path.join(tmp, "clip.npy")
+        np.save(path, clip)
+        r = run("classify", "--model", out, "--input", path, "--json")
+        check(r.returncode == 0, f"classify the trained model: {r.stderr}")
+        logits = np.array(json.loads(r.stdout)["logits"])
+        expected = ref.classify_clip(ref.load_pretrained(out, torch.float64), clip.astype(np.float64))
+        check(np.abs(logits - expected).max() <= 1e-4 * max(1.0, np.abs(expected).max()),
+              f"trained axial model: {logits} against {expected}")
+        check([t["label"] for t in json.loads(r.stdout)["top"]][0] in ("bright", "dark"), "labels")
+
+
+def seed_case(name):
+    with open(os.path.join(MODELS, "seed-cases.json")) as f:
+        return next(c for c in json.load(f) if c["name"] == name)
+
+
+def test_lucidrains_mask():
+    """classify --mask on a lucidrains folder gives the reference's masked logits (bool and
+    uint8 masks); without the mask the logits differ."""
+    for name in ("lucidrains_rotary_t4_32x32_mask1100",
+                 "lucidrains_shift_learned_t4_32x32_mask1001"):
+        case = seed_case(name)
+        model, clip = os.path.join(MODELS, case["model"]), os.path.join(MODELS, case["input"])
+        r = run("classify", "--model", model, "--input", clip,
+                "--mask", os.path.join(MODELS, case["mask"]), "--json")
+        check(r.returncode == 0, f"classify --mask {name}: {r.stderr}")
+        expected = np.load(os.path.join(MODELS, case["expected"]))
+        logits = np.array(json.loads(r.stdout)["logits"])
+        check(np.abs(logits - expected).max() <= 1e-4 * max(1.0, np.abs(expected).max()),
+              f"{name}: {logits} against {expected}")
+        plain = run("classify", "--model", model, "--input", clip, "--json")
+        unmasked = np.array(json.loads(plain.stdout)["logits"])
+        check(np.abs(unmasked - expected).max() > 1e-3, f"{name}: the mask changed nothing")
+
+
+def test_lucidrains_errors():
+    rotary = os.path.join(MODELS, "seed", "lucidrains_rotary")
+    shift = os.path.join(MODELS, "seed", "lucidrains_shift")
+    learned = os.path.join(MODELS, "seed", "lucidrains_learned")
+    with tempfile.TemporaryDirectory() as tmp:
+        def npy(name, array):
+            path = os.path.join(tmp, name)
+            np.save(path, array)
+            return path
+        clip4 = npy("clip4.npy", np.zeros((4, 3, 32, 32), dtype=np.float32))
+        clip3 = npy("clip3.npy", np.zeros((3, 3, 32, 32), dtype=np.float32))
+        clip4_big = npy("clip4_big.npy", np.zeros((4, 3, 32, 48), dtype=np.float32))
+        none = npy("none.npy", np.zeros(4, dtype=bool))
+        three = npy("three.npy", np.ones(3, dtype=np.uint8))
+        floats = npy("floats.npy", np.ones(4, dtype=np.float32))
+        hf = os.path.join(MODELS, "divided")
+        hf_clip = os.path.join(MODELS, "inputs", "divided_t4_32x32.npy")
+        cases = [
+            ((rotary, clip4, "--mask", none), "removes all 4 frames"),
+            ((rotary, clip4, "--mask", three), "has 3 values"),
+            ((rotary, clip4, "--mask", floats), "for a frame mask"),
+            ((hf, hf_clip, "--mask", none), "takes none"),
+            ((shift, clip3), "exactly num_frames = 4"),
+            ((learned, clip4_big), "pos_emb has 65 rows"),
+        ]
+        for (model, clip, *rest), message in cases:
+            r = run("classify", "--model", model, "--input", clip, *rest)
+            check(r.returncode != 0, f"{model} {clip} {rest} succeeded")
+            check(message in r.stderr, f"{rest}: stderr {r.stderr!r} lacks {message!r}")
+        bad = os.path.join(tmp, "bad")
+        os.makedirs(bad)
+        with open(os.path.join(bad, "timesformer_pytorch.json"), "w") as f:
+            json.dump({"dim": 48, "num_frames": 4, "num_classes": 5, "depht": 2}, f)
+        r = run("info", "--model", bad)
+        check(r.returncode != 0 and "unknown argument 'depht'" in r.stderr, f"info bad: {r.stderr}")
+        r = run("convert", "--model", rotary, "--output", os.path.join(tmp, "hf"))
+        check(r.returncode != 0 and "no Hugging Face" in r.stderr,
+              f"convert lucidrains: {r.stderr}")
+    r = run("info", "--model", os.path.join(MODELS, "seed", "lucidrains_dim_head_32"))
+    check(r.returncode == 0 and "timesformer_pytorch" in r.stdout and "standing still" in r.stdout,
+          f"info lucidrains: {r.stdout} {r.stderr}")
+
+
 def test_errors():
     with tempfile.TemporaryDirectory() as tmp:
         bad_rank = os.path.join(tmp, "rank3.npy")
@@ -130,6 +259,10 @@ def test_checkpoints_and_convert():
 
 test_classify_json()
 test_bench_and_info()
+test_bench_grouped_schemes()
+test_lucidrains_mask()
+test_trained_axial_model_runs()
+test_lucidrains_errors()
 test_errors()
 test_checkpoints_and_convert()
 print("ok")

@@ -31,7 +31,8 @@ fail() { echo "test-install: $*" >&2; (cd "$destdir" && find . -type f | sort) >
 [ -f "$destdir$expected/libgsttimesformer.so" ] || fail "no plugin in $expected"
 [ "$(find "$destdir" -name 'libgsttimesformer.so' | wc -l)" -eq 1 ] || fail "plugin installed twice"
 for file in "$datadir/gst-timesformer/models/motion-shapes/model.safetensors" \
-    "$prefix/bin/timesformer-cli" "$libdir/pkgconfig/gstcliplabels-1.0.pc" \
+    "$prefix/bin/timesformer-cli" "$prefix/bin/timesformer-monitor" \
+    "$libdir/pkgconfig/gstcliplabels-1.0.pc" \
     "$prefix/include/gstreamer-1.0/gst/cliplabels/gstcliplabelsmeta.h"; do
   [ -e "$destdir$file" ] || fail "$file not installed"
 done

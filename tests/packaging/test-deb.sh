@@ -83,6 +83,10 @@ timeout 60 timesformer-cli info --model "$model" >"$work/info.txt" \
 grep -q "rotating counterclockwise" "$work/info.txt" \
   || { echo "test-deb: timesformer-cli info shows no labels:" >&2; cat "$work/info.txt" >&2; exit 1; }
 
+printf '[camera door]\nuri = rtsp://127.0.0.1:9/cam\n' >"$work/monitor.ini"
+timeout 60 timesformer-monitor --check "$work/monitor.ini" >"$work/monitor.txt" \
+  || { echo "test-deb: timesformer-monitor --check failed" >&2; cat "$work/monitor.txt" >&2; exit 1; }
+
 # The -dev package depends on the package of every module its .pc file requires.
 dev_depends=$(dpkg-deb -f "${debs[2]}" Depends)
 for module in $(pkg-config --print-requires --print-requires-private gstcliplabels-1.0 | cut -d' ' -f1); do
@@ -102,7 +106,8 @@ grep -q '^clip 0 ' "$work/print-labels.txt" \
 timeout 300 dpkg --purge "${packages[@]}" >/dev/null
 installed=0
 plugindir=$(pkg-config --variable=pluginsdir gstreamer-1.0)
-for left in "$plugindir/libgsttimesformer.so" /usr/share/gst-timesformer /usr/bin/timesformer-cli; do
+for left in "$plugindir/libgsttimesformer.so" /usr/share/gst-timesformer /usr/bin/timesformer-cli \
+    /usr/bin/timesformer-monitor; do
   [ ! -e "$left" ] || { echo "test-deb: $left is still there after dpkg --purge" >&2; exit 1; }
 done
 echo "test-deb: installed, $results results in a pipeline, removed; $(($(date +%s) - start)) s in all"
