@@ -6,6 +6,12 @@
 GstHarness *
 bus_harness_new (const gchar *launch)
 {
+  return bus_harness_new_with_caps (launch, "application/x-test");
+}
+
+GstHarness *
+bus_harness_new_with_caps (const gchar *launch, const gchar *caps)
+{
   GstElement *element = gst_parse_launch (launch, NULL);
   GstBus *bus = gst_bus_new ();
   GstHarness *h;
@@ -15,7 +21,7 @@ bus_harness_new (const gchar *launch)
   gst_object_unref (bus);
   h = gst_harness_new_with_element (element, "sink", "src");
   gst_object_unref (element);
-  gst_harness_set_src_caps_str (h, "application/x-test");
+  gst_harness_set_src_caps_str (h, caps);
   return h;
 }
 

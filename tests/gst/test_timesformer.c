@@ -10,6 +10,7 @@
 #include <gst/cliplabels/gstcliplabelsmeta.h>
 
 #include "model-copy.h"
+#include "frames-test-util.h"
 
 #ifdef HAVE_VALGRIND
 #include <valgrind/valgrind.h>
@@ -17,7 +18,7 @@
 #define RUNNING_ON_VALGRIND 0
 #endif
 
-#define FRAME_DURATION (GST_SECOND / 30)
+#define FRAME_DURATION TEST_FRAME_DURATION
 #define SMALL_CAPS "video/x-raw,format=RGB,width=64,height=48,framerate=30/1"
 
 static gchar *
@@ -47,28 +48,6 @@ new_harness (const gchar *properties)
 
   g_free (model);
   return h;
-}
-
-/* A frame of the given caps, filled with a pattern that depends on index. */
-static GstBuffer *
-new_frame (const gchar *caps_str, guint index)
-{
-  GstCaps *caps = gst_caps_from_string (caps_str);
-  GstVideoInfo info;
-  GstBuffer *buffer;
-  GstMapInfo map;
-  gsize i;
-
-  fail_unless (gst_video_info_from_caps (&info, caps));
-  buffer = gst_buffer_new_allocate (NULL, GST_VIDEO_INFO_SIZE (&info), NULL);
-  gst_buffer_map (buffer, &map, GST_MAP_WRITE);
-  for (i = 0; i < map.size; i++)
-    map.data[i] = (guint8) (i * 7 + index * 13);
-  gst_buffer_unmap (buffer, &map);
-  GST_BUFFER_PTS (buffer) = index * FRAME_DURATION;
-  GST_BUFFER_DURATION (buffer) = FRAME_DURATION;
-  gst_caps_unref (caps);
-  return buffer;
 }
 
 /* The results on a buffer, as structures (GstClipLabels), in attachment order. */
@@ -114,7 +93,7 @@ push_frames_collect (GstHarness *h, guint first_index, guint n)
   for (i = 0; i < n; i++) {
     GstBuffer *out;
 
-    fail_unless_equals_int (gst_harness_push (h, new_frame (SMALL_CAPS, first_index + i)),
+    fail_unless_equals_int (gst_harness_push (h, test_new_frame (SMALL_CAPS, first_index + i)),
         GST_FLOW_OK);
     out = gst_harness_pull (h);
     per_frame[i] = buffer_results (out);
@@ -374,7 +353,7 @@ GST_END_TEST;
 GST_START_TEST (test_pixels_unchanged_and_meta_not_on_shared_buffer)
 {
   GstHarness *h = new_harness ("sync=true frame-stride=1 num-frames=1");
-  GstBuffer *in = new_frame (SMALL_CAPS, 5), *kept = gst_buffer_copy_deep (in), *out;
+  GstBuffer *in = test_new_frame (SMALL_CAPS, 5), *kept = gst_buffer_copy_deep (in), *out;
   GstMapInfo a, b;
 
   gst_buffer_ref (in);          /* shared: the element must not put its meta on it */
@@ -430,7 +409,7 @@ GST_START_TEST (test_caps_change_resets_window)
   for (i = 2; i < 6; i++) {
     GstBuffer *out;
 
-    fail_unless_equals_int (gst_harness_push (h, new_frame (other_caps, i)), GST_FLOW_OK);
+    fail_unless_equals_int (gst_harness_push (h, test_new_frame (other_caps, i)), GST_FLOW_OK);
     out = gst_harness_pull (h);
     results = g_list_concat (results, buffer_results (out));
     fail_unless ((results != NULL) == (i == 5), "result on frame %u", i);
