@@ -404,14 +404,18 @@ test_channel_order (void)
 
   g_assert_true (parse (&config, json, &error));
   g_assert_cmpint (config.channel_order, ==, TSF_CHANNEL_ORDER_RGB);
+  tsf_config_clear (&config);
   g_assert_true (parse_preprocessor (&config, "{\"channel_order\": \"bgr\"}", &error));
   g_assert_no_error (error);
   g_assert_cmpint (config.channel_order, ==, TSF_CHANNEL_ORDER_BGR);
+  tsf_config_clear (&config);
   g_assert_true (parse_preprocessor (&config, "{\"channel_order\": \"rgb\"}", &error));
   g_assert_cmpint (config.channel_order, ==, TSF_CHANNEL_ORDER_RGB);
+  tsf_config_clear (&config);
   g_assert_false (parse_preprocessor (&config, "{\"channel_order\": \"BGR\"}", &error));
   assert_tsf_error (error, TSF_ERROR_CONFIG,
       "preprocessor_config.json: 'channel_order' must be \"rgb\" or \"bgr\", found \"BGR\"");
+  tsf_config_clear (&config);
   g_assert_false (parse_preprocessor (&config, "{\"channel_order\": 1}", &error));
   assert_tsf_error (error, TSF_ERROR_CONFIG, "'channel_order'");
   tsf_config_clear (&config);
