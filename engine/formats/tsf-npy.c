@@ -4,6 +4,7 @@
  * padded with spaces and a newline, then the data. */
 #include "timesformer-npy.h"
 #include "tsf-error.h"
+#include "tsf-file.h"
 
 #include <gio/gio.h>
 #include <string.h>
@@ -262,11 +263,10 @@ io_error (GError **error, const gchar *path, const gchar *action, GError *cause)
 gboolean
 tsf_npy_read (const gchar *path, TsfNpyArray *array, GError **error)
 {
-  GError *local = NULL;
-  GMappedFile *file = g_mapped_file_new (path, FALSE, &local);
+  GMappedFile *file = tsf_file_map (path, "a float32 .npy array", error);
   memset (array, 0, sizeof *array);
   if (file == NULL)
-    return io_error (error, path, "read", local);
+    return FALSE;
   gboolean ok = tsf_npy_parse ((const guint8 *) g_mapped_file_get_contents (file),
       g_mapped_file_get_length (file), path, array, error);
   g_mapped_file_unref (file);
