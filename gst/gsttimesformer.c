@@ -28,6 +28,7 @@ enum {
   PROP_NUM_HEADS,
   PROP_LABELS,
   PROP_ROI,
+  PROP_MAX_CLIP_MB,
   PROP_MODEL_INFO,
   PROP_CLIPS_PROCESSED,
   PROP_INFERENCE_MS,
@@ -46,6 +47,7 @@ enum {
 #define DEFAULT_NUM_HEADS 0
 #define DEFAULT_LABELS NULL
 #define DEFAULT_ROI ""
+#define DEFAULT_MAX_CLIP_MB 0
 
 #define MAX_FRAME_STRIDE 10000
 #define MAX_NUM_FRAMES 1024
@@ -187,10 +189,14 @@ prepare_model (GstTimesformer *self, guint num_frames, guint width, guint height
   TsfClipShape shape = { num_frames > 0 ? num_frames : config->num_frames, 3, height, width };
 
   if (width == 0 || height == 0) {
+    if (!sync)
+      return TRUE;
     shape.height = shape.width = config->image_size;
-  } else if (!tsf_model_prepare (self->model, &shape, error)) {
-    return FALSE;
   }
+  /* the engine checks the shape's memory against max-clip-mb before it allocates; the clip
+   * is smaller than the plan's buffers */
+  if (!tsf_model_prepare (self->model, &shape, error))
+    return FALSE;
   if (sync) {
     gfloat *clip = g_new0 (gfloat, (gsize) shape.frames * 3 * shape.height * shape.width);
     gfloat *logits = g_new (gfloat, config->num_labels);
@@ -246,6 +252,7 @@ gst_timesformer_start (GstBaseTransform *trans)
   labels = g_strdup (self->labels_file);
   options.threads = self->threads;
   options.num_heads = self->num_heads;
+  options.max_clip_bytes = (guint64) self->max_clip_mb << 20;
   num_frames = self->num_frames;
   sync = self->sync;
   GST_OBJECT_UNLOCK (self);
@@ -335,14 +342,18 @@ gst_timesformer_set_info (GstVideoFilter *filter, GstCaps *incaps, GstVideoInfo 
 
   if (self->sampler == NULL) {
     guint stride, num_frames, hop;
+    guint64 max_clip_bytes;
 
     GST_OBJECT_LOCK (self);
     stride = self->frame_stride;
     num_frames = self->num_frames;
     hop = self->clip_hop;
+    max_clip_bytes = (guint64) self->max_clip_mb << 20;
     GST_OBJECT_UNLOCK (self);
     self->sampler = gst_tsf_sampler_new (tsf_model_get_config (self->model), stride,
         num_frames, hop);
+    gst_tsf_sampler_set_max_window_bytes (self->sampler, max_clip_bytes ? max_clip_bytes
+        : tsf_default_max_clip_bytes ());
   }
   GST_DEBUG_OBJECT (self, "caps %" GST_PTR_FORMAT ", classifying %dx%d at %d,%d", incaps,
       roi.w, roi.h, roi.x, roi.y);
@@ -617,6 +628,9 @@ gst_timesformer_set_property (GObject *object, guint prop_id, const GValue *valu
       g_free (self->labels_file);
       self->labels_file = g_value_dup_string (value);
       break;
+    case PROP_MAX_CLIP_MB:
+      self->max_clip_mb = g_value_get_uint (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -691,6 +705,9 @@ gst_timesformer_get_property (GObject *object, guint prop_id, GValue *value,
       break;
     case PROP_LABELS:
       g_value_set_string (value, self->labels_file);
+      break;
+    case PROP_MAX_CLIP_MB:
+      g_value_set_uint (value, self->max_clip_mb);
       break;
     case PROP_MODEL_INFO:
       g_value_set_string (value, self->model_info);
@@ -774,6 +791,12 @@ install_model_properties (GObjectClass *gobject_class)
   g_object_class_install_property (gobject_class, PROP_THREADS, g_param_spec_int ("threads",
           "Threads", "CPU threads for inference (0 = all cores)", 0, MAX_THREADS,
           DEFAULT_THREADS, READY_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_MAX_CLIP_MB,
+      g_param_spec_uint ("max-clip-mb", "Most memory per clip", "Most memory in MiB one clip "
+          "shape may take (the window of frames; the engine's activations, attention scores "
+          "and scratchpad); past it the state change or the first clip fails with an error "
+          "naming the sizes. 0 = half of the physical memory", 0, G_MAXUINT,
+          DEFAULT_MAX_CLIP_MB, READY_FLAGS));
   g_object_class_install_property (gobject_class, PROP_MODEL_INFO,
       g_param_spec_string ("model-info", "Model information", "The loaded model: name, "
           "classes, frames, image size, attention, parameters (a GstStructure string)", NULL,
@@ -837,6 +860,7 @@ gst_timesformer_init (GstTimesformer *self)
   self->threads = DEFAULT_THREADS;
   self->num_heads = DEFAULT_NUM_HEADS;
   self->labels_file = g_strdup (DEFAULT_LABELS);
+  self->max_clip_mb = DEFAULT_MAX_CLIP_MB;
   self->sync_latency = GST_CLOCK_TIME_NONE;
   gst_base_transform_set_in_place (GST_BASE_TRANSFORM (self), TRUE);
   gst_base_transform_set_passthrough (GST_BASE_TRANSFORM (self), FALSE);

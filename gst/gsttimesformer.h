@@ -28,6 +28,7 @@ struct _GstTimesformer {
   guint num_heads;             /* heads of a checkpoint without config.json, 0 = default */
   gchar *labels_file;          /* one label per line replacing the model's, NULL = keep */
   GstVideoRectangle roi;       /* region to classify; w or h 0 = to the frame's edge */
+  guint max_clip_mb;           /* bound on one clip shape's memory, 0 = half of the RAM */
 
   /* Set in start(), read-only until stop(). */
   TsfModel *model;             /* used by the worker's thread only while it runs */

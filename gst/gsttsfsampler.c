@@ -29,6 +29,7 @@ struct _GstTsfSampler {
   guint64 frames_seen;         /* input frames since the last reset */
   guint64 sampled;             /* sampled frames since the last reset */
   gfloat *window;              /* num_frames slots of one preprocessed frame, a ring */
+  guint64 max_window_bytes;    /* bound on the window (and so on each clip) */
   SampledTimes *times;         /* the ring's timestamps */
 };
 
@@ -56,6 +57,7 @@ gst_tsf_sampler_new (const TsfConfig *config, guint frame_stride, guint num_fram
     sampler->offset[c] = -config->image_mean[c] / config->image_std[c];
   }
   sampler->times = g_new0 (SampledTimes, sampler->shape.frames);
+  sampler->max_window_bytes = G_MAXUINT64;
   gst_video_info_init (&sampler->in_info);
   return sampler;
 }
@@ -91,17 +93,36 @@ gst_tsf_sampler_reset (GstTsfSampler *sampler)
   sampler->sampled = 0;
 }
 
-/* The window holds num_frames preprocessed frames of the plan's size. */
-static void
-set_frame_size (GstTsfSampler *sampler, guint width, guint height)
+void
+gst_tsf_sampler_set_max_window_bytes (GstTsfSampler *sampler, guint64 max_bytes)
 {
+  sampler->max_window_bytes = max_bytes;
+}
+
+/* The window holds num_frames preprocessed frames of the plan's size; its size (that of a
+ * clip) is bounded and checked before it is allocated. */
+static gboolean
+set_frame_size (GstTsfSampler *sampler, guint width, guint height, GError **error)
+{
+  guint64 bytes;
+
   if (sampler->window != NULL && sampler->shape.width == width
       && sampler->shape.height == height)
-    return;
+    return TRUE;
+  g_clear_pointer (&sampler->window, g_free);
   sampler->shape.width = width;
   sampler->shape.height = height;
-  g_free (sampler->window);
-  sampler->window = g_new (gfloat, frame_floats (&sampler->shape) * sampler->shape.frames);
+  /* below 2^64: frames <= 4096, channels 3, width and height <= 65536 */
+  bytes = (guint64) frame_floats (&sampler->shape) * sampler->shape.frames * sizeof (gfloat);
+  if (bytes <= sampler->max_window_bytes
+      && (sampler->window = g_try_malloc (bytes)) != NULL)
+    return TRUE;
+  g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NO_SPACE_LEFT, "A clip of %u "
+      "frames of %ux%u takes %" G_GUINT64_FORMAT " bytes, more than %s %" G_GUINT64_FORMAT
+      " bytes (max-clip-mb)", sampler->shape.frames, width, height, bytes,
+      bytes <= sampler->max_window_bytes ? "can be allocated now, or" : "the bound of",
+      sampler->max_window_bytes);
+  return FALSE;
 }
 
 gboolean
@@ -115,7 +136,8 @@ gst_tsf_sampler_set_info (GstTsfSampler *sampler, const GstVideoInfo *info,
   gst_tsf_sampler_reset (sampler);
   if (!gst_tsf_preprocess_plan (&sampler->recipe, roi, &plan, error))
     return FALSE;
-  set_frame_size (sampler, plan.width, plan.height);
+  if (!set_frame_size (sampler, plan.width, plan.height, error))
+    return FALSE;
   sampler->in_info = *info;
   gst_video_info_set_format (&sampler->rgb_info, GST_VIDEO_FORMAT_RGB, sampler->shape.width,
       sampler->shape.height);
@@ -216,15 +238,22 @@ sampled_frame_completes_a_clip (const GstTsfSampler *sampler, guint64 index)
 
 /* The clip ending at sampled frame `last`, copied out of the ring in time order. */
 static GstTsfClip *
-assemble_clip (const GstTsfSampler *sampler, guint64 last)
+assemble_clip (const GstTsfSampler *sampler, guint64 last, GError **error)
 {
   guint frames = sampler->shape.frames;
   gsize floats = frame_floats (&sampler->shape);
-  GstTsfClip *clip = g_new0 (GstTsfClip, 1);
+  GstTsfClip *clip;
   guint i;
+  gfloat *data = g_try_new (gfloat, floats * frames);
 
+  if (data == NULL) {
+    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NO_SPACE_LEFT, "No memory for "
+        "a clip of %u frames of %ux%u", frames, sampler->shape.width, sampler->shape.height);
+    return NULL;
+  }
+  clip = g_new0 (GstTsfClip, 1);
   clip->shape = sampler->shape;
-  clip->data = g_new (gfloat, floats * frames);
+  clip->data = data;
   for (i = 0; i < frames; i++) {
     guint slot = (last + 1 + i) % frames;   /* oldest first */
 
@@ -262,7 +291,7 @@ gst_tsf_sampler_push (GstTsfSampler *sampler, GstBuffer *buffer, GstClockTime ru
 
   if (!sampled_frame_completes_a_clip (sampler, index))
     return NULL;
-  return assemble_clip (sampler, index);
+  return assemble_clip (sampler, index, error);
 }
 
 void

@@ -30,6 +30,9 @@ typedef struct _GstTsfSampler GstTsfSampler;
 GstTsfSampler *gst_tsf_sampler_new (const TsfConfig *config, guint frame_stride,
     guint num_frames, guint clip_hop);
 void gst_tsf_sampler_free (GstTsfSampler *sampler);
+/* Most bytes of the window of sampled frames (one clip), checked by set_info before it
+ * allocates (default: no bound). */
+void gst_tsf_sampler_set_max_window_bytes (GstTsfSampler *sampler, guint64 max_bytes);
 
 /* The shape of the clips this sampler cuts (height and width 0 before set_info). */
 const TsfClipShape *gst_tsf_sampler_get_shape (const GstTsfSampler *sampler);

@@ -908,6 +908,71 @@ GST_START_TEST (test_pyth_checkpoint_with_labels)
 }
 GST_END_TEST;
 
+/* A copy of the test model "divided" whose recipe crops `crop` x `crop` pixels. */
+static gchar *
+model_with_crop (guint crop)
+{
+  gchar *dir = g_dir_make_tmp ("tsf-crop-XXXXXX", NULL);
+  const gchar *names[] = { "config.json", "model.safetensors" };
+  gchar *preprocessor = g_strdup_printf ("{\"size\": {\"shortest_edge\": %u}, "
+      "\"crop_size\": {\"height\": %u, \"width\": %u}}", crop, crop, crop);
+  gchar *path = g_build_filename (dir, "preprocessor_config.json", NULL);
+
+  fail_unless (g_file_set_contents (path, preprocessor, -1, NULL));
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
+    gchar *from = g_build_filename (g_getenv ("TSF_TEST_MODELS"), "divided", names[i], NULL);
+    gchar *to = g_build_filename (dir, names[i], NULL);
+    gchar *contents;
+    gsize length;
+
+    fail_unless (g_file_get_contents (from, &contents, &length, NULL));
+    fail_unless (g_file_set_contents (to, contents, length, NULL));
+    g_free (contents);
+    g_free (from);
+    g_free (to);
+  }
+  g_free (path);
+  g_free (preprocessor);
+  return dir;
+}
+
+static void
+remove_model_copy (gchar *dir)
+{
+  const gchar *names[] = { "config.json", "model.safetensors", "preprocessor_config.json" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
+    gchar *path = g_build_filename (dir, names[i], NULL);
+    g_unlink (path);
+    g_free (path);
+  }
+  g_rmdir (dir);
+  g_free (dir);
+}
+
+/* A clip shape past max-clip-mb (or, by default, past half of the RAM: terabytes of attention
+ * scores) fails the state change with the sizes, before anything is allocated. */
+GST_START_TEST (test_max_clip_mb)
+{
+  gchar *medium = model_with_crop (128), *huge = model_with_crop (8192);
+  gchar *bounded = g_strdup_printf ("model=%s max-clip-mb=1", medium);
+  gchar *unbounded = g_strdup_printf ("model=%s", huge);
+  GstElement *e = gst_element_factory_make ("timesformer", NULL);
+  guint mb;
+
+  g_object_get (e, "max-clip-mb", &mb, NULL);
+  fail_unless_equals_int (mb, 0);
+  gst_object_unref (e);
+  check_bad_model (bounded, "the bound (max_clip_bytes; by default half of the physical "
+      "memory) is 1.0 MB (1048576 bytes)");
+  check_bad_model (unbounded, "attention scores 17.6 TB");
+  remove_model_copy (medium);
+  remove_model_copy (huge);
+  g_free (bounded);
+  g_free (unbounded);
+}
+GST_END_TEST;
+
 GST_START_TEST (test_bad_labels_file)
 {
   gchar *pyth = checkpoint_file ("divided.pyth");
@@ -995,6 +1060,7 @@ timesformer_suite (void)
   tcase_add_test (pipelines, test_state_cycling);
   tcase_add_test (pipelines, test_bad_model);
   tcase_add_test (pipelines, test_bad_labels_file);
+  tcase_add_test (pipelines, test_max_clip_mb);
   return suite;
 }
 
