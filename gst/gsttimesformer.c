@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "gstcliplabelsmeta.h"
+#include "gsttsfproperty.h"
 #include "gsttsfpreprocess.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_timesformer_debug);
@@ -325,9 +326,10 @@ roi_in_frame (GstTimesformer *self, const GstVideoInfo *info)
             "%dx%d frame; classifying the whole frame.", frame.w, frame.h), (NULL));
     return frame;
   }
-  if (roi.w == 0 || roi.x + roi.w > frame.w)
+  /* compared as differences: x + w may pass G_MAXINT */
+  if (roi.w == 0 || roi.w > frame.w - roi.x)
     roi.w = frame.w - roi.x;
-  if (roi.h == 0 || roi.y + roi.h > frame.h)
+  if (roi.h == 0 || roi.h > frame.h - roi.y)
     roi.h = frame.h - roi.y;
   return roi;
 }
@@ -534,21 +536,27 @@ gst_timesformer_change_state (GstElement *element, GstStateChange transition)
 
 /* ---- Properties ---- */
 
-/* "x,y,width,height" with non-negative integers; "" is the whole frame. */
+/* "x,y,width,height", each an integer from 0 to G_MAXINT (no sign, no overflow, nothing
+ * after); "" is the whole frame. */
 static gboolean
 parse_roi (const gchar *text, GstVideoRectangle *roi)
 {
-  gint x, y, w, h;
-  gchar end;
+  g_auto (GStrv) parts = NULL;
+  guint64 values[4];
 
   if (text == NULL || *text == '\0') {
     *roi = (GstVideoRectangle) { 0, 0, 0, 0 };
     return TRUE;
   }
-  if (sscanf (text, "%d,%d,%d,%d%c", &x, &y, &w, &h, &end) != 4 || x < 0 || y < 0 || w < 0
-      || h < 0)
+  parts = g_strsplit (text, ",", -1);
+  if (g_strv_length (parts) != 4)
     return FALSE;
-  *roi = (GstVideoRectangle) { x, y, w, h };
+  for (guint i = 0; i < 4; i++) {
+    if (!g_ascii_isdigit (parts[i][0])
+        || !g_ascii_string_to_unsigned (parts[i], 10, 0, G_MAXINT, &values[i], NULL))
+      return FALSE;
+  }
+  *roi = (GstVideoRectangle) { values[0], values[1], values[2], values[3] };
   return TRUE;
 }
 
@@ -559,8 +567,8 @@ set_roi (GstTimesformer *self, const gchar *text)
 
   if (!parse_roi (text, &roi)) {
     g_warning ("timesformer: invalid roi '%s': expected \"x,y,width,height\" with "
-        "non-negative integers (width or height 0: to the frame's edge); keeping the old value",
-        text);
+        "integers from 0 to %d (width or height 0: to the frame's edge); keeping the old value",
+        text, G_MAXINT);
     return;
   }
   GST_OBJECT_LOCK (self);
@@ -587,6 +595,8 @@ gst_timesformer_set_property (GObject *object, guint prop_id, const GValue *valu
 {
   GstTimesformer *self = GST_TIMESFORMER (object);
 
+  if (!gst_tsf_property_can_change (GST_ELEMENT (self), pspec, GST_CAT_DEFAULT))
+    return;
   if (prop_id == PROP_ROI) {
     set_roi (self, g_value_get_string (value));
     return;

@@ -1010,6 +1010,93 @@ GST_START_TEST (test_bad_property_values_refused)
 }
 GST_END_TEST;
 
+/* Every property documented as READY-only is refused while playing (old value kept); a
+ * PLAYING-mutable one still changes; in NULL they change again. */
+GST_START_TEST (test_ready_only_properties_refused_while_playing)
+{
+  GstHarness *h = new_harness ("sync=true frame-stride=4 roi=1,2,30,40");
+  GstElement *e = gst_harness_find_element (h, "timesformer");
+  guint stride, frames, hop, heads, mb, top_k;
+  gint threads;
+  gboolean sync;
+  gchar *model, *roi, *labels, *old_model;
+
+  g_object_get (e, "model", &old_model, NULL);
+  fail_unless (GST_STATE (e) == GST_STATE_PLAYING);
+  g_object_set (e, "model", "/elsewhere", "frame-stride", 7, "num-frames", 2, "clip-hop", 3,
+      "roi", "0,0,8,8", "sync", FALSE, "threads", 1, "labels", "/labels.txt",
+      "num-heads", 3, "max-clip-mb", 5, "top-k", 2, NULL);
+  g_object_get (e, "model", &model, "frame-stride", &stride, "num-frames", &frames,
+      "clip-hop", &hop, "roi", &roi, "sync", &sync, "threads", &threads, "labels", &labels,
+      "num-heads", &heads, "max-clip-mb", &mb, "top-k", &top_k, NULL);
+  fail_unless_equals_string (model, old_model);
+  fail_unless_equals_int (stride, 4);
+  fail_unless_equals_int (frames, 0);
+  fail_unless_equals_int (hop, 0);
+  fail_unless_equals_string (roi, "1,2,30,40");
+  fail_unless (sync);
+  fail_unless_equals_int (threads, 0);
+  fail_unless (labels == NULL);
+  fail_unless_equals_int (heads, 0);
+  fail_unless_equals_int (mb, 0);
+  fail_unless_equals_int (top_k, 2);
+  g_free (model);
+  g_free (roi);
+  fail_unless_equals_int (gst_element_set_state (e, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+  g_object_set (e, "frame-stride", 7, NULL);
+  g_object_get (e, "frame-stride", &stride, NULL);
+  fail_unless_equals_int (stride, 7);
+  g_free (old_model);
+  gst_object_unref (e);
+  gst_harness_teardown (h);
+}
+GST_END_TEST;
+
+/* The labels of the one-frame clip of the first frame, classified with `roi`. */
+static gchar *
+first_clip_labels (const gchar *roi)
+{
+  gchar *properties = g_strdup_printf ("sync=true frame-stride=1 num-frames=1 roi=%s", roi);
+  GstHarness *h = new_harness (properties);
+  GList **frames = push_frames_collect (h, 0, 1);
+  gchar *labels;
+
+  fail_unless (frames[0] != NULL);
+  labels = gst_value_serialize (gst_structure_get_value (frames[0]->data, "labels"));
+  free_per_frame (frames, 1);
+  gst_harness_teardown (h);
+  g_free (properties);
+  return labels;
+}
+
+/* A huge width and height clip to the frame's edge without overflowing x + w: the same region
+ * as the clipped ROI; values past G_MAXINT or with a sign are refused. */
+GST_START_TEST (test_roi_arithmetic)
+{
+  GstElement *e = gst_element_factory_make ("timesformer", NULL);
+  gchar *huge = first_clip_labels ("10,10,2147483647,2147483647");
+  gchar *clipped = first_clip_labels ("10,10,54,38");
+  gchar *whole = first_clip_labels ("0,0,64,48");
+  gchar *roi;
+
+  fail_unless_equals_string (huge, clipped);
+  fail_if (g_str_equal (clipped, whole), "the ROI made no difference: %s", whole);
+  ASSERT_WARNING (g_object_set (e, "roi", "0,0,4294967296,10", NULL));
+  ASSERT_WARNING (g_object_set (e, "roi", "0,0,2147483648,10", NULL));
+  ASSERT_WARNING (g_object_set (e, "roi", "+1,0,2,2", NULL));
+  ASSERT_WARNING (g_object_set (e, "roi", "1,0,2,2,", NULL));
+  ASSERT_WARNING (g_object_set (e, "roi", "1, 0,2,2", NULL));
+  g_object_set (e, "roi", "0,0,2147483647,1", NULL);
+  g_object_get (e, "roi", &roi, NULL);
+  fail_unless_equals_string (roi, "0,0,2147483647,1");
+  g_free (roi);
+  g_free (huge);
+  g_free (clipped);
+  g_free (whole);
+  gst_object_unref (e);
+}
+GST_END_TEST;
+
 GST_START_TEST (test_roi)
 {
   /* The left half of the frame differs from the right: a ROI on each gives other results. */
@@ -1049,6 +1136,8 @@ timesformer_suite (void)
   tcase_add_test (harness, test_sync_adds_latency);
   tcase_add_test (harness, test_bad_property_values_refused);
   tcase_add_test (harness, test_roi);
+  tcase_add_test (harness, test_roi_arithmetic);
+  tcase_add_test (harness, test_ready_only_properties_refused_while_playing);
   tcase_add_test (harness, test_pyth_checkpoint_with_labels);
   tcase_add_test (pipelines, test_not_live_never_drops);
   tcase_add_test (pipelines, test_async_results_follow_their_clip);
