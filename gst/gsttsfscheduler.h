@@ -40,6 +40,8 @@ typedef struct {
   gint threads;              /* oneDNN threads in all, 0 = all cores */
   guint sessions;            /* clips classified at once, 0 = the default; at most `threads` */
   gboolean shared;           /* FALSE: a private model and scheduler, shared with no one */
+  guint64 max_clip_bytes;    /* every session's bound on one clip shape's memory
+                              * (TsfSessionOptions), 0 = tsf_default_max_clip_bytes() */
 } GstTsfSchedulerOptions;
 
 typedef struct _GstTsfScheduler GstTsfScheduler;

@@ -2,6 +2,7 @@
  * once, at load, into the blocked layouts oneDNN's brgemm matmul prefers. */
 #include "tsf-plan.h"
 
+#include <stdlib.h>
 #include <omp.h>
 
 /* What loading needs: the forward being made, the weights it releases, a one-off engine. */
@@ -46,8 +47,10 @@ copy_weight (Loader *loader, const gfloat **weight, guint in, guint out,
 
   if (!tsf_md_linear_weight (&source, TSF_PRECISION_F32, 2, in, out, error))
     return FALSE;
-  data = g_aligned_alloc0 (1, dnnl_memory_desc_get_size (layout) + TSF_DNNL_TAIL_BYTES,
-      TSF_ALIGNMENT);
+  data = tsf_try_alloc_zeroed (dnnl_memory_desc_get_size (layout), TSF_ALIGNMENT,
+      "the prepared weights", error);
+  if (data == NULL)
+    return FALSE;
   g_ptr_array_add (loader->forward->prepared, data);
   if (!tsf_dnnl_reorder_once (loader->engine, loader->stream, &source, *weight, layout, data,
           error))
@@ -147,7 +150,7 @@ tsf_forward_new (const TsfConfig *config, TsfWeights *weights, gint threads, GEr
   forward->config = config;
   forward->weights = weights;
   forward->precision = TSF_PRECISION_F32;
-  forward->prepared = g_ptr_array_new_with_free_func (g_aligned_free);
+  forward->prepared = g_ptr_array_new_with_free_func (free);
   omp_set_num_threads (tsf_resolve_threads (threads));
   ok = tsf_dnnl_engine_new (&loader.engine, &loader.stream, error)
       && prepare_weights (&loader, error);

@@ -10,7 +10,7 @@ clang=${CLANG:-clang}
 command -v "$clang" >/dev/null || { echo "run-fuzz: no clang, skipping"; exit 77; }
 
 mkdir -p "$out"
-engine=(model/tsf-error.c formats/tsf-json.c model/tsf-config.c formats/tsf-tensors.c
+engine=(model/tsf-error.c formats/tsf-file.c formats/tsf-json.c model/tsf-config.c formats/tsf-tensors.c
   formats/tsf-safetensors.c formats/tsf-npy.c formats/tsf-pickle.c formats/tsf-torchzip.c)
 flags=(-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
   -D_GNU_SOURCE -I"$src/engine" -I"$src/engine/formats" -I"$src/engine/model"
