@@ -38,7 +38,17 @@ typedef enum {
   TSF_ERROR_INPUT,       /* a clip passed to tsf_session_run() / tsf_model_run() is invalid */
   TSF_ERROR_BACKEND,     /* oneDNN failed */
   TSF_ERROR_UNSUPPORTED, /* valid, but not supported by this engine */
+  TSF_ERROR_MEMORY,      /* a clip shape needs more memory than its bound (max_clip_bytes)
+                          * allows, random weights more than half of the physical memory,
+                          * or the memory cannot be allocated */
 } TsfError;
+
+/* Most threads a session or a load may use (0 means all cores). */
+#define TSF_MAX_THREADS 1024
+
+/* The default bound on the memory of one clip shape (activations, attention scores and
+ * scratchpad of a session's plan): half of the physical memory. */
+guint64 tsf_default_max_clip_bytes (void);
 
 typedef enum {
   TSF_ATTENTION_DIVIDED_SPACE_TIME,
@@ -148,12 +158,15 @@ gboolean tsf_precision_from_string (const gchar *name, TsfPrecision *precision,
 /* Zero-initialised (or tsf_model_options_init) means defaults. */
 typedef struct {
   gint threads;              /* oneDNN threads of the load (weight reorders) and of the default
-                              * session of tsf_model_run(); 0 = all cores */
+                              * session of tsf_model_run(); 0 = all cores, at most
+                              * TSF_MAX_THREADS */
   guint num_heads;           /* attention heads of a checkpoint without config.json (official
                               * .pyth); 0 = 12 for hidden size 768, else hidden size / 64.
                               * With a config.json it must match or be 0. */
   const gchar *labels_file;  /* one label per line, replacing the model's labels; NULL = keep */
   TsfPrecision precision;    /* of the linear layers; 0 = TSF_PRECISION_F32 */
+  guint64 max_clip_bytes;    /* the default session's bound on one clip shape's memory (see
+                              * TsfSessionOptions); 0 = default */
 } TsfModelOptions;
 
 void tsf_model_options_init (TsfModelOptions *options);
@@ -182,7 +195,8 @@ typedef struct _TsfModel TsfModel;
  * docs/checkpoints.md) or a pytorch_model.bin with a config.json next to it. */
 TsfModel *tsf_model_open (const gchar *path, const TsfModelOptions *options, GError **error);
 
-/* A model with random weights for the given config (benchmarks). */
+/* A model with random weights for the given config (benchmarks); weights of more than
+ * tsf_default_max_clip_bytes() are refused with TSF_ERROR_MEMORY before they are allocated. */
 TsfModel *tsf_model_new_random (const TsfConfig *config, guint64 seed,
     const TsfModelOptions *options, GError **error);
 
@@ -206,7 +220,12 @@ typedef struct _TsfSession TsfSession;
 
 /* Zero-initialised (or tsf_session_options_init) means defaults. */
 typedef struct {
-  gint threads;              /* OpenMP threads of this session's runs; 0 = all cores */
+  gint threads;              /* OpenMP threads of this session's runs; 0 = all cores, at most
+                              * TSF_MAX_THREADS */
+  guint64 max_clip_bytes;    /* most bytes one clip shape's plan may take (activations,
+                              * attention scores, scratchpad), computed before anything is
+                              * allocated: past it prepare/run fail with TSF_ERROR_MEMORY
+                              * naming the sizes; 0 = tsf_default_max_clip_bytes() */
 } TsfSessionOptions;
 
 void tsf_session_options_init (TsfSessionOptions *options);
@@ -229,7 +248,8 @@ gboolean tsf_session_prepare (TsfSession *session, const TsfClipShape *shape, GE
 
 /* Runs one clip. logits receives config->num_labels floats. Allocates nothing once the shape
  * has been prepared. TSF_ERROR_INPUT when the clip's channels differ from the config's, it has
- * no frames, or its height or width is not a non-zero multiple of the patch size. */
+ * no frames, its height or width is not a non-zero multiple of the patch size, it holds a NaN
+ * or an infinity, or the logits it gives are not finite (non-finite weights, or overflow). */
 gboolean tsf_session_run (TsfSession *session, const gfloat *clip, const TsfClipShape *shape,
     gfloat *logits, GError **error);
 

@@ -17,6 +17,7 @@
 #include "cliplabels/gstclipevent.h"
 #include "cliplabels/gstcliplabelsmeta.h"
 #include "gstcamsrc.h"
+#include "gsttsfproperty.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_label_log_debug);
 #define GST_CAT_DEFAULT gst_label_log_debug
@@ -366,6 +367,20 @@ gst_label_log_sink_event (GstBaseTransform *trans, GstEvent *event)
   return GST_BASE_TRANSFORM_CLASS (gst_label_log_parent_class)->sink_event (trans, event);
 }
 
+/* Appending onto a last line that lacks its newline would glue the first record to it. */
+static void
+end_last_line (FILE *file)
+{
+  gint last;
+
+  if (fseek (file, -1, SEEK_END) != 0)
+    return;   /* empty, or not seekable */
+  last = fgetc (file);
+  fseek (file, 0, SEEK_END);   /* a read and a write on one stream need a seek between */
+  if (last != EOF && last != '\n')
+    fputc ('\n', file);
+}
+
 static gboolean
 gst_label_log_start (GstBaseTransform *trans)
 {
@@ -381,7 +396,9 @@ gst_label_log_start (GstBaseTransform *trans)
   if (location == NULL || strcmp (location, "-") == 0) {
     self->file = stdout;
   } else {
-    self->file = g_fopen (location, append ? "a" : "w");
+    self->file = g_fopen (location, append ? "a+" : "w");
+    if (self->file != NULL && append)
+      end_last_line (self->file);
     if (self->file == NULL) {
       GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
           ("Could not open the log file \"%s\" for writing.", location),
@@ -419,6 +436,8 @@ gst_label_log_set_property (GObject *object, guint prop_id, const GValue *value,
 {
   GstLabelLog *self = GST_LABEL_LOG (object);
 
+  if (!gst_tsf_property_can_change (GST_ELEMENT (self), pspec, GST_CAT_DEFAULT))
+    return;
   GST_OBJECT_LOCK (self);
   switch (prop_id) {
     case PROP_LOCATION:

@@ -275,7 +275,7 @@ result_is_old (GstClockTime result_time, GstClockTime now, GstClockTime hold)
 /* ---- rendering ---- */
 
 typedef struct {
-  GPtrArray *texts;       /* "label  87%" per shown label */
+  GPtrArray *texts;       /* the label of each shown label (drawn with its score) */
   GArray *scores;         /* gdouble per shown label */
 } ShownLabels;
 
@@ -294,8 +294,8 @@ shown_labels_collect (ShownLabels *shown, const GstClipLabelsResult *result, gui
     if (!(label->score >= min_score))
       continue;
     shown_score = CLAMP (label->score, 0.0f, 1.0f);
-    g_ptr_array_add (shown->texts, g_strdup_printf ("%s  %.0f%%",
-            label->label != 0 ? g_quark_to_string (label->label) : "", 100.0 * shown_score));
+    g_ptr_array_add (shown->texts, g_strdup (label->label != 0
+            ? g_quark_to_string (label->label) : ""));
     g_array_append_val (shown->scores, shown_score);
   }
 }
@@ -305,6 +305,38 @@ shown_labels_clear (ShownLabels *shown)
 {
   g_ptr_array_unref (shown->texts);
   g_array_unref (shown->scores);
+}
+
+/* The first `chars` characters of `label` (with an ellipsis when shortened), then the score. */
+static void
+layout_set_label_prefix (PangoLayout *layout, const gchar *label, glong chars,
+    gboolean shortened, gdouble score)
+{
+  g_autofree gchar *prefix = g_utf8_substring (label, 0, chars);
+  g_autofree gchar *text = g_strdup_printf ("%s%s  %.0f%%", prefix, shortened ? "\u2026" : "",
+      100.0 * score);
+
+  pango_layout_set_text (layout, text, -1);
+}
+
+/* "label  NN%" in the layout's width: a label too long is shortened, never the score. */
+static void
+layout_set_label (PangoLayout *layout, const gchar *label, gdouble score)
+{
+  glong fits = 0, too_long = g_utf8_strlen (label, -1);
+
+  layout_set_label_prefix (layout, label, too_long, FALSE, score);
+  if (!pango_layout_is_ellipsized (layout))
+    return;
+  while (fits + 1 < too_long) {   /* the longest prefix that fits */
+    glong mid = fits + (too_long - fits) / 2;
+    layout_set_label_prefix (layout, label, mid, TRUE, score);
+    if (pango_layout_is_ellipsized (layout))
+      too_long = mid;
+    else
+      fits = mid;
+  }
+  layout_set_label_prefix (layout, label, fits, TRUE, score);
 }
 
 /* The panel's geometry in frame pixels. */
@@ -371,7 +403,8 @@ panel_layout_compute (PanelLayout *panel, PangoContext *context, const gchar *fo
         frame_width - 2 * margin - 2 * panel->pad);
     PangoRectangle logical;
 
-    pango_layout_set_text (layout, g_ptr_array_index (shown->texts, i), -1);
+    layout_set_label (layout, g_ptr_array_index (shown->texts, i),
+        g_array_index (shown->scores, gdouble, i));
     pango_layout_get_pixel_extents (layout, NULL, &logical);
     text_width = MAX (text_width, logical.width);
     panel->line_height = MAX (panel->line_height, logical.height);
@@ -415,7 +448,7 @@ panel_draw (cairo_t *cr, PangoContext *context, const gchar *font_desc,
     PangoLayout *layout = text_layout_new (context, font_desc, panel->font_pixels,
         (gint) bar_width);
 
-    pango_layout_set_text (layout, g_ptr_array_index (shown->texts, i), -1);
+    layout_set_label (layout, g_ptr_array_index (shown->texts, i), score);
     pango_cairo_update_layout (cr, layout);
     cairo_move_to (cr, panel->pad, text_y);
     pango_cairo_layout_path (cr, layout);

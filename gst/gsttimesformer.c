@@ -12,6 +12,7 @@
 
 #include "gstcamsrc.h"
 #include "gstcliplabelsmeta.h"
+#include "gsttsfproperty.h"
 #include "gsttsfpreprocess.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_timesformer_debug);
@@ -39,6 +40,7 @@ enum {
   PROP_ROI,
   PROP_FIT,
   PROP_CHANNEL_ORDER,
+  PROP_MAX_CLIP_MB,
   PROP_MODEL_INFO,
   PROP_CLIPS_PROCESSED,
   PROP_INFERENCE_MS,
@@ -62,6 +64,7 @@ enum {
 #define DEFAULT_PRECISION TSF_PRECISION_F32
 #define DEFAULT_LABELS NULL
 #define DEFAULT_ROI ""
+#define DEFAULT_MAX_CLIP_MB 0
 #define DEFAULT_FIT GST_TSF_FIT_CROP
 #define DEFAULT_CHANNEL_ORDER CHANNEL_ORDER_MODEL
 
@@ -397,6 +400,7 @@ get_scheduler_options (GstTimesformer *self, GstTsfSchedulerOptions *options)
   options->threads = self->threads;
   options->sessions = self->sessions;
   options->shared = self->shared_model;
+  options->max_clip_bytes = (guint64) self->max_clip_mb << 20;
   GST_OBJECT_UNLOCK (self);
 }
 
@@ -502,9 +506,10 @@ roi_in_frame (GstTimesformer *self, const GstVideoInfo *info)
             "%dx%d frame; classifying the whole frame.", frame.w, frame.h), (NULL));
     return frame;
   }
-  if (roi.w == 0 || roi.x + roi.w > frame.w)
+  /* compared as differences: x + w may pass G_MAXINT */
+  if (roi.w == 0 || roi.w > frame.w - roi.x)
     roi.w = frame.w - roi.x;
-  if (roi.h == 0 || roi.y + roi.h > frame.h)
+  if (roi.h == 0 || roi.h > frame.h - roi.y)
     roi.h = frame.h - roi.y;
   return roi;
 }
@@ -519,6 +524,8 @@ new_sampler (GstTimesformer *self)
   GstTsfFrameOptions options;
   ChannelOrder order;
   guint stride, num_frames, hop;
+  guint64 max_clip_bytes;
+  GstTsfSampler *sampler;
   gchar *text;
 
   GST_OBJECT_LOCK (self);
@@ -528,6 +535,7 @@ new_sampler (GstTimesformer *self)
   stride = self->frame_stride;
   num_frames = self->num_frames;
   hop = self->clip_hop;
+  max_clip_bytes = (guint64) self->max_clip_mb << 20;
   GST_OBJECT_UNLOCK (self);
   gst_tsf_sampling_resolve (config, mode, stride, num_frames, hop, &sampling);
   text = gst_tsf_sampling_describe (&sampling, config, stride);
@@ -538,7 +546,10 @@ new_sampler (GstTimesformer *self)
   GST_INFO_OBJECT (self, "frames fitted by %s, channels %s", options.fit == GST_TSF_FIT_CROP
       ? "the model's crop" : options.fit == GST_TSF_FIT_LETTERBOX ? "letterbox" : "stretch",
       options.bgr ? "BGR" : "RGB");
-  return gst_tsf_sampler_new (config, &sampling, &options);
+  sampler = gst_tsf_sampler_new (config, &sampling, &options);
+  gst_tsf_sampler_set_max_window_bytes (sampler, max_clip_bytes ? max_clip_bytes
+      : tsf_default_max_clip_bytes ());
+  return sampler;
 }
 
 static gboolean
@@ -765,21 +776,27 @@ gst_timesformer_change_state (GstElement *element, GstStateChange transition)
 
 /* ---- Properties ---- */
 
-/* "x,y,width,height" with non-negative integers; "" is the whole frame. */
+/* "x,y,width,height", each an integer from 0 to G_MAXINT (no sign, no overflow, nothing
+ * after); "" is the whole frame. */
 static gboolean
 parse_roi (const gchar *text, GstVideoRectangle *roi)
 {
-  gint x, y, w, h;
-  gchar end;
+  g_auto (GStrv) parts = NULL;
+  guint64 values[4];
 
   if (text == NULL || *text == '\0') {
     *roi = (GstVideoRectangle) { 0, 0, 0, 0 };
     return TRUE;
   }
-  if (sscanf (text, "%d,%d,%d,%d%c", &x, &y, &w, &h, &end) != 4 || x < 0 || y < 0 || w < 0
-      || h < 0)
+  parts = g_strsplit (text, ",", -1);
+  if (g_strv_length (parts) != 4)
     return FALSE;
-  *roi = (GstVideoRectangle) { x, y, w, h };
+  for (guint i = 0; i < 4; i++) {
+    if (!g_ascii_isdigit (parts[i][0])
+        || !g_ascii_string_to_unsigned (parts[i], 10, 0, G_MAXINT, &values[i], NULL))
+      return FALSE;
+  }
+  *roi = (GstVideoRectangle) { values[0], values[1], values[2], values[3] };
   return TRUE;
 }
 
@@ -790,8 +807,8 @@ set_roi (GstTimesformer *self, const gchar *text)
 
   if (!parse_roi (text, &roi)) {
     g_warning ("timesformer: invalid roi '%s': expected \"x,y,width,height\" with "
-        "non-negative integers (width or height 0: to the frame's edge); keeping the old value",
-        text);
+        "integers from 0 to %d (width or height 0: to the frame's edge); keeping the old value",
+        text, G_MAXINT);
     return;
   }
   GST_OBJECT_LOCK (self);
@@ -818,6 +835,8 @@ gst_timesformer_set_property (GObject *object, guint prop_id, const GValue *valu
 {
   GstTimesformer *self = GST_TIMESFORMER (object);
 
+  if (!gst_tsf_property_can_change (GST_ELEMENT (self), pspec, GST_CAT_DEFAULT))
+    return;
   if (prop_id == PROP_ROI) {
     set_roi (self, g_value_get_string (value));
     return;
@@ -879,6 +898,9 @@ gst_timesformer_set_property (GObject *object, guint prop_id, const GValue *valu
     case PROP_LABELS:
       g_free (self->labels_file);
       self->labels_file = g_value_dup_string (value);
+      break;
+    case PROP_MAX_CLIP_MB:
+      self->max_clip_mb = g_value_get_uint (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -978,6 +1000,9 @@ gst_timesformer_get_property (GObject *object, guint prop_id, GValue *value,
       break;
     case PROP_LABELS:
       g_value_set_string (value, self->labels_file);
+      break;
+    case PROP_MAX_CLIP_MB:
+      g_value_set_uint (value, self->max_clip_mb);
       break;
     case PROP_MODEL_INFO:
       g_value_take_string (value, model_info_to_string (self));
@@ -1110,8 +1135,8 @@ install_scheduler_properties (GObjectClass *gobject_class)
   g_object_class_install_property (gobject_class, PROP_SHARED_MODEL,
       g_param_spec_boolean ("shared-model", "Shared model", "Share the loaded model and its "
           "inference threads with the other timesformer elements of the process that name the "
-          "same model with the same labels, num-heads, threads and sessions (false: a "
-          "private copy)", DEFAULT_SHARED_MODEL, READY_FLAGS));
+          "same model with the same labels, num-heads, threads, sessions and max-clip-mb "
+          "(false: a private copy)", DEFAULT_SHARED_MODEL, READY_FLAGS));
   g_object_class_install_property (gobject_class, PROP_THREADS, g_param_spec_int ("threads",
           "Threads", "CPU threads for inference in all, split between the sessions; one "
           "budget for every element sharing the model (0 = all cores)", 0, MAX_THREADS,
@@ -1121,6 +1146,12 @@ install_scheduler_properties (GObjectClass *gobject_class)
           "with threads / sessions CPU threads; at most threads (0 = "
           G_STRINGIFY (GST_TSF_SCHEDULER_DEFAULT_SESSIONS) ")", 0, MAX_SESSIONS,
           DEFAULT_SESSIONS, READY_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_MAX_CLIP_MB,
+      g_param_spec_uint ("max-clip-mb", "Most memory per clip", "Most memory in MiB one clip "
+          "shape may take (the window of frames; the engine's activations, attention scores "
+          "and scratchpad); past it the state change or the first clip fails with an error "
+          "naming the sizes. 0 = half of the physical memory", 0, G_MAXUINT,
+          DEFAULT_MAX_CLIP_MB, READY_FLAGS));
   g_object_class_install_property (gobject_class, PROP_MODEL_USERS,
       g_param_spec_uint ("model-users", "Model users", "Elements using this element's "
           "loaded model now, this one included (0 when stopped)", 0, G_MAXUINT, 0,
@@ -1183,6 +1214,7 @@ gst_timesformer_init (GstTimesformer *self)
   self->num_heads = DEFAULT_NUM_HEADS;
   self->precision = DEFAULT_PRECISION;
   self->labels_file = g_strdup (DEFAULT_LABELS);
+  self->max_clip_mb = DEFAULT_MAX_CLIP_MB;
   self->sync_latency = GST_CLOCK_TIME_NONE;
   gst_base_transform_set_in_place (GST_BASE_TRANSFORM (self), TRUE);
   gst_base_transform_set_passthrough (GST_BASE_TRANSFORM (self), FALSE);

@@ -35,6 +35,7 @@ struct _GstTimesformer {
   GstVideoRectangle roi;       /* region to classify; w or h 0 = to the frame's edge */
   GstTsfFit fit;               /* the model's crop, letterbox or stretch */
   gint channel_order;          /* the model's, RGB or BGR (ChannelOrder of the .c) */
+  guint max_clip_mb;           /* bound on one clip shape's memory, 0 = half of the RAM */
 
   /* Set in start(), read-only until stop(); the scheduler pointer is also read by the
    * application's thread under the object lock. */

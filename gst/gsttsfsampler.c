@@ -39,6 +39,7 @@ struct _GstTsfSampler {
   GstClockTime origin;         /* time: the timestamp of slot 0 */
   GstClockTime last_time;      /* time: the previous frame's timestamp, NONE after a reset */
   gfloat *window;              /* num_frames slots of one preprocessed frame, a ring */
+  guint64 max_window_bytes;    /* bound on the window (and so on each clip) */
   SampledTimes *times;         /* the ring's timestamps */
 };
 
@@ -103,6 +104,7 @@ gst_tsf_sampler_new (const TsfConfig *config, const GstTsfSampling *sampling,
     sampler->offset[c] = -config->image_mean[c] / config->image_std[c];
   }
   sampler->times = g_new0 (SampledTimes, sampler->shape.frames);
+  sampler->max_window_bytes = G_MAXUINT64;
   gst_video_info_init (&sampler->in_info);
   gst_tsf_sampler_reset (sampler);
   return sampler;
@@ -143,17 +145,36 @@ gst_tsf_sampler_reset (GstTsfSampler *sampler)
   sampler->last_time = GST_CLOCK_TIME_NONE;
 }
 
-/* The window holds num_frames preprocessed frames of the plan's size. */
-static void
-set_frame_size (GstTsfSampler *sampler, guint width, guint height)
+void
+gst_tsf_sampler_set_max_window_bytes (GstTsfSampler *sampler, guint64 max_bytes)
 {
+  sampler->max_window_bytes = max_bytes;
+}
+
+/* The window holds num_frames preprocessed frames of the plan's size; its size (that of a
+ * clip) is bounded and checked before it is allocated. */
+static gboolean
+set_frame_size (GstTsfSampler *sampler, guint width, guint height, GError **error)
+{
+  guint64 bytes;
+
   if (sampler->window != NULL && sampler->shape.width == width
       && sampler->shape.height == height)
-    return;
+    return TRUE;
+  g_clear_pointer (&sampler->window, g_free);
   sampler->shape.width = width;
   sampler->shape.height = height;
-  g_free (sampler->window);
-  sampler->window = g_new (gfloat, frame_floats (&sampler->shape) * sampler->shape.frames);
+  /* below 2^64: frames <= 4096, channels 3, width and height <= 65536 */
+  bytes = (guint64) frame_floats (&sampler->shape) * sampler->shape.frames * sizeof (gfloat);
+  if (bytes <= sampler->max_window_bytes
+      && (sampler->window = g_try_malloc (bytes)) != NULL)
+    return TRUE;
+  g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NO_SPACE_LEFT, "A clip of %u "
+      "frames of %ux%u takes %" G_GUINT64_FORMAT " bytes, more than %s %" G_GUINT64_FORMAT
+      " bytes (max-clip-mb)", sampler->shape.frames, width, height, bytes,
+      bytes <= sampler->max_window_bytes ? "can be allocated now, or" : "the bound of",
+      sampler->max_window_bytes);
+  return FALSE;
 }
 
 /* A converter of `rect` of the frame to RGB at its own size. The whole frame: GstVideoConverter
@@ -191,7 +212,8 @@ gst_tsf_sampler_set_info (GstTsfSampler *sampler, const GstVideoInfo *info,
   gst_tsf_sampler_reset (sampler);
   if (!gst_tsf_preprocess_plan (&sampler->recipe, sampler->options.fit, roi, plan, error))
     return FALSE;
-  set_frame_size (sampler, plan->width, plan->height);
+  if (!set_frame_size (sampler, plan->width, plan->height, error))
+    return FALSE;
   sampler->in_info = *info;
   sampler->resampler = gst_tsf_resampler_new (plan->region.w, plan->region.h,
       plan->resized_width, plan->resized_height, plan->window.x, plan->window.y,
@@ -292,16 +314,23 @@ slot_completes_a_clip (const GstTsfSampler *sampler, guint64 slot)
 
 /* The clip ending at slot `last`, copied out of the ring in time order. */
 static GstTsfClip *
-assemble_clip (const GstTsfSampler *sampler, guint64 last)
+assemble_clip (const GstTsfSampler *sampler, guint64 last, GError **error)
 {
   guint frames = sampler->shape.frames;
   gsize floats = frame_floats (&sampler->shape);
-  GstTsfClip *clip = g_new0 (GstTsfClip, 1);
+  GstTsfClip *clip;
   guint i;
+  gfloat *data = g_try_new (gfloat, floats * frames);
 
+  if (data == NULL) {
+    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NO_SPACE_LEFT, "No memory for "
+        "a clip of %u frames of %ux%u", frames, sampler->shape.width, sampler->shape.height);
+    return NULL;
+  }
+  clip = g_new0 (GstTsfClip, 1);
   clip->shape = sampler->shape;
   clip->real_frames = frames;
-  clip->data = g_new (gfloat, floats * frames);
+  clip->data = data;
   for (i = 0; i < frames; i++) {
     guint slot = (last + 1 + i) % frames;   /* oldest first */
 
@@ -400,8 +429,13 @@ fill_slots (GstTsfSampler *sampler, guint64 last, GstBuffer *buffer, GstClockTim
     }
     sampler->times[ring].pts = GST_BUFFER_PTS (buffer);
     sampler->times[ring].running_time = running_time;
-    if (slot_completes_a_clip (sampler, slot))
-      *clips = g_list_append (*clips, assemble_clip (sampler, slot));
+    if (slot_completes_a_clip (sampler, slot)) {
+      GstTsfClip *clip = assemble_clip (sampler, slot, error);
+
+      if (clip == NULL)
+        return FALSE;
+      *clips = g_list_append (*clips, clip);
+    }
   }
   sampler->next_slot = last + 1;
   return TRUE;
@@ -448,6 +482,7 @@ gst_tsf_sampler_finish (GstTsfSampler *sampler)
   guint64 hop = sampler->sampling.clip_hop, frames = sampler->shape.frames;
   guint64 next = sampler->next_slot, start;
   GstTsfClip *clip;
+  GError *error = NULL;
 
   /* the first clip not yet complete: k = (next - frames) / hop + 1 once one is complete */
   start = next >= frames ? ((next - frames) / hop + 1) * hop : 0;
@@ -455,8 +490,13 @@ gst_tsf_sampler_finish (GstTsfSampler *sampler)
     gst_tsf_sampler_reset (sampler);
     return NULL;
   }
-  clip = assemble_clip (sampler, pad_clip (sampler, start));
-  clip->real_frames = next - start;
+  clip = assemble_clip (sampler, pad_clip (sampler, start), &error);
+  if (clip == NULL) {
+    GST_WARNING ("EOS: %s; the last clip is not classified", error->message);
+    g_clear_error (&error);
+  } else {
+    clip->real_frames = next - start;
+  }
   gst_tsf_sampler_reset (sampler);
   return clip;
 }

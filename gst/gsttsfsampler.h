@@ -65,6 +65,9 @@ typedef struct {
 GstTsfSampler *gst_tsf_sampler_new (const TsfConfig *config, const GstTsfSampling *sampling,
     const GstTsfFrameOptions *options);
 void gst_tsf_sampler_free (GstTsfSampler *sampler);
+/* Most bytes of the window of sampled frames (one clip), checked by set_info before it
+ * allocates (default: no bound). */
+void gst_tsf_sampler_set_max_window_bytes (GstTsfSampler *sampler, guint64 max_bytes);
 
 /* The shape of the clips this sampler cuts (height and width 0 before set_info). */
 const TsfClipShape *gst_tsf_sampler_get_shape (const GstTsfSampler *sampler);
@@ -85,7 +88,8 @@ GList *gst_tsf_sampler_push (GstTsfSampler *sampler, GstBuffer *buffer,
 
 /* At the end of the stream: the oldest clip that has started but is not complete, its missing
  * slots filled with its last sampled frame (real_frames says how many were sampled), or NULL
- * when no clip has a sampled frame waiting. Then forgets the frames, as a reset. */
+ * when no clip has a sampled frame waiting (or no memory for it: a warning in the log). Then
+ * forgets the frames, as a reset. */
 GstTsfClip *gst_tsf_sampler_finish (GstTsfSampler *sampler);
 
 G_END_DECLS

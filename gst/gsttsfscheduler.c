@@ -293,7 +293,9 @@ do_prepare (InferenceThread *thread, PrepareRequest *request)
 
   thread->prepared_seq = request->seq;
   g_mutex_unlock (&scheduler->lock);
-  if (!prepare || tsf_session_prepare (thread->session, &shape, &error)) {
+  /* the timed session builds its plan first in any case: the engine checks the shape's
+   * memory against max_clip_bytes before the clip of zeros is allocated */
+  if (!(prepare || time_run) || tsf_session_prepare (thread->session, &shape, &error)) {
     if (time_run)
       time_one_run (thread, &shape, &run_us, &error);
   }
@@ -425,7 +427,8 @@ static gboolean
 scheduler_load (GstTsfScheduler *scheduler, const GstTsfSchedulerOptions *options,
     GError **error)
 {
-  TsfSessionOptions session_options = { (gint) scheduler->threads_per_session };
+  TsfSessionOptions session_options = { .threads = (gint) scheduler->threads_per_session,
+      .max_clip_bytes = options->max_clip_bytes };
   TsfModelOptions model_options;
   guint i;
 
@@ -435,6 +438,7 @@ scheduler_load (GstTsfScheduler *scheduler, const GstTsfSchedulerOptions *option
   model_options.num_heads = options->num_heads;
   model_options.precision = options->precision;
   model_options.labels_file = options->labels_file;
+  model_options.max_clip_bytes = options->max_clip_bytes;
   scheduler->model = tsf_model_open (options->model_path, &model_options, error);
   if (scheduler->model == NULL)
     return FALSE;
@@ -481,9 +485,12 @@ make_key (const GstTsfSchedulerOptions *options, guint n_sessions, guint threads
 {
   gchar *model = resolve_path (options->model_path);
   gchar *labels = resolve_path (options->labels_file);
+  guint64 max_clip_bytes = options->max_clip_bytes > 0 ? options->max_clip_bytes
+      : tsf_default_max_clip_bytes ();
   gchar *key = g_strdup_printf ("%s\nlabels=%s\nheads=%u\nprecision=%s\nsessions=%u\n"
-      "threads=%u", model, labels, options->num_heads,
-      tsf_precision_to_string (options->precision), n_sessions, threads_per_session);
+      "threads=%u\nmax-clip-bytes=%" G_GUINT64_FORMAT, model, labels, options->num_heads,
+      tsf_precision_to_string (options->precision), n_sessions, threads_per_session,
+      max_clip_bytes);
 
   g_free (model);
   g_free (labels);

@@ -41,6 +41,8 @@ typedef struct {
   guint sessions;            /* clips classified at once, 0 = the default; at most `threads` */
   gboolean shared;           /* FALSE: a private model and scheduler, shared with no one */
   TsfPrecision precision;    /* the linear layers' arithmetic (TsfModelOptions) */
+  guint64 max_clip_bytes;    /* every session's bound on one clip shape's memory
+                              * (TsfSessionOptions), 0 = tsf_default_max_clip_bytes() */
 } GstTsfSchedulerOptions;
 
 typedef struct _GstTsfScheduler GstTsfScheduler;

@@ -1,4 +1,5 @@
 /* timesformer-cli: classify a clip, benchmark the engine, describe a model. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -41,6 +42,16 @@ require (const gchar *value, const gchar *option, GError **error)
   return value != NULL;
 }
 
+/* JSON has no NaN or infinity: a non-finite number is written as null. */
+static void
+add_number (JsonBuilder *builder, gdouble value)
+{
+  if (isfinite (value))
+    json_builder_add_double_value (builder, value);
+  else
+    json_builder_add_null_value (builder);
+}
+
 static void
 print_json (JsonBuilder *builder)
 {
@@ -75,6 +86,45 @@ typedef struct {
   { "precision", 'p', 0, G_OPTION_ARG_STRING, &(args).precision, "Arithmetic of the linear " \
     "layers: f32 (default, exact), bf16, int8, or auto (the fastest on this CPU)", "P" }
 
+/* --threads and --max-clip-mb: how a model runs (classify, bench, info). */
+typedef struct {
+  gint threads;
+  gint64 max_clip_mb;
+} RunArgs;
+
+#define RUN_ENTRIES(args) \
+  { "threads", 't', 0, G_OPTION_ARG_INT, &(args).threads, "Threads, 1 to 1024 (default 0: " \
+    "all cores)", "N" }, \
+  { "max-clip-mb", 0, 0, G_OPTION_ARG_INT64, &(args).max_clip_mb, "Most memory one clip " \
+    "shape may take (activations, attention scores, scratchpad), in MiB (default 0: half of " \
+    "the physical memory)", "MB" }
+
+#define MAX_CLIP_MB (G_MAXUINT64 >> 20)
+
+static gboolean
+check_run_args (const RunArgs *args, GError **error)
+{
+  if (args->threads < 0 || args->threads > TSF_MAX_THREADS) {
+    g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "--threads must be from 0 "
+        "(all cores) to %d, found %d", TSF_MAX_THREADS, args->threads);
+    return FALSE;
+  }
+  if (args->max_clip_mb < 0) {
+    g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "--max-clip-mb must be 0 "
+        "(half of the physical memory) or a number of MiB, found %" G_GINT64_FORMAT,
+        args->max_clip_mb);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static void
+run_options (const RunArgs *args, TsfModelOptions *options)
+{
+  options->threads = args->threads;
+  options->max_clip_bytes = MIN ((guint64) args->max_clip_mb, MAX_CLIP_MB) << 20;
+}
+
 static void
 model_args_clear (ModelArgs *args)
 {
@@ -85,8 +135,10 @@ model_args_clear (ModelArgs *args)
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (ModelArgs, model_args_clear)
 
+/* `run` may be NULL (defaults). */
 static gboolean
-model_options (const ModelArgs *args, gint threads, TsfModelOptions *options, GError **error)
+model_options (const ModelArgs *args, const RunArgs *run, TsfModelOptions *options,
+    GError **error)
 {
   if (!require (args->path, "--model", error))
     return FALSE;
@@ -94,8 +146,11 @@ model_options (const ModelArgs *args, gint threads, TsfModelOptions *options, GE
     g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "--num-heads must be positive");
     return FALSE;
   }
+  if (run != NULL && !check_run_args (run, error))
+    return FALSE;
   tsf_model_options_init (options);
-  options->threads = threads;
+  if (run != NULL)
+    run_options (run, options);
   options->num_heads = args->num_heads;
   options->labels_file = args->labels;
   return args->precision == NULL
@@ -112,11 +167,11 @@ warn_precision (TsfModel *model)
 }
 
 static TsfModel *
-open_model (const ModelArgs *args, gint threads, GError **error)
+open_model (const ModelArgs *args, const RunArgs *run, GError **error)
 {
   TsfModelOptions options;
 
-  if (!model_options (args, threads, &options, error))
+  if (!model_options (args, run, &options, error))
     return NULL;
   return warn_precision (tsf_model_open (args->path, &options, error));
 }
@@ -158,7 +213,8 @@ classify (gint argc, gchar **argv, GError **error)
   g_autofree gchar *input = NULL, *mask_path = NULL;
   g_autofree guint8 *mask = NULL;
   gsize mask_frames = 0;
-  gint top_k = 5, threads = 0;
+  RunArgs run = { 0 };
+  gint top_k = 5;
   gboolean json = FALSE;
   GOptionEntry entries[] = {
     MODEL_ENTRIES (model_args),
@@ -168,7 +224,7 @@ classify (gint argc, gchar **argv, GError **error)
     { "mask", 0, 0, G_OPTION_ARG_FILENAME, &mask_path, "Frame mask (lucidrains models): bool "
       "or uint8 .npy of shape (frames,), 0 removes the frame", "MASK.npy" },
     { "top-k", 'k', 0, G_OPTION_ARG_INT, &top_k, "Classes to print (default 5)", "K" },
-    { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Threads (default: all cores)", "N" },
+    RUN_ENTRIES (run),
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object", NULL },
     { NULL }
   };
@@ -178,7 +234,8 @@ classify (gint argc, gchar **argv, GError **error)
   gboolean ok = FALSE;
 
   if (!parse_options ("classify", "Classifies one clip.", entries, &argc, &argv, error)
-      || !require (model_args.path, "--model", error) || !require (input, "--input", error))
+      || !require (model_args.path, "--model", error) || !require (input, "--input", error)
+      || !check_run_args (&run, error))
     return FALSE;
   if (top_k < 1) {
     g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "--top-k must be at least 1");
@@ -196,7 +253,7 @@ classify (gint argc, gchar **argv, GError **error)
     return FALSE;
   }
   if (tsf_clip_shape_from_dims (&shape, clip.ndim, clip.shape, error)
-      && (model = open_model (&model_args, threads, error)) != NULL) {
+      && (model = open_model (&model_args, &run, error)) != NULL) {
     const TsfConfig *config = tsf_model_get_config (model);
     g_autofree gfloat *logits = g_new (gfloat, config->num_labels);
     g_autofree TsfPrediction *top = g_new (TsfPrediction, MIN ((guint) top_k,
@@ -218,7 +275,7 @@ classify (gint argc, gchar **argv, GError **error)
         json_builder_set_member_name (b, "logits");
         json_builder_begin_array (b);
         for (guint i = 0; i < config->num_labels; i++)
-          json_builder_add_double_value (b, logits[i]);
+          add_number (b, logits[i]);
         json_builder_end_array (b);
         json_builder_set_member_name (b, "top");
         json_builder_begin_array (b);
@@ -229,12 +286,12 @@ classify (gint argc, gchar **argv, GError **error)
           json_builder_set_member_name (b, "label");
           json_builder_add_string_value (b, top[i].label);
           json_builder_set_member_name (b, "score");
-          json_builder_add_double_value (b, top[i].score);
+          add_number (b, top[i].score);
           json_builder_end_object (b);
         }
         json_builder_end_array (b);
         json_builder_set_member_name (b, "inference_ms");
-        json_builder_add_double_value (b, ms);
+        add_number (b, ms);
         json_builder_end_object (b);
         print_json (b);
       } else {
@@ -252,7 +309,7 @@ classify (gint argc, gchar **argv, GError **error)
 /* --- bench --- */
 
 static TsfModel *
-bench_model (const ModelArgs *model_args, const gchar *config_path, gint threads,
+bench_model (const ModelArgs *model_args, const gchar *config_path, const RunArgs *run,
     GError **error)
 {
   TsfModelOptions options;
@@ -260,11 +317,11 @@ bench_model (const ModelArgs *model_args, const gchar *config_path, gint threads
   TsfModel *model;
 
   if (model_args->path != NULL)
-    return open_model (model_args, threads, error);
+    return open_model (model_args, run, error);
   if (!tsf_config_load_file (&config, config_path, error))
     return NULL;
   tsf_model_options_init (&options);
-  options.threads = threads;
+  run_options (run, &options);
   model = NULL;
   if (model_args->precision == NULL
       || tsf_precision_from_string (model_args->precision, &options.precision, error))
@@ -329,7 +386,8 @@ bench (gint argc, gchar **argv, GError **error)
 {
   g_auto (ModelArgs) model_args = { 0 };
   g_autofree gchar *config_path = NULL;
-  gint iterations = 10, threads = 0;
+  RunArgs run = { 0 };
+  gint iterations = 10;
   gboolean json = FALSE;
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_args.path, "Model directory", "DIR" },
@@ -337,7 +395,7 @@ bench (gint argc, gchar **argv, GError **error)
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
       "config.json of a model to run with random weights", "CONFIG.json" },
     { "iterations", 'n', 0, G_OPTION_ARG_INT, &iterations, "Clips to time (default 10)", "N" },
-    { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Threads (default: all cores)", "N" },
+    RUN_ENTRIES (run),
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object", NULL },
     { NULL }
   };
@@ -360,10 +418,11 @@ bench (gint argc, gchar **argv, GError **error)
         "--iterations must be at least 1");
     return FALSE;
   }
-  if ((model = bench_model (&model_args, config_path, threads, error)) == NULL)
+  if (!check_run_args (&run, error)
+      || (model = bench_model (&model_args, config_path, &run, error)) == NULL)
     return FALSE;
   precision = tsf_model_get_precision (model);
-  ok = bench_measure (model, threads, iterations, &r, error);
+  ok = bench_measure (model, run.threads, iterations, &r, error);
   tsf_model_free (model);
   if (!ok)
     return FALSE;
@@ -378,7 +437,7 @@ bench (gint argc, gchar **argv, GError **error)
     json_builder_add_string_value (b, tsf_precision_to_string (precision));
     for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
       json_builder_set_member_name (b, names[i]);
-      json_builder_add_double_value (b, values[i]);
+      add_number (b, values[i]);
     }
     json_builder_end_object (b);
     print_json (b);
@@ -397,26 +456,48 @@ bench (gint argc, gchar **argv, GError **error)
 
 /* --- info --- */
 
+/* A label or name for the terminal: control characters (C0, DEL, C1; an escape sequence
+ * could rewrite the screen) as \u00XX, the rest as it is (UTF-8 is checked at load). */
+static gchar *
+escape_controls (const gchar *text)
+{
+  g_autofree gchar *valid = g_utf8_make_valid (text, -1);
+  GString *out = g_string_new (NULL);
+
+  for (const gchar *p = valid; *p; p = g_utf8_next_char (p)) {
+    gunichar c = g_utf8_get_char (p);
+    if (g_unichar_iscntrl (c))
+      g_string_append_printf (out, "\\u%04x", c);
+    else
+      g_string_append_unichar (out, c);
+  }
+  return g_string_free (out, FALSE);
+}
+
 static gboolean
 info (gint argc, gchar **argv, GError **error)
 {
   g_auto (ModelArgs) model_args = { 0 };
+  RunArgs run = { 0 };
   GOptionEntry entries[] = {
     MODEL_ENTRIES (model_args),
     PRECISION_ENTRY (model_args),
+    RUN_ENTRIES (run),
     { NULL }
   };
+  g_autofree gchar *name = NULL;
   const TsfConfig *c;
   TsfClipShape shape;
   TsfModel *model;
 
   if (!parse_options ("info", "Describes a model: config, parameters, memory, labels.",
           entries, &argc, &argv, error)
-      || (model = open_model (&model_args, 0, error)) == NULL)
+      || (model = open_model (&model_args, &run, error)) == NULL)
     return FALSE;
   c = tsf_model_get_config (model);
+  name = escape_controls (tsf_model_get_name (model));
   shape = (TsfClipShape) { c->num_frames, c->num_channels, c->image_size, c->image_size };
-  g_print ("model:              %s\n", tsf_model_get_name (model));
+  g_print ("model:              %s\n", name);
   g_print ("attention:          %s\n", tsf_attention_type_to_string (c->attention_type));
   g_print ("clip:               %u frames x %u channels x %ux%u, patch %u\n", c->num_frames,
       c->num_channels, c->image_size, c->image_size, c->patch_size);
@@ -435,8 +516,10 @@ info (gint argc, gchar **argv, GError **error)
     g_print ("buffers per clip:   %.1f MB\n", tsf_model_get_buffer_bytes (model) / 1e6);
   g_print ("work per clip:      %.1f GFLOP\n", tsf_model_get_flops (model, &shape) / 1e9);
   g_print ("labels:             %u\n", c->num_labels);
-  for (guint i = 0; i < c->num_labels; i++)
-    g_print ("  %4u  %s\n", i, c->labels[i]);
+  for (guint i = 0; i < c->num_labels; i++) {
+    g_autofree gchar *label = escape_controls (c->labels[i]);
+    g_print ("  %4u  %s\n", i, label);
+  }
   tsf_model_free (model);
   return error == NULL || *error == NULL;
 }
@@ -459,7 +542,7 @@ convert (gint argc, gchar **argv, GError **error)
   if (!parse_options ("convert", "Writes a model (for example an official .pyth or a "
           "pytorch_model.bin) as a Hugging Face directory: config.json with labels, "
           "preprocessor_config.json and float32 model.safetensors.", entries, &argc, &argv, error)
-      || !model_options (&model_args, 0, &options, error) || !require (output, "--output", error)
+      || !model_options (&model_args, NULL, &options, error) || !require (output, "--output", error)
       || !tsf_convert_to_hf (model_args.path, &options, output, error))
     return FALSE;
   g_print ("wrote %s (config.json, preprocessor_config.json, model.safetensors)\n", output);
@@ -493,7 +576,7 @@ main (gint argc, gchar **argv)
 
   if (argc < 2) {
     usage (stderr);
-    return 2;
+    return 1;
   }
   if (g_str_equal (argv[1], "--help") || g_str_equal (argv[1], "-h")) {
     usage (stdout);
@@ -511,5 +594,5 @@ main (gint argc, gchar **argv)
   }
   g_printerr ("timesformer-cli: unknown command '%s'\n", argv[1]);
   usage (stderr);
-  return 2;
+  return 1;
 }

@@ -1,6 +1,8 @@
 /* tsf-dnnl.c: oneDNN primitives and the step list that runs them. */
 #include "tsf-dnnl.h"
+#include "tsf-error.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <oneapi/dnnl/dnnl_debug.h>
 #include <omp.h>
@@ -168,7 +170,7 @@ tsf_program_free (TsfProgram *program)
   g_ptr_array_free (program->memories, TRUE);
   g_ptr_array_free (program->ops, TRUE);
   g_array_free (program->steps, TRUE);
-  g_free (program->scratchpad);
+  free (program->scratchpad);
   g_free (program);
 }
 
@@ -556,6 +558,21 @@ tsf_program_host (TsfProgram *program, TsfHostFunc func, guint n_args, const gpo
   step_add (program, &step);
 }
 
+gpointer
+tsf_try_alloc_zeroed (gsize bytes, gsize alignment, const gchar *what, GError **error)
+{
+  gpointer data = NULL;
+
+  if (bytes > G_MAXSIZE - TSF_DNNL_TAIL_BYTES
+      || posix_memalign (&data, alignment, bytes + TSF_DNNL_TAIL_BYTES) != 0) {
+    g_autofree gchar *size = tsf_format_bytes (bytes);
+    g_set_error (error, TSF_ERROR, TSF_ERROR_MEMORY, "cannot allocate %s for %s", size, what);
+    return NULL;
+  }
+  memset (data, 0, bytes + TSF_DNNL_TAIL_BYTES);
+  return data;
+}
+
 gboolean
 tsf_program_finish (TsfProgram *program, GError **error)
 {
@@ -566,7 +583,9 @@ tsf_program_finish (TsfProgram *program, GError **error)
   TSF_DNNL_CHECK (dnnl_memory_desc_init_by_tag (&md, 1, dims, dnnl_u8, dnnl_a), error, FALSE);
   /* Zeroed, with a zeroed tail, so that whatever oneDNN's kernels read of it (vector loads
    * reach past its end) is defined bytes. */
-  program->scratchpad = g_malloc0 (dims[0] + TSF_DNNL_TAIL_BYTES);
+  program->scratchpad = tsf_try_alloc_zeroed (dims[0], 64, "oneDNN's scratchpad", error);
+  if (program->scratchpad == NULL)
+    return FALSE;
   TSF_DNNL_CHECK (dnnl_memory_create (&memory, &md, program->engine, program->scratchpad),
       error, FALSE);
   g_ptr_array_add (program->memories, memory);

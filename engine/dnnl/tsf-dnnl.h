@@ -15,6 +15,11 @@ G_BEGIN_DECLS
  * vectors, past the last element, and masks the extra lanes off afterwards. */
 #define TSF_DNNL_TAIL_BYTES 64
 
+/* `bytes` zeroed bytes and a zeroed tail of TSF_DNNL_TAIL_BYTES, aligned to `alignment` (a
+ * power of two, at least sizeof (void *)); NULL and TSF_ERROR_MEMORY naming `what` when they
+ * cannot be had. Never aborts: for sizes that come from data. Free with free(). */
+gpointer tsf_try_alloc_zeroed (gsize bytes, gsize alignment, const gchar *what, GError **error);
+
 /* Every dnnl_* call goes through TSF_DNNL_CHECK: a failure becomes a TSF_ERROR_BACKEND GError
  * naming the call, and the enclosing function returns `fail_value`. */
 #define TSF_DNNL_CHECK(call, error, fail_value) G_STMT_START { \

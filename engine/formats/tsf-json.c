@@ -3,12 +3,17 @@
 
 #define DESCRIBE_MAX_CHARS 40
 
-/* json-glib parses recursively: refuse deep nesting before it can exhaust the stack. */
+/* Depth and number of values, checked before json-glib builds them: it parses recursively
+ * (deep nesting exhausts the stack) and takes a few hundred bytes per value (millions of
+ * small values exhaust the memory). Values: every element of a list or object, plus the top level;
+ * elements = commas + non-empty containers. */
 static gboolean
-nesting_within (const gchar *text, gsize length, guint max_depth)
+count_values (const gchar *text, gsize length, guint max_depth, guint64 *values)
 {
   guint depth = 0;
-  gboolean in_string = FALSE;
+  gboolean in_string = FALSE, container_opened = FALSE;
+
+  *values = 1;
   for (gsize i = 0; i < length; i++) {
     gchar c = text[i];
     if (in_string) {
@@ -16,13 +21,22 @@ nesting_within (const gchar *text, gsize length, guint max_depth)
         i++;
       else if (c == '"')
         in_string = FALSE;
-    } else if (c == '"') {
+      continue;
+    }
+    if (container_opened && c != ' ' && c != '\n' && c != '\r' && c != '\t') {
+      container_opened = FALSE;
+      *values += c != ']' && c != '}';
+    }
+    if (c == '"') {
       in_string = TRUE;
     } else if (c == '[' || c == '{') {
+      container_opened = TRUE;
       if (++depth > max_depth)
         return FALSE;
     } else if ((c == ']' || c == '}') && depth > 0) {
       depth--;
+    } else if (c == ',') {
+      (*values)++;
     }
   }
   return TRUE;
@@ -33,9 +47,16 @@ tsf_json_parse_object (JsonParser *parser, const gchar *text, gsize length,
     const gchar *filename, TsfError code, GError **error)
 {
   GError *local = NULL;
-  if (!nesting_within (text, length, TSF_JSON_MAX_DEPTH)) {
+  guint64 values;
+  if (!count_values (text, length, TSF_JSON_MAX_DEPTH, &values)) {
     g_set_error (error, TSF_ERROR, code, "%s: invalid JSON: nested deeper than %d levels",
         filename, TSF_JSON_MAX_DEPTH);
+    return NULL;
+  }
+  if (values > TSF_JSON_MAX_VALUES) {
+    g_set_error (error, TSF_ERROR, code, "%s: %" G_GUINT64_FORMAT " JSON values (numbers, "
+        "strings, lists, objects); at most %d are read", filename, values,
+        TSF_JSON_MAX_VALUES);
     return NULL;
   }
   if (length > G_MAXSSIZE || !json_parser_load_from_data (parser, text, length, &local)) {

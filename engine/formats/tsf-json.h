@@ -11,6 +11,9 @@ G_BEGIN_DECLS
 
 /* Deepest nesting of arrays and objects accepted (our files need 3). */
 #define TSF_JSON_MAX_DEPTH 32
+/* Most values (numbers, strings, lists, objects; a key is not one) in one JSON text: json-glib
+ * takes a few hundred bytes per value, so this bounds a parse to a few hundred MB. */
+#define TSF_JSON_MAX_VALUES (1 << 20)
 
 /* Parses `text` with `parser` (which owns the result); the top level must be an object.
  * Errors carry `code`. */

@@ -5,6 +5,7 @@
  * padded with spaces and a newline, then the data. */
 #include "timesformer-npy.h"
 #include "tsf-error.h"
+#include "tsf-file.h"
 
 #include <gio/gio.h>
 #include <string.h>
@@ -298,11 +299,11 @@ io_error (GError **error, const gchar *path, const gchar *action, GError *cause)
 static gboolean
 read_file (const gchar *path, gboolean masks, TsfNpyArray *array, GError **error)
 {
-  GError *local = NULL;
-  GMappedFile *file = g_mapped_file_new (path, FALSE, &local);
+  GMappedFile *file = tsf_file_map (path,
+      masks ? "a frame mask .npy array" : "a float32 .npy array", error);
   memset (array, 0, sizeof *array);
   if (file == NULL)
-    return io_error (error, path, "read", local);
+    return FALSE;
   gboolean ok = parse_body ((const guint8 *) g_mapped_file_get_contents (file),
       g_mapped_file_get_length (file), path, masks, array, error);
   g_mapped_file_unref (file);

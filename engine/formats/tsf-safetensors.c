@@ -4,6 +4,7 @@
  * entry is checked before a pointer into the data section is made. */
 #include "tsf-tensors.h"
 #include "tsf-error.h"
+#include "tsf-file.h"
 #include "tsf-json.h"
 
 #include <string.h>
@@ -263,13 +264,9 @@ tsf_safetensors_parse (const guint8 *data, gsize size, const gchar *source, GErr
 TsfTensorSet *
 tsf_safetensors_open (const gchar *path, GError **error)
 {
-  GError *local = NULL;
-  GMappedFile *file = g_mapped_file_new (path, FALSE, &local);
-  if (file == NULL) {
-    g_set_error (error, TSF_ERROR, TSF_ERROR_IO, "cannot open %s: %s", path, local->message);
-    g_error_free (local);
+  GMappedFile *file = tsf_file_map (path, "the model's weights (safetensors)", error);
+  if (file == NULL)
     return NULL;
-  }
   TsfTensorSet *set = parse_with_backing ((const guint8 *) g_mapped_file_get_contents (file),
       g_mapped_file_get_length (file), path, file, (GDestroyNotify) g_mapped_file_unref,
       error);

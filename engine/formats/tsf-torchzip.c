@@ -4,9 +4,11 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <zip.h>
 
 #include "timesformer.h"
+#include "tsf-file.h"
 #include "tsf-pickle.h"
 
 #define MAX_PICKLE_BYTES ((guint64) 256 << 20)
@@ -346,17 +348,27 @@ tsf_torchzip_open (const gchar *path, GError **error)
 {
   guint8 head[sizeof legacy_magic];
   zip_error_t zerror;
-  gsize got = 0;
-  FILE *file = fopen (path, "rb");
+  zip_source_t *zsource;
+  guint64 size;
+  gssize got;
+  FILE *file;
+  gint fd = tsf_file_open_regular (path, "a PyTorch checkpoint", &size, error);
 
-  if (!file) {
-    g_set_error (error, TSF_ERROR, TSF_ERROR_IO, "cannot open %s: %s", path, g_strerror (errno));
+  if (fd < 0)
+    return NULL;
+  got = pread (fd, head, sizeof head, 0);
+  if (!check_magic (head, MAX (got, 0), path, error)) {
+    close (fd);
     return NULL;
   }
-  got = fread (head, 1, sizeof head, file);
-  fclose (file);
-  if (!check_magic (head, got, path, error))
+  if ((file = fdopen (fd, "rb")) == NULL) {
+    g_set_error (error, TSF_ERROR, TSF_ERROR_IO, "cannot read %s: %s", path, g_strerror (errno));
+    close (fd);
     return NULL;
+  }
   zip_error_init (&zerror);
-  return read_archive (zip_source_file_create (path, 0, -1, &zerror), &zerror, path, error);
+  zsource = zip_source_filep_create (file, 0, -1, &zerror);
+  if (zsource == NULL)
+    fclose (file);
+  return read_archive (zsource, &zerror, path, error);
 }

@@ -25,9 +25,15 @@ void tsf_forward_free (TsfForward *forward);
 /* Bytes of the weights the forward pass reads (the prepared copies and those read in place). */
 guint64 tsf_forward_weight_bytes (const TsfForward *forward);
 
+/* 0 to TSF_MAX_THREADS, or TSF_ERROR_INPUT. */
+gboolean tsf_check_threads (gint threads, GError **error);
+
 /* `forward` must outlive the runner. Primitives are built per clip shape (on prepare or first
- * run) and reused; `threads` (0 = all cores) is applied to the calling thread on every call. */
-TsfRunner *tsf_runner_new (const TsfForward *forward, gint threads, GError **error);
+ * run) and reused; `threads` (0 = all cores) is applied to the calling thread on every call.
+ * A plan whose buffers and scratchpad would pass `max_clip_bytes` (0 = the default) is
+ * refused before it is allocated. */
+TsfRunner *tsf_runner_new (const TsfForward *forward, gint threads, guint64 max_clip_bytes,
+    GError **error);
 gint tsf_runner_get_threads (const TsfRunner *runner);
 gboolean tsf_runner_set_threads (TsfRunner *runner, gint threads, GError **error);
 gboolean tsf_runner_prepare (TsfRunner *runner, const TsfClipShape *shape, GError **error);

@@ -1,7 +1,9 @@
 /* tsf-layout.c: where the tokens of a clip live in the hidden state, the clip shapes a model
  * accepts, and the host steps on the cls rows. */
 #include "tsf-plan.h"
+#include "tsf-config.h"
 
+#include <math.h>
 #include <string.h>
 #include <omp.h>
 
@@ -9,6 +11,49 @@ gint
 tsf_resolve_threads (gint threads)
 {
   return threads > 0 ? threads : omp_get_num_procs ();
+}
+
+gboolean
+tsf_check_threads (gint threads, GError **error)
+{
+  if (threads >= 0 && threads <= TSF_MAX_THREADS)
+    return TRUE;
+  g_set_error (error, TSF_ERROR, TSF_ERROR_INPUT, "threads must be from 0 (all cores) to %d, "
+      "found %d", TSF_MAX_THREADS, threads);
+  return FALSE;
+}
+
+gboolean
+tsf_check_clip_finite (const gfloat *clip, const TsfClipShape *shape, GError **error)
+{
+  gsize plane = (gsize) shape->height * shape->width;
+  gsize n = (gsize) shape->frames * shape->channels * plane;
+
+  for (gsize i = 0; i < n; i++) {
+    if (G_LIKELY (isfinite (clip[i])))
+      continue;
+    gsize frame = i / (shape->channels * plane), channel = i / plane % shape->channels;
+    g_set_error (error, TSF_ERROR, TSF_ERROR_INPUT, "The clip holds %s at frame %"
+        G_GSIZE_FORMAT ", channel %" G_GSIZE_FORMAT ", row %" G_GSIZE_FORMAT ", column %"
+        G_GSIZE_FORMAT "; every value must be finite", isnan (clip[i]) ? "NaN" : "an infinity",
+        frame, channel, i % plane / shape->width, i % shape->width);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+tsf_check_logits_finite (const gfloat *logits, guint n, GError **error)
+{
+  guint bad = 0;
+
+  for (guint i = 0; i < n; i++)
+    bad += !isfinite (logits[i]);
+  if (bad == 0)
+    return TRUE;
+  g_set_error (error, TSF_ERROR, TSF_ERROR_INPUT, "%u of the %u logits are NaN or infinite: "
+      "the model's weights hold non-finite values, or the clip's values overflow", bad, n);
+  return FALSE;
 }
 
 void
@@ -71,6 +116,14 @@ tsf_check_shape (const TsfConfig *config, const TsfClipShape *shape, GError **er
     g_set_error (error, TSF_ERROR, TSF_ERROR_INPUT,
         "The clip's frames are %ux%u (width x height); both sides must be non-zero multiples "
         "of the patch size %u", shape->width, shape->height, p);
+    return FALSE;
+  }
+  /* each factor is below 2^32: the product fits in 64 bits after one check */
+  guint64 grid = (guint64) (shape->height / p) * (shape->width / p);
+  if (grid > TSF_MAX_TOKENS || grid * shape->frames + 1 > TSF_MAX_TOKENS) {
+    g_set_error (error, TSF_ERROR, TSF_ERROR_INPUT, "The clip of %u frames of %ux%u gives "
+        "more than %d tokens (frames x (height / patch) x (width / patch) + 1)", shape->frames,
+        shape->width, shape->height, TSF_MAX_TOKENS);
     return FALSE;
   }
   return check_lucidrains_shape (config, shape, error);

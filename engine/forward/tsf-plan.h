@@ -101,6 +101,7 @@ struct _TsfRunner {
   const TsfWeightLayouts *layouts;  /* the forward's */
   TsfPrecision precision;     /* the forward's */
   gint threads;
+  guint64 max_clip_bytes;     /* bound on one plan's buffers and scratchpad */
   dnnl_engine_t engine;
   dnnl_stream_t stream;
   GPtrArray *plans;           /* TsfPlan, one per clip shape */
@@ -134,6 +135,8 @@ struct _TsfAttentionView {
 
 /* tsf-layout.c */
 gint tsf_resolve_threads (gint threads);
+gboolean tsf_check_clip_finite (const gfloat *clip, const TsfClipShape *shape, GError **error);
+gboolean tsf_check_logits_finite (const gfloat *logits, guint n, GError **error);
 void tsf_layout_init (TsfLayout *layout, const TsfConfig *config, const TsfClipShape *shape);
 gboolean tsf_check_shape (const TsfConfig *config, const TsfClipShape *shape, GError **error);
 void tsf_host_copy_rows (const gpointer *args, const gsize *sizes);

@@ -4,6 +4,7 @@
 #include "tsf-plan.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <omp.h>
 
 /* What loading needs: the forward being made, the weights it releases, a one-off engine. */
@@ -48,10 +49,12 @@ preferred_layout (dnnl_engine_t engine, TsfPrecision precision, gsize rows, guin
 }
 
 static gpointer
-prepared_alloc (TsfForward *forward, gsize bytes)
+prepared_alloc (TsfForward *forward, gsize bytes, GError **error)
 {
-  gpointer data = g_aligned_alloc0 (1, bytes + TSF_DNNL_TAIL_BYTES, TSF_ALIGNMENT);
+  gpointer data = tsf_try_alloc_zeroed (bytes, TSF_ALIGNMENT, "the prepared weights", error);
 
+  if (data == NULL)
+    return NULL;
   forward->prepared_bytes += bytes;
   g_ptr_array_add (forward->prepared, data);
   return data;
@@ -96,9 +99,13 @@ copy_weight (Loader *loader, TsfLinear *linear, guint in, guint out,
   if (!tsf_md_linear_weight (&source, int8 ? TSF_PRECISION_INT8 : TSF_PRECISION_F32, 2, in,
           out, error))
     return FALSE;
-  data = prepared_alloc (forward, dnnl_memory_desc_get_size (layout));
+  data = prepared_alloc (forward, dnnl_memory_desc_get_size (layout), error);
+  if (data == NULL)
+    return FALSE;
   if (int8) {
-    gfloat *scales = prepared_alloc (forward, out * sizeof (gfloat));
+    gfloat *scales = prepared_alloc (forward, out * sizeof (gfloat), error);
+    if (scales == NULL)
+      return FALSE;
     from = quantized = quantize_rows (linear->weight, in, out, scales);
     linear->scales = scales;
   }
@@ -205,7 +212,7 @@ tsf_forward_new (const TsfConfig *config, TsfWeights *weights, TsfPrecision prec
   forward->weights = weights;
   g_return_val_if_fail (precision != TSF_PRECISION_AUTO, NULL);
   forward->precision = precision;
-  forward->prepared = g_ptr_array_new_with_free_func (g_aligned_free);
+  forward->prepared = g_ptr_array_new_with_free_func (free);
   omp_set_num_threads (tsf_resolve_threads (threads));
   ok = tsf_dnnl_engine_new (&loader.engine, &loader.stream, error)
       && prepare_weights (&loader, error);

@@ -1,89 +1,182 @@
 /* tsf-runner.c: one caller's side of the forward pass: a plan per clip shape (buffers, the
  * step program, its scratchpad), built on first use and run many times. */
 #include "tsf-plan.h"
+#include "tsf-error.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <omp.h>
 
-static gfloat *
-plan_alloc (TsfPlan *plan, gsize floats)
-{
-  gsize bytes = MAX (floats, 1) * sizeof (gfloat);
+/* One of a plan's buffers and its size, known before anything is allocated. */
+typedef struct {
+  gfloat **slot;
+  guint64 floats;
+  gboolean scores;       /* attention scores (reported apart: they grow with length^2) */
+} PlanBuffer;
 
-  plan->buffer_bytes += bytes;
-  return g_aligned_alloc0 (1, bytes + TSF_DNNL_TAIL_BYTES, TSF_ALIGNMENT);
+/* The buffers every plan has, then those of some schemes: the gathered rows of grouped steps
+ * (2), GEGLU's gate, the cls query's scores, a rotary table per step; then those of bf16 and
+ * int8 linear layers (3). */
+#define N_PLAN_BUFFERS (12 + 2 + 1 + 1 + TSF_MAX_ATTENTION_STEPS + 3)
+
+static guint64
+mul_sat (guint64 a, guint64 b)
+{
+  guint64 r;
+
+  return __builtin_mul_overflow (a, b, &r) ? G_MAXUINT64 : r;
 }
 
+static guint64
+add_sat (guint64 a, guint64 b)
+{
+  return a > G_MAXUINT64 - b ? G_MAXUINT64 : a + b;
+}
+
+/* As counted in buffer_bytes (the zeroed tails not included). */
+static guint64
+buffer_bytes (const PlanBuffer *buffer)
+{
+  return mul_sat (MAX (buffer->floats, 1), sizeof (gfloat));
+}
+
+/* The plan's buffers and their sizes; returns how many. */
+static guint
+plan_buffers (TsfPlan *plan, const TsfConfig *c, const TsfAttentionView *views, guint n_views,
+    PlanBuffer *b)
+{
+  const TsfLayout *l = &plan->layout;
+  guint64 d = c->hidden_size, a = tsf_config_attention_size (c), rows = l->rows, scores = 0;
+  guint64 hidden = mul_sat (rows, d), attention = mul_sat (rows, a);
+  guint n = 0;
+
+  for (guint i = 0; i < n_views; i++)
+    scores = MAX (scores, mul_sat (mul_sat (views[i].groups, views[i].heads_per_step),
+            mul_sat (views[i].length, views[i].length)));
+  b[n++] = (PlanBuffer) { &plan->patches, mul_sat (mul_sat (l->frames, l->patches),
+          (guint64) c->num_channels * c->patch_size * c->patch_size), FALSE };
+  b[n++] = (PlanBuffer) { &plan->embeddings, hidden, FALSE };
+  for (guint i = 0; i < 3; i++)
+    b[n++] = (PlanBuffer) { &plan->hidden[i], hidden, FALSE };
+  b[n++] = (PlanBuffer) { &plan->normed, hidden, FALSE };
+  b[n++] = (PlanBuffer) { &plan->projected, hidden, FALSE };
+  b[n++] = (PlanBuffer) { &plan->attended, attention, FALSE };
+  b[n++] = (PlanBuffer) { &plan->qkv, mul_sat (attention, 3), FALSE };
+  b[n++] = (PlanBuffer) { &plan->scores, scores, TRUE };
+  b[n++] = (PlanBuffer) { &plan->mlp, mul_sat (rows, c->intermediate_size), FALSE };
+  b[n++] = (PlanBuffer) { &plan->logits, c->num_labels, FALSE };
+  if (l->scheme->n_steps > 0) {
+    guint64 gathered = tsf_grouped_rows (views, n_views);
+
+    b[n++] = (PlanBuffer) { &plan->gathered_qkv, mul_sat (mul_sat (gathered, 3), a), FALSE };
+    b[n++] = (PlanBuffer) { &plan->gathered, mul_sat (gathered, a), FALSE };
+  }
+  if (l->scheme->geglu)
+    b[n++] = (PlanBuffer) { &plan->mlp_gate, mul_sat (rows, c->intermediate_size), FALSE };
+  if (l->scheme->cls_attends_all)
+    b[n++] = (PlanBuffer) { &plan->cls_scores, rows, TRUE };
+  for (guint s = 0; c->rotary_emb && s < l->scheme->n_steps; s++)
+    if (l->scheme->grouped_steps[s].rotary != TSF_ROTARY_NONE)   /* cos and sin */
+      b[n++] = (PlanBuffer) { &plan->rotary[s], mul_sat (2 * MAX (l->frames, l->patches),
+              a / c->num_attention_heads), FALSE };
+  if (plan->linear != TSF_PRECISION_F32) {
+    guint64 widest = MAX (3 * MAX (d, a), c->intermediate_size);
+    /* in floats, rounded up: the converted input is bf16 or u8 */
+    b[n++] = (PlanBuffer) { (gfloat **) &plan->linear_input, add_sat (mul_sat (
+            mul_sat (rows, widest), tsf_precision_size (plan->linear)), sizeof (gfloat) - 1)
+        / sizeof (gfloat), FALSE };
+    b[n++] = (PlanBuffer) { &plan->scales, widest, FALSE };
+    b[n++] = (PlanBuffer) { (gfloat **) &plan->zero_point, 1, FALSE };
+  }
+  g_assert (n <= N_PLAN_BUFFERS);
+  return n;
+}
+
+static gchar *
+format_bytes (guint64 bytes)
+{
+  return bytes == G_MAXUINT64 ? g_strdup ("more than 2^64 bytes")
+      : tsf_format_bytes (bytes);
+}
+
+/* TSF_ERROR_MEMORY naming what the shape needs, of what, and the bound. */
+static gboolean
+check_bound (const TsfRunner *runner, guint64 activations, guint64 scores, guint64 scratchpad,
+    GError **error)
+{
+  guint64 total = add_sat (add_sat (activations, scores), scratchpad);
+
+  if (total <= runner->max_clip_bytes)
+    return TRUE;
+  g_autofree gchar *total_s = format_bytes (total), *activations_s = format_bytes (activations);
+  g_autofree gchar *scores_s = format_bytes (scores), *bound_s = format_bytes
+      (runner->max_clip_bytes);
+  g_autofree gchar *scratchpad_s = scratchpad ? format_bytes (scratchpad) : NULL;
+  g_set_error (error, TSF_ERROR, TSF_ERROR_MEMORY, "a clip of this shape needs %s: "
+      "activations %s, attention scores %s%s%s; the bound (max_clip_bytes; by default half "
+      "of the physical memory) is %s", total_s, activations_s, scores_s,
+      scratchpad ? ", scratchpad " : "", scratchpad ? scratchpad_s : "", bound_s);
+  return FALSE;
+}
+
+/* Sizes every buffer, checks the sum against the bound, then allocates (without aborting). */
+static gboolean
+plan_alloc_buffers (TsfRunner *runner, TsfPlan *plan, const TsfAttentionView *views,
+    guint n_views, guint64 *activations_out, guint64 *scores_out, GError **error)
+{
+  const TsfLayout *l = &plan->layout;
+  PlanBuffer buffers[N_PLAN_BUFFERS];
+  guint64 activations = 0, scores = 0;
+  guint n = plan_buffers (plan, runner->config, views, n_views, buffers);
+
+  for (guint i = 0; i < n; i++) {
+    if (buffers[i].scores)
+      scores = add_sat (scores, buffer_bytes (&buffers[i]));
+    else
+      activations = add_sat (activations, buffer_bytes (&buffers[i]));
+  }
+  if (l->scheme->frame_mask)
+    activations = add_sat (activations, 1 + (guint64) l->frames);
+  *activations_out = activations;
+  *scores_out = scores;
+  if (!check_bound (runner, activations, scores, 0, error))
+    return FALSE;
+  for (guint i = 0; i < n; i++) {
+    gsize bytes = MAX (buffers[i].floats, 1) * sizeof (gfloat);
+    *buffers[i].slot = tsf_try_alloc_zeroed (bytes, TSF_ALIGNMENT, "a clip's activations",
+        error);
+    if (*buffers[i].slot == NULL)
+      return FALSE;
+    plan->buffer_bytes += bytes;
+  }
+  if (l->scheme->frame_mask) {   /* at most TSF_MAX_TOKENS frames (tsf_check_shape) */
+    plan->key_mask = g_malloc (1 + l->frames);
+    memset (plan->key_mask, 1, 1 + l->frames);
+    plan->buffer_bytes += 1 + l->frames;
+  }
+  return TRUE;
+}
+
+/* The buffers were allocated by tsf_try_alloc_zeroed (posix_memalign): free(). */
 static void
 plan_free (TsfPlan *plan)
 {
   gfloat **buffers[] = { &plan->patches, &plan->embeddings, &plan->hidden[0], &plan->hidden[1],
     &plan->hidden[2], &plan->normed, &plan->projected, &plan->attended, &plan->qkv,
     &plan->scores, &plan->mlp, &plan->mlp_gate, &plan->logits, &plan->gathered_qkv,
-    &plan->gathered, &plan->scales };
+    &plan->gathered, &plan->cls_scores, &plan->scales, (gfloat **) &plan->linear_input,
+    (gfloat **) &plan->zero_point };
 
   tsf_program_free (plan->program);
   for (guint i = 0; i < G_N_ELEMENTS (buffers); i++)
-    g_aligned_free (*buffers[i]);
+    free (*buffers[i]);
   for (guint i = 0; i < TSF_MAX_ATTENTION_STEPS; i++) {
     g_free (plan->groups[i].rows);
-    g_aligned_free (plan->rotary[i]);
+    free (plan->rotary[i]);
   }
-  g_aligned_free (plan->cls_scores);
   g_free (plan->key_mask);
-  g_aligned_free (plan->linear_input);
-  g_aligned_free (plan->zero_point);
   g_free (plan);
-}
-
-static void
-plan_alloc_buffers (TsfPlan *plan, const TsfConfig *c, const TsfAttentionView *views,
-    guint n_views)
-{
-  const TsfLayout *l = &plan->layout;
-  gsize d = c->hidden_size, a = tsf_config_attention_size (c), rows = l->rows, scores = 0;
-
-  for (guint i = 0; i < n_views; i++)
-    scores = MAX (scores, views[i].groups * views[i].heads_per_step * views[i].length
-        * views[i].length);
-  plan->patches = plan_alloc (plan, (gsize) l->frames * l->patches * c->num_channels
-      * c->patch_size * c->patch_size);
-  plan->embeddings = plan_alloc (plan, rows * d);
-  for (guint i = 0; i < 3; i++)
-    plan->hidden[i] = plan_alloc (plan, rows * d);
-  plan->normed = plan_alloc (plan, rows * d);
-  plan->projected = plan_alloc (plan, rows * d);
-  plan->attended = plan_alloc (plan, rows * a);
-  plan->qkv = plan_alloc (plan, rows * 3 * a);
-  plan->scores = plan_alloc (plan, scores);
-  plan->mlp = plan_alloc (plan, rows * c->intermediate_size);
-  plan->logits = plan_alloc (plan, c->num_labels);
-  if (l->scheme->n_steps > 0) {
-    gsize gathered = tsf_grouped_rows (views, n_views);
-    plan->gathered_qkv = plan_alloc (plan, gathered * 3 * a);
-    plan->gathered = plan_alloc (plan, gathered * a);
-  }
-  if (l->scheme->geglu)
-    plan->mlp_gate = plan_alloc (plan, rows * c->intermediate_size);
-  if (l->scheme->frame_mask) {
-    plan->key_mask = g_malloc (1 + l->frames);
-    memset (plan->key_mask, 1, 1 + l->frames);
-    plan->buffer_bytes += 1 + l->frames;
-  }
-  if (l->scheme->cls_attends_all)
-    plan->cls_scores = plan_alloc (plan, rows);
-  for (guint s = 0; c->rotary_emb && s < l->scheme->n_steps; s++)
-    if (l->scheme->grouped_steps[s].rotary != TSF_ROTARY_NONE)   /* cos and sin */
-      plan->rotary[s] = plan_alloc (plan,
-          2 * MAX (l->frames, l->patches) * a / c->num_attention_heads);
-  if (plan->linear != TSF_PRECISION_F32) {
-    gsize widest = MAX (3 * MAX (d, a), c->intermediate_size);
-    /* in floats, rounded up: the converted input is bf16 or u8 */
-    plan->linear_input = plan_alloc (plan, (rows * widest * tsf_precision_size (plan->linear)
-            + sizeof (gfloat) - 1) / sizeof (gfloat));
-    plan->scales = plan_alloc (plan, widest);
-    plan->zero_point = (gint32 *) plan_alloc (plan, 1);
-  }
 }
 
 static TsfPlan *
@@ -94,6 +187,7 @@ plan_new (TsfRunner *runner, const TsfClipShape *shape, GError **error)
   TsfPlan *plan = g_new0 (TsfPlan, 1);
   TsfAttentionView views[TSF_MAX_ATTENTION_VIEWS];
   TsfLayerOps ops = { 0 };
+  guint64 activations = 0, scores = 0;
   guint n_views;
   gboolean ok;
 
@@ -102,16 +196,19 @@ plan_new (TsfRunner *runner, const TsfClipShape *shape, GError **error)
   plan->linear = runner->precision;
   tsf_layout_init (&plan->layout, c, shape);
   n_views = tsf_attention_views (c, &plan->layout, views);
-  plan_alloc_buffers (plan, c, views, n_views);
-  tsf_fill_embeddings (c, runner->weights, plan);
   plan->program = tsf_program_new (runner->engine, plan->precision, runner->threads);
-
-  ok = tsf_add_patch_embedding (runner, plan, error)
+  ok = plan_alloc_buffers (runner, plan, views, n_views, &activations, &scores, error);
+  if (ok)
+    tsf_fill_embeddings (c, runner->weights, plan);
+  ok = ok && tsf_add_patch_embedding (runner, plan, error)
       && tsf_layer_ops (plan->program, plan->linear, c, runner->layouts, &plan->layout, views,
       n_views, &ops, error);
   for (guint i = 0; ok && i < c->num_hidden_layers; i++)
     ok = scheme->add_block (plan, c, &ops, views, &runner->weights->layers[i], error);
-  ok = ok && tsf_add_head (runner, plan, error) && tsf_program_finish (plan->program, error);
+  ok = ok && tsf_add_head (runner, plan, error)
+      && check_bound (runner, activations, scores, tsf_program_scratchpad_size (plan->program),
+          error)
+      && tsf_program_finish (plan->program, error);
   if (!ok) {
     g_prefix_error (error, "Preparing the model for %u frames of %ux%u: ", shape->frames,
         shape->width, shape->height);
@@ -119,6 +216,14 @@ plan_new (TsfRunner *runner, const TsfClipShape *shape, GError **error)
     return NULL;
   }
   return plan;
+}
+
+guint64
+tsf_default_max_clip_bytes (void)
+{
+  glong pages = sysconf (_SC_PHYS_PAGES), page_size = sysconf (_SC_PAGESIZE);
+
+  return pages > 0 && page_size > 0 ? (guint64) pages * page_size / 2 : G_MAXUINT64;
 }
 
 static TsfPlan *
@@ -134,9 +239,15 @@ find_plan (TsfRunner *runner, const TsfClipShape *shape)
 }
 
 TsfRunner *
-tsf_runner_new (const TsfForward *forward, gint threads, GError **error)
+tsf_runner_new (const TsfForward *forward, gint threads, guint64 max_clip_bytes,
+    GError **error)
 {
-  TsfRunner *runner = g_new0 (TsfRunner, 1);
+  TsfRunner *runner;
+
+  if (!tsf_check_threads (threads, error))
+    return NULL;
+  runner = g_new0 (TsfRunner, 1);
+  runner->max_clip_bytes = max_clip_bytes ? max_clip_bytes : tsf_default_max_clip_bytes ();
 
   runner->config = forward->config;
   runner->weights = forward->weights;
@@ -160,8 +271,11 @@ tsf_runner_get_threads (const TsfRunner *runner)
 gboolean
 tsf_runner_set_threads (TsfRunner *runner, gint threads, GError **error)
 {
-  gint resolved = tsf_resolve_threads (threads);
+  gint resolved;
 
+  if (!tsf_check_threads (threads, error))
+    return FALSE;
+  resolved = tsf_resolve_threads (threads);
   if (resolved != runner->threads) {
     /* primitives choose their partitioning for the thread count they were created with */
     g_ptr_array_set_size (runner->plans, 0);
@@ -221,11 +335,13 @@ tsf_runner_run (TsfRunner *runner, const gfloat *clip, const TsfClipShape *shape
 
   if (plan == NULL || !set_frame_mask (plan, mask, error))
     return FALSE;
+  if (!tsf_check_clip_finite (clip, shape, error))
+    return FALSE;
   TSF_DNNL_CHECK (dnnl_memory_set_data_handle (plan->clip, (void *) clip), error, FALSE);
   if (!tsf_program_run (plan->program, runner->stream, error))
     return FALSE;
   memcpy (logits, plan->logits, runner->config->num_labels * sizeof (gfloat));
-  return TRUE;
+  return tsf_check_logits_finite (logits, runner->config->num_labels, error);
 }
 
 guint64

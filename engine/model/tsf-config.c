@@ -1,12 +1,15 @@
 /* tsf-config.c: config.json (TimesformerConfig) and preprocessor_config.json
  * (VideoMAEImageProcessor), parsed with json-glib and validated before anyone uses them. */
 #include "tsf-config.h"
+#include "tsf-file.h"
 #include "tsf-json.h"
 
+#include <errno.h>
 #include <math.h>
 #include <string.h>
 
 #define MAX_CROP_OR_RESIZE 65536
+#define CONFIG_WHAT "the model's TimesformerConfig (Hugging Face config.json)"
 
 /* The training sampling: bounds of config.json "sampling" and the paper's default. */
 #define MAX_SAMPLING_STRIDE 10000
@@ -236,17 +239,29 @@ validate_model (const TsfConfig *config, const gchar *filename, GError **error)
   return check_positive_finite (filename, "layer_norm_eps", config->layer_norm_eps, error);
 }
 
+/* image_mean and image_std, checked as the file's doubles (a gfloat would turn 1e-300 into 0):
+ * a std near 0 or a huge mean turns every pixel into Inf. */
+static gboolean
+check_channel_value (const gchar *filename, const gchar *field, gdouble value, GError **error)
+{
+  gboolean is_std = g_str_equal (field, "image_std");
+  gdouble min = is_std ? TSF_MIN_IMAGE_STD : -TSF_MAX_IMAGE_MEAN_STD;
+
+  /* as a gfloat, 1e-6 is slightly below 1e-6 */
+  if (isfinite (value) && value >= (gfloat) min && value <= TSF_MAX_IMAGE_MEAN_STD)
+    return TRUE;
+  g_set_error (error, TSF_ERROR, TSF_ERROR_CONFIG,
+      "%s: '%s' must hold numbers from %g to %g, found %g", filename, field, min,
+      TSF_MAX_IMAGE_MEAN_STD, value);
+  return FALSE;
+}
+
 static gboolean
 validate_preprocessing (const TsfConfig *config, const gchar *filename, GError **error)
 {
   for (guint c = 0; c < 3; c++) {
-    if (!isfinite (config->image_mean[c])) {
-      g_set_error (error, TSF_ERROR, TSF_ERROR_CONFIG,
-          "%s: 'image_mean' must hold finite numbers, found %g", filename,
-          config->image_mean[c]);
-      return FALSE;
-    }
-    if (!check_positive_finite (filename, "image_std", config->image_std[c], error))
+    if (!check_channel_value (filename, "image_mean", config->image_mean[c], error)
+        || !check_channel_value (filename, "image_std", config->image_std[c], error))
       return FALSE;
   }
   return check_range (filename, "size.shortest_edge", config->resize_shortest_edge, 0,
@@ -537,21 +552,23 @@ parse_channel_values (JsonObject *root, const gchar *filename, const gchar *fiel
   JsonNode *node = json_object_get_member (root, field);
   if (node == NULL)
     return TRUE;
-  gdouble scalar;
-  if (tsf_json_node_get_number (node, &scalar)) {
-    values[0] = values[1] = values[2] = scalar;
-    return TRUE;
-  }
   JsonArray *array = JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node) : NULL;
   gdouble items[3];
-  gboolean ok = array != NULL && json_array_get_length (array) == 3;
-  for (guint c = 0; ok && c < 3; c++)
+  gboolean ok = tsf_json_node_get_number (node, &items[0]);
+  if (ok)
+    items[1] = items[2] = items[0];
+  else
+    ok = array != NULL && json_array_get_length (array) == 3;
+  for (guint c = 0; ok && array != NULL && c < 3; c++)
     ok = tsf_json_node_get_number (json_array_get_element (array, c), &items[c]);
   if (!ok)
     return tsf_json_type_error (filename, field, "a number or a list of 3 numbers", node,
         error);
-  for (guint c = 0; c < 3; c++)
+  for (guint c = 0; c < 3; c++) {
+    if (!check_channel_value (filename, field, items[c], error))
+      return FALSE;
     values[c] = items[c];
+  }
   return TRUE;
 }
 
@@ -676,20 +693,14 @@ tsf_config_parse_preprocessor (TsfConfig *config, const gchar *json, gsize lengt
 /* ---- a model directory ---- */
 
 static gboolean
-read_file (const gchar *path, const gchar *what, gchar **contents, gsize *length,
-    GError **error)
+read_file (const gchar *path, const gchar *what, gsize max_bytes, gchar **contents,
+    gsize *length, GError **error)
 {
-  GError *local = NULL;
-  if (!g_file_test (path, G_FILE_TEST_EXISTS)) {
+  if (tsf_file_probe (path) == ENOENT) {
     g_set_error (error, TSF_ERROR, TSF_ERROR_IO, "%s is missing; expected %s", path, what);
     return FALSE;
   }
-  if (g_file_get_contents (path, contents, length, &local))
-    return TRUE;
-  g_set_error (error, TSF_ERROR, TSF_ERROR_IO, "cannot read %s (expected %s): %s", path,
-      what, local->message);
-  g_error_free (local);
-  return FALSE;
+  return tsf_file_read_capped (path, what, max_bytes, contents, length, error);
 }
 
 /* ---- timesformer_pytorch.json (lucidrains' TimeSformer keyword arguments) ---- */
@@ -855,15 +866,14 @@ tsf_config_load_dir (TsfConfig *config, const gchar *dir, GError **error)
       NULL);
   g_autofree gchar *text = NULL;
   gsize length = 0;
-  if (!read_file (config_path, "the model's TimesformerConfig (Hugging Face config.json)",
-          &text, &length, error)
+  if (!read_file (config_path, CONFIG_WHAT, TSF_MAX_CONFIG_BYTES, &text, &length, error)
       || !tsf_config_parse (config, text, length, config_path, error))
     return FALSE;
-  if (!g_file_test (preprocessor_path, G_FILE_TEST_EXISTS))
+  if (tsf_file_probe (preprocessor_path) == ENOENT)
     return TRUE;
   g_clear_pointer (&text, g_free);
   if (read_file (preprocessor_path, "a VideoMAEImageProcessor preprocessor_config.json",
-          &text, &length, error)
+          TSF_MAX_PREPROCESSOR_BYTES, &text, &length, error)
       && tsf_config_parse_preprocessor (config, text, length, preprocessor_path, error))
     return TRUE;
   tsf_config_clear (config);
@@ -877,6 +887,6 @@ tsf_config_load_file (TsfConfig *config, const gchar *path, GError **error)
   gsize length = 0;
 
   memset (config, 0, sizeof (*config));
-  return g_file_get_contents (path, &text, &length, error)
+  return read_file (path, CONFIG_WHAT, TSF_MAX_CONFIG_BYTES, &text, &length, error)
       && tsf_config_parse (config, text, length, path, error);
 }

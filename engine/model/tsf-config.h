@@ -16,6 +16,9 @@ G_BEGIN_DECLS
 #define TSF_MAX_HEADS         1024
 #define TSF_MAX_INTERMEDIATE  (1 << 18)
 #define TSF_MAX_LABELS        (1 << 20)
+/* preprocessor_config.json: image_std from TSF_MIN_IMAGE_STD, both at most this in size. */
+#define TSF_MIN_IMAGE_STD       1e-6
+#define TSF_MAX_IMAGE_MEAN_STD  1e6
 
 /* Parses config.json text; `filename` names it in errors. Validates values (patch divides the
  * image, heads divide the hidden size, nothing zero, known attention type and activation).

@@ -20,6 +20,7 @@ struct _TsfModel {
   gchar *precision_warning;  /* NULL, or why the precision is slow here */
   /* the one-call convenience API (not shared) */
   gint default_threads;
+  guint64 default_max_clip_bytes;
   TsfSession *default_session;   /* made on first tsf_model_prepare/run */
 };
 
@@ -39,8 +40,15 @@ static TsfModel *
 model_new (TsfConfig *config, TsfWeights *weights, gchar *name,
     const TsfModelOptions *options, GError **error)
 {
-  TsfModel *model = g_new0 (TsfModel, 1);
+  TsfModel *model;
 
+  if (weights == NULL || !tsf_check_threads (options != NULL ? options->threads : 0, error)) {
+    tsf_weights_free (weights);
+    tsf_config_clear (config);
+    g_free (name);
+    return NULL;
+  }
+  model = g_new0 (TsfModel, 1);
   model->config = *config;
   memset (config, 0, sizeof (*config));
   if (model->config.labels == NULL) {
@@ -51,6 +59,7 @@ model_new (TsfConfig *config, TsfWeights *weights, gchar *name,
   model->weights = weights;
   model->name = name;
   model->default_threads = options != NULL ? options->threads : 0;
+  model->default_max_clip_bytes = options != NULL ? options->max_clip_bytes : 0;
   if (!tsf_precision_choose (options != NULL ? options->precision : TSF_PRECISION_F32,
           model->default_threads, &model->precision, &model->precision_warning, error)) {
     tsf_model_free (model);
@@ -81,11 +90,6 @@ tsf_model_open (const gchar *path, const TsfModelOptions *options, GError **erro
     return NULL;
   }
   weights = tsf_model_family_find (tensors)->bind (&config, tensors, error);
-  if (weights == NULL) {
-    tsf_config_clear (&config);
-    g_free (name);
-    return NULL;
-  }
   return model_new (&config, weights, name, options, error);
 }
 
@@ -99,8 +103,9 @@ tsf_model_new_random (const TsfConfig *config, guint64 seed, const TsfModelOptio
   if (!tsf_config_validate (config, "the given config", error))
     return NULL;
   tsf_config_copy (&copy, config);
-  return model_new (&copy, tsf_weights_new_random (config, seed), g_strdup ("random"), options,
-      error);
+  return model_new (&copy, tsf_weights_new_random (config, seed,
+          tsf_default_max_clip_bytes (), error),
+      g_strdup ("random"), options, error);
 }
 
 void
@@ -168,7 +173,8 @@ tsf_session_new (const TsfModel *model, const TsfSessionOptions *options, GError
   TsfSession *session;
 
   g_return_val_if_fail (model != NULL, NULL);
-  runner = tsf_runner_new (model->forward, options != NULL ? options->threads : 0, error);
+  runner = tsf_runner_new (model->forward, options != NULL ? options->threads : 0,
+      options != NULL ? options->max_clip_bytes : 0, error);
   if (runner == NULL)
     return NULL;
   session = g_new0 (TsfSession, 1);
@@ -238,7 +244,8 @@ tsf_session_get_buffer_bytes (const TsfSession *session)
 static TsfSession *
 default_session (TsfModel *model, GError **error)
 {
-  TsfSessionOptions options = { .threads = model->default_threads };
+  TsfSessionOptions options = { .threads = model->default_threads,
+    .max_clip_bytes = model->default_max_clip_bytes };
 
   if (model->default_session == NULL)
     model->default_session = tsf_session_new (model, &options, error);
@@ -255,6 +262,8 @@ tsf_model_get_buffer_bytes (const TsfModel *model)
 gboolean
 tsf_model_set_threads (TsfModel *model, gint threads, GError **error)
 {
+  if (!tsf_check_threads (threads, error))
+    return FALSE;
   model->default_threads = threads;
   return model->default_session == NULL
       || tsf_session_set_threads (model->default_session, threads, error);

@@ -8,9 +8,12 @@
  *   is inferred from the tensor shapes. */
 #include "tsf-source.h"
 
+#include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "tsf-config.h"
+#include "tsf-file.h"
 #include "tsf-family.h"
 #include "tsf-torchzip.h"
 
@@ -30,7 +33,7 @@ open_weights (const gchar *dir, GError **error)
 {
   for (guint i = 0; i < G_N_ELEMENTS (weights_formats); i++) {
     g_autofree gchar *path = g_build_filename (dir, weights_formats[i].filename, NULL);
-    if (g_file_test (path, G_FILE_TEST_EXISTS))
+    if (tsf_file_probe (path) != ENOENT)   /* there, or there but unreadable: say why */
       return weights_formats[i].open (path, error);
   }
   GString *expected = g_string_new (NULL);
@@ -42,14 +45,28 @@ open_weights (const gchar *dir, GError **error)
   return NULL;
 }
 
+/* The model path: a directory, or a regular file (a checkpoint); anything else is refused
+ * with the reason. */
 static gboolean
-check_exists (const gchar *path, GError **error)
+check_model_path (const gchar *path, gboolean *is_dir, GError **error)
 {
-  if (g_file_test (path, G_FILE_TEST_EXISTS))
+  struct stat st;
+  gint errsv = stat (path, &st) == 0 ? 0 : errno;
+
+  if (errsv == 0 && (S_ISDIR (st.st_mode) || S_ISREG (st.st_mode))) {
+    *is_dir = S_ISDIR (st.st_mode);
     return TRUE;
-  g_set_error (error, TSF_ERROR, TSF_ERROR_IO, "model %s does not exist; expected a Hugging "
-      "Face TimesformerForVideoClassification directory (config.json with model.safetensors "
-      "or pytorch_model.bin) or a PyTorch checkpoint file (.pyth, pytorch_model.bin)", path);
+  }
+  if (errsv == ENOENT)
+    g_set_error (error, TSF_ERROR, TSF_ERROR_IO, "model %s does not exist; expected a Hugging "
+        "Face TimesformerForVideoClassification directory (config.json with model.safetensors "
+        "or pytorch_model.bin) or a PyTorch checkpoint file (.pyth, pytorch_model.bin)", path);
+  else if (errsv != 0)
+    g_set_error (error, TSF_ERROR, TSF_ERROR_IO, "model %s cannot be read: %s", path,
+        tsf_file_errno_text (errsv));
+  else
+    g_set_error (error, TSF_ERROR, TSF_ERROR_IO, "model %s is %s, neither a directory nor a "
+        "regular file (a checkpoint)", path, tsf_file_type_text (st.st_mode));
   return FALSE;
 }
 
@@ -91,7 +108,7 @@ open_checkpoint (const gchar *path, const TsfModelOptions *options, TsfConfig *c
   if (!tensors)
     return NULL;
   family = tsf_model_family_find (tensors);
-  if (g_file_test (sibling_config, G_FILE_TEST_EXISTS))
+  if (tsf_file_probe (sibling_config) != ENOENT)
     ok = family->load_config (config, dir, error) && family->normalise_names (tensors, error);
   else if (family->can_infer_config (tensors))
     ok = family->normalise_names (tensors, error)
@@ -112,15 +129,13 @@ load_labels_file (const gchar *path, TsfConfig *config, GError **error)
 {
   g_autofree gchar *text = NULL;
   g_auto (GStrv) lines = NULL;
-  g_autoptr (GError) local = NULL;
+  gsize length;
   guint n;
 
-  if (!g_file_get_contents (path, &text, NULL, &local)) {
-    g_set_error (error, TSF_ERROR, TSF_ERROR_IO, "cannot read the labels file: %s",
-        local->message);
+  if (!tsf_file_read_capped (path, "a labels file (one label per line)",
+          TSF_MAX_LABELS_FILE_BYTES, &text, &length, error))
     return FALSE;
-  }
-  if (!g_utf8_validate (text, -1, NULL)) {
+  if (!g_utf8_validate (text, length, NULL)) {
     g_set_error (error, TSF_ERROR, TSF_ERROR_CONFIG, "labels file %s is not UTF-8 text", path);
     return FALSE;
   }
@@ -165,12 +180,12 @@ tsf_source_open_with_options (const gchar *path, const TsfModelOptions *options,
 {
   static const TsfModelOptions defaults = { 0 };
   TsfTensorSet *tensors = NULL;
-  gboolean is_dir = g_file_test (path, G_FILE_TEST_IS_DIR);
+  gboolean is_dir = FALSE;
 
   if (!options)
     options = &defaults;
   tsf_config_init_defaults (config);
-  if (check_exists (path, error))
+  if (check_model_path (path, &is_dir, error))
     tensors = is_dir ? open_directory (path, config, error)
         : open_checkpoint (path, options, config, error);
   if (tensors && !apply_options (path, options, config, error))

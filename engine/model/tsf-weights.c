@@ -5,6 +5,7 @@
  * converts what is not already aligned contiguous float32. */
 #include "tsf-weights.h"
 #include "tsf-attention.h"
+#include "tsf-error.h"
 
 #include <string.h>
 
@@ -303,18 +304,43 @@ fill_random (gfloat *data, gint64 numel, TsfInitKind init, guint64 *state)
   }
 }
 
-TsfWeights *
-tsf_weights_new_random (const TsfConfig *config, guint64 seed)
+static gboolean
+check_random_bytes (const TsfConfig *config, guint64 max_bytes, GError **error)
 {
-  TsfWeights *weights = weights_new (config);
-  GArray *table = expected_tensors (config, weights);
+  guint64 bytes = tsf_weights_parameter_count (config) * sizeof (gfloat);
+
+  if (bytes <= max_bytes)
+    return TRUE;
+  g_autofree gchar *need = tsf_format_bytes (bytes);
+  g_autofree gchar *bound = tsf_format_bytes (max_bytes);
+  g_set_error (error, TSF_ERROR, TSF_ERROR_MEMORY, "random weights for this config need %s; "
+      "the bound (half of the physical memory) is %s", need, bound);
+  return FALSE;
+}
+
+TsfWeights *
+tsf_weights_new_random (const TsfConfig *config, guint64 seed, guint64 max_bytes,
+    GError **error)
+{
+  TsfWeights *weights;
+  GArray *table;
   guint64 state = seed * 2 + 1;
 
+  if (!check_random_bytes (config, max_bytes, error))
+    return NULL;
+  weights = weights_new (config);
+  table = expected_tensors (config, weights);
   for (guint i = 0; i < table->len; i++) {
     const Expected *e = &g_array_index (table, Expected, i);
     gint64 numel = expected_numel (e);
-    gfloat *data = g_new (gfloat, numel);
+    gfloat *data = g_try_new (gfloat, numel);
 
+    if (data == NULL) {
+      g_set_error (error, TSF_ERROR, TSF_ERROR_MEMORY, "cannot allocate %" G_GINT64_FORMAT
+          " floats of random weights", numel);
+      g_clear_pointer (&weights, tsf_weights_free);
+      break;
+    }
     fill_random (data, numel, e->init, &state);
     g_ptr_array_add (weights->converted, data);
     *e->slot = data;

@@ -84,8 +84,10 @@ void tsf_lucidrains_expect_tensors (GArray *table, const TsfConfig *config,
 
 /* Takes ownership of `tensors` (also on failure). */
 TsfWeights *tsf_weights_bind (const TsfConfig *config, TsfTensorSet *tensors, GError **error);
-/* Random weights (truncated-normal-like, std 0.02; norms near 1/0) for benchmarks. */
-TsfWeights *tsf_weights_new_random (const TsfConfig *config, guint64 seed);
+/* Random weights (truncated-normal-like, std 0.02; norms near 1/0) for benchmarks; more than
+ * `max_bytes` of them is refused (TSF_ERROR_MEMORY) before anything is allocated. */
+TsfWeights *tsf_weights_new_random (const TsfConfig *config, guint64 seed, guint64 max_bytes,
+    GError **error);
 guint64 tsf_weights_parameter_count (const TsfConfig *config);
 /* Drops the source tensors once the forward pass holds its own copies. */
 void tsf_weights_release_source (TsfWeights *weights);

@@ -315,7 +315,7 @@ static void
 test_preprocessor_errors (void)
 {
   assert_preprocessor_fails ("{\"size\": {\"shortest_edge\": 8}, \"image_std\": [0.2, 0, 0.2]}",
-      "preprocessor_config.json: 'image_std' must be a positive number, found 0");
+      "preprocessor_config.json: 'image_std' must hold numbers from 1e-06 to 1e+06, found 0");
   assert_preprocessor_fails ("{\"image_mean\": [0.5, 0.5]}",
       "'image_mean' must be a number or a list of 3 numbers, found a list");
   assert_preprocessor_fails ("{\"size\": {\"longest_edge\": 8}}", "'size' must be");

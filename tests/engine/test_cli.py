@@ -281,6 +281,61 @@ def test_precision():
               and "bf16 runs slower than f32" in r.stdout, f"slow bf16: {r.stdout} {r.stderr}")
 
 
+def test_limits():
+    """Thread counts out of range, a clip shape past the memory bound, a NaN clip: each a
+    clear error with exit status 1, never a signal; an unknown command exits 1."""
+    model = os.path.join(MODELS, "divided")
+    good = os.path.join(MODELS, "inputs", "divided_t4_32x32.npy")
+    with tempfile.TemporaryDirectory() as tmp:
+        nan_clip = os.path.join(tmp, "nan.npy")
+        clip = np.load(good)
+        clip[1, 2, 3, 4] = np.nan
+        np.save(nan_clip, clip)
+        huge = os.path.join(tmp, "huge.json")
+        with open(huge, "w") as f:
+            json.dump({"image_size": 2048, "patch_size": 2, "num_frames": 1, "hidden_size": 8,
+                       "num_attention_heads": 2, "intermediate_size": 8,
+                       "num_hidden_layers": 1}, f)
+        classify = ("classify", "--model", model, "--input", good)
+        for args, message in [
+                (classify + ("--threads", "65536"), "--threads must be from 0 (all cores) to 1024"),
+                (classify + ("--threads", "-1"), "found -1"),
+                (("bench", "--config", huge, "--threads", "1025"), "--threads must be"),
+                (("info", "--model", model, "--max-clip-mb", "-5"), "--max-clip-mb must be"),
+                (("bench", "--config", huge, "--iterations", "1"), "attention scores 4.4 TB"),
+                (("classify", "--model", model, "--input", nan_clip, "--json"),
+                 "NaN at frame 1, channel 2, row 3, column 4"),
+                (("nonsense",), "unknown command")]:
+            r = run(*args)
+            check(r.returncode == 1, f"{args}: exit {r.returncode}, {r.stderr!r}")
+            check(message in r.stderr, f"{args}: stderr {r.stderr!r} lacks {message!r}")
+            check(r.stdout == "" or args[0] == "nonsense", f"{args} printed {r.stdout!r}")
+        medium = os.path.join(tmp, "medium.json")
+        with open(medium, "w") as f:
+            json.dump({"image_size": 128, "patch_size": 4, "num_frames": 2, "hidden_size": 8,
+                       "num_attention_heads": 2, "intermediate_size": 8,
+                       "num_hidden_layers": 1}, f)
+        r = run("bench", "--config", medium, "--max-clip-mb", "1")
+        check(r.returncode == 1 and "is 1.0 MB (1048576 bytes)" in r.stderr, f"1 MiB: {r.stderr}")
+        r = run(*classify, "--threads", "1", "--max-clip-mb", "64", "--json")
+        check(r.returncode == 0 and json.loads(r.stdout)["top"], f"64 MiB: {r.stderr}")
+
+
+def test_info_escapes_controls():
+    """Labels reach the terminal without their control characters (an escape sequence could
+    rewrite the screen)."""
+    model = os.path.join(MODELS, "divided")
+    with tempfile.TemporaryDirectory() as tmp:
+        labels = os.path.join(tmp, "labels.txt")
+        with open(labels, "w") as f:
+            f.write("".join(f"label {i}\x1b[2J\x07\u0085é\n" for i in range(10)))
+        r = run("info", "--model", model, "--labels", labels)
+        check(r.returncode == 0, f"info: {r.stderr}")
+        check("\x1b" not in r.stdout and "\x07" not in r.stdout and "\u0085" not in r.stdout,
+              f"control characters printed: {r.stdout!r}")
+        check("label 3\\u001b[2J\\u0007\\u0085" in r.stdout, f"escaped: {r.stdout!r}")
+
+
 test_classify_json()
 test_bench_and_info()
 test_bench_grouped_schemes()
@@ -288,6 +343,8 @@ test_lucidrains_mask()
 test_trained_axial_model_runs()
 test_lucidrains_errors()
 test_precision()
+test_limits()
+test_info_escapes_controls()
 test_errors()
 test_checkpoints_and_convert()
 print("ok")

@@ -201,6 +201,49 @@ GST_START_TEST (test_append)
 }
 GST_END_TEST;
 
+/* A file whose last line lacks its newline gets one before the first appended record. */
+GST_START_TEST (test_append_after_unterminated_line)
+{
+  gchar *path = tmp_path ("unterminated.jsonl");
+  gchar *contents;
+
+  fail_unless (g_file_set_contents (path, "{\"note\": \"written by hand\"}", -1, NULL));
+  fail_unless_equals_int (log_one_result (path, TRUE, 0), 2);
+  fail_unless_equals_int (log_one_result (path, TRUE, 1), 3);
+  fail_unless (g_file_get_contents (path, &contents, NULL, NULL));
+  fail_unless (g_str_has_prefix (contents, "{\"note\": \"written by hand\"}\n{"), "%s",
+      contents);
+  fail_if (strstr (contents, "\n\n") != NULL, "an empty line: %s", contents);
+  g_free (contents);
+  g_free (path);
+}
+GST_END_TEST;
+
+/* location and append apply when the file is opened: refused past READY, old value kept. */
+GST_START_TEST (test_ready_only_properties_refused_while_playing)
+{
+  gchar *path = tmp_path ("playing.jsonl");
+  GstHarness *h = log_harness ("labellog location=\"%s\"", path);
+  GstElement *log = gst_harness_find_element (h, "labellog");
+  gchar *location;
+  gboolean append;
+
+  g_object_set (log, "location", "/elsewhere.jsonl", "append", TRUE, NULL);
+  g_object_get (log, "location", &location, "append", &append, NULL);
+  fail_unless_equals_string (location, path);
+  fail_if (append);
+  g_free (location);
+  fail_unless_equals_int (gst_element_set_state (log, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+  g_object_set (log, "append", TRUE, NULL);
+  g_object_get (log, "append", &append, NULL);
+  fail_unless (append);
+  gst_object_unref (log);
+  gst_harness_teardown (h);
+  g_free (path);
+}
+GST_END_TEST;
+
 GST_START_TEST (test_unwritable_location_fails_state_change)
 {
   gchar *path = g_build_filename (tmp_dir, "no-such-dir", "log.jsonl", NULL);
@@ -484,6 +527,8 @@ labellog_suite (void)
   tcase_add_test (tc, test_logs_metas_and_events_once);
   tcase_add_test (tc, test_flush_logs_results_again);
   tcase_add_test (tc, test_append);
+  tcase_add_test (tc, test_append_after_unterminated_line);
+  tcase_add_test (tc, test_ready_only_properties_refused_while_playing);
   tcase_add_test (tc, test_unwritable_location_fails_state_change);
   tcase_add_test (tc, test_tee_copies_logged_once);
   tcase_add_test (tc, test_stream_name_is_source_uri);

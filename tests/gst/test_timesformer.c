@@ -1087,6 +1087,71 @@ GST_START_TEST (test_precision)
 }
 GST_END_TEST;
 
+/* A copy of the test model "divided" whose recipe crops `crop` x `crop` pixels. */
+static gchar *
+model_with_crop (guint crop)
+{
+  gchar *dir = g_dir_make_tmp ("tsf-crop-XXXXXX", NULL);
+  const gchar *names[] = { "config.json", "model.safetensors" };
+  gchar *preprocessor = g_strdup_printf ("{\"size\": {\"shortest_edge\": %u}, "
+      "\"crop_size\": {\"height\": %u, \"width\": %u}}", crop, crop, crop);
+  gchar *path = g_build_filename (dir, "preprocessor_config.json", NULL);
+
+  fail_unless (g_file_set_contents (path, preprocessor, -1, NULL));
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
+    gchar *from = g_build_filename (g_getenv ("TSF_TEST_MODELS"), "divided", names[i], NULL);
+    gchar *to = g_build_filename (dir, names[i], NULL);
+    gchar *contents;
+    gsize length;
+
+    fail_unless (g_file_get_contents (from, &contents, &length, NULL));
+    fail_unless (g_file_set_contents (to, contents, length, NULL));
+    g_free (contents);
+    g_free (from);
+    g_free (to);
+  }
+  g_free (path);
+  g_free (preprocessor);
+  return dir;
+}
+
+static void
+remove_model_copy (gchar *dir)
+{
+  const gchar *names[] = { "config.json", "model.safetensors", "preprocessor_config.json" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
+    gchar *path = g_build_filename (dir, names[i], NULL);
+    g_unlink (path);
+    g_free (path);
+  }
+  g_rmdir (dir);
+  g_free (dir);
+}
+
+/* A clip shape past max-clip-mb (or, by default, past half of the RAM: terabytes of attention
+ * scores) fails the state change with the sizes, before anything is allocated. */
+GST_START_TEST (test_max_clip_mb)
+{
+  gchar *medium = model_with_crop (128), *huge = model_with_crop (8192);
+  gchar *bounded = g_strdup_printf ("model=%s max-clip-mb=1", medium);
+  gchar *unbounded = g_strdup_printf ("model=%s", huge);
+  GstElement *e = gst_element_factory_make ("timesformer", NULL);
+  guint mb;
+
+  g_object_get (e, "max-clip-mb", &mb, NULL);
+  fail_unless_equals_int (mb, 0);
+  gst_object_unref (e);
+  check_bad_model (bounded, "the bound (max_clip_bytes; by default half of the physical "
+      "memory) is 1.0 MB (1048576 bytes)");
+  check_bad_model (unbounded, "attention scores 17.6 TB");
+  remove_model_copy (medium);
+  remove_model_copy (huge);
+  g_free (bounded);
+  g_free (unbounded);
+}
+GST_END_TEST;
+
 GST_START_TEST (test_bad_labels_file)
 {
   gchar *pyth = checkpoint_file ("divided.pyth");
@@ -1120,6 +1185,110 @@ GST_START_TEST (test_bad_property_values_refused)
   fail_unless_equals_float (threshold, 0.0f);
   fail_unless_equals_string (roi, "10,20,100,50");
   g_free (roi);
+  gst_object_unref (e);
+}
+GST_END_TEST;
+
+/* Every property documented as READY-only is refused while playing (old value kept); a
+ * PLAYING-mutable one still changes; in NULL they change again. */
+GST_START_TEST (test_ready_only_properties_refused_while_playing)
+{
+  GstHarness *h = new_harness ("sync=true frame-stride=4 roi=1,2,30,40");
+  GstElement *e = gst_harness_find_element (h, "timesformer");
+  guint stride, frames, hop, heads, mb, top_k, sessions, max_pending;
+  gint threads, sampling, old_sampling, fit, old_fit, order, old_order;
+  gboolean sync, shared, pad;
+  gchar *model, *roi, *labels, *old_model;
+
+  g_object_get (e, "model", &old_model, "sampling", &old_sampling, "fit", &old_fit,
+      "channel-order", &old_order, NULL);
+  fail_unless (GST_STATE (e) == GST_STATE_PLAYING);
+  /* the sampling, scheduler and frame-fitting properties are READY-only too */
+  gst_util_set_object_arg (G_OBJECT (e), "sampling", "frames");
+  gst_util_set_object_arg (G_OBJECT (e), "fit", "stretch");
+  gst_util_set_object_arg (G_OBJECT (e), "channel-order", "bgr");
+  g_object_set (e, "sessions", 3, "shared-model", FALSE, "pad-at-eos", FALSE,
+      "max-pending", 4, NULL);
+  g_object_get (e, "sampling", &sampling, "fit", &fit, "channel-order", &order,
+      "sessions", &sessions, "shared-model", &shared, "pad-at-eos", &pad,
+      "max-pending", &max_pending, NULL);
+  fail_unless_equals_int (sampling, old_sampling);
+  fail_unless_equals_int (fit, old_fit);
+  fail_unless_equals_int (order, old_order);
+  fail_unless_equals_int (sessions, 0);
+  fail_unless (shared);
+  fail_if (pad);                          /* changeable while playing */
+  fail_unless_equals_int (max_pending, 4);
+  g_object_set (e, "model", "/elsewhere", "frame-stride", 7, "num-frames", 2, "clip-hop", 3,
+      "roi", "0,0,8,8", "sync", FALSE, "threads", 1, "labels", "/labels.txt",
+      "num-heads", 3, "max-clip-mb", 5, "top-k", 2, NULL);
+  g_object_get (e, "model", &model, "frame-stride", &stride, "num-frames", &frames,
+      "clip-hop", &hop, "roi", &roi, "sync", &sync, "threads", &threads, "labels", &labels,
+      "num-heads", &heads, "max-clip-mb", &mb, "top-k", &top_k, NULL);
+  fail_unless_equals_string (model, old_model);
+  fail_unless_equals_int (stride, 4);
+  fail_unless_equals_int (frames, 0);
+  fail_unless_equals_int (hop, 0);
+  fail_unless_equals_string (roi, "1,2,30,40");
+  fail_unless (sync);
+  fail_unless_equals_int (threads, 0);
+  fail_unless (labels == NULL);
+  fail_unless_equals_int (heads, 0);
+  fail_unless_equals_int (mb, 0);
+  fail_unless_equals_int (top_k, 2);
+  g_free (model);
+  g_free (roi);
+  fail_unless_equals_int (gst_element_set_state (e, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+  g_object_set (e, "frame-stride", 7, NULL);
+  g_object_get (e, "frame-stride", &stride, NULL);
+  fail_unless_equals_int (stride, 7);
+  g_free (old_model);
+  gst_object_unref (e);
+  gst_harness_teardown (h);
+}
+GST_END_TEST;
+
+/* The labels of the one-frame clip of the first frame, classified with `roi`. */
+static gchar *
+first_clip_labels (const gchar *roi)
+{
+  gchar *properties = g_strdup_printf ("sync=true frame-stride=1 num-frames=1 roi=%s", roi);
+  GstHarness *h = new_harness (properties);
+  GList **frames = push_frames_collect (h, 0, 1);
+  gchar *labels;
+
+  fail_unless (frames[0] != NULL);
+  labels = gst_value_serialize (gst_structure_get_value (frames[0]->data, "labels"));
+  free_per_frame (frames, 1);
+  gst_harness_teardown (h);
+  g_free (properties);
+  return labels;
+}
+
+/* A huge width and height clip to the frame's edge without overflowing x + w: the same region
+ * as the clipped ROI; values past G_MAXINT or with a sign are refused. */
+GST_START_TEST (test_roi_arithmetic)
+{
+  GstElement *e = gst_element_factory_make ("timesformer", NULL);
+  gchar *huge = first_clip_labels ("10,10,2147483647,2147483647");
+  gchar *clipped = first_clip_labels ("10,10,54,38");
+  gchar *whole = first_clip_labels ("0,0,64,48");
+  gchar *roi;
+
+  fail_unless_equals_string (huge, clipped);
+  fail_if (g_str_equal (clipped, whole), "the ROI made no difference: %s", whole);
+  ASSERT_WARNING (g_object_set (e, "roi", "0,0,4294967296,10", NULL));
+  ASSERT_WARNING (g_object_set (e, "roi", "0,0,2147483648,10", NULL));
+  ASSERT_WARNING (g_object_set (e, "roi", "+1,0,2,2", NULL));
+  ASSERT_WARNING (g_object_set (e, "roi", "1,0,2,2,", NULL));
+  ASSERT_WARNING (g_object_set (e, "roi", "1, 0,2,2", NULL));
+  g_object_set (e, "roi", "0,0,2147483647,1", NULL);
+  g_object_get (e, "roi", &roi, NULL);
+  fail_unless_equals_string (roi, "0,0,2147483647,1");
+  g_free (roi);
+  g_free (huge);
+  g_free (clipped);
+  g_free (whole);
   gst_object_unref (e);
 }
 GST_END_TEST;
@@ -1166,6 +1335,8 @@ timesformer_suite (void)
   tcase_add_test (harness, test_sync_adds_latency);
   tcase_add_test (harness, test_bad_property_values_refused);
   tcase_add_test (harness, test_roi);
+  tcase_add_test (harness, test_roi_arithmetic);
+  tcase_add_test (harness, test_ready_only_properties_refused_while_playing);
   tcase_add_test (harness, test_pyth_checkpoint_with_labels);
   tcase_add_test (harness, test_precision);
   tcase_add_test (pipelines, test_not_live_never_drops);
@@ -1178,6 +1349,7 @@ timesformer_suite (void)
   tcase_add_test (pipelines, test_state_cycling);
   tcase_add_test (pipelines, test_bad_model);
   tcase_add_test (pipelines, test_bad_labels_file);
+  tcase_add_test (pipelines, test_max_clip_mb);
   return suite;
 }
 

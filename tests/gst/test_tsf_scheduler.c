@@ -96,7 +96,7 @@ static GstTsfScheduler *
 acquire (const gchar *name, guint sessions, gboolean shared)
 {
   gchar *path = test_model (name);
-  GstTsfSchedulerOptions options = { path, NULL, 0, sessions, sessions, shared, TSF_PRECISION_F32 };
+  GstTsfSchedulerOptions options = { path, NULL, 0, sessions, sessions, shared, TSF_PRECISION_F32, 0 };
   GstTsfScheduler *scheduler = acquire_with (&options);
 
   g_free (path);
@@ -450,11 +450,11 @@ GST_START_TEST (test_shared_by_key)
   gchar *dir = g_dir_make_tmp ("tsf-share-XXXXXX", NULL);
   gchar *link = g_build_filename (dir, "divided-link", NULL);
   gchar *labels = g_build_filename (dir, "labels.txt", NULL);
-  GstTsfSchedulerOptions options = { path, NULL, 0, 1, 1, TRUE, TSF_PRECISION_F32 };
-  GstTsfSchedulerOptions defaults = { path, NULL, 0, 0, 0, TRUE, TSF_PRECISION_F32 };
+  GstTsfSchedulerOptions options = { path, NULL, 0, 1, 1, TRUE, TSF_PRECISION_F32, 0 };
+  GstTsfSchedulerOptions defaults = { path, NULL, 0, 0, 0, TRUE, TSF_PRECISION_F32, 0 };
   guint n_cores = g_get_num_processors ();
   GstTsfScheduler *a, *b, *via_link, *other_labels, *other_heads, *other_budget, *resolved,
-      *private;
+      *private, *other_bound;
 
   fail_unless (symlink (path, link) == 0);
   fail_unless (g_file_set_contents (labels, "c0\nc1\nc2\nc3\nc4\nc5\nc6\nc7\nc8\nc9\n", -1,
@@ -487,26 +487,35 @@ GST_START_TEST (test_shared_by_key)
   defaults.threads = n_cores;
   defaults.sessions = MIN (GST_TSF_SCHEDULER_DEFAULT_SESSIONS, n_cores);
   fail_unless (acquire_with (&defaults) == resolved);
+  /* max_clip_bytes 0 is the default bound, once resolved; another bound, another model */
+  defaults.max_clip_bytes = tsf_default_max_clip_bytes ();
+  fail_unless (acquire_with (&defaults) == resolved);
   options.threads = options.sessions = 1;
+  options.max_clip_bytes = 1 << 30;
+  other_bound = acquire_with (&options);
+  fail_unless (other_bound != a);
+  options.max_clip_bytes = 0;
   options.shared = FALSE;
   private = acquire_with (&options);
   fail_unless (private != a);
   fail_if (gst_tsf_scheduler_is_shared (private));
   fail_unless_equals_int (gst_tsf_scheduler_get_users (private), 1);
-  fail_unless_equals_int (gst_tsf_scheduler_count_shared (), shared_before + 5);
+  fail_unless_equals_int (gst_tsf_scheduler_count_shared (), shared_before + 6);
 
   /* The last release frees it; the others stay. */
   gst_tsf_scheduler_release (b);
   gst_tsf_scheduler_release (via_link);
   fail_unless_equals_int (gst_tsf_scheduler_get_users (a), 1);
-  fail_unless_equals_int (gst_tsf_scheduler_count_shared (), shared_before + 5);
+  fail_unless_equals_int (gst_tsf_scheduler_count_shared (), shared_before + 6);
   gst_tsf_scheduler_release (a);
-  fail_unless_equals_int (gst_tsf_scheduler_count_shared (), shared_before + 4);
+  fail_unless_equals_int (gst_tsf_scheduler_count_shared (), shared_before + 5);
   gst_tsf_scheduler_release (other_labels);
   gst_tsf_scheduler_release (other_heads);
   gst_tsf_scheduler_release (other_budget);
   gst_tsf_scheduler_release (resolved);
   gst_tsf_scheduler_release (resolved);
+  gst_tsf_scheduler_release (resolved);
+  gst_tsf_scheduler_release (other_bound);
   gst_tsf_scheduler_release (private);
   fail_unless_equals_int (gst_tsf_scheduler_count_shared (), shared_before);
 
@@ -530,7 +539,7 @@ static gpointer
 acquire_in_thread (gpointer data)
 {
   AcquireCall *call = data;
-  GstTsfSchedulerOptions options = { call->path, NULL, 0, 1, 1, TRUE, TSF_PRECISION_F32 };
+  GstTsfSchedulerOptions options = { call->path, NULL, 0, 1, 1, TRUE, TSF_PRECISION_F32, 0 };
   GError *error = NULL;
 
   call->scheduler = gst_tsf_scheduler_acquire (&options, &error);
