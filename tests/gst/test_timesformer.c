@@ -1091,42 +1091,14 @@ GST_END_TEST;
 static gchar *
 model_with_crop (guint crop)
 {
-  gchar *dir = g_dir_make_tmp ("tsf-crop-XXXXXX", NULL);
-  const gchar *names[] = { "config.json", "model.safetensors" };
+  gchar *source = g_build_filename (g_getenv ("TSF_TEST_MODELS"), "divided", NULL);
   gchar *preprocessor = g_strdup_printf ("{\"size\": {\"shortest_edge\": %u}, "
       "\"crop_size\": {\"height\": %u, \"width\": %u}}", crop, crop, crop);
-  gchar *path = g_build_filename (dir, "preprocessor_config.json", NULL);
+  gchar *dir = test_model_copy (source, NULL, preprocessor);
 
-  fail_unless (g_file_set_contents (path, preprocessor, -1, NULL));
-  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
-    gchar *from = g_build_filename (g_getenv ("TSF_TEST_MODELS"), "divided", names[i], NULL);
-    gchar *to = g_build_filename (dir, names[i], NULL);
-    gchar *contents;
-    gsize length;
-
-    fail_unless (g_file_get_contents (from, &contents, &length, NULL));
-    fail_unless (g_file_set_contents (to, contents, length, NULL));
-    g_free (contents);
-    g_free (from);
-    g_free (to);
-  }
-  g_free (path);
   g_free (preprocessor);
+  g_free (source);
   return dir;
-}
-
-static void
-remove_model_copy (gchar *dir)
-{
-  const gchar *names[] = { "config.json", "model.safetensors", "preprocessor_config.json" };
-
-  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
-    gchar *path = g_build_filename (dir, names[i], NULL);
-    g_unlink (path);
-    g_free (path);
-  }
-  g_rmdir (dir);
-  g_free (dir);
 }
 
 /* A clip shape past max-clip-mb (or, by default, past half of the RAM: terabytes of attention
@@ -1145,8 +1117,8 @@ GST_START_TEST (test_max_clip_mb)
   check_bad_model (bounded, "the bound (max_clip_bytes; by default half of the physical "
       "memory) is 1.0 MB (1048576 bytes)");
   check_bad_model (unbounded, "attention scores 17.6 TB");
-  remove_model_copy (medium);
-  remove_model_copy (huge);
+  test_model_copy_remove (medium);
+  test_model_copy_remove (huge);
   g_free (bounded);
   g_free (unbounded);
 }
