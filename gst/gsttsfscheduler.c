@@ -4,6 +4,7 @@
 
 #include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 
 GST_DEBUG_CATEGORY_STATIC (gst_tsf_scheduler_debug);
 #define GST_CAT_DEFAULT gst_tsf_scheduler_debug
@@ -130,12 +131,23 @@ classify (InferenceThread *thread, const Job *job, GError **error)
   gfloat *logits = g_new (gfloat, num_labels);
   TsfPrediction *best = g_new (TsfPrediction, MIN (job->request.top_k, num_labels));
   GstClipLabelsResult *result = NULL;
+  const GstTsfClip *clip = job->clip;
+  guint8 *mask = NULL;
 
-  if (tsf_session_run (thread->session, job->clip->data, &job->clip->shape, logits, error)) {
+  /* a clip padded at EOS: the models that take a frame mask (lucidrains' TimeSformer-pytorch)
+   * leave the repeated frames out of the attention across frames */
+  if (clip->real_frames > 0 && clip->real_frames < clip->shape.frames
+      && tsf_model_get_config (model)->attention_type == TSF_ATTENTION_TIMESFORMER_PYTORCH) {
+    mask = g_new0 (guint8, clip->shape.frames);
+    memset (mask, 1, clip->real_frames);
+  }
+  if (tsf_session_run_masked (thread->session, clip->data, &clip->shape, mask, logits,
+          error)) {
     guint n_best = tsf_model_top_k (model, logits, job->request.top_k, best);
 
     result = make_result (job, thread->scheduler->model_name, best, n_best);
   }
+  g_free (mask);
   g_free (best);
   g_free (logits);
   return result;

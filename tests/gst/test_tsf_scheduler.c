@@ -2,9 +2,12 @@
  * one stream's results in clip order, the live drop policy (newest wins), waiting when not
  * live, flush, drain, removal with clips pending; sharing by key, one load for concurrent
  * callers and its error for all, round-robin between streams, clip order with two sessions,
- * streams that do not wait for each other, many streams fed at once (also run under helgrind).
+ * streams that do not wait for each other, many streams fed at once (also run under helgrind),
+ * a clip padded at EOS run with its frame mask on a lucidrains model.
  * The result callback can hold the inference thread, which makes "the model is busy" a state
  * the tests set, not a race they hope to win. */
+#include <math.h>
+
 #include <glib/gstdio.h>
 #include <gst/check/gstcheck.h>
 
@@ -246,6 +249,69 @@ GST_START_TEST (test_results_in_clip_order)
   fail_unless (stats.inference_ms_total > 0);
   fail_unless (gst_tsf_stream_dup_error (f.stream) == NULL);
   fixture_clear (&f);
+}
+GST_END_TEST;
+
+/* A clip padded at the end of a stream (2 real frames of 4, the last repeated) on a lucidrains
+ * model, which takes a frame mask: the result is the engine's masked run of the clip (mask
+ * 1 1 0 0), not its plain run. */
+GST_START_TEST (test_padded_clip_masked)
+{
+  GstTsfScheduler *scheduler = acquire ("seed/lucidrains_rotary", 1, FALSE);
+  const TsfModel *model = gst_tsf_scheduler_get_model (scheduler);
+  const TsfConfig *config = tsf_model_get_config (model);
+  TsfClipShape shape = { config->num_frames, 3, config->crop_height, config->crop_width };
+  gsize frame = (gsize) 3 * shape.height * shape.width, i;
+  GstTsfClip *clip = new_clip (&shape, 0);
+  static const guint8 mask[] = { 1, 1, 0, 0 };
+  GstTsfClipRequest request = { 0, 1, 0.0f, 4, FALSE };
+  gfloat *masked = g_new (gfloat, config->num_labels);
+  gfloat *plain = g_new (gfloat, config->num_labels);
+  TsfPrediction want_masked, want_plain;
+  GstClipLabelsResult *result;
+  GstTsfClip dropped;
+  TsfSession *session;
+  GstTsfStream *stream;
+  GList *results;
+  Gate gate;
+  guint n;
+
+  fail_unless_equals_int (shape.frames, 4);
+  for (i = 0; i < 2 * frame; i++)
+    clip->data[i] = sinf ((gfloat) i * 0.37f);
+  for (i = 2 * frame; i < 4 * frame; i++)
+    clip->data[i] = clip->data[frame + i % frame];
+  clip->real_frames = 2;
+  session = tsf_session_new (model, NULL, NULL);
+  fail_unless (session != NULL);
+  fail_unless (tsf_session_run_masked (session, clip->data, &shape, mask, masked, NULL));
+  fail_unless (tsf_session_run (session, clip->data, &shape, plain, NULL));
+  fail_unless_equals_int (tsf_model_top_k (model, masked, 1, &want_masked), 1);
+  fail_unless_equals_int (tsf_model_top_k (model, plain, 1, &want_plain), 1);
+
+  gate_init (&gate, FALSE);
+  stream = gst_tsf_scheduler_add_stream (scheduler, "tsf7", on_result, &gate);
+  fail_unless_equals_int (gst_tsf_stream_queue_clip (stream, clip, &request, &n, &dropped),
+      GST_FLOW_OK);
+  fail_unless (gst_tsf_stream_drain (stream));
+  results = gst_tsf_stream_take_results (stream);
+  fail_unless_equals_int (g_list_length (results), 1);
+  result = results->data;
+  fail_unless_equals_int (result->real_frames, 2);
+  fail_unless_equals_int (result->labels[0].class_id, want_masked.id);
+  fail_unless (fabsf (result->labels[0].score - want_masked.score) < 1e-5f, "%g != %g",
+      result->labels[0].score, want_masked.score);
+  fail_unless (want_masked.id != want_plain.id
+      || fabsf (want_masked.score - want_plain.score) > 1e-4f,
+      "the mask changes nothing: %g, %g", want_masked.score, want_plain.score);
+  g_list_free_full (results, (GDestroyNotify) gst_clip_labels_result_free);
+  fail_unless (gst_tsf_stream_dup_error (stream) == NULL);
+  gst_tsf_stream_free (stream);
+  gate_clear (&gate);
+  tsf_session_free (session);
+  gst_tsf_scheduler_release (scheduler);
+  g_free (masked);
+  g_free (plain);
 }
 GST_END_TEST;
 
@@ -821,6 +887,7 @@ tsf_scheduler_suite (void)
   suite_add_tcase (suite, tc);
   tcase_set_timeout (tc, 60);
   tcase_add_test (tc, test_results_in_clip_order);
+  tcase_add_test (tc, test_padded_clip_masked);
   tcase_add_test (tc, test_live_newest_clip_wins);
   tcase_add_test (tc, test_not_live_waits_for_room);
   tcase_add_test (tc, test_flush);
