@@ -6,16 +6,34 @@
 const gchar *const test_label_names[TEST_MAX_LABELS] = { "walking", "running", "dancing" };
 const gfloat test_label_scores[TEST_MAX_LABELS] = { 0.625f, 0.25f, 0.125f };
 
+/* A result of model "tiny" with no label yet. */
+static GstClipLabelsMeta *
+add_empty_result (GstBuffer *buffer, const gchar *producer, guint64 clip_index)
+{
+  GstClockTime start = clip_index * GST_SECOND;
+
+  return gst_buffer_add_clip_labels_meta (buffer, "tiny", producer, clip_index, 8, start,
+      start + 7 * GST_SECOND / 8, start, start + 7 * GST_SECOND / 8);
+}
+
 GstClipLabelsMeta *
 test_add_result (GstBuffer *buffer, const gchar *producer, guint64 clip_index, guint n_labels)
 {
-  GstClockTime start = clip_index * GST_SECOND;
-  GstClipLabelsMeta *meta = gst_buffer_add_clip_labels_meta (buffer, "tiny", producer,
-      clip_index, 8, start, start + 7 * GST_SECOND / 8, start, start + 7 * GST_SECOND / 8);
+  GstClipLabelsMeta *meta = add_empty_result (buffer, producer, clip_index);
   guint i;
 
   for (i = 0; i < MIN (n_labels, TEST_MAX_LABELS); i++)
     gst_clip_labels_meta_add_label (meta, 10 + i, test_label_names[i], test_label_scores[i]);
+  return meta;
+}
+
+GstClipLabelsMeta *
+test_add_one_label_result (GstBuffer *buffer, const gchar *producer, guint64 clip_index,
+    const gchar *label, gfloat score)
+{
+  GstClipLabelsMeta *meta = add_empty_result (buffer, producer, clip_index);
+
+  gst_clip_labels_meta_add_label (meta, 10, label, score);
   return meta;
 }
 

@@ -17,7 +17,11 @@ extern const gfloat test_label_scores[TEST_MAX_LABELS];
 GstClipLabelsMeta *test_add_result (GstBuffer *buffer, const gchar *producer,
     guint64 clip_index, guint n_labels);
 
-/* The same result as a clip-labels event. */
+/* The same, with one label of the given name and score. */
+GstClipLabelsMeta *test_add_one_label_result (GstBuffer *buffer, const gchar *producer,
+    guint64 clip_index, const gchar *label, gfloat score);
+
+/* The result of test_add_result() as a clip-labels event. */
 GstEvent *test_result_event (const gchar *producer, guint64 clip_index, guint n_labels);
 
 /* The JSON objects of a JSON Lines file; fails the test unless every line is one object and the

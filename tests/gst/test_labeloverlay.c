@@ -460,6 +460,69 @@ GST_START_TEST (test_no_rendering_per_frame_when_nothing_shown)
 }
 GST_END_TEST;
 
+/* A grey frame with one result of one label, drawn. */
+static GstBuffer *
+draw_one_label (GstHarness *h, guint64 clip_index, const gchar *label, gfloat score,
+    GstBuffer **before)
+{
+  GstVideoInfo info = harness_video_info (h);
+  GstBuffer *input = gst_harness_create_buffer (h, GST_VIDEO_INFO_SIZE (&info));
+
+  gst_buffer_memset (input, 0, 0x80, GST_VIDEO_INFO_SIZE (&info));
+  GST_BUFFER_PTS (input) = clip_index * GST_SECOND / 30;
+  GST_BUFFER_DURATION (input) = GST_SECOND / 30;
+  test_add_one_label_result (input, "timesformer0", clip_index, label, score);
+  *before = gst_buffer_copy_deep (input);
+  return gst_harness_push_and_pull (h, input);
+}
+
+/* A label too long for the frame: the label is shortened, the score stays. Two results that
+ * differ only in the score differ in the text rows, right of the shortened label; two that
+ * differ only past the shortened label's end are drawn alike. */
+GST_START_TEST (test_long_label_keeps_score)
+{
+  GstHarness *h = overlay_harness ("RGB", WIDTH, HEIGHT, FALSE);
+  GString *long_label = g_string_new ("person ");
+  GstBuffer *before, *low, *high, *other_end;
+  GstVideoInfo info;
+  Region region, second, text_rows, right_of_rows;
+  Changes score_changes, end_changes;
+  guint i;
+
+  for (i = 0; i < 40; i++)
+    g_string_append (long_label, "juggling ");
+  g_object_set (h->element, "top-k", 1, NULL);
+  low = draw_one_label (h, 0, long_label->str, 0.125f, &before);
+  region = overlay_region (h);
+  gst_buffer_unref (before);
+  high = draw_one_label (h, 1, long_label->str, 0.875f, &before);
+  gst_buffer_unref (before);
+  second = overlay_region (h);
+  fail_unless (memcmp (&region, &second, sizeof (Region)) == 0);
+  g_string_append (long_label, "slowly");
+  other_end = draw_one_label (h, 2, long_label->str, 0.125f, &before);
+  gst_buffer_unref (before);
+  info = harness_video_info (h);
+  assert_region_in_frame (&region, WIDTH, HEIGHT);
+  fail_unless (region.w > WIDTH * 0.8, "a panel %d px wide for a long label", region.w);
+
+  /* the text row: the top 60% of the panel (the score bar is below it) */
+  text_rows = (Region) { region.x, region.y, region.w, region.h * 6 / 10 };
+  right_of_rows = (Region) { region.x + region.w * 7 / 10, region.y, region.w * 3 / 10,
+    region.h * 6 / 10 };
+  score_changes = count_changes (&info, low, high, &right_of_rows);
+  fail_unless (score_changes.inside > 0, "the score is not drawn at the end of the row");
+  end_changes = count_changes (&info, low, other_end, &text_rows);
+  fail_unless_equals_int (end_changes.inside + end_changes.outside, 0);
+
+  gst_buffer_unref (low);
+  gst_buffer_unref (high);
+  gst_buffer_unref (other_end);
+  g_string_free (long_label, TRUE);
+  gst_harness_teardown (h);
+}
+GST_END_TEST;
+
 static Suite *
 labeloverlay_suite (void)
 {
@@ -481,6 +544,7 @@ labeloverlay_suite (void)
   tcase_add_test (tc, test_scales_with_frame_and_follows_position);
   tcase_add_test (tc, test_renders_only_on_change);
   tcase_add_test (tc, test_no_rendering_per_frame_when_nothing_shown);
+  tcase_add_test (tc, test_long_label_keeps_score);
   return s;
 }
 
