@@ -266,26 +266,40 @@ test_small_random_model (TsfAttentionType attention)
   return test_small_random_model_with_options (attention, NULL);
 }
 
+void
+test_small_config (TsfConfig *config, TsfAttentionType attention)
+{
+  tsf_config_init_defaults (config);
+  config->image_size = 32;
+  config->patch_size = 8;
+  config->num_frames = 4;
+  config->hidden_size = 32;
+  config->num_hidden_layers = 2;
+  config->num_attention_heads = 2;
+  config->intermediate_size = 48;
+  config->num_labels = 5;
+  config->attention_type = attention;
+}
+
+TsfModel *
+test_random_model (const TsfConfig *config, guint64 seed, const TsfModelOptions *options)
+{
+  g_autoptr (GError) error = NULL;
+  TsfModel *model = tsf_model_new_random (config, seed, options, &error);
+
+  g_assert_no_error (error);
+  return model;
+}
+
 TsfModel *
 test_small_random_model_with_options (TsfAttentionType attention,
     const TsfModelOptions *options)
 {
-  g_autoptr (GError) error = NULL;
   TsfConfig config;
   TsfModel *model;
 
-  tsf_config_init_defaults (&config);
-  config.image_size = 32;
-  config.patch_size = 8;
-  config.num_frames = 4;
-  config.hidden_size = 32;
-  config.num_hidden_layers = 2;
-  config.num_attention_heads = 2;
-  config.intermediate_size = 48;
-  config.num_labels = 5;
-  config.attention_type = attention;
-  model = tsf_model_new_random (&config, 7, options, &error);
-  g_assert_no_error (error);
+  test_small_config (&config, attention);
+  model = test_random_model (&config, 7, options);
   tsf_config_clear (&config);
   return model;
 }

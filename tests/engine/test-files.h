@@ -13,6 +13,12 @@ G_BEGIN_DECLS
 void test_assert_tsf_error (GError **error, TsfError code, const gchar *culprit,
     const gchar *where);
 
+/* The config of test_small_random_model() (clear with tsf_config_clear()). */
+void test_small_config (TsfConfig *config, TsfAttentionType attention);
+/* A model with random weights for `config`; an error fails the test. */
+TsfModel *test_random_model (const TsfConfig *config, guint64 seed,
+    const TsfModelOptions *options);
+
 /* A small model with random weights (image 32, patch 8, 4 frames, hidden 32, 2 heads,
  * 2 layers, intermediate 48, 5 labels). */
 TsfModel *test_small_random_model (TsfAttentionType attention);

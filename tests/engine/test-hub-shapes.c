@@ -22,7 +22,6 @@ static const HubShape hub_shapes[] = {
 static TsfModel *
 reduced_model (const HubShape *hub)
 {
-  g_autoptr (GError) error = NULL;
   TsfConfig config;
   TsfModel *model;
 
@@ -34,8 +33,7 @@ reduced_model (const HubShape *hub)
   config.intermediate_size = 768;
   config.num_hidden_layers = 1;
   config.num_labels = 400;
-  model = tsf_model_new_random (&config, 3, NULL, &error);
-  g_assert_no_error (error);
+  model = test_random_model (&config, 3, NULL);
   tsf_config_clear (&config);
   return model;
 }

@@ -12,21 +12,10 @@
 
 #define SMALL_CLIP { 4, 3, 32, 32 }
 
-static void
-assert_error (GError **error, TsfError code, const gchar *part)
-{
-  g_assert_nonnull (*error);
-  g_test_message ("%s", (*error)->message);
-  g_assert_error (*error, TSF_ERROR, (gint) code);
-  g_assert_nonnull (strstr ((*error)->message, part));
-  g_clear_error (error);
-}
-
 /* The config of issue #18: inside every config bound, but 2^20 tokens in one frame. */
 static TsfModel *
 huge_grid_model (TsfAttentionType attention)
 {
-  g_autoptr (GError) error = NULL;
   TsfConfig config;
   TsfModel *model;
 
@@ -39,8 +28,8 @@ huge_grid_model (TsfAttentionType attention)
   config.intermediate_size = 8;
   config.num_hidden_layers = 1;
   config.attention_type = attention;
-  model = tsf_model_new_random (&config, 1, NULL, &error);
-  g_assert_no_error (error);
+  model = test_random_model (&config, 1, NULL);
+  tsf_config_clear (&config);
   return model;
 }
 
@@ -54,7 +43,7 @@ test_huge_attention_refused (gconstpointer data)
 
   /* 2^20 tokens attending to each other: terabytes of scores */
   g_assert_false (tsf_model_prepare (model, &shape, &error));
-  assert_error (&error, TSF_ERROR_MEMORY, "attention scores 4.4 TB");
+  assert_tsf_error (error, TSF_ERROR_MEMORY, "attention scores 4.4 TB");
   g_assert_cmpuint (tsf_model_get_buffer_bytes (model), ==, 0);
   tsf_model_free (model);
 }
@@ -85,7 +74,7 @@ test_bound_is_exact (void)
   g_assert_false (tsf_session_prepare (session, &shape, &error));
   g_autofree gchar *bound = g_strdup_printf ("is %.1f kB (%" G_GUINT64_FORMAT " bytes)",
       (needed - 1) / 1000.0, needed - 1);
-  assert_error (&error, TSF_ERROR_MEMORY, bound);
+  assert_tsf_error (error, TSF_ERROR_MEMORY, bound);
   g_assert_cmpuint (tsf_session_get_buffer_bytes (session), ==, 0);
   tsf_session_free (session);
   tsf_model_free (model);
@@ -101,7 +90,7 @@ test_model_option_bounds_default_session (void)
   TsfClipShape shape = SMALL_CLIP;
 
   g_assert_false (tsf_model_prepare (model, &shape, &error));
-  assert_error (&error, TSF_ERROR_MEMORY, "the bound (max_clip_bytes");
+  assert_tsf_error (error, TSF_ERROR_MEMORY, "the bound (max_clip_bytes");
   tsf_model_free (model);
 }
 
@@ -117,7 +106,7 @@ test_random_weights_bounded (void)
   config.intermediate_size = 1 << 18;
   config.num_hidden_layers = 1024;
   g_assert_null (tsf_model_new_random (&config, 1, NULL, &error));
-  assert_error (&error, TSF_ERROR_MEMORY, "random weights for this config need");
+  assert_tsf_error (error, TSF_ERROR_MEMORY, "random weights for this config need");
 }
 
 static void
@@ -130,17 +119,17 @@ test_threads_range (void)
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
     TsfSessionOptions options = { .threads = bad[i] };
     g_assert_null (tsf_session_new (model, &options, &error));
-    assert_error (&error, TSF_ERROR_INPUT, "threads must be from 0 (all cores) to 1024");
+    assert_tsf_error (error, TSF_ERROR_INPUT, "threads must be from 0 (all cores) to 1024");
     g_assert_false (tsf_model_set_threads (model, bad[i], &error) && tsf_model_prepare (model,
             &(TsfClipShape) SMALL_CLIP, &error));
-    assert_error (&error, TSF_ERROR_INPUT, "threads must be from 0");
+    assert_tsf_error (error, TSF_ERROR_INPUT, "threads must be from 0");
     g_assert_true (tsf_model_set_threads (model, 1, &error));
   }
   TsfSessionOptions options = { .threads = TSF_MAX_THREADS };
   TsfSession *session = tsf_session_new (model, &options, &error);
   g_assert_no_error (error);
   g_assert_false (tsf_session_set_threads (session, -1, &error));
-  assert_error (&error, TSF_ERROR_INPUT, "found -1");
+  assert_tsf_error (error, TSF_ERROR_INPUT, "found -1");
   g_assert_cmpint (tsf_session_get_threads (session), ==, TSF_MAX_THREADS);
   tsf_session_free (session);
   tsf_model_free (model);
@@ -172,10 +161,10 @@ test_non_finite_clip (void)
 
   clip[at] = NAN;
   g_assert_false (tsf_model_run (model, clip, &shape, logits, &error));
-  assert_error (&error, TSF_ERROR_INPUT, "NaN at frame 1, channel 2, row 3, column 4");
+  assert_tsf_error (error, TSF_ERROR_INPUT, "NaN at frame 1, channel 2, row 3, column 4");
   clip[at] = -INFINITY;
   g_assert_false (tsf_model_run (model, clip, &shape, logits, &error));
-  assert_error (&error, TSF_ERROR_INPUT, "an infinity at frame 1");
+  assert_tsf_error (error, TSF_ERROR_INPUT, "an infinity at frame 1");
   clip[at] = 0;
   g_assert_true (tsf_model_run (model, clip, &shape, logits, &error));
   g_assert_no_error (error);
@@ -223,7 +212,7 @@ test_non_finite_logits (void)
   TsfModel *model = tsf_model_open (dir, NULL, &error);
   g_assert_no_error (error);
   g_assert_false (tsf_model_run (model, clip, &shape, logits, &error));
-  assert_error (&error, TSF_ERROR_INPUT, "1 of the 3 logits are NaN or infinite");
+  assert_tsf_error (error, TSF_ERROR_INPUT, "1 of the 3 logits are NaN or infinite");
   tsf_model_free (model);
   test_dir_free (dir);
 }

@@ -10,7 +10,6 @@
 
 #include "timesformer.h"
 #include "test-files.h"
-#include "tsf-config.h"
 
 static gint counting;
 static gint allocations;
@@ -81,25 +80,15 @@ allocations_of_runs (TsfModel *model, const TsfClipShape *shape, const gfloat *c
 static TsfModel *
 small_lucidrains_model (void)
 {
-  g_autoptr (GError) error = NULL;
   TsfConfig config;
   TsfModel *model;
 
-  tsf_config_init_defaults (&config);
-  config.image_size = 32;
-  config.patch_size = 8;
-  config.num_frames = 4;
-  config.hidden_size = 32;
-  config.num_hidden_layers = 2;
-  config.num_attention_heads = 2;
+  test_small_config (&config, TSF_ATTENTION_TIMESFORMER_PYTORCH);
   config.attention_size = 48;
   config.intermediate_size = 128;
-  config.num_labels = 5;
   config.qkv_bias = FALSE;
   config.rotary_emb = TRUE;
-  config.attention_type = TSF_ATTENTION_TIMESFORMER_PYTORCH;
-  model = tsf_model_new_random (&config, 7, NULL, &error);
-  g_assert_no_error (error);
+  model = test_random_model (&config, 7, NULL);
   tsf_config_clear (&config);
   return model;
 }

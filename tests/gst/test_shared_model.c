@@ -12,16 +12,11 @@
 
 #include "bus-harness.h"
 #include "frames-test-util.h"
+#include "pipeline-test-util.h"
 
 #define SMALL_CAPS "video/x-raw,format=RGB,width=64,height=48,framerate=30/1"
 #define TINY_CAPS "video/x-raw,format=RGB,width=4,height=4,framerate=30/1"
 #define FRAMES_PER_CLIP 4    /* of the model "divided", frame-stride=1 */
-
-static gchar *
-test_model (const gchar *name)
-{
-  return g_build_filename (g_getenv ("TSF_TEST_MODELS"), name, NULL);
-}
 
 /* "timesformer name=<name> model=<model> frame-stride=1 <properties>" in a harness whose
  * element has a bus. */
@@ -146,7 +141,7 @@ model_without_resize (void)
 {
   gchar *dir = g_dir_make_tmp ("tsf-shared-XXXXXX", NULL);
   const gchar *files[] = { "config.json", "model.safetensors" };
-  gchar *model = test_model ("divided");
+  gchar *model = test_model_path ("divided");
   gchar *path = g_build_filename (dir, "preprocessor_config.json", NULL);
   guint i;
 
@@ -188,7 +183,7 @@ remove_model (gchar *dir)
  * element that joins later shares the same model. */
 GST_START_TEST (test_leaving_stream_leaves_others_running)
 {
-  gchar *model = test_model ("divided");
+  gchar *model = test_model_path ("divided");
   GstHarness *a = new_harness ("a", model, "sync=true top-k=10");
   GstHarness *leaving = new_harness ("leaving", model, "max-pending=64");
   GstHarness *private = new_harness ("private", model, "sync=true top-k=10 shared-model=false");
@@ -325,7 +320,7 @@ set_bus_sync_handler (GstHarness *h, GstBusSyncHandler handler, gpointer data)
  * delivers its own pending results, without waiting for the held one. */
 GST_START_TEST (test_eos_waits_only_for_own_clips)
 {
-  gchar *model = test_model ("divided");
+  gchar *model = test_model_path ("divided");
   const gchar *properties = "sessions=2 threads=2 max-pending=64";
   GstHarness *held = new_harness ("held", model, properties);
   GstHarness *ending = new_harness ("ending", model, properties);
@@ -361,20 +356,6 @@ GST_END_TEST;
 
 /* ---- pipelines ---- */
 
-static GstElement *
-parse_pipeline (const gchar *description)
-{
-  gchar **parts = g_strsplit (description, "@MODELS@", -1);
-  gchar *launch = g_strjoinv (g_getenv ("TSF_TEST_MODELS"), parts);
-  GError *error = NULL;
-  GstElement *pipeline = gst_parse_launch (launch, &error);
-
-  fail_unless (pipeline != NULL, "%s: %s", launch, error != NULL ? error->message : "");
-  g_strfreev (parts);
-  g_free (launch);
-  return pipeline;
-}
-
 static guint
 element_model_users (GstElement *pipeline, const gchar *name)
 {
@@ -397,50 +378,39 @@ element_model_info (GstElement *pipeline, const gchar *name)
   return info;
 }
 
-/* Live pipelines do not preroll: NO_PREROLL counts as done. */
-static void
-set_state_and_wait (GstElement *pipeline, GstState state)
-{
-  GstStateChangeReturn ret;
+typedef struct {
+  const gchar *const *names;
+  guint n_names;
+  guint n_results;     /* the run ends when each name posted as many (0: at EOS) */
+  guint *counts;       /* results per name */
+  guint satisfied;     /* names that posted n_results */
+} ResultsByName;
 
-  fail_if (gst_element_set_state (pipeline, state) == GST_STATE_CHANGE_FAILURE);
-  ret = gst_element_get_state (pipeline, NULL, NULL, 60 * GST_SECOND);
-  fail_unless (ret == GST_STATE_CHANGE_SUCCESS || ret == GST_STATE_CHANGE_NO_PREROLL,
-      "state change: %s", gst_element_state_change_return_get_name (ret));
+static gboolean
+count_result_by_name (GstMessage *m, gpointer data)
+{
+  ResultsByName *by_name = data;
+  guint i;
+
+  for (i = 0; i < by_name->n_names && GST_MESSAGE_TYPE (m) == GST_MESSAGE_ELEMENT
+      && gst_message_has_name (m, GST_CLIP_LABELS_STRUCTURE_NAME); i++) {
+    if (g_strcmp0 (GST_OBJECT_NAME (GST_MESSAGE_SRC (m)), by_name->names[i]) == 0
+        && ++by_name->counts[i] == by_name->n_results)
+      by_name->satisfied++;
+  }
+  return by_name->n_results > 0 && by_name->satisfied == by_name->n_names;
 }
 
-/* Runs the bus until EOS (stop_at_eos) or until each of `names` posted `n_results` results;
- * fails on an error, a warning or after 120 s. Counts per name in `counts`. */
+/* Runs the bus until EOS (n_results 0) or until each of `names` posted `n_results` results;
+ * fails on an error or a warning. Counts per name in `counts`. */
 static void
 run_bus (GstElement *pipeline, const gchar *const *names, guint n_names, guint n_results,
-    gboolean stop_at_eos, guint *counts)
+    guint *counts)
 {
-  GstBus *bus = gst_element_get_bus (pipeline);
-  gint64 deadline = g_get_monotonic_time () + 120 * G_TIME_SPAN_SECOND;
-  guint i, satisfied = 0;
+  ResultsByName by_name = { names, n_names, n_results, counts, 0 };
 
   memset (counts, 0, n_names * sizeof (guint));
-  while (stop_at_eos || satisfied < n_names) {
-    GstMessage *m = gst_bus_timed_pop (bus, 100 * GST_MSECOND);
-
-    fail_unless (g_get_monotonic_time () < deadline, "no end after 120 s");
-    if (m == NULL)
-      continue;
-    fail_if (GST_MESSAGE_TYPE (m) == GST_MESSAGE_ERROR || GST_MESSAGE_TYPE (m)
-        == GST_MESSAGE_WARNING, "%" GST_PTR_FORMAT, m);
-    for (i = 0; i < n_names && GST_MESSAGE_TYPE (m) == GST_MESSAGE_ELEMENT
-        && gst_message_has_name (m, GST_CLIP_LABELS_STRUCTURE_NAME); i++) {
-      if (g_strcmp0 (GST_OBJECT_NAME (GST_MESSAGE_SRC (m)), names[i]) == 0
-          && ++counts[i] == n_results)
-        satisfied++;
-    }
-    if (GST_MESSAGE_TYPE (m) == GST_MESSAGE_EOS) {
-      gst_message_unref (m);
-      break;
-    }
-    gst_message_unref (m);
-  }
-  gst_object_unref (bus);
+  test_run_bus (pipeline, GST_CLOCK_TIME_NONE, FALSE, count_result_by_name, &by_name);
 }
 
 #define BRANCH(name, properties) \
@@ -461,12 +431,12 @@ GST_START_TEST (test_who_shares)
 
   fail_unless (g_file_set_contents (labels, "c0\nc1\nc2\nc3\nc4\nc5\nc6\nc7\nc8\nc9\n", -1,
           NULL));
-  pipeline = parse_pipeline (description);
+  pipeline = test_parse_pipeline (description);
   element = gst_bin_get_by_name (GST_BIN (pipeline), "labelled");
   g_object_set (element, "labels", labels, NULL);
   gst_object_unref (element);
   fail_unless_equals_int (element_model_users (pipeline, "a"), 0);
-  set_state_and_wait (pipeline, GST_STATE_PAUSED);
+  test_set_state_and_wait (pipeline, GST_STATE_PAUSED);
   fail_unless_equals_int (element_model_users (pipeline, "a"), 2);
   fail_unless_equals_int (element_model_users (pipeline, "b"), 2);
   fail_unless_equals_int (element_model_users (pipeline, "private"), 1);
@@ -480,7 +450,7 @@ GST_START_TEST (test_who_shares)
   g_free (info);
 
   fail_if (gst_element_set_state (pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE);
-  run_bus (pipeline, names, G_N_ELEMENTS (names), 0, TRUE, counts);
+  run_bus (pipeline, names, G_N_ELEMENTS (names), 0, counts);
   for (i = 0; i < G_N_ELEMENTS (names); i++)
     fail_unless_equals_int (counts[i], 2);    /* 8 frames, 4 per clip */
   fail_unless_equals_int (gst_element_set_state (pipeline, GST_STATE_NULL),
@@ -502,15 +472,15 @@ GST_END_TEST;
 GST_START_TEST (test_state_cycling_several_elements)
 {
   static const gchar *const names[] = { "a", "b", "c" };
-  GstElement *pipeline = parse_pipeline (LIVE_BRANCH ("a") LIVE_BRANCH ("b") LIVE_BRANCH ("c"));
+  GstElement *pipeline = test_parse_pipeline (LIVE_BRANCH ("a") LIVE_BRANCH ("b") LIVE_BRANCH ("c"));
   guint counts[G_N_ELEMENTS (names)], round;
 
   for (round = 0; round < 3; round++) {
-    set_state_and_wait (pipeline, GST_STATE_PLAYING);
+    test_set_state_and_wait (pipeline, GST_STATE_PLAYING);
     fail_unless_equals_int (element_model_users (pipeline, "c"), 3);
-    run_bus (pipeline, names, G_N_ELEMENTS (names), 1, FALSE, counts);
-    set_state_and_wait (pipeline, GST_STATE_PAUSED);
-    set_state_and_wait (pipeline, GST_STATE_READY);
+    run_bus (pipeline, names, G_N_ELEMENTS (names), 1, counts);
+    test_set_state_and_wait (pipeline, GST_STATE_PAUSED);
+    test_set_state_and_wait (pipeline, GST_STATE_READY);
     fail_unless_equals_int (element_model_users (pipeline, "a"), 0);
     if (round == 1)
       continue;                /* READY -> PLAYING once, NULL -> PLAYING otherwise */

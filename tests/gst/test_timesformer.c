@@ -11,6 +11,7 @@
 
 #include "model-copy.h"
 #include "frames-test-util.h"
+#include "pipeline-test-util.h"
 
 #ifdef HAVE_VALGRIND
 #include <valgrind/valgrind.h>
@@ -20,12 +21,6 @@
 
 #define FRAME_DURATION TEST_FRAME_DURATION
 #define SMALL_CAPS "video/x-raw,format=RGB,width=64,height=48,framerate=30/1"
-
-static gchar *
-test_model (const gchar *name)
-{
-  return g_build_filename (g_getenv ("TSF_TEST_MODELS"), name, NULL);
-}
 
 /* "timesformer model=<model> <properties>" in a harness, caps set. */
 static GstHarness *
@@ -43,7 +38,7 @@ new_harness_for (const gchar *model, const gchar *properties)
 static GstHarness *
 new_harness (const gchar *properties)
 {
-  gchar *model = test_model ("divided");
+  gchar *model = test_model_path ("divided");
   GstHarness *h = new_harness_for (model, properties);
 
   g_free (model);
@@ -200,7 +195,7 @@ keep_sampling_log (GstDebugCategory *category, GstDebugLevel level, const gchar 
  * a model that states none gets 8x32. */
 GST_START_TEST (test_sampling_from_the_model)
 {
-  gchar *plain = test_model ("divided");
+  gchar *plain = test_model_path ("divided");
   gchar *model = test_model_copy (plain, "\"sampling\": {\"frame_stride\": 2, \"fps\": 30}",
       NULL);
   const guint strided[] = { 6, 14 }, every[] = { 3, 7 }, paper[] = { 96 };
@@ -248,7 +243,7 @@ one_frame_labels (const gchar *model, const gchar *properties)
 /* channel-order and fit change what the model sees; a model that states BGR gets BGR. */
 GST_START_TEST (test_channel_order_and_fit)
 {
-  gchar *model = test_model ("divided");
+  gchar *model = test_model_path ("divided");
   gchar *bgr_model = test_model_copy (model, NULL, "{\"channel_order\": \"bgr\"}");
   gchar *rgb = one_frame_labels (model, ""), *bgr = one_frame_labels (model, "channel-order=bgr");
   gchar *stated = one_frame_labels (bgr_model, "");
@@ -536,23 +531,13 @@ collect_probe (GstPad *pad, GstPadProbeInfo *info, gpointer data)
   return GST_PAD_PROBE_OK;
 }
 
-static gchar *
-replace_all (const gchar *text, const gchar *pattern, const gchar *replacement)
-{
-  gchar **parts = g_strsplit (text, pattern, -1);
-  gchar *replaced = g_strjoinv (replacement, parts);
-
-  g_strfreev (parts);
-  return replaced;
-}
-
 /* A model slower than real time. Under valgrind every model is: the small one keeps the time
  * bounded (and spares oneDNN's large-shape kernels, whose vector loads over-read). */
 static gchar *
 slow_model (void)
 {
   if (RUNNING_ON_VALGRIND)
-    return test_model ("divided");
+    return test_model_path ("divided");
   return g_strdup (g_getenv ("TSF_GST_SLOW_MODEL"));
 }
 
@@ -593,70 +578,28 @@ static GstElement *
 new_pipeline (const gchar *description, Collected *c)
 {
   gchar *slow = slow_model ();
-  gchar *with_models = replace_all (description, "@MODELS@", g_getenv ("TSF_TEST_MODELS"));
-  gchar *launch = replace_all (with_models, "@SLOW@", slow);
-  GError *error = NULL;
-  GstElement *pipeline = track_pipeline (gst_parse_launch (launch, &error));
-  GstElement *sink;
-  GstPad *pad;
-
-  fail_unless (pipeline != NULL, "%s: %s", launch, error ? error->message : "");
-  sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
-  pad = gst_element_get_static_pad (sink, "sink");
+  gchar **parts = g_strsplit (description, "@SLOW@", -1);
+  gchar *launch = g_strjoinv (slow, parts);
+  GstElement *pipeline = track_pipeline (test_parse_pipeline (launch));
+  GstElement *sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
+  GstPad *pad = gst_element_get_static_pad (sink, "sink");
   collected_init (c, pipeline);
   gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
       collect_probe, c, NULL);
   gst_object_unref (pad);
   gst_object_unref (sink);
-  g_free (with_models);
+  g_strfreev (parts);
   g_free (launch);
   g_free (slow);
   return pipeline;
 }
 
-typedef struct {
-  guint result_messages;      /* element messages GstClipLabels */
-  guint qos_messages;
-} BusCounts;
-
 /* Plays to EOS (or for `duration`, then sends EOS); fails on an error message. */
-static BusCounts
+static TestBusCounts
 play_until_eos (GstElement *pipeline, GstClockTime duration)
 {
-  GstBus *bus = gst_element_get_bus (pipeline);
-  GstClockTime deadline = GST_CLOCK_TIME_NONE;
-  BusCounts counts = { 0, 0 };
-  gboolean done = FALSE;
-
   fail_if (gst_element_set_state (pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE);
-  if (GST_CLOCK_TIME_IS_VALID (duration))
-    deadline = (GstClockTime) g_get_monotonic_time () * GST_USECOND + duration;
-  while (!done) {
-    GstMessage *m = gst_bus_timed_pop (bus, 50 * GST_MSECOND);
-
-    if (GST_CLOCK_TIME_IS_VALID (deadline)
-        && (GstClockTime) g_get_monotonic_time () * GST_USECOND > deadline) {
-      gst_element_send_event (pipeline, gst_event_new_eos ());
-      deadline = GST_CLOCK_TIME_NONE;
-    }
-    if (m == NULL)
-      continue;
-    if (GST_MESSAGE_TYPE (m) == GST_MESSAGE_ERROR) {
-      GError *error = NULL;
-
-      gst_message_parse_error (m, &error, NULL);
-      fail ("error from %s: %s", GST_OBJECT_NAME (GST_MESSAGE_SRC (m)), error->message);
-    }
-    if (GST_MESSAGE_TYPE (m) == GST_MESSAGE_ELEMENT
-        && gst_message_has_name (m, GST_CLIP_LABELS_STRUCTURE_NAME))
-      counts.result_messages++;
-    if (GST_MESSAGE_TYPE (m) == GST_MESSAGE_QOS)
-      counts.qos_messages++;
-    done = GST_MESSAGE_TYPE (m) == GST_MESSAGE_EOS;
-    gst_message_unref (m);
-  }
-  gst_object_unref (bus);
-  return counts;
+  return test_run_bus (pipeline, duration, TRUE, NULL, NULL);
 }
 
 static guint64
@@ -689,7 +632,7 @@ GST_START_TEST (test_not_live_never_drops)
       "num-frames=4 ! fakesink name=sink", clips * 8);
   Collected c;
   GstElement *pipeline = new_pipeline (description, &c);
-  BusCounts counts = play_until_eos (pipeline, GST_CLOCK_TIME_NONE);
+  TestBusCounts counts = play_until_eos (pipeline, GST_CLOCK_TIME_NONE);
 
   fail_unless_equals_int (counts.result_messages, clips);
   fail_unless_equals_int (c.buffer_results->len + c.event_results->len, clips);
@@ -709,7 +652,7 @@ GST_START_TEST (test_async_results_follow_their_clip)
   GstElement *pipeline = new_pipeline ("videotestsrc num-buffers=60 ! " SMALL_CAPS " ! "
       "timesformer model=@MODELS@/divided frame-stride=1 max-pending=64 ! "
       "fakesink name=sink", &c);
-  BusCounts counts = play_until_eos (pipeline, GST_CLOCK_TIME_NONE);
+  TestBusCounts counts = play_until_eos (pipeline, GST_CLOCK_TIME_NONE);
   guint i, total = c.buffer_results->len + c.event_results->len;
 
   fail_unless_equals_int (counts.result_messages, 15);
@@ -746,7 +689,7 @@ GST_START_TEST (test_live_drops_keep_latency_flat)
       "video/x-raw,width=160,height=120,framerate=30/1 ! timesformer name=tsf model=@SLOW@ "
       "frame-stride=1 num-frames=2 max-pending=1 sessions=1 ! fakesink name=sink sync=false",
       &c);
-  BusCounts counts = play_until_eos (pipeline, 3 * GST_SECOND);
+  TestBusCounts counts = play_until_eos (pipeline, 3 * GST_SECOND);
   guint n = c.lags->len;
   GstClockTimeDiff early, late;
   guint64 dropped = get_uint64_property (pipeline, "tsf", "dropped-clips");
@@ -911,7 +854,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_state_cycling)
 {
-  gchar *model = test_model ("divided");
+  gchar *model = test_model_path ("divided");
   gchar *launch = g_strdup_printf ("videotestsrc is-live=true ! " SMALL_CAPS " ! "
       "timesformer model=%s frame-stride=1 ! fakesink", model);
   GstElement *pipeline = track_pipeline (gst_parse_launch (launch, NULL));

@@ -12,6 +12,7 @@
 #include <gst/check/gstcheck.h>
 
 #include "gsttsfscheduler.h"
+#include "pipeline-test-util.h"
 
 typedef struct {
   GMutex lock;
@@ -76,12 +77,6 @@ gate_set_held (Gate *gate, gboolean held)
   g_mutex_unlock (&gate->lock);
 }
 
-static gchar *
-test_model (const gchar *name)
-{
-  return g_build_filename (g_getenv ("TSF_TEST_MODELS"), name, NULL);
-}
-
 static GstTsfScheduler *
 acquire_with (const GstTsfSchedulerOptions *options)
 {
@@ -98,7 +93,7 @@ acquire_with (const GstTsfSchedulerOptions *options)
 static GstTsfScheduler *
 acquire (const gchar *name, guint sessions, gboolean shared)
 {
-  gchar *path = test_model (name);
+  gchar *path = test_model_path (name);
   GstTsfSchedulerOptions options = { path, NULL, 0, sessions, sessions, shared, TSF_PRECISION_F32, 0 };
   GstTsfScheduler *scheduler = acquire_with (&options);
 
@@ -512,7 +507,7 @@ order_take (void)
 GST_START_TEST (test_shared_by_key)
 {
   guint shared_before = gst_tsf_scheduler_count_shared ();
-  gchar *path = test_model ("divided");
+  gchar *path = test_model_path ("divided");
   gchar *dir = g_dir_make_tmp ("tsf-share-XXXXXX", NULL);
   gchar *link = g_build_filename (dir, "divided-link", NULL);
   gchar *labels = g_build_filename (dir, "labels.txt", NULL);
@@ -635,7 +630,7 @@ acquire_at_once (const gchar *path, AcquireCall calls[N_CALLERS])
 GST_START_TEST (test_concurrent_callers_share_one_load)
 {
   guint shared_before = gst_tsf_scheduler_count_shared ();
-  gchar *path = test_model ("divided");
+  gchar *path = test_model_path ("divided");
   AcquireCall calls[N_CALLERS];
   guint i;
 
