@@ -41,6 +41,8 @@ typedef enum {
   TSF_ERROR_MEMORY,      /* a clip shape needs more memory than its bound (max_clip_bytes)
                           * allows, random weights more than half of the physical memory,
                           * or the memory cannot be allocated */
+  TSF_ERROR_NON_FINITE,  /* a run gave logits that are NaN or infinite (non-finite weights,
+                          * or values that overflow): this clip has no result */
 } TsfError;
 
 /* Most threads a session or a load may use (0 means all cores). */

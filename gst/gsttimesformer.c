@@ -45,6 +45,7 @@ enum {
   PROP_CLIPS_PROCESSED,
   PROP_INFERENCE_MS,
   PROP_DROPPED_CLIPS,
+  PROP_SKIPPED_CLIPS,
 };
 
 #define DEFAULT_MODEL (default_model ())
@@ -589,11 +590,30 @@ query_liveness (GstTimesformer *self)
   self->live_known = TRUE;
 }
 
+/* A warning for the clips skipped since the last one (their logits were not finite); the
+ * stream goes on. */
+static void
+report_skipped_clips (GstTimesformer *self)
+{
+  guint n_skipped;
+  gchar *reason = gst_tsf_stream_take_skipped (self->stream, &n_skipped);
+  GstTsfStreamStats stats;
+
+  if (reason == NULL)
+    return;
+  get_stats (self, &stats);
+  GST_ELEMENT_WARNING (self, STREAM, FAILED, ("Skipped %u clip%s without a result: %s", n_skipped,
+          n_skipped == 1 ? "" : "s", reason), ("%" G_GUINT64_FORMAT " clips skipped since the "
+          "start (skipped-clips)", stats.skipped_clips));
+  g_free (reason);
+}
+
 static GstFlowReturn
 report_inference_error (GstTimesformer *self)
 {
   gchar *message;
 
+  report_skipped_clips (self);
   message = gst_tsf_stream_dup_error (self->stream);
   if (message == NULL)
     return GST_FLOW_OK;
@@ -686,6 +706,7 @@ drain_at_eos (GstTimesformer *self)
 
   if (!gst_tsf_stream_drain (self->stream))
     return;
+  report_skipped_clips (self);
   results = gst_tsf_stream_take_results (self->stream);
   for (l = results; l != NULL; l = l->next) {
     GST_DEBUG_OBJECT (self, "sending a pending result downstream at EOS");
@@ -919,6 +940,8 @@ get_statistic (GstTimesformer *self, guint prop_id, GValue *value)
     g_value_set_uint64 (value, stats.clips_processed);
   else if (prop_id == PROP_DROPPED_CLIPS)
     g_value_set_uint64 (value, stats.dropped_clips);
+  else if (prop_id == PROP_SKIPPED_CLIPS)
+    g_value_set_uint64 (value, stats.skipped_clips);
   else
     g_value_set_double (value, stats.clips_processed > 0
         ? stats.inference_ms_total / stats.clips_processed : 0.0);
@@ -936,6 +959,7 @@ gst_timesformer_get_property (GObject *object, guint prop_id, GValue *value,
       return;
     case PROP_CLIPS_PROCESSED:
     case PROP_DROPPED_CLIPS:
+    case PROP_SKIPPED_CLIPS:
     case PROP_INFERENCE_MS:
       get_statistic (self, prop_id, value);
       return;
@@ -1126,6 +1150,10 @@ install_model_properties (GObjectClass *gobject_class)
   g_object_class_install_property (gobject_class, PROP_DROPPED_CLIPS,
       g_param_spec_uint64 ("dropped-clips", "Dropped clips", "Clips dropped because the model "
           "could not keep up with a live source", 0, G_MAXUINT64, 0, STATISTIC_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_SKIPPED_CLIPS,
+      g_param_spec_uint64 ("skipped-clips", "Skipped clips", "Clips without a result because "
+          "the model gave logits that are NaN or infinite (a warning each time)", 0,
+          G_MAXUINT64, 0, STATISTIC_FLAGS));
 }
 
 /* The model's scheduler: who shares it, and its CPU budget. */

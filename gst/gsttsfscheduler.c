@@ -88,6 +88,8 @@ struct _GstTsfStream {
   gboolean posting;            /* a thread reports to_post */
   GQueue ready;                /* GstClipLabelsResult not yet taken */
   gchar *error;                /* the first inference failure */
+  gchar *skipped;              /* why the latest skipped clip was, until taken */
+  guint unreported_skips;      /* clips skipped since `skipped` was last taken */
   GstTsfStreamStats stats;
 };
 
@@ -205,6 +207,16 @@ record_job_done (GstTsfStream *stream, const Job *job, gint64 start_us, const GE
 {
   gdouble ms = (g_get_monotonic_time () - start_us) / 1000.0;
 
+  if (g_error_matches (error, TSF_ERROR, TSF_ERROR_NON_FINITE)) {
+    GST_WARNING ("%s: clip %" G_GUINT64_FORMAT " skipped: %s",
+        g_quark_to_string (stream->producer), job->request.clip_index, error->message);
+    g_free (stream->skipped);
+    stream->skipped = g_strdup_printf ("clip %" G_GUINT64_FORMAT ": %s",
+        job->request.clip_index, error->message);
+    stream->unreported_skips++;
+    stream->stats.skipped_clips++;
+    return;
+  }
   if (error != NULL) {
     GST_WARNING ("%s: clip %" G_GUINT64_FORMAT " failed: %s",
         g_quark_to_string (stream->producer), job->request.clip_index, error->message);
@@ -284,9 +296,17 @@ time_one_run (InferenceThread *thread, const TsfClipShape *shape, gint64 *run_us
       * shape->width);
   gfloat *logits = g_new (gfloat, num_labels);
   gint64 start_us = g_get_monotonic_time ();
-  gboolean ok = tsf_session_run (thread->session, clip, shape, logits, error);
+  GError *run_error = NULL;
+  gboolean ok = tsf_session_run (thread->session, clip, shape, logits, &run_error);
 
   *run_us = g_get_monotonic_time () - start_us;
+  /* non-finite logits still timed a whole run; each clip reports them */
+  if (g_error_matches (run_error, TSF_ERROR, TSF_ERROR_NON_FINITE)) {
+    g_clear_error (&run_error);
+    ok = TRUE;
+  }
+  if (!ok)
+    g_propagate_error (error, run_error);
   g_free (clip);
   g_free (logits);
   return ok;
@@ -724,6 +744,7 @@ gst_tsf_stream_free (GstTsfStream *stream)
   g_warn_if_fail (g_queue_is_empty (&stream->to_post));
   g_queue_clear_full (&stream->ready, (GDestroyNotify) gst_clip_labels_result_free);
   g_free (stream->error);
+  g_free (stream->skipped);
   g_cond_clear (&stream->cond);
   g_free (stream);
 }
@@ -841,4 +862,18 @@ gst_tsf_stream_dup_error (GstTsfStream *stream)
   error = g_strdup (stream->error);
   g_mutex_unlock (lock);
   return error;
+}
+
+gchar *
+gst_tsf_stream_take_skipped (GstTsfStream *stream, guint *n_skipped)
+{
+  GMutex *lock = &stream->scheduler->lock;
+  gchar *skipped;
+
+  g_mutex_lock (lock);
+  skipped = g_steal_pointer (&stream->skipped);
+  *n_skipped = stream->unreported_skips;
+  stream->unreported_skips = 0;
+  g_mutex_unlock (lock);
+  return skipped;
 }

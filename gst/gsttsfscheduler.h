@@ -90,6 +90,7 @@ typedef struct {
 typedef struct {
   guint64 clips_processed;   /* clips classified */
   guint64 dropped_clips;     /* clips dropped by the live policy */
+  guint64 skipped_clips;     /* clips whose logits were not finite: no result */
   gdouble inference_ms_total; /* time spent classifying them */
 } GstTsfStreamStats;
 
@@ -122,7 +123,12 @@ void gst_tsf_stream_set_flushing (GstTsfStream *stream, gboolean flushing);
 
 void gst_tsf_stream_get_stats (GstTsfStream *stream, GstTsfStreamStats *stats);
 
-/* The message of the stream's first inference failure, or NULL (free it). */
+/* The message of the stream's first inference failure, or NULL (free it). Clips whose logits
+ * are not finite (TSF_ERROR_NON_FINITE) are no failure: they are skipped. */
 gchar *gst_tsf_stream_dup_error (GstTsfStream *stream);
+
+/* Why the latest skipped clip was skipped, or NULL when no clip was skipped since the last
+ * call (free it); *n_skipped: the clips skipped since then. */
+gchar *gst_tsf_stream_take_skipped (GstTsfStream *stream, guint *n_skipped);
 
 G_END_DECLS

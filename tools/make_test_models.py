@@ -6,7 +6,8 @@ random normalised clips, and the logits the reference computes for them in float
       the suite: DIR/<model>/ (config.json, model.safetensors, preprocessor_config.json),
       DIR/inputs/<case>.npy (float32, T x C x H x W), DIR/expected/<case>.npy (float32 logits)
       and DIR/cases.json: [{"name", "model", "input", "expected", "frames", "height", "width",
-      "attention_type", "dtype"}] with paths relative to DIR.
+      "attention_type", "dtype"}] with paths relative to DIR; and DIR/divided_inf_bias/, the
+      model "divided" with an infinite classifier bias (every clip's logits are not finite).
   make_test_models.py --suite seed --out DIR
       the seed's other models (docs/seed-models.md): Hugging Face folders of the schemes
       sparse_local_global and axial, and lucidrains TimeSformer-pytorch folders (model.pt +
@@ -192,6 +193,10 @@ def make_seed_suite(out):
     return cases
 
 
+# A model whose weights hold an infinity: NON_FINITE_OF with classifier.bias[0] = +inf.
+NON_FINITE_OF, NON_FINITE_MODEL = "divided", "divided_inf_bias"
+
+
 def model_config(spec):
     spec = dict(spec)
     labels = spec.pop("labels", None)
@@ -209,6 +214,10 @@ def make_suite(out):
     for name, (seed, dtype, spec) in MODELS.items():
         model = ref.random_model(model_config(spec), seed)
         stored[name] = ref.save_pretrained(model, os.path.join(out, name), dtype)
+        if name == NON_FINITE_OF:
+            with torch.no_grad():
+                model.classifier.bias[0] = float("inf")
+            ref.save_pretrained(model, os.path.join(out, NON_FINITE_MODEL), dtype)
     for folder in ("inputs", "expected"):
         os.makedirs(os.path.join(out, folder), exist_ok=True)
     cases = []

@@ -51,7 +51,7 @@ tsf_check_logits_finite (const gfloat *logits, guint n, GError **error)
     bad += !isfinite (logits[i]);
   if (bad == 0)
     return TRUE;
-  g_set_error (error, TSF_ERROR, TSF_ERROR_INPUT, "%u of the %u logits are NaN or infinite: "
+  g_set_error (error, TSF_ERROR, TSF_ERROR_NON_FINITE, "%u of the %u logits are NaN or infinite: "
       "the model's weights hold non-finite values, or the clip's values overflow", bad, n);
   return FALSE;
 }

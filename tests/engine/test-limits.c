@@ -212,7 +212,7 @@ test_non_finite_logits (void)
   TsfModel *model = tsf_model_open (dir, NULL, &error);
   g_assert_no_error (error);
   g_assert_false (tsf_model_run (model, clip, &shape, logits, &error));
-  assert_tsf_error (error, TSF_ERROR_INPUT, "1 of the 3 logits are NaN or infinite");
+  assert_tsf_error (error, TSF_ERROR_NON_FINITE, "1 of the 3 logits are NaN or infinite");
   tsf_model_free (model);
   test_dir_free (dir);
 }

@@ -278,8 +278,9 @@ def test_precision():
 
 
 def test_limits():
-    """Thread counts out of range, a clip shape past the memory bound, a NaN clip: each a
-    clear error with exit status 1, never a signal; an unknown command exits 1."""
+    """Thread counts out of range, a clip shape past the memory bound, a NaN clip, weights
+    holding an infinity: each a clear error with exit status 1, never a signal; an unknown
+    command exits 1."""
     model = os.path.join(MODELS, "divided")
     good = os.path.join(MODELS, "inputs", "divided_t4_32x32.npy")
     with tempfile.TemporaryDirectory() as tmp:
@@ -301,6 +302,8 @@ def test_limits():
                 (("bench", "--config", huge, "--iterations", "1"), "attention scores 4.4 TB"),
                 (("classify", "--model", model, "--input", nan_clip, "--json"),
                  "NaN at frame 1, channel 2, row 3, column 4"),
+                (("classify", "--model", os.path.join(MODELS, "divided_inf_bias"), "--input",
+                  good, "--json"), "1 of the 10 logits are NaN or infinite"),
                 (("nonsense",), "unknown command")]:
             r = run(*args)
             check(r.returncode == 1, f"{args}: exit {r.returncode}, {r.stderr!r}")

@@ -645,6 +645,58 @@ GST_START_TEST (test_not_live_never_drops)
 }
 GST_END_TEST;
 
+/* Sums the clips that the warnings of "tsf" say were skipped for non-finite logits. */
+static gboolean
+count_skipped_in_warnings (GstMessage *m, gpointer data)
+{
+  guint *skipped = data, n = 0;
+  GError *error = NULL;
+
+  if (GST_MESSAGE_TYPE (m) != GST_MESSAGE_WARNING)
+    return FALSE;
+  gst_message_parse_warning (m, &error, NULL);
+  fail_unless_equals_string (GST_OBJECT_NAME (GST_MESSAGE_SRC (m)), "tsf");
+  fail_unless (strstr (error->message, "logits are NaN or infinite") != NULL, "%s",
+      error->message);
+  fail_unless (sscanf (error->message, "Skipped %u clip", &n) == 1, "%s", error->message);
+  *skipped += n;
+  g_error_free (error);
+  return FALSE;
+}
+
+/* A model whose weights hold an infinity: every clip's logits are not finite. Each clip is
+ * skipped with a warning and counted; the pipeline runs to EOS (with sync too, whose timed
+ * run at the start gives such logits as well). */
+GST_START_TEST (test_non_finite_logits_warn_and_skip)
+{
+  const gchar *syncs[] = { "false", "true" };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (syncs); i++) {
+    gchar *description = g_strdup_printf ("videotestsrc num-buffers=16 ! " SMALL_CAPS " ! "
+        "timesformer name=tsf model=@MODELS@/divided_inf_bias frame-stride=1 sync=%s ! "
+        "fakesink name=sink", syncs[i]);
+    Collected c;
+    GstElement *pipeline = new_pipeline (description, &c);
+    TestBusCounts counts;
+    guint skipped = 0;
+
+    fail_if (gst_element_set_state (pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE);
+    counts = test_run_bus (pipeline, GST_CLOCK_TIME_NONE, TRUE, count_skipped_in_warnings,
+        &skipped);
+    fail_unless (counts.warning_messages >= 1);
+    fail_unless_equals_int (skipped, 4);      /* 16 frames, 4 per clip */
+    fail_unless_equals_uint64 (get_uint64_property (pipeline, "tsf", "skipped-clips"), 4);
+    fail_unless_equals_uint64 (get_uint64_property (pipeline, "tsf", "clips-processed"), 0);
+    fail_unless_equals_int (counts.result_messages, 0);
+    fail_unless_equals_int (c.buffer_results->len + c.event_results->len, 0);
+    fail_unless (c.eos);
+    stop_pipeline (pipeline, &c);
+    g_free (description);
+  }
+}
+GST_END_TEST;
+
 /* Async results come on a buffer after the clip's last frame, in clip order. */
 GST_START_TEST (test_async_results_follow_their_clip)
 {
@@ -1257,6 +1309,7 @@ timesformer_suite (void)
   if (!RUNNING_ON_VALGRIND)
     tcase_add_test (harness, test_precision);
   tcase_add_test (pipelines, test_not_live_never_drops);
+  tcase_add_test (pipelines, test_non_finite_logits_warn_and_skip);
   tcase_add_test (pipelines, test_async_results_follow_their_clip);
   tcase_add_test (pipelines, test_live_drops_keep_latency_flat);
   tcase_add_test (pipelines, test_seek);
