@@ -420,10 +420,11 @@ finish_stop (Monitor *monitor)
   monitor->stop_timer = 0;
   for (i = 0; i < monitor->cameras->len; i++) {
     Camera *camera = g_ptr_array_index (monitor->cameras, i);
-    guint processed = 0;
+    guint64 processed = 0;      /* the property is a guint64 */
 
     g_object_get (camera->classifier, "clips-processed", &processed, NULL);
-    g_print ("stopped %s: %" G_GUINT64_FORMAT " results written, %u clips classified\n",
+    g_print ("stopped %s: %" G_GUINT64_FORMAT " results written, %" G_GUINT64_FORMAT
+        " clips classified\n",
         camera->settings->name, camera->results, processed);
   }
   g_main_loop_quit (monitor->loop);

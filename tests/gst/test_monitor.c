@@ -1,15 +1,20 @@
 /* test_monitor.c: timesformer-monitor with cameras served by the test RTSP server: three
  * cameras (one behind a password from a credentials file), one server restarted, SIGHUP adding
- * a fourth, SIGTERM delivering every pending result; a bad configuration refused before
- * anything starts. Every wait is bounded. */
+ * a fourth, SIGTERM delivering every pending result; two cameras writing one file; results
+ * published to a real mosquitto (on a free loopback port) with a user and a password file; a
+ * bad configuration refused before anything starts. Every wait is bounded. */
 #include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
 #include <gst/check/gstcheck.h>
+#include <json-glib/json-glib.h>
 
 #include "rtsp-test-server.h"
+#ifdef HAVE_MQTT_BROKER
+#include "mqtt-test-broker.h"
+#endif
 
 #define WAIT_MS 20000
 #define STEP_US (50 * G_TIME_SPAN_MILLISECOND)
@@ -160,13 +165,32 @@ camera_section (const gchar *name, TestRtspServer *server, const gchar *credenti
   return section;
 }
 
+/* A server without a password per name; their [camera NAME] sections. */
+static gchar *
+start_cameras (const gchar *const *names, guint n, TestRtspServer **servers)
+{
+  GString *sections = g_string_new (NULL);
+  guint i;
+
+  for (i = 0; i < n; i++) {
+    gchar *section;
+
+    servers[i] = test_rtsp_server_new (FALSE);
+    section = camera_section (names[i], servers[i], NULL);
+    g_string_append (sections, section);
+    g_free (section);
+  }
+  return g_string_free (sections, FALSE);
+}
+
+/* A configuration with `outputs` as the body of [outputs] and the test model. */
 static void
-write_config (const gchar *path, const gchar *dir, const gchar *cameras)
+write_config_with_outputs (const gchar *path, const gchar *outputs, const gchar *cameras)
 {
   gchar *models = g_build_filename (g_getenv ("TSF_TEST_MODELS"), "divided", NULL);
   gchar *text = g_strdup_printf ("# a test configuration\n[monitor]\nstatus-interval = 1\n"
-      "stop-timeout = 10\n\n[outputs]\njsonl = %s/%%n.jsonl\n\n[defaults]\nmodel = %s\n"
-      "frame-stride = 1\ntimeout = 2\nretry-min-ms = 100\nretry-max-ms = 1000\n\n%s", dir,
+      "stop-timeout = 10\n\n[outputs]\n%s\n[defaults]\nmodel = %s\n"
+      "frame-stride = 1\ntimeout = 2\nretry-min-ms = 100\nretry-max-ms = 1000\n\n%s", outputs,
       models, cameras);
 
   fail_unless (g_file_set_contents (path, text, -1, NULL));
@@ -174,12 +198,21 @@ write_config (const gchar *path, const gchar *dir, const gchar *cameras)
   g_free (models);
 }
 
-/* "stopped NAME: N results written, M clips classified": N == M == the lines of its file. */
+/* One JSON Lines file per camera in `dir`. */
 static void
-assert_all_delivered (const gchar *output, const gchar *dir, const gchar *name)
+write_config (const gchar *path, const gchar *dir, const gchar *cameras)
+{
+  gchar *outputs = g_strdup_printf ("jsonl = %s/%%n.jsonl\n", dir);
+
+  write_config_with_outputs (path, outputs, cameras);
+  g_free (outputs);
+}
+
+/* "stopped NAME: N results written, M clips classified": N, once N == M > 0. */
+static guint
+results_written (const gchar *output, const gchar *name)
 {
   gchar *prefix = g_strdup_printf ("stopped %s: ", name);
-  gchar *path = g_strdup_printf ("%s/%s.jsonl", dir, name);
   const gchar *line = strstr (output, prefix);
   guint written = 0, classified = 0;
 
@@ -188,9 +221,82 @@ assert_all_delivered (const gchar *output, const gchar *dir, const gchar *name)
           &written, &classified) == 2, "%s", line);
   fail_unless (written > 0);
   fail_unless_equals_int (written, classified);
-  fail_unless_equals_int (count_lines (path), written);
-  g_free (path);
   g_free (prefix);
+  return written;
+}
+
+/* The results written equal the clips classified and the lines of its file. */
+static void
+assert_all_delivered (const gchar *output, const gchar *dir, const gchar *name)
+{
+  gchar *path = g_strdup_printf ("%s/%s.jsonl", dir, name);
+
+  fail_unless_equals_int (count_lines (path), results_written (output, name));
+  g_free (path);
+}
+
+/* Appends the clip_index of `line` (a JSON result) to `indices` if its stream is `stream`. */
+static void
+take_clip_index (const gchar *line, const gchar *stream, GArray *indices)
+{
+  JsonParser *parser = json_parser_new ();
+  JsonObject *object;
+  guint64 index;
+
+  fail_unless (json_parser_load_from_data (parser, line, -1, NULL), "not JSON: %s", line);
+  fail_unless (JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)), "%s", line);
+  object = json_node_get_object (json_parser_get_root (parser));
+  fail_unless (json_object_has_member (object, "stream"), "%s", line);
+  if (g_strcmp0 (json_object_get_string_member (object, "stream"), stream) == 0) {
+    index = json_object_get_int_member (object, "clip_index");
+    g_array_append_val (indices, index);
+  }
+  g_object_unref (parser);
+}
+
+/* The clip indices of stream's results in a JSON Lines file, in file order; every line must
+ * be one result. */
+static GArray *
+file_clip_indices (const gchar *path, const gchar *stream)
+{
+  GArray *indices = g_array_new (FALSE, FALSE, sizeof (guint64));
+  gchar *contents = NULL, **lines;
+  guint i;
+
+  fail_unless (g_file_get_contents (path, &contents, NULL, NULL), "cannot read %s", path);
+  fail_unless (g_str_has_suffix (contents, "\n"), "%s: last line not ended", path);
+  lines = g_strsplit (contents, "\n", -1);
+  for (i = 0; lines[i + 1] != NULL; i++)
+    take_clip_index (lines[i], stream, indices);
+  g_strfreev (lines);
+  g_free (contents);
+  return indices;
+}
+
+static gchar *
+indices_to_string (GArray *indices)
+{
+  GString *list = g_string_new (NULL);
+  guint i;
+
+  for (i = 0; i < indices->len; i++)
+    g_string_append_printf (list, " %" G_GUINT64_FORMAT, g_array_index (indices, guint64, i));
+  return g_string_free (list, FALSE);
+}
+
+/* n clips, each once, in clip order (a live camera's clip indices may have gaps: clips
+ * dropped while the model was busy). */
+static void
+assert_clips_once_in_order (GArray *indices, guint n, const gchar *where)
+{
+  gchar *list = indices_to_string (indices);
+  guint i;
+
+  fail_unless (indices->len == n, "%s: %u clips, not %u:%s", where, indices->len, n, list);
+  for (i = 1; i < indices->len; i++)
+    fail_unless (g_array_index (indices, guint64, i) > g_array_index (indices, guint64, i - 1),
+        "%s: clips%s", where, list);
+  g_free (list);
 }
 
 GST_START_TEST (test_three_cameras_restart_reload_stop)
@@ -267,6 +373,128 @@ GST_START_TEST (test_three_cameras_restart_reload_stop)
 }
 GST_END_TEST;
 
+/* Cameras a and b, one file: each camera's results in it, every line whole, every clip once
+ * and in order. */
+GST_START_TEST (test_cameras_share_one_file)
+{
+  const gchar *names[] = { "a", "b" };
+  TestRtspServer *servers[2];
+  gchar *dir = g_dir_make_tmp ("tsf-monitor-XXXXXX", NULL);
+  gchar *config = g_build_filename (dir, "monitor.ini", NULL);
+  gchar *file = g_build_filename (dir, "all.jsonl", NULL);
+  gchar *outputs = g_strdup_printf ("jsonl = %s\n", file);
+  gchar *cameras = start_cameras (names, 2, servers);
+  Monitor *monitor;
+  guint i;
+
+  write_config_with_outputs (config, outputs, cameras);
+  fail_unless (g_file_set_contents (file, "", -1, NULL));
+  monitor = monitor_start (config);
+  monitor_wait (monitor, "a: running", 1);
+  monitor_wait (monitor, "b: running", 1);
+  wait_lines (file, 4);
+  kill (monitor->pid, SIGTERM);
+  fail_unless_equals_int (monitor_wait_exit (monitor), 0);
+
+  fail_unless_equals_int (count_lines (file), results_written (monitor->output->str, "a")
+      + results_written (monitor->output->str, "b"));
+  for (i = 0; i < 2; i++) {
+    GArray *indices = file_clip_indices (file, names[i]);
+
+    assert_clips_once_in_order (indices, results_written (monitor->output->str, names[i]),
+        file);
+    g_array_unref (indices);
+    test_rtsp_server_free (servers[i]);
+  }
+  monitor_free (monitor);
+  g_remove (file);
+  g_remove (config);
+  g_rmdir (dir);
+  g_free (cameras);
+  g_free (outputs);
+  g_free (file);
+  g_free (config);
+  g_free (dir);
+}
+GST_END_TEST;
+
+#ifdef HAVE_MQTT_BROKER
+/* The clip indices in the payloads of the messages on `topic`. */
+static GArray *
+published_clip_indices (TestSubscriber *subscriber, const gchar *topic, const gchar *stream)
+{
+  GPtrArray *messages = test_subscriber_messages (subscriber, topic);
+  GArray *indices = g_array_new (FALSE, FALSE, sizeof (guint64));
+  guint i;
+
+  for (i = 0; i < messages->len; i++)
+    take_clip_index (((TestMessage *) g_ptr_array_index (messages, i))->payload, stream,
+        indices);
+  g_ptr_array_unref (messages);
+  return indices;
+}
+
+/* Cameras a and b published to a broker that takes only a user with its password (from a
+ * file), on the configured topic: the clips published are the clips written to the files,
+ * every one once; the password is in no line of the monitor's output. */
+GST_START_TEST (test_mqtt_output)
+{
+  const gchar *names[] = { "a", "b" };
+  TestBroker *broker = test_broker_new (TEST_BROKER_PASSWORD_FILE);
+  TestRtspServer *servers[2];
+  TestSubscriber *subscriber;
+  gchar *dir = g_dir_make_tmp ("tsf-monitor-XXXXXX", NULL);
+  gchar *config = g_build_filename (dir, "monitor.ini", NULL);
+  gchar *outputs, *cameras = start_cameras (names, 2, servers);
+  Monitor *monitor;
+  guint i;
+
+  test_broker_start (broker);
+  subscriber = test_subscriber_new (broker->port, "cameras/#");
+  outputs = g_strdup_printf ("jsonl = %s/%%n.jsonl\nmqtt-broker = mqtt://127.0.0.1:%u\n"
+      "mqtt-topic = cameras/{stream}/labels\nmqtt-username = " TEST_BROKER_USER "\n"
+      "mqtt-password-file = %s\n", dir, broker->secure_port, broker->password_file);
+  write_config_with_outputs (config, outputs, cameras);
+  monitor = monitor_start (config);
+  fail_unless (test_subscriber_wait (subscriber, "cameras/a/labels", 2, WAIT_MS) >= 2);
+  fail_unless (test_subscriber_wait (subscriber, "cameras/b/labels", 2, WAIT_MS) >= 2);
+  kill (monitor->pid, SIGTERM);
+  fail_unless_equals_int (monitor_wait_exit (monitor), 0);
+  fail_if (strstr (monitor->output->str, TEST_BROKER_PASSWORD) != NULL);
+  fail_unless_equals_int (count_in (monitor->output->str, "error"), 0);
+
+  for (i = 0; i < 2; i++) {
+    gchar *topic = g_strdup_printf ("cameras/%s/labels", names[i]);
+    gchar *file = g_strdup_printf ("%s/%s.jsonl", dir, names[i]);
+    guint written = results_written (monitor->output->str, names[i]);
+    GArray *in_file = file_clip_indices (file, names[i]), *published;
+
+    /* every result was acknowledged before the monitor exited */
+    published = published_clip_indices (subscriber, topic, names[i]);
+    assert_clips_once_in_order (in_file, written, file);
+    assert_clips_once_in_order (published, written, topic);
+    fail_unless (memcmp (in_file->data, published->data, written * sizeof (guint64)) == 0,
+        "%s and %s hold other clips", file, topic);
+    g_array_unref (in_file);
+    g_array_unref (published);
+    g_remove (file);
+    g_free (file);
+    g_free (topic);
+    test_rtsp_server_free (servers[i]);
+  }
+  monitor_free (monitor);
+  test_subscriber_free (subscriber);
+  test_broker_free (broker);
+  g_remove (config);
+  g_rmdir (dir);
+  g_free (cameras);
+  g_free (outputs);
+  g_free (config);
+  g_free (dir);
+}
+GST_END_TEST;
+#endif
+
 /* Runs the monitor on a file holding `text`: it exits with 1 before anything starts, and its
  * error holds "FILE:`where`" and never the password. */
 static void
@@ -316,6 +544,10 @@ monitor_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_bad_config);
   tcase_add_test (tc, test_three_cameras_restart_reload_stop);
+  tcase_add_test (tc, test_cameras_share_one_file);
+#ifdef HAVE_MQTT_BROKER
+  tcase_add_test (tc, test_mqtt_output);
+#endif
   return s;
 }
 
