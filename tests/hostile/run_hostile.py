@@ -1,9 +1,9 @@
 """Hostile inputs against timesformer-cli and a real timesformer pipeline (suite 'hostile').
 
 Generates hostile model folders and files (sizes at and past the limits, special files,
-symbolic links, permissions, non-finite numbers, shapes past the memory bound) and runs each
-case in a child bounded in time (TIMEOUT_S) and address space (RLIMIT_AS); the case fails on
-a signal, a time-out or a peak RSS over RSS_LIMIT_MB. A refusal (exit status 1 with a message
+symbolic links, permissions, non-finite numbers in clips, preprocessing and weights, shapes
+past the memory bound) and runs each case in a child bounded in time (TIMEOUT_S) and address
+space (RLIMIT_AS); the case fails on a signal, a time-out or a peak RSS over RSS_LIMIT_MB. A refusal (exit status 1 with a message
 naming the culprit) or a success is a pass. New cases: a line in cases().
 Usage: run_hostile.py TIMESFORMER_CLI TEST_MODELS_DIR (GST_PLUGIN_PATH set by meson).
 """
@@ -52,6 +52,20 @@ def many_values_config(values):
     with open(os.path.join(GOOD, "config.json")) as f:
         text = f.read().rstrip()
     return text[:-1] + ', "many": [' + ",".join(["0"] * values) + "]}"
+
+
+def poke_weight(model, value):
+    """Sets element 0 of the first F32 tensor of layer 0 in model.safetensors to value."""
+    path = os.path.join(model, "model.safetensors")
+    data = bytearray(open(path, "rb").read())
+    length = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8:8 + length])
+    name = sorted(n for n, t in header.items()
+                  if n != "__metadata__" and ".layer.0." in n and t["dtype"] == "F32")[0]
+    begin = 8 + length + header[name]["data_offsets"][0]
+    data[begin:begin + 4] = np.array([value], dtype="<f4").tobytes()
+    with open(path, "wb") as f:
+        f.write(data)
 
 
 def write(path, text):
@@ -135,6 +149,16 @@ def cases(tmp):
         np.save(path, bad)
         out.append((f"{name} in the clip", [CLI, "classify", "--model", GOOD, "--input", path,
                                             "--json"], "at frame 0", False))
+    for name, value in [("NaN", np.nan), ("infinity", np.inf)]:
+        m = copy_model(tmp, name + "-weight")
+        poke_weight(m, value)
+        out.append((f"{name} in the weights (cli)", [CLI, "classify", "--model", m, "--input",
+                                                     GOOD_CLIP, "--json"],
+                    "logits are NaN or infinite", False))
+        # the element skips each clip with a warning and runs to the end
+        out.append((f"{name} in the weights (pipeline)",
+                    ["gst-launch-1.0", "-q", "videotestsrc", "num-buffers=8", "!", "timesformer",
+                     f"model={m}", "frame-stride=1", "!", "fakesink"], None, False))
     for threads in ("65536", "-1"):
         out.append((f"--threads {threads}", [CLI, "classify", "--model", GOOD, "--input",
                                              GOOD_CLIP, "--threads", threads],
