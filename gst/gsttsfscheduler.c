@@ -589,6 +589,18 @@ load_shared (gchar *key, const GstTsfSchedulerOptions *options, guint n_sessions
   return NULL;
 }
 
+/* Under the registry lock: callers of acquire may run at once (the race detector's pass,
+ * scripts/test.sh, saw GST_DEBUG_CATEGORY_INIT's unguarded store). */
+static void
+init_debug_category (void)
+{
+  g_mutex_lock (&registry_lock);
+  if (gst_tsf_scheduler_debug == NULL)
+    GST_DEBUG_CATEGORY_INIT (gst_tsf_scheduler_debug, "timesformerscheduler", 0,
+        "timesformer's shared models and inference threads");
+  g_mutex_unlock (&registry_lock);
+}
+
 GstTsfScheduler *
 gst_tsf_scheduler_acquire (const GstTsfSchedulerOptions *options, GError **error)
 {
@@ -596,8 +608,7 @@ gst_tsf_scheduler_acquire (const GstTsfSchedulerOptions *options, GError **error
   GstTsfScheduler *scheduler;
   gchar *key;
 
-  GST_DEBUG_CATEGORY_INIT (gst_tsf_scheduler_debug, "timesformerscheduler", 0,
-      "timesformer's shared models and inference threads");
+  init_debug_category ();
   resolve_budget (options->threads, options->sessions, &n_sessions, &threads_per_session);
   if (!options->shared)
     return acquire_private (options, n_sessions, threads_per_session, error);
