@@ -44,12 +44,12 @@ meson test -C "$builddir" test-sessions --print-errorlogs --timeout-multiplier 1
   --wrap "valgrind --tool=helgrind --error-exitcode=1 \
     --suppressions=/usr/share/glib-2.0/valgrind/glib.supp"
 
-# The scheduler's tests under ThreadSanitizer (any race between the inference threads, the
-# streams' threads and the registry's callers is an error): the scheduler, the engine and the
-# tests built with -fsanitize=thread, GLib's GMutex and GCond made visible to TSan
-# (tests/tsan/; TSAN_OPTIONS and the suppressions are in the tests' environment). About a
-# minute, most of it the build.
+# The shared model's tests under ThreadSanitizer (any race between the inference threads, the
+# streaming threads, the application's and the registry's callers is an error): the plugin,
+# the engine and the tests built with -fsanitize=thread, GLib's locks and the scheduler's
+# containers made visible to TSan (tests/tsan/; TSAN_OPTIONS, the suppressions and
+# GST_REGISTRY_FORK=no are in the tests' environment). About a minute, most of it the build.
 tsan_builddir=$builddir-tsan
 rm -rf "$tsan_builddir"
 meson setup "$tsan_builddir" -Db_sanitize=thread -Db_lundef=false
-meson test -C "$tsan_builddir" tsf-scheduler --print-errorlogs
+meson test -C "$tsan_builddir" tsf-scheduler shared-model --print-errorlogs --num-processes 2
