@@ -699,11 +699,13 @@ gst_tsf_scheduler_add_stream (GstTsfScheduler *scheduler, const gchar *producer,
   return stream;
 }
 
-/* Called with the lock held. */
+/* Called with the lock held: drops the clips waiting and the results not reported (a thread
+ * reporting another one of the stream's results meanwhile) or not taken. */
 static void
-clear_waiting_and_ready (GstTsfStream *stream)
+drop_pending (GstTsfStream *stream)
 {
   g_queue_clear_full (&stream->waiting, (GDestroyNotify) job_free);
+  g_queue_clear_full (&stream->to_post, (GDestroyNotify) gst_clip_labels_result_free);
   g_queue_clear_full (&stream->ready, (GDestroyNotify) gst_clip_labels_result_free);
 }
 
@@ -716,7 +718,7 @@ gst_tsf_stream_remove (GstTsfStream *stream)
   if (!stream->removed) {
     stream->removed = TRUE;
     stream->flushing = TRUE;
-    clear_waiting_and_ready (stream);
+    drop_pending (stream);
     g_cond_broadcast (&stream->cond);
     while (stream->in_flight > 0 || stream->posting)
       g_cond_wait (&stream->cond, &scheduler->lock);
@@ -826,7 +828,7 @@ gst_tsf_stream_set_flushing (GstTsfStream *stream, gboolean flushing)
   stream->flushing = flushing;
   if (!flushing) {
     stream->generation++;
-    clear_waiting_and_ready (stream);
+    drop_pending (stream);
   }
   g_cond_broadcast (&stream->cond);
   g_mutex_unlock (lock);

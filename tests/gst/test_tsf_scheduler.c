@@ -819,6 +819,53 @@ GST_START_TEST (test_prepare)
 }
 GST_END_TEST;
 
+/* Waits (bounded) until `n` clips of the stream are classified. */
+static void
+wait_processed (GstTsfStream *stream, guint64 n)
+{
+  gint64 deadline = g_get_monotonic_time () + 60 * G_TIME_SPAN_SECOND;
+  GstTsfStreamStats stats;
+
+  for (;;) {
+    gst_tsf_stream_get_stats (stream, &stats);
+    if (stats.clips_processed >= n)
+      return;
+    fail_unless (g_get_monotonic_time () < deadline, "%" G_GUINT64_FORMAT " of %"
+        G_GUINT64_FORMAT " clips classified after 60 s", stats.clips_processed, n);
+    g_usleep (G_TIME_SPAN_MILLISECOND);
+  }
+}
+
+/* Two sessions, the thread that reports clip 0 held: clip 1, classified meanwhile, waits to be
+ * reported. A flush drops it: no result of before the flush is reported after it. */
+GST_START_TEST (test_flush_drops_results_not_reported)
+{
+  static const guint64 expected[] = { 0, 2 };
+  GstTsfScheduler *scheduler = acquire ("divided", 2, FALSE);
+  GArray *taken;
+  Lane lane;
+
+  lane_init (&lane, scheduler, "tsf", TRUE);
+  lane_queue (&lane, &divided_shape, 0);
+  lane_queue (&lane, &divided_shape, 1);
+  gate_wait_entered (&lane.gate, 1);
+  wait_processed (lane.stream, 2);
+  gst_tsf_stream_set_flushing (lane.stream, TRUE);
+  gst_tsf_stream_set_flushing (lane.stream, FALSE);
+  gate_set_held (&lane.gate, FALSE);
+  fail_unless (gst_tsf_stream_drain (lane.stream));
+  taken = take_stream_indices (lane.stream);
+  fail_unless_equals_int (taken->len, 0);
+  g_array_unref (taken);
+
+  lane_queue (&lane, &divided_shape, 2);
+  fail_unless (gst_tsf_stream_drain (lane.stream));
+  assert_indices (lane.gate.indices, expected, 2);
+  lane_clear (&lane);
+  gst_tsf_scheduler_release (scheduler);
+}
+GST_END_TEST;
+
 #define N_FEEDERS 3
 #define CLIPS_PER_FEEDER 6
 
@@ -898,6 +945,7 @@ tsf_scheduler_suite (void)
   tcase_add_test (tc, test_streams_served_round_robin);
   tcase_add_test (tc, test_two_sessions_keep_clip_order);
   tcase_add_test (tc, test_held_stream_does_not_hold_others);
+  tcase_add_test (tc, test_flush_drops_results_not_reported);
   tcase_add_test (tc, test_prepare);
   tcase_add_test (tc, test_streams_fed_at_once);
   return suite;
