@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the dependencies, builds from scratch and runs every test; then builds the engine
-# again with ASan + UBSan and runs its suite there.
+# again with ASan + UBSan and runs its suite there, and the plugin with TSan for the shared
+# model's tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh

@@ -1,7 +1,8 @@
 /* Tests of timesformer elements sharing one model (gst/gsttsfscheduler.c through the element):
  * who shares (model-users, model-info), results identical to a private copy, a stream leaving,
- * erroring or ending while others run, state cycling with several elements, a load error
- * given to every element. No test waits for time to pass: a bus sync handler holds an
+ * erroring or ending while others run, state cycling with several elements, a camera added to
+ * and removed from a playing pipeline, a load error given to every element (also under
+ * ThreadSanitizer, scripts/test.sh). No test waits for time to pass: a bus sync handler holds an
  * element's inference thread where a test needs "this stream is busy". */
 #include <string.h>
 
@@ -361,18 +362,26 @@ GST_END_TEST;
 
 /* ---- pipelines ---- */
 
+/* A pipeline (or a bin, when `bin`) of `description`, @MODELS@ the test models' folder. */
 static GstElement *
-parse_pipeline (const gchar *description)
+parse_description (const gchar *description, gboolean bin)
 {
   gchar **parts = g_strsplit (description, "@MODELS@", -1);
   gchar *launch = g_strjoinv (g_getenv ("TSF_TEST_MODELS"), parts);
   GError *error = NULL;
-  GstElement *pipeline = gst_parse_launch (launch, &error);
+  GstElement *element = bin ? gst_parse_bin_from_description (launch, FALSE, &error)
+      : gst_parse_launch (launch, &error);
 
-  fail_unless (pipeline != NULL, "%s: %s", launch, error != NULL ? error->message : "");
+  fail_unless (element != NULL, "%s: %s", launch, error != NULL ? error->message : "");
   g_strfreev (parts);
   g_free (launch);
-  return pipeline;
+  return element;
+}
+
+static GstElement *
+parse_pipeline (const gchar *description)
+{
+  return parse_description (description, FALSE);
 }
 
 static guint
@@ -521,6 +530,37 @@ GST_START_TEST (test_state_cycling_several_elements)
 }
 GST_END_TEST;
 
+/* A live element streams on the model while a second camera's branch is added to the playing
+ * pipeline, runs and is removed, three times (an application adding a camera): the first
+ * element gets results throughout; the branch's own state changes end only its own clips. */
+GST_START_TEST (test_camera_added_while_others_run)
+{
+  static const gchar *const names[] = { "a", "added" };
+  GstElement *pipeline = parse_pipeline (LIVE_BRANCH ("a"));
+  guint counts[G_N_ELEMENTS (names)], round;
+
+  set_state_and_wait (pipeline, GST_STATE_PLAYING);
+  run_bus (pipeline, names, 1, 1, FALSE, counts);
+  for (round = 0; round < 3; round++) {
+    GstElement *camera = parse_description (LIVE_BRANCH ("added"), TRUE);
+
+    gst_bin_add (GST_BIN (pipeline), camera);
+    fail_unless (gst_element_sync_state_with_parent (camera));
+    run_bus (pipeline, names, 2, 1, FALSE, counts);
+    fail_unless_equals_int (element_model_users (pipeline, "a"), 2);
+    fail_unless_equals_int (gst_element_set_state (camera, GST_STATE_NULL),
+        GST_STATE_CHANGE_SUCCESS);
+    fail_unless_equals_int (element_model_users (pipeline, "a"), 1);
+    fail_unless (gst_bin_remove (GST_BIN (pipeline), camera));
+    run_bus (pipeline, names, 1, 2, FALSE, counts);
+  }
+  fail_unless_equals_int (gst_element_set_state (pipeline, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+  fail_unless_equals_int (element_model_users (pipeline, "a"), 0);
+  gst_object_unref (pipeline);
+}
+GST_END_TEST;
+
 typedef struct {
   const gchar *model;
   gchar *message;
@@ -598,6 +638,7 @@ shared_model_suite (void)
   tcase_add_test (harness, test_eos_waits_only_for_own_clips);
   tcase_add_test (pipelines, test_who_shares);
   tcase_add_test (pipelines, test_state_cycling_several_elements);
+  tcase_add_test (pipelines, test_camera_added_while_others_run);
   tcase_add_test (pipelines, test_load_error_for_every_element);
   return suite;
 }
