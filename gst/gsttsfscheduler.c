@@ -589,15 +589,14 @@ load_shared (gchar *key, const GstTsfSchedulerOptions *options, guint n_sessions
   return NULL;
 }
 
-/* Under the registry lock: callers of acquire may run at once (the race detector's pass,
- * scripts/test.sh, saw GST_DEBUG_CATEGORY_INIT's unguarded store). */
+/* Under the registry lock: the first callers of acquire may run at once
+ * (GST_DEBUG_CATEGORY_INIT's store raced: tsan-first-use-scheduler). */
 static void
 init_debug_category (void)
 {
   g_mutex_lock (&registry_lock);
-  if (gst_tsf_scheduler_debug == NULL)
-    GST_DEBUG_CATEGORY_INIT (gst_tsf_scheduler_debug, "timesformerscheduler", 0,
-        "timesformer's shared models and inference threads");
+  GST_DEBUG_CATEGORY_INIT (gst_tsf_scheduler_debug, "timesformerscheduler", 0,
+      "timesformer's shared models and inference threads");
   g_mutex_unlock (&registry_lock);
 }
 

@@ -53,4 +53,4 @@ meson test -C "$builddir" test-sessions --print-errorlogs --timeout-multiplier 1
 tsan_builddir=$builddir-tsan
 rm -rf "$tsan_builddir"
 meson setup "$tsan_builddir" -Db_sanitize=thread -Db_lundef=false
-meson test -C "$tsan_builddir" tsf-scheduler shared-model --print-errorlogs --num-processes 2
+meson test -C "$tsan_builddir" --suite tsan --print-errorlogs --num-processes 2
