@@ -2,7 +2,8 @@
  * one stream's results in clip order, the live drop policy (newest wins), waiting when not
  * live, flush, drain, removal with clips pending; sharing by key, one load for concurrent
  * callers and its error for all, round-robin between streams, clip order with two sessions,
- * streams that do not wait for each other, a flush dropping results not yet reported, many
+ * streams that do not wait for each other, a flush dropping results not yet reported, a
+ * failed clip failing its own stream only, many
  * streams fed at once, streams joining and leaving while others run, a clip padded at EOS run
  * with its frame mask on a lucidrains model. Also run under ThreadSanitizer (scripts/test.sh).
  * The result callback can hold the inference thread, which makes "the model is busy" a state
@@ -812,6 +813,47 @@ GST_START_TEST (test_held_stream_does_not_hold_others)
 }
 GST_END_TEST;
 
+/* Two sessions: a clip the engine refuses (not whole patches) fails its own stream only: the
+ * other stream gets all its results, and the failed one classifies its next good clip. */
+GST_START_TEST (test_failed_clip_fails_only_its_stream)
+{
+  static const TsfClipShape not_whole_patches = { 4, 3, 33, 32 };
+  static const guint64 good_clips[] = { 1 };
+  GstTsfScheduler *scheduler = acquire ("divided", 2, TRUE);
+  GstTsfStreamStats stats;
+  Lane failing, other;
+  GArray *taken;
+  gchar *message;
+  guint64 i;
+
+  lane_init (&failing, scheduler, "failing", FALSE);
+  lane_init (&other, scheduler, "other", FALSE);
+  lane_queue (&failing, &not_whole_patches, 0);
+  for (i = 0; i < 3; i++)
+    lane_queue (&other, &divided_shape, i);
+  lane_queue (&failing, &divided_shape, 1);
+  fail_unless (gst_tsf_stream_drain (failing.stream));
+  fail_unless (gst_tsf_stream_drain (other.stream));
+
+  message = gst_tsf_stream_dup_error (failing.stream);
+  fail_unless (message != NULL && strstr (message, "patch") != NULL, "%s", message);
+  g_free (message);
+  taken = take_stream_indices (failing.stream);
+  assert_indices (taken, good_clips, 1);
+  g_array_unref (taken);
+  gst_tsf_stream_get_stats (failing.stream, &stats);
+  fail_unless_equals_uint64 (stats.clips_processed, 1);
+
+  fail_unless (gst_tsf_stream_dup_error (other.stream) == NULL);
+  taken = take_stream_indices (other.stream);
+  assert_first_indices (taken, 3);
+  g_array_unref (taken);
+  lane_clear (&failing);
+  lane_clear (&other);
+  gst_tsf_scheduler_release (scheduler);
+}
+GST_END_TEST;
+
 GST_START_TEST (test_prepare)
 {
   static const TsfClipShape not_whole_patches = { 4, 3, 33, 32 };
@@ -1062,6 +1104,7 @@ tsf_scheduler_suite (void)
   tcase_add_test (tc, test_two_sessions_keep_clip_order);
   tcase_add_test (tc, test_held_stream_does_not_hold_others);
   tcase_add_test (tc, test_flush_drops_results_not_reported);
+  tcase_add_test (tc, test_failed_clip_fails_only_its_stream);
   tcase_add_test (tc, test_prepare);
   tcase_add_test (tc, test_streams_fed_at_once);
   tcase_add_test (tc, test_streams_join_and_leave_while_others_run);
