@@ -80,6 +80,19 @@ frame_floats (const TsfClipShape *shape)
   return (gsize) shape->channels * shape->height * shape->width;
 }
 
+/* Under a lock: the streaming threads of several elements make their first samplers at once
+ * (GST_DEBUG_CATEGORY_INIT's store raced: tsan-first-use-sampler). */
+static void
+init_debug_category (void)
+{
+  static GMutex lock;
+
+  g_mutex_lock (&lock);
+  GST_DEBUG_CATEGORY_INIT (gst_tsf_sampler_debug, "timesformersampler", 0,
+      "timesformer's frame sampling");
+  g_mutex_unlock (&lock);
+}
+
 GstTsfSampler *
 gst_tsf_sampler_new (const TsfConfig *config, const GstTsfSampling *sampling,
     const GstTsfFrameOptions *options)
@@ -87,8 +100,7 @@ gst_tsf_sampler_new (const TsfConfig *config, const GstTsfSampling *sampling,
   GstTsfSampler *sampler = g_new0 (GstTsfSampler, 1);
   guint c;
 
-  GST_DEBUG_CATEGORY_INIT (gst_tsf_sampler_debug, "timesformersampler", 0,
-      "timesformer's frame sampling");
+  init_debug_category ();
   sampler->sampling = *sampling;
   sampler->sampling.frame_stride = MAX (sampling->frame_stride, 1);
   sampler->sampling.interval = MAX (sampling->interval, 1);

@@ -609,6 +609,17 @@ load_shared (gchar *key, const GstTsfSchedulerOptions *options, guint n_sessions
   return NULL;
 }
 
+/* Under the registry lock: the first callers of acquire may run at once
+ * (GST_DEBUG_CATEGORY_INIT's store raced: tsan-first-use-scheduler). */
+static void
+init_debug_category (void)
+{
+  g_mutex_lock (&registry_lock);
+  GST_DEBUG_CATEGORY_INIT (gst_tsf_scheduler_debug, "timesformerscheduler", 0,
+      "timesformer's shared models and inference threads");
+  g_mutex_unlock (&registry_lock);
+}
+
 GstTsfScheduler *
 gst_tsf_scheduler_acquire (const GstTsfSchedulerOptions *options, GError **error)
 {
@@ -616,8 +627,7 @@ gst_tsf_scheduler_acquire (const GstTsfSchedulerOptions *options, GError **error
   GstTsfScheduler *scheduler;
   gchar *key;
 
-  GST_DEBUG_CATEGORY_INIT (gst_tsf_scheduler_debug, "timesformerscheduler", 0,
-      "timesformer's shared models and inference threads");
+  init_debug_category ();
   resolve_budget (options->threads, options->sessions, &n_sessions, &threads_per_session);
   if (!options->shared)
     return acquire_private (options, n_sessions, threads_per_session, error);
@@ -708,11 +718,13 @@ gst_tsf_scheduler_add_stream (GstTsfScheduler *scheduler, const gchar *producer,
   return stream;
 }
 
-/* Called with the lock held. */
+/* Called with the lock held: drops the clips waiting and the results not reported (a thread
+ * reporting another one of the stream's results meanwhile) or not taken. */
 static void
-clear_waiting_and_ready (GstTsfStream *stream)
+drop_pending (GstTsfStream *stream)
 {
   g_queue_clear_full (&stream->waiting, (GDestroyNotify) job_free);
+  g_queue_clear_full (&stream->to_post, (GDestroyNotify) gst_clip_labels_result_free);
   g_queue_clear_full (&stream->ready, (GDestroyNotify) gst_clip_labels_result_free);
 }
 
@@ -725,7 +737,7 @@ gst_tsf_stream_remove (GstTsfStream *stream)
   if (!stream->removed) {
     stream->removed = TRUE;
     stream->flushing = TRUE;
-    clear_waiting_and_ready (stream);
+    drop_pending (stream);
     g_cond_broadcast (&stream->cond);
     while (stream->in_flight > 0 || stream->posting)
       g_cond_wait (&stream->cond, &scheduler->lock);
@@ -836,7 +848,7 @@ gst_tsf_stream_set_flushing (GstTsfStream *stream, gboolean flushing)
   stream->flushing = flushing;
   if (!flushing) {
     stream->generation++;
-    clear_waiting_and_ready (stream);
+    drop_pending (stream);
   }
   g_cond_broadcast (&stream->cond);
   g_mutex_unlock (lock);

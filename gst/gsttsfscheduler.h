@@ -118,7 +118,8 @@ GList *gst_tsf_stream_take_results (GstTsfStream *stream);
 gboolean gst_tsf_stream_drain (GstTsfStream *stream);
 
 /* TRUE: waits return at once and queueing fails. FALSE: the end of a flush: clips waiting and
- * results not taken are dropped, and so are the results of clips being classified. */
+ * results not reported or not taken are dropped, and so are the results of clips being
+ * classified: no result of before the flush is reported after it. */
 void gst_tsf_stream_set_flushing (GstTsfStream *stream, gboolean flushing);
 
 void gst_tsf_stream_get_stats (GstTsfStream *stream, GstTsfStreamStats *stats);

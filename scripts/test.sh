@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the dependencies, builds from scratch and runs every test; then builds the engine
-# again with ASan + UBSan and runs its suite there.
+# again with ASan + UBSan and runs its suite there, and the plugin with TSan for the shared
+# model's tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -43,3 +44,13 @@ meson test -C "$builddir" test-sessions --print-errorlogs --timeout-multiplier 1
   --test-args "-p /sessions/concurrent" \
   --wrap "valgrind --tool=helgrind --error-exitcode=1 \
     --suppressions=/usr/share/glib-2.0/valgrind/glib.supp"
+
+# The shared model's tests under ThreadSanitizer (any race between the inference threads, the
+# streaming threads, the application's and the registry's callers is an error): the plugin,
+# the engine and the tests built with -fsanitize=thread, GLib's locks and the scheduler's
+# containers made visible to TSan (tests/tsan/; TSAN_OPTIONS, the suppressions and
+# GST_REGISTRY_FORK=no are in the tests' environment). About a minute, most of it the build.
+tsan_builddir=$builddir-tsan
+rm -rf "$tsan_builddir"
+meson setup "$tsan_builddir" -Db_sanitize=thread -Db_lundef=false
+meson test -C "$tsan_builddir" --suite tsan --print-errorlogs --num-processes 2

@@ -10,19 +10,32 @@ test_model_path (const gchar *name)
   return g_build_filename (g_getenv ("TSF_TEST_MODELS"), name, NULL);
 }
 
-GstElement *
-test_parse_pipeline (const gchar *description)
+static GstElement *
+parse_description (const gchar *description, gboolean bin)
 {
   gchar **parts = g_strsplit (description, "@MODELS@", -1);
   gchar *launch = g_strjoinv (g_getenv ("TSF_TEST_MODELS"), parts);
   GError *error = NULL;
-  GstElement *pipeline = gst_parse_launch (launch, &error);
+  GstElement *element = bin ? gst_parse_bin_from_description (launch, FALSE, &error)
+      : gst_parse_launch (launch, &error);
 
-  fail_unless (pipeline != NULL, "%s: %s", launch, error != NULL ? error->message : "");
+  fail_unless (element != NULL, "%s: %s", launch, error != NULL ? error->message : "");
   g_clear_error (&error);
   g_strfreev (parts);
   g_free (launch);
-  return pipeline;
+  return element;
+}
+
+GstElement *
+test_parse_pipeline (const gchar *description)
+{
+  return parse_description (description, FALSE);
+}
+
+GstElement *
+test_parse_bin (const gchar *description)
+{
+  return parse_description (description, TRUE);
 }
 
 void

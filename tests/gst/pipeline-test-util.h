@@ -14,6 +14,9 @@ gchar *test_model_path (const gchar *name);
 /* `description` with @MODELS@ replaced by the test models' folder, parsed; fails on an error. */
 GstElement *test_parse_pipeline (const gchar *description);
 
+/* The same as a bin whose unlinked pads are left unlinked (a branch to add to a pipeline). */
+GstElement *test_parse_bin (const gchar *description);
+
 /* Sets the state and waits for it (60 s at most); a live pipeline's NO_PREROLL counts. */
 void test_set_state_and_wait (GstElement *pipeline, GstState state);
 

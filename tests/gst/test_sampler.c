@@ -498,6 +498,28 @@ GST_START_TEST (test_finish_pads_the_last_clip)
 }
 GST_END_TEST;
 
+static gpointer
+make_and_free_sampler (gpointer data)
+{
+  gst_tsf_sampler_free (new_sampler (data, GST_TSF_SAMPLING_FRAMES, 1, 0, 0));
+  return NULL;
+}
+
+/* Samplers made from two threads at once, as the elements of one pipeline do in their
+ * streaming threads (a race only ThreadSanitizer sees: scripts/test.sh runs this test there). */
+GST_START_TEST (test_samplers_made_at_once)
+{
+  TsfConfig config;
+  GThread *a, *b;
+
+  init_config (&config, 4);
+  a = g_thread_new ("sampler", make_and_free_sampler, &config);
+  b = g_thread_new ("sampler", make_and_free_sampler, &config);
+  g_thread_join (a);
+  g_thread_join (b);
+}
+GST_END_TEST;
+
 static Suite *
 sampler_suite (void)
 {
@@ -514,6 +536,7 @@ sampler_suite (void)
   tcase_add_test (tc, test_dropped_frames_keep_duration);
   tcase_add_test (tc, test_time_window_restarts);
   tcase_add_test (tc, test_finish_pads_the_last_clip);
+  tcase_add_test (tc, test_samplers_made_at_once);
   return suite;
 }
 

@@ -1,7 +1,8 @@
 /* Tests of timesformer elements sharing one model (gst/gsttsfscheduler.c through the element):
  * who shares (model-users, model-info), results identical to a private copy, a stream leaving,
- * erroring or ending while others run, state cycling with several elements, a load error
- * given to every element. No test waits for time to pass: a bus sync handler holds an
+ * erroring or ending while others run, state cycling with several elements, a camera added to
+ * and removed from a playing pipeline, a load error given to every element (also under
+ * ThreadSanitizer, scripts/test.sh). No test waits for time to pass: a bus sync handler holds an
  * element's inference thread where a test needs "this stream is busy". */
 #include <string.h>
 
@@ -491,6 +492,87 @@ GST_START_TEST (test_state_cycling_several_elements)
 }
 GST_END_TEST;
 
+/* An application's thread reading an element's statistics and model properties until told to
+ * stop (TSan checks them against the streaming and inference threads). */
+typedef struct {
+  GstElement *element;
+  gint stop;                 /* atomic */
+} Poller;
+
+static gpointer
+poll_properties (gpointer data)
+{
+  Poller *poller = data;
+
+  while (!g_atomic_int_get (&poller->stop)) {
+    guint64 processed, dropped;
+    gdouble inference_ms;
+    guint users;
+    gchar *info;
+
+    g_object_get (poller->element, "clips-processed", &processed, "dropped-clips", &dropped,
+        "inference-ms", &inference_ms, "model-users", &users, "model-info", &info, NULL);
+    g_free (info);
+    g_usleep (5 * G_TIME_SPAN_MILLISECOND);
+  }
+  return NULL;
+}
+
+/* The first source of `bin`, flushed back to its start (a seek on that stream only). */
+static void
+seek_source (GstElement *bin)
+{
+  GstIterator *sources = gst_bin_iterate_sources (GST_BIN (bin));
+  GValue value = G_VALUE_INIT;
+
+  fail_unless_equals_int (gst_iterator_next (sources, &value), GST_ITERATOR_OK);
+  fail_unless (gst_element_seek_simple (g_value_get_object (&value), GST_FORMAT_TIME,
+          GST_SEEK_FLAG_FLUSH, 0));
+  g_value_unset (&value);
+  gst_iterator_free (sources);
+}
+
+/* A live element streams on the model while a second camera's branch is added to the playing
+ * pipeline, runs, is flushed by a seek and is removed, twice (an application adding a
+ * camera), with the application's thread reading the first element's properties meanwhile:
+ * the first element gets results throughout; the branch's own flush and state changes end only
+ * its own clips. */
+GST_START_TEST (test_camera_added_while_others_run)
+{
+  static const gchar *const names[] = { "a", "added" };
+  GstElement *pipeline = test_parse_pipeline (LIVE_BRANCH ("a"));
+  guint counts[G_N_ELEMENTS (names)], round;
+  Poller poller = { gst_bin_get_by_name (GST_BIN (pipeline), "a"), 0 };
+  GThread *poll_thread;
+
+  set_state_and_wait (pipeline, GST_STATE_PLAYING);
+  poll_thread = g_thread_new ("poll", poll_properties, &poller);
+  run_bus (pipeline, names, 1, 1, FALSE, counts);
+  for (round = 0; round < 2; round++) {
+    GstElement *camera = test_parse_bin (LIVE_BRANCH ("added"));
+
+    gst_bin_add (GST_BIN (pipeline), camera);
+    fail_unless (gst_element_sync_state_with_parent (camera));
+    run_bus (pipeline, names, 2, 1, FALSE, counts);
+    fail_unless_equals_int (element_model_users (pipeline, "a"), 2);
+    seek_source (camera);
+    run_bus (pipeline, names, 2, 1, FALSE, counts);
+    fail_unless_equals_int (gst_element_set_state (camera, GST_STATE_NULL),
+        GST_STATE_CHANGE_SUCCESS);
+    fail_unless_equals_int (element_model_users (pipeline, "a"), 1);
+    fail_unless (gst_bin_remove (GST_BIN (pipeline), camera));
+    run_bus (pipeline, names, 1, 2, FALSE, counts);
+  }
+  g_atomic_int_set (&poller.stop, 1);
+  g_thread_join (poll_thread);
+  fail_unless_equals_int (gst_element_set_state (pipeline, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+  fail_unless_equals_int (element_model_users (pipeline, "a"), 0);
+  gst_object_unref (poller.element);
+  gst_object_unref (pipeline);
+}
+GST_END_TEST;
+
 typedef struct {
   const gchar *model;
   gchar *message;
@@ -568,6 +650,7 @@ shared_model_suite (void)
   tcase_add_test (harness, test_eos_waits_only_for_own_clips);
   tcase_add_test (pipelines, test_who_shares);
   tcase_add_test (pipelines, test_state_cycling_several_elements);
+  tcase_add_test (pipelines, test_camera_added_while_others_run);
   tcase_add_test (pipelines, test_load_error_for_every_element);
   return suite;
 }

@@ -2,8 +2,10 @@
  * one stream's results in clip order, the live drop policy (newest wins), waiting when not
  * live, flush, drain, removal with clips pending; sharing by key, one load for concurrent
  * callers and its error for all, round-robin between streams, clip order with two sessions,
- * streams that do not wait for each other, many streams fed at once (also run under helgrind),
- * a clip padded at EOS run with its frame mask on a lucidrains model.
+ * streams that do not wait for each other, a flush dropping results not yet reported, a
+ * failed clip failing its own stream only, many
+ * streams fed at once, streams joining and leaving while others run, a clip padded at EOS run
+ * with its frame mask on a lucidrains model. Also run under ThreadSanitizer (scripts/test.sh).
  * The result callback can hold the inference thread, which makes "the model is busy" a state
  * the tests set, not a race they hope to win. */
 #include <math.h>
@@ -724,6 +726,15 @@ GST_START_TEST (test_streams_served_round_robin)
 GST_END_TEST;
 
 static void
+assert_increasing (GArray *indices)
+{
+  guint i;
+
+  for (i = 1; i < indices->len; i++)
+    fail_unless (g_array_index (indices, guint64, i) > g_array_index (indices, guint64, i - 1));
+}
+
+static void
 assert_first_indices (GArray *indices, guint n)
 {
   guint i;
@@ -797,6 +808,47 @@ GST_START_TEST (test_held_stream_does_not_hold_others)
 }
 GST_END_TEST;
 
+/* Two sessions: a clip the engine refuses (not whole patches) fails its own stream only: the
+ * other stream gets all its results, and the failed one classifies its next good clip. */
+GST_START_TEST (test_failed_clip_fails_only_its_stream)
+{
+  static const TsfClipShape not_whole_patches = { 4, 3, 33, 32 };
+  static const guint64 good_clips[] = { 1 };
+  GstTsfScheduler *scheduler = acquire ("divided", 2, TRUE);
+  GstTsfStreamStats stats;
+  Lane failing, other;
+  GArray *taken;
+  gchar *message;
+  guint64 i;
+
+  lane_init (&failing, scheduler, "failing", FALSE);
+  lane_init (&other, scheduler, "other", FALSE);
+  lane_queue (&failing, &not_whole_patches, 0);
+  for (i = 0; i < 3; i++)
+    lane_queue (&other, &divided_shape, i);
+  lane_queue (&failing, &divided_shape, 1);
+  fail_unless (gst_tsf_stream_drain (failing.stream));
+  fail_unless (gst_tsf_stream_drain (other.stream));
+
+  message = gst_tsf_stream_dup_error (failing.stream);
+  fail_unless (message != NULL && strstr (message, "patch") != NULL, "%s", message);
+  g_free (message);
+  taken = take_stream_indices (failing.stream);
+  assert_indices (taken, good_clips, 1);
+  g_array_unref (taken);
+  gst_tsf_stream_get_stats (failing.stream, &stats);
+  fail_unless_equals_uint64 (stats.clips_processed, 1);
+
+  fail_unless (gst_tsf_stream_dup_error (other.stream) == NULL);
+  taken = take_stream_indices (other.stream);
+  assert_first_indices (taken, 3);
+  g_array_unref (taken);
+  lane_clear (&failing);
+  lane_clear (&other);
+  gst_tsf_scheduler_release (scheduler);
+}
+GST_END_TEST;
+
 GST_START_TEST (test_prepare)
 {
   static const TsfClipShape not_whole_patches = { 4, 3, 33, 32 };
@@ -810,6 +862,53 @@ GST_START_TEST (test_prepare)
   fail_unless (g_error_matches (error, TSF_ERROR, TSF_ERROR_INPUT), "%s",
       error != NULL ? error->message : "no error");
   g_clear_error (&error);
+  gst_tsf_scheduler_release (scheduler);
+}
+GST_END_TEST;
+
+/* Waits (bounded) until `n` clips of the stream are classified. */
+static void
+wait_processed (GstTsfStream *stream, guint64 n)
+{
+  gint64 deadline = g_get_monotonic_time () + 60 * G_TIME_SPAN_SECOND;
+  GstTsfStreamStats stats;
+
+  for (;;) {
+    gst_tsf_stream_get_stats (stream, &stats);
+    if (stats.clips_processed >= n)
+      return;
+    fail_unless (g_get_monotonic_time () < deadline, "%" G_GUINT64_FORMAT " of %"
+        G_GUINT64_FORMAT " clips classified after 60 s", stats.clips_processed, n);
+    g_usleep (G_TIME_SPAN_MILLISECOND);
+  }
+}
+
+/* Two sessions, the thread that reports clip 0 held: clip 1, classified meanwhile, waits to be
+ * reported. A flush drops it: no result of before the flush is reported after it. */
+GST_START_TEST (test_flush_drops_results_not_reported)
+{
+  static const guint64 expected[] = { 0, 2 };
+  GstTsfScheduler *scheduler = acquire ("divided", 2, FALSE);
+  GArray *taken;
+  Lane lane;
+
+  lane_init (&lane, scheduler, "tsf", TRUE);
+  lane_queue (&lane, &divided_shape, 0);
+  lane_queue (&lane, &divided_shape, 1);
+  gate_wait_entered (&lane.gate, 1);
+  wait_processed (lane.stream, 2);
+  gst_tsf_stream_set_flushing (lane.stream, TRUE);
+  gst_tsf_stream_set_flushing (lane.stream, FALSE);
+  gate_set_held (&lane.gate, FALSE);
+  fail_unless (gst_tsf_stream_drain (lane.stream));
+  taken = take_stream_indices (lane.stream);
+  fail_unless_equals_int (taken->len, 0);
+  g_array_unref (taken);
+
+  lane_queue (&lane, &divided_shape, 2);
+  fail_unless (gst_tsf_stream_drain (lane.stream));
+  assert_indices (lane.gate.indices, expected, 2);
+  lane_clear (&lane);
   gst_tsf_scheduler_release (scheduler);
 }
 GST_END_TEST;
@@ -835,14 +934,14 @@ feed (gpointer data)
   return NULL;
 }
 
-/* Streams fed from their own threads at once, one of them live (also under helgrind, see
- * scripts/test.sh): every clip is classified or dropped, each stream's results in order. */
+/* Streams fed from their own threads at once, one of them live: every clip is classified or
+ * dropped, each stream's results in order. */
 GST_START_TEST (test_streams_fed_at_once)
 {
   GstTsfScheduler *scheduler = acquire ("divided", 2, TRUE);
   Feeder feeders[N_FEEDERS];
   GThread *threads[N_FEEDERS];
-  guint i, j;
+  guint i;
 
   for (i = 0; i < N_FEEDERS; i++) {
     gchar *name = g_strdup_printf ("feeder%u", i);
@@ -864,12 +963,118 @@ GST_START_TEST (test_streams_fed_at_once)
     fail_unless_equals_int (taken->len, stats.clips_processed);
     if (!feeders[i].live)
       fail_unless_equals_uint64 (stats.dropped_clips, 0);
-    for (j = 1; j < taken->len; j++)
-      fail_unless (g_array_index (taken, guint64, j) > g_array_index (taken, guint64, j - 1));
+    assert_increasing (taken);
     g_array_unref (taken);
     lane_clear (&feeders[i].lane);
   }
   gst_tsf_scheduler_release (scheduler);
+}
+GST_END_TEST;
+
+#define N_CHURNERS 2
+#define CHURN_ROUNDS 6
+#define STEADY_CLIPS 12
+
+/* As an element that starts (acquires the shared model, adds its stream), streams three clips
+ * and stops, CHURN_ROUNDS times; each round ends its own way: removed with its clips pending,
+ * flushed and fed again, or drained. Live every other round. */
+static gpointer
+churn (gpointer data)
+{
+  guint id = GPOINTER_TO_UINT (data), round;
+
+  for (round = 0; round < CHURN_ROUNDS; round++) {
+    GstTsfScheduler *scheduler = acquire ("divided", 2, TRUE);
+    gchar *name = g_strdup_printf ("churn%u-%u", id, round);
+    gboolean live = round % 2 == 1;
+    GArray *taken;
+    Lane lane;
+    guint64 i;
+
+    lane_init (&lane, scheduler, name, FALSE);
+    for (i = 0; i < 3; i++)
+      fail_unless_equals_int (queue_on (lane.stream, &divided_shape, i, 2, live, NULL, NULL),
+          GST_FLOW_OK);
+    if (round % 3 == 1) {
+      static const guint64 after_flush[] = { 3 };
+
+      gst_tsf_stream_set_flushing (lane.stream, TRUE);
+      gst_tsf_stream_set_flushing (lane.stream, FALSE);
+      lane_queue (&lane, &divided_shape, 3);
+      fail_unless (gst_tsf_stream_drain (lane.stream));
+      taken = take_stream_indices (lane.stream);
+      assert_indices (taken, after_flush, 1);
+      g_array_unref (taken);
+    } else if (round % 3 == 2) {
+      fail_unless (gst_tsf_stream_drain (lane.stream));
+      taken = take_stream_indices (lane.stream);
+      assert_increasing (taken);
+      g_array_unref (taken);
+    }
+    lane_clear (&lane);
+    gst_tsf_scheduler_release (scheduler);
+    g_free (name);
+  }
+  return NULL;
+}
+
+static void
+churn_at_once (void)
+{
+  GThread *threads[N_CHURNERS];
+  guint i;
+
+  for (i = 0; i < N_CHURNERS; i++)
+    threads[i] = g_thread_new ("churn", churn, GUINT_TO_POINTER (i));
+  for (i = 0; i < N_CHURNERS; i++)
+    g_thread_join (threads[i]);
+}
+
+static gpointer
+feed_steady (gpointer data)
+{
+  Lane *lane = data;
+  guint64 i;
+
+  for (i = 0; i < STEADY_CLIPS; i++)
+    fail_unless_equals_int (queue_on (lane->stream, &divided_shape, i, 2, FALSE, NULL, NULL),
+        GST_FLOW_OK);
+  fail_unless (gst_tsf_stream_drain (lane->stream));
+  return NULL;
+}
+
+/* Streams join and leave (an application adds and removes cameras) from their own threads
+ * while a steady stream runs: it gets every result, in order; each leaving stream's flush,
+ * removal or drain touches its own clips only. Then the same with no steady user: the model is
+ * loaded and freed as users come and go, and freed after the last one. */
+GST_START_TEST (test_streams_join_and_leave_while_others_run)
+{
+  guint shared_before = gst_tsf_scheduler_count_shared ();
+  GstTsfScheduler *scheduler = acquire ("divided", 2, TRUE);
+  GstTsfStreamStats stats;
+  GThread *feeder;
+  GArray *taken;
+  Lane steady;
+
+  lane_init (&steady, scheduler, "steady", FALSE);
+  feeder = g_thread_new ("steady", feed_steady, &steady);
+  churn_at_once ();
+  g_thread_join (feeder);
+  assert_first_indices (steady.gate.indices, STEADY_CLIPS);
+  taken = take_stream_indices (steady.stream);
+  assert_first_indices (taken, STEADY_CLIPS);
+  g_array_unref (taken);
+  gst_tsf_stream_get_stats (steady.stream, &stats);
+  fail_unless_equals_uint64 (stats.clips_processed, STEADY_CLIPS);
+  fail_unless_equals_uint64 (stats.dropped_clips, 0);
+  fail_unless (gst_tsf_stream_dup_error (steady.stream) == NULL);
+  fail_unless_equals_int (gst_tsf_scheduler_get_users (scheduler), 1);
+  lane_clear (&steady);
+  gst_tsf_scheduler_release (scheduler);
+  fail_unless_equals_int (gst_tsf_scheduler_count_shared (), shared_before);
+
+  churn_at_once ();
+  fail_unless_equals_int (gst_tsf_scheduler_count_shared (), shared_before);
 }
 GST_END_TEST;
 
@@ -893,8 +1098,11 @@ tsf_scheduler_suite (void)
   tcase_add_test (tc, test_streams_served_round_robin);
   tcase_add_test (tc, test_two_sessions_keep_clip_order);
   tcase_add_test (tc, test_held_stream_does_not_hold_others);
+  tcase_add_test (tc, test_flush_drops_results_not_reported);
+  tcase_add_test (tc, test_failed_clip_fails_only_its_stream);
   tcase_add_test (tc, test_prepare);
   tcase_add_test (tc, test_streams_fed_at_once);
+  tcase_add_test (tc, test_streams_join_and_leave_while_others_run);
   return suite;
 }
 
