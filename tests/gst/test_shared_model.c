@@ -545,23 +545,23 @@ GST_START_TEST (test_camera_added_while_others_run)
   Poller poller = { gst_bin_get_by_name (GST_BIN (pipeline), "a"), 0 };
   GThread *poll_thread;
 
-  set_state_and_wait (pipeline, GST_STATE_PLAYING);
+  test_set_state_and_wait (pipeline, GST_STATE_PLAYING);
   poll_thread = g_thread_new ("poll", poll_properties, &poller);
-  run_bus (pipeline, names, 1, 1, FALSE, counts);
+  run_bus (pipeline, names, 1, 1, counts);
   for (round = 0; round < 2; round++) {
     GstElement *camera = test_parse_bin (LIVE_BRANCH ("added"));
 
     gst_bin_add (GST_BIN (pipeline), camera);
     fail_unless (gst_element_sync_state_with_parent (camera));
-    run_bus (pipeline, names, 2, 1, FALSE, counts);
+    run_bus (pipeline, names, 2, 1, counts);
     fail_unless_equals_int (element_model_users (pipeline, "a"), 2);
     seek_source (camera);
-    run_bus (pipeline, names, 2, 1, FALSE, counts);
+    run_bus (pipeline, names, 2, 1, counts);
     fail_unless_equals_int (gst_element_set_state (camera, GST_STATE_NULL),
         GST_STATE_CHANGE_SUCCESS);
     fail_unless_equals_int (element_model_users (pipeline, "a"), 1);
     fail_unless (gst_bin_remove (GST_BIN (pipeline), camera));
-    run_bus (pipeline, names, 1, 2, FALSE, counts);
+    run_bus (pipeline, names, 1, 2, counts);
   }
   g_atomic_int_set (&poller.stop, 1);
   g_thread_join (poll_thread);
