@@ -168,9 +168,7 @@ add_step (TsfPlan *plan, const TsfConfig *c, const TsfLayerOps *ops,
 {
   const TsfAttentionScheme *scheme = plan->layout.scheme;
   const TsfGroupTable *table = &plan->groups[s];
-  gsize a = tsf_config_attention_size (c);
-  gpointer gather[3] = { plan->gathered_qkv, plan->qkv, table->rows };
-  gpointer scatter[3] = { plan->attended, plan->gathered, table->rows };
+  gsize a = tsf_config_attention_size (c), rows = plan->layout.rows, gathered = table->n_rows;
   const guint8 *key_mask = scheme->grouped_steps[s].masked_keys ? plan->key_mask : NULL;
 
   if (!tsf_program_layernorm (plan->program, ops->norm, in, plan->normed,
@@ -179,19 +177,27 @@ add_step (TsfPlan *plan, const TsfConfig *c, const TsfLayerOps *ops,
   tsf_add_token_shift (plan, c);
   if (!tsf_add_linear (plan, &ops->qkv, plan->normed, &w->step_qkv[s], plan->qkv, NULL, error))
     return FALSE;
-  tsf_program_host (plan->program, host_gather_rows, 3, gather, 2,
-      (gsize[]) { table->n_rows, 3 * a });
+  for (gsize b = 0; b < plan->clips; b++) {
+    gpointer gather[3] = { plan->gathered_qkv + b * gathered * 3 * a,
+      plan->qkv + b * rows * 3 * a, table->rows };
+    tsf_program_host (plan->program, host_gather_rows, 3, gather, 2,
+        (gsize[]) { gathered, 3 * a });
+  }
   if (plan->rotary[s] != NULL)
     tsf_add_rotary (plan, c, s);
   for (guint v = table->first_view; v < table->first_view + table->n_views; v++)
     if (!tsf_add_attention_view (plan, c, &views[v], ops->qk[v], ops->softmax[v], ops->sv[v],
-            plan->gathered_qkv, plan->gathered, key_mask, error))
+            plan->gathered_qkv, plan->gathered, gathered, key_mask, error))
       return FALSE;
   if (scheme->cls_attends_all)
     tsf_add_cls_attention (plan, c);
   /* the cls row: the mean of the groups' cls outputs, or (0 groups) left as it is */
-  tsf_program_host (plan->program, host_scatter_rows, 3, scatter, 3,
-      (gsize[]) { table->n_rows, a, scheme->cls_attends_all ? 0 : table->n_groups });
+  for (gsize b = 0; b < plan->clips; b++) {
+    gpointer scatter[3] = { plan->attended + b * rows * a, plan->gathered + b * gathered * a,
+      table->rows };
+    tsf_program_host (plan->program, host_scatter_rows, 3, scatter, 3,
+        (gsize[]) { gathered, a, scheme->cls_attends_all ? 0 : table->n_groups });
+  }
   return tsf_add_linear (plan, &ops->proj_residual, plan->attended, &w->step_proj[s], out, in,
       error);
 }

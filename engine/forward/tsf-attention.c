@@ -99,29 +99,34 @@ host_mask_keys (const gpointer *args, const gsize *sizes)
 }
 
 /* Multi-head self-attention over `view` from the qkv rows `qkv_rows` ([rows, 3 A]) into
- * `out_rows` ([rows, A]), A the attention size; `key_mask` (or NULL): per key of a sequence,
- * 0 removes it (its scores -inf before the softmax). */
+ * `out_rows` ([rows, A]), A the attention size, for each clip of the plan (`clip_rows` rows
+ * each); `key_mask` (or NULL): per key of a sequence, 0 removes it (its scores -inf before the
+ * softmax), 1 + frames of them per clip. */
 gboolean
 tsf_add_attention_view (TsfPlan *plan, const TsfConfig *c, const TsfAttentionView *view,
     TsfOp *qk, TsfOp *softmax, TsfOp *sv, const gfloat *qkv_rows, gfloat *out_rows,
-    const guint8 *key_mask, GError **error)
+    gsize clip_rows, const guint8 *key_mask, GError **error)
 {
-  gpointer mask_args[2] = { plan->scores, (gpointer) key_mask };
   gsize mask_sizes[2] = { view->groups * view->heads_per_step * view->length, view->length };
   gsize d = tsf_config_attention_size (c), hd = d / c->num_attention_heads;
-  const gfloat *qkv = qkv_rows + view->offset * 3 * d;
-  gfloat *out = out_rows + view->offset * d;
 
-  for (gsize h = 0; h < c->num_attention_heads; h += view->heads_per_step) {
-    const gfloat *q = qkv + h * hd, *k = q + d, *v = q + 2 * d;
-    if (!tsf_program_matmul (plan->program, qk, q, k, NULL, plan->scores, NULL, error))
-      return FALSE;
-    if (key_mask != NULL)
-      tsf_program_host (plan->program, host_mask_keys, 2, mask_args, 2, mask_sizes);
-    if (!tsf_program_softmax (plan->program, softmax, plan->scores, error)
-        || !tsf_program_matmul (plan->program, sv, plan->scores, v, NULL, out + h * hd, NULL,
-            error))
-      return FALSE;
+  for (gsize b = 0; b < plan->clips; b++) {
+    const gfloat *qkv = qkv_rows + (b * clip_rows + view->offset) * 3 * d;
+    gfloat *out = out_rows + (b * clip_rows + view->offset) * d;
+    gpointer mask_args[2] = { plan->scores, key_mask == NULL ? NULL
+        : (gpointer) (key_mask + b * (1 + plan->layout.frames)) };
+
+    for (gsize h = 0; h < c->num_attention_heads; h += view->heads_per_step) {
+      const gfloat *q = qkv + h * hd, *k = q + d, *v = q + 2 * d;
+      if (!tsf_program_matmul (plan->program, qk, q, k, NULL, plan->scores, NULL, error))
+        return FALSE;
+      if (key_mask != NULL)
+        tsf_program_host (plan->program, host_mask_keys, 2, mask_args, 2, mask_sizes);
+      if (!tsf_program_softmax (plan->program, softmax, plan->scores, error)
+          || !tsf_program_matmul (plan->program, sv, plan->scores, v, NULL, out + h * hd, NULL,
+              error))
+        return FALSE;
+    }
   }
   return TRUE;
 }
@@ -136,7 +141,7 @@ tsf_add_self_attention (TsfPlan *plan, const TsfConfig *c, const TsfLayerOps *op
       norm->bias, error)
       && tsf_add_linear (plan, &ops->qkv, plan->normed, qkv, plan->qkv, NULL, error)
       && tsf_add_attention_view (plan, c, &views[view], ops->qk[view], ops->softmax[view],
-      ops->sv[view], plan->qkv, plan->attended, NULL, error);
+      ops->sv[view], plan->qkv, plan->attended, plan->layout.rows, NULL, error);
 }
 
 /* Attention of every frame over its cls copy and patches, output.dense, residual:

@@ -260,32 +260,72 @@ test_write_model_dir (const gchar *dir, const gchar *config_json, GArray *tensor
   g_free (test_write_file (dir, "model.safetensors", data, size));
 }
 
+gfloat *
+test_random_clip (const TsfClipShape *shape, guint seed)
+{
+  gsize n = (gsize) shape->frames * shape->channels * shape->height * shape->width;
+  gfloat *clip = g_new (gfloat, n);
+  GRand *rand = g_rand_new_with_seed (seed);
+
+  for (gsize i = 0; i < n; i++)
+    clip[i] = (gfloat) g_rand_double_range (rand, -2.0, 2.0);
+  g_rand_free (rand);
+  return clip;
+}
+
 TsfModel *
 test_small_random_model (TsfAttentionType attention)
 {
   return test_small_random_model_with_options (attention, NULL);
 }
 
+/* The small config (see test-files.h) with `attention`. */
+static void
+small_config (TsfConfig *config, TsfAttentionType attention)
+{
+  tsf_config_init_defaults (config);
+  config->image_size = 32;
+  config->patch_size = 8;
+  config->num_frames = 4;
+  config->hidden_size = 32;
+  config->num_hidden_layers = 2;
+  config->num_attention_heads = 2;
+  config->intermediate_size = 48;
+  config->num_labels = 5;
+  config->attention_type = attention;
+}
+
+static TsfModel *
+random_model (TsfConfig *config, const TsfModelOptions *options)
+{
+  g_autoptr (GError) error = NULL;
+  TsfModel *model = tsf_model_new_random (config, 7, options, &error);
+
+  g_assert_no_error (error);
+  tsf_config_clear (config);
+  return model;
+}
+
 TsfModel *
 test_small_random_model_with_options (TsfAttentionType attention,
     const TsfModelOptions *options)
 {
-  g_autoptr (GError) error = NULL;
   TsfConfig config;
-  TsfModel *model;
 
-  tsf_config_init_defaults (&config);
-  config.image_size = 32;
-  config.patch_size = 8;
-  config.num_frames = 4;
-  config.hidden_size = 32;
-  config.num_hidden_layers = 2;
-  config.num_attention_heads = 2;
-  config.intermediate_size = 48;
-  config.num_labels = 5;
-  config.attention_type = attention;
-  model = tsf_model_new_random (&config, 7, options, &error);
-  g_assert_no_error (error);
-  tsf_config_clear (&config);
-  return model;
+  small_config (&config, attention);
+  return random_model (&config, options);
+}
+
+TsfModel *
+test_small_lucidrains_model (gboolean shift_tokens, const TsfModelOptions *options)
+{
+  TsfConfig config;
+
+  small_config (&config, TSF_ATTENTION_TIMESFORMER_PYTORCH);
+  config.attention_size = 48;
+  config.intermediate_size = 128;
+  config.qkv_bias = FALSE;
+  config.rotary_emb = !shift_tokens;
+  config.shift_tokens = shift_tokens;
+  return random_model (&config, options);
 }

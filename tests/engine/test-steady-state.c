@@ -77,38 +77,11 @@ allocations_of_runs (TsfModel *model, const TsfClipShape *shape, const gfloat *c
   return g_atomic_int_get (&allocations);
 }
 
-/* lucidrains: rotary positions (any clip size), heads x 24 != hidden, no qkv bias. */
-static TsfModel *
-small_lucidrains_model (void)
-{
-  g_autoptr (GError) error = NULL;
-  TsfConfig config;
-  TsfModel *model;
-
-  tsf_config_init_defaults (&config);
-  config.image_size = 32;
-  config.patch_size = 8;
-  config.num_frames = 4;
-  config.hidden_size = 32;
-  config.num_hidden_layers = 2;
-  config.num_attention_heads = 2;
-  config.attention_size = 48;
-  config.intermediate_size = 128;
-  config.num_labels = 5;
-  config.qkv_bias = FALSE;
-  config.rotary_emb = TRUE;
-  config.attention_type = TSF_ATTENTION_TIMESFORMER_PYTORCH;
-  model = tsf_model_new_random (&config, 7, NULL, &error);
-  g_assert_no_error (error);
-  tsf_config_clear (&config);
-  return model;
-}
-
 static void
 test_no_allocation_per_clip (gconstpointer data)
 {
   TsfAttentionType type = GPOINTER_TO_INT (data);
-  TsfModel *model = type == TSF_ATTENTION_TIMESFORMER_PYTORCH ? small_lucidrains_model ()
+  TsfModel *model = type == TSF_ATTENTION_TIMESFORMER_PYTORCH ? test_small_lucidrains_model (FALSE, NULL)
       : test_small_random_model (type);
   TsfClipShape shape = { 4, 3, 32, 32 }, other = { 2, 3, 48, 40 };
   gsize n = MAX ((gsize) shape.frames * shape.channels * shape.height * shape.width,
