@@ -46,6 +46,7 @@ enum {
   PROP_CLIPS_PROCESSED,
   PROP_INFERENCE_MS,
   PROP_DROPPED_CLIPS,
+  PROP_BATCHED_CLIPS,
 };
 
 #define DEFAULT_MODEL (default_model ())
@@ -926,6 +927,8 @@ get_statistic (GstTimesformer *self, guint prop_id, GValue *value)
     g_value_set_uint64 (value, stats.clips_processed);
   else if (prop_id == PROP_DROPPED_CLIPS)
     g_value_set_uint64 (value, stats.dropped_clips);
+  else if (prop_id == PROP_BATCHED_CLIPS)
+    g_value_set_uint64 (value, stats.clips_batched);
   else
     g_value_set_double (value, stats.clips_processed > 0
         ? stats.inference_ms_total / stats.clips_processed : 0.0);
@@ -943,6 +946,7 @@ gst_timesformer_get_property (GObject *object, guint prop_id, GValue *value,
       return;
     case PROP_CLIPS_PROCESSED:
     case PROP_DROPPED_CLIPS:
+    case PROP_BATCHED_CLIPS:
     case PROP_INFERENCE_MS:
       get_statistic (self, prop_id, value);
       return;
@@ -1136,6 +1140,10 @@ install_model_properties (GObjectClass *gobject_class)
   g_object_class_install_property (gobject_class, PROP_DROPPED_CLIPS,
       g_param_spec_uint64 ("dropped-clips", "Dropped clips", "Clips dropped because the model "
           "could not keep up with a live source", 0, G_MAXUINT64, 0, STATISTIC_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_BATCHED_CLIPS,
+      g_param_spec_uint64 ("batched-clips", "Batched clips", "Of the clips classified, those "
+          "run in one engine run with clips of other streams (max-batch)", 0, G_MAXUINT64, 0,
+          STATISTIC_FLAGS));
 }
 
 /* The model's scheduler: who shares it, and its CPU budget. */
