@@ -392,7 +392,7 @@ bench_batch_round (BenchBatch *b, TsfSession *session, const gfloat *const *clip
 /* Alternates, round after round, one run of each batch size and one pass of its peak GEMMs,
  * so that every figure sees the same machine load. */
 static gboolean
-bench_measure (TsfModel *model, gint threads, gint iterations, const guint *batches,
+bench_measure (TsfModel *model, const RunArgs *run, gint iterations, const guint *batches,
     guint n_batches, BenchResult *results, GError **error)
 {
   const TsfConfig *c = tsf_model_get_config (model);
@@ -401,7 +401,8 @@ bench_measure (TsfModel *model, gint threads, gint iterations, const guint *batc
   g_autofree gfloat *clip = g_new0 (gfloat, clip_floats);
   g_autofree gfloat *logits = g_new (gfloat, (gsize) TSF_MAX_BATCH * c->num_labels);
   const gfloat *clips[TSF_MAX_BATCH];
-  TsfSessionOptions options = { .threads = threads };
+  TsfSessionOptions options = { .threads = run->threads,
+    .max_clip_bytes = MIN ((guint64) run->max_clip_mb, MAX_CLIP_MB) << 20 };
   BenchBatch runs[TSF_MAX_BATCH] = { { 0 } };
   TsfSession *session = tsf_session_new (model, &options, error);
   gboolean ok = session != NULL;
@@ -411,7 +412,7 @@ bench_measure (TsfModel *model, gint threads, gint iterations, const guint *batc
   for (guint i = 0; i < TSF_MAX_BATCH; i++)
     clips[i] = clip;
   for (guint i = 0; ok && i < n_batches; i++)   /* with a warm-up run each */
-    ok = bench_batch_init (&runs[i], batches[i], session, &shape, threads, error)
+    ok = bench_batch_init (&runs[i], batches[i], session, &shape, run->threads, error)
         && tsf_session_run_batch (session, batches[i], clips, &shape, NULL, logits, error);
   for (gint r = 0; ok && r < iterations; r++)
     for (guint i = 0; ok && i < n_batches; i++)
@@ -567,7 +568,7 @@ bench (gint argc, gchar **argv, GError **error)
       || (model = bench_model (&model_args, config_path, &run, error)) == NULL)
     return FALSE;
   precision = tsf_model_get_precision (model);
-  ok = bench_measure (model, run.threads, iterations, batches, n_batches, results, error);
+  ok = bench_measure (model, &run, iterations, batches, n_batches, results, error);
   tsf_model_free (model);
   if (!ok)
     return FALSE;

@@ -70,7 +70,7 @@ step_views (const TsfGroupedStep *step, const TsfLayout *l, TsfAttentionView *vi
           fill_group (step, l, k, rows, offset + (gsize) groups * (1 + next));
         groups++;
       }
-    views[n_views++] = (TsfAttentionView) { groups, 1 + next, offset, 1 + next, 1, 0 };
+    views[n_views++] = (TsfAttentionView) { groups, 1 + next, offset, 1 + next, 1, 0, 0 };
     offset += (gsize) groups * (1 + next);
     length = next;
   }
@@ -81,8 +81,14 @@ tsf_grouped_views (const TsfLayout *l, TsfAttentionView *views)
 {
   guint n = 0;
 
-  for (guint s = 0; s < l->scheme->n_steps; s++)
-    n += step_views (&l->scheme->grouped_steps[s], l, views + n, NULL);
+  for (guint s = 0; s < l->scheme->n_steps; s++) {
+    guint step = step_views (&l->scheme->grouped_steps[s], l, views + n, NULL);
+    gsize rows = tsf_grouped_rows (views + n, step);   /* the step's gathered rows per clip */
+
+    for (guint v = n; v < n + step; v++)
+      views[v].clip_rows = rows;
+    n += step;
+  }
   return n;
 }
 
@@ -187,7 +193,7 @@ add_step (TsfPlan *plan, const TsfConfig *c, const TsfLayerOps *ops,
     tsf_add_rotary (plan, c, s);
   for (guint v = table->first_view; v < table->first_view + table->n_views; v++)
     if (!tsf_add_attention_view (plan, c, &views[v], ops->qk[v], ops->softmax[v], ops->sv[v],
-            plan->gathered_qkv, plan->gathered, gathered, key_mask, error))
+            plan->gathered_qkv, plan->gathered, key_mask, error))
       return FALSE;
   if (scheme->cls_attends_all)
     tsf_add_cls_attention (plan, c);

@@ -94,7 +94,7 @@ tsf_layer_ops (TsfProgram *program, TsfPrecision linear, const TsfConfig *config
           (TsfMatmulOptions) { .multiply = TRUE }, &w->fc1, &ops->fc1_gated, error))
     return FALSE;
   for (guint i = 0; i < n_views; i++)
-    if (!tsf_attention_ops (program, config, &views[i], &ops->qk[i], &ops->softmax[i],
+    if (!tsf_attention_ops (program, config, &views[i], clips, &ops->qk[i], &ops->softmax[i],
             &ops->sv[i], error))
       return FALSE;
   return TRUE;

@@ -62,7 +62,7 @@ struct _TsfPlan {
   gfloat *projected;     /* [rows, D] temporal attention output */
   gfloat *attended;      /* [rows, D] attention heads, concatenated */
   gfloat *qkv;           /* [rows, 3 D] */
-  gfloat *scores;        /* attention probabilities of one step of one clip */
+  gfloat *scores;        /* attention probabilities of one step of every clip */
   gfloat *mlp;           /* [rows, intermediate] */
   gfloat *mlp_gate;      /* [rows, intermediate] GEGLU's gate (GELU of its half) */
   gfloat *logits;        /* [clips, num_labels] */
@@ -142,9 +142,11 @@ struct _TsfLayerOps {
 };
 
 /* One attention pattern: `groups` independent sequences of `length` tokens; token s of
- * group g is row offset + g * group_stride + s * token_stride. */
+ * group g is row offset + g * group_stride + s * token_stride; in a batch, clip b's rows
+ * follow after b * clip_rows (the rows of one clip in the buffer the view reads). */
 struct _TsfAttentionView {
   gsize groups, length, offset, group_stride, token_stride, heads_per_step;
+  gsize clip_rows;       /* 0 from the scheme: the layout's rows */
 };
 
 /* tsf-layout.c */
@@ -175,8 +177,10 @@ gboolean tsf_add_linear (TsfPlan *plan, const TsfLinearOp *op, const gfloat *src
 
 /* tsf-attention.c */
 guint tsf_attention_views (const TsfConfig *c, const TsfLayout *l, TsfAttentionView *views);
+/* The view's products over `clips` clips at once (an outer dimension of stride clip_rows). */
 gboolean tsf_attention_ops (TsfProgram *program, const TsfConfig *config,
-    const TsfAttentionView *v, TsfOp **qk, TsfOp **softmax, TsfOp **sv, GError **error);
+    const TsfAttentionView *v, guint clips, TsfOp **qk, TsfOp **softmax, TsfOp **sv,
+    GError **error);
 gboolean tsf_add_self_attention (TsfPlan *plan, const TsfConfig *c, const TsfLayerOps *ops,
     guint view, const TsfAttentionView *views, const gfloat *in, const TsfNorm *norm,
     const TsfLinear *qkv, GError **error);
@@ -184,11 +188,11 @@ gboolean tsf_add_spatial_attention (TsfPlan *plan, const TsfConfig *c, const Tsf
     const TsfAttentionView *views, const TsfLayerWeights *w, const gfloat *in, gfloat *out,
     GError **error);
 
-/* Per clip of the plan: `qkv_rows` and `out_rows` hold `clip_rows` rows per clip, `key_mask`
- * 1 + frames keys per clip. */
+/* Every clip of the plan at once: `qkv_rows` and `out_rows` hold view->clip_rows rows per
+ * clip, `key_mask` 1 + frames keys per clip. */
 gboolean tsf_add_attention_view (TsfPlan *plan, const TsfConfig *c, const TsfAttentionView *view,
     TsfOp *qk, TsfOp *softmax, TsfOp *sv, const gfloat *qkv_rows, gfloat *out_rows,
-    gsize clip_rows, const guint8 *key_mask, GError **error);
+    const guint8 *key_mask, GError **error);
 
 /* tsf-attention-grouped.c: the functions of a grouped scheme (its TsfAttentionScheme has
  * grouped_steps): steps that split the video tokens into groups, each attended together with
