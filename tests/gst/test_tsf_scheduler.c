@@ -959,6 +959,58 @@ GST_START_TEST (test_batch_bad_clip_fails_its_stream_only)
 }
 GST_END_TEST;
 
+/* While the session is busy: a live stream drops its own older clips (newest wins), another
+ * stream's flush drops only its own; the batch that follows holds what is left, and the
+ * flushed stream runs again afterwards. */
+GST_START_TEST (test_batch_keeps_drop_policy_and_flush)
+{
+  GstTsfScheduler *scheduler = acquire_batched ("divided", 1, FALSE, 4);
+  Lane hold, steady, flushed, live;
+  GstTsfStreamStats stats;
+  guint n_dropped = 0;
+  gchar *served;
+  guint64 i;
+
+  lane_init (&hold, scheduler, "hold", TRUE);
+  lane_init (&steady, scheduler, "steady", FALSE);
+  lane_init (&flushed, scheduler, "flushed", FALSE);
+  lane_init (&live, scheduler, "live", FALSE);
+  order_start ();
+  lane_queue (&hold, &divided_shape, 0);
+  gate_wait_entered (&hold.gate, 1);
+  lane_queue (&steady, &divided_shape, 0);
+  lane_queue (&flushed, &divided_shape, 0);
+  for (i = 0; i < 3; i++) {
+    guint n = 0;
+    fail_unless_equals_int (queue_on (live.stream, &divided_shape, i, 1, TRUE, &n, NULL),
+        GST_FLOW_OK);
+    n_dropped += n;
+  }
+  fail_unless_equals_int (n_dropped, 2);
+  gst_tsf_stream_set_flushing (flushed.stream, TRUE);
+  gst_tsf_stream_set_flushing (flushed.stream, FALSE);
+  gate_set_held (&hold.gate, FALSE);
+  fail_unless (gst_tsf_stream_drain (steady.stream));
+  fail_unless (gst_tsf_stream_drain (live.stream));
+  fail_unless (gst_tsf_stream_drain (flushed.stream));
+  served = order_take ();
+  fail_unless_equals_string (served, "hold:0 steady:0 live:2");
+  g_free (served);
+  gst_tsf_stream_get_stats (live.stream, &stats);
+  fail_unless_equals_uint64 (stats.dropped_clips, 2);
+  fail_unless_equals_uint64 (stats.clips_batched, 1);
+  fail_unless (gst_tsf_stream_take_results (flushed.stream) == NULL);
+  lane_queue (&flushed, &divided_shape, 1);
+  fail_unless (gst_tsf_stream_drain (flushed.stream));
+  fail_unless_equals_int (flushed.gate.entered, 1);
+  lane_clear (&hold);
+  lane_clear (&steady);
+  lane_clear (&flushed);
+  lane_clear (&live);
+  gst_tsf_scheduler_release (scheduler);
+}
+GST_END_TEST;
+
 /* Batches only where they pay: none for a clip of more work than the rule's bound, none with
  * max_batch 1; and the clips of two idle sessions are shared between them. */
 GST_START_TEST (test_batch_limit)
@@ -1066,6 +1118,7 @@ tsf_scheduler_suite (void)
   tcase_add_test (tc, test_streams_fed_at_once);
   tcase_add_test (tc, test_batch_across_streams);
   tcase_add_test (tc, test_batch_bad_clip_fails_its_stream_only);
+  tcase_add_test (tc, test_batch_keeps_drop_policy_and_flush);
   tcase_add_test (tc, test_batch_limit);
   return suite;
 }
