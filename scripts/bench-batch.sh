@@ -34,11 +34,27 @@ cli=$builddir/engine/cli/timesformer-cli
 date -u '+%Y-%m-%d %H:%M UTC'
 lscpu | grep 'Model name'
 uptime
+# Two divided configs between the shipped model (0.04 GFLOP a clip) and the base (~200):
+# hidden 64, 128 and 256, 4 layers, 8 frames of 64x64, patch 8 (0.35, 1.25 and 4.8 GFLOP).
+configs=$(mktemp -d)
+trap 'rm -rf "$configs"' EXIT
+for hidden in 64 128 256; do
+  printf '{"image_size": 64, "patch_size": 8, "num_frames": 8, "hidden_size": %d, \
+"num_attention_heads": 4, "intermediate_size": %d, "num_hidden_layers": 4}\n' \
+    "$hidden" "$((4 * hidden))" > "$configs/hidden$hidden.json"
+done
+
 for threads in $thread_counts; do
   [[ " $parts " == *" engine "* ]] || break
   echo
   echo "== shipped small model (models/motion-shapes), session of $threads thread(s)"
   "$cli" bench --model models/motion-shapes --batch 1,2,4,8,16 -n "$iterations" -t "$threads"
+  for hidden in 64 128 256; do
+    echo
+    echo "== divided, hidden $hidden, 4 layers, 8x64x64 patch 8 (random weights), $threads thread(s)"
+    "$cli" bench --config "$configs/hidden$hidden.json" --batch 1,2,4,8 -n "$iterations" \
+      -t "$threads"
+  done
   echo
   echo "== base 8x224 (tools/configs/timesformer-base-k400.json, random weights), $threads thread(s)"
   "$cli" bench --config tools/configs/timesformer-base-k400.json --batch 1,2,4 \
