@@ -34,14 +34,14 @@ cli=$builddir/engine/cli/timesformer-cli
 date -u '+%Y-%m-%d %H:%M UTC'
 lscpu | grep 'Model name'
 uptime
-# Two divided configs between the shipped model (0.04 GFLOP a clip) and the base (~200):
+# Three divided configs between the shipped model (0.04 GFLOP a clip) and the base (~200):
 # hidden 64, 128 and 256, 4 layers, 8 frames of 64x64, patch 8 (0.35, 1.25 and 4.8 GFLOP).
 configs=$(mktemp -d)
 trap 'rm -rf "$configs"' EXIT
+shape='"image_size": 64, "patch_size": 8, "num_frames": 8, "num_hidden_layers": 4'
 for hidden in 64 128 256; do
-  printf '{"image_size": 64, "patch_size": 8, "num_frames": 8, "hidden_size": %d, \
-"num_attention_heads": 4, "intermediate_size": %d, "num_hidden_layers": 4}\n' \
-    "$hidden" "$((4 * hidden))" > "$configs/hidden$hidden.json"
+  printf '{%s, "hidden_size": %d, "num_attention_heads": 4, "intermediate_size": %d}\n' \
+    "$shape" "$hidden" "$((4 * hidden))" > "$configs/hidden$hidden.json"
 done
 
 for threads in $thread_counts; do
