@@ -48,6 +48,9 @@ typedef enum {
 /* Most threads a session or a load may use (0 means all cores). */
 #define TSF_MAX_THREADS 1024
 
+/* Most clips one tsf_session_run_batch() runs at once. */
+#define TSF_MAX_BATCH 64
+
 /* The default bound on the memory of one clip shape (activations, attention scores and
  * scratchpad of a session's plan): half of the physical memory. */
 guint64 tsf_default_max_clip_bytes (void);
@@ -261,6 +264,21 @@ gboolean tsf_session_run (TsfSession *session, const gfloat *clip, const TsfClip
  * mask that removes every frame is TSF_ERROR_INPUT. */
 gboolean tsf_session_run_masked (TsfSession *session, const gfloat *clip,
     const TsfClipShape *shape, const guint8 *mask, gfloat *logits, GError **error);
+
+/* Runs `n_clips` clips of one shape in one pass (a batch, 1 to TSF_MAX_BATCH): the per-token
+ * work (linear layers, norms) runs once over all of their tokens, which costs less per clip
+ * than separate runs when a clip is small (docs/performance.md, "Batching"). clips[i] is clip
+ * i; masks is NULL or n_clips masks as in tsf_session_run_masked() (each may be NULL); logits
+ * receives n_clips x num_labels floats, clip i's at i x num_labels: the same, within float
+ * rounding, as tsf_session_run_masked() on each clip (int8 quantises each clip's inputs on
+ * their own). Each batch size is a plan of its own (built on first use, or by
+ * tsf_session_prepare_batch()). Errors as tsf_session_run_masked(), naming the clip; a bad
+ * clip fails the whole batch. */
+gboolean tsf_session_run_batch (TsfSession *session, guint n_clips, const gfloat *const *clips,
+    const TsfClipShape *shape, const guint8 *const *masks, gfloat *logits, GError **error);
+/* tsf_session_prepare() for batches of `n_clips` clips. */
+gboolean tsf_session_prepare_batch (TsfSession *session, const TsfClipShape *shape,
+    guint n_clips, GError **error);
 
 /* Bytes of this session's activation buffers and scratchpads (the shapes prepared so far). */
 guint64 tsf_session_get_buffer_bytes (const TsfSession *session);

@@ -32,6 +32,7 @@ enum {
   PROP_THRESHOLD,
   PROP_THREADS,
   PROP_SESSIONS,
+  PROP_MAX_BATCH,
   PROP_SHARED_MODEL,
   PROP_MODEL_USERS,
   PROP_NUM_HEADS,
@@ -46,6 +47,7 @@ enum {
   PROP_INFERENCE_MS,
   PROP_DROPPED_CLIPS,
   PROP_SKIPPED_CLIPS,
+  PROP_BATCHED_CLIPS,
 };
 
 #define DEFAULT_MODEL (default_model ())
@@ -60,6 +62,7 @@ enum {
 #define DEFAULT_THRESHOLD 0.0f
 #define DEFAULT_THREADS 0
 #define DEFAULT_SESSIONS 0
+#define DEFAULT_MAX_BATCH 0
 #define DEFAULT_SHARED_MODEL TRUE
 #define DEFAULT_NUM_HEADS 0
 #define DEFAULT_PRECISION TSF_PRECISION_F32
@@ -283,7 +286,8 @@ describe_model (GstTsfScheduler *scheduler)
       "precision", G_TYPE_STRING, tsf_precision_to_string (tsf_model_get_precision (model)),
       "shared", G_TYPE_BOOLEAN, gst_tsf_scheduler_is_shared (scheduler),
       "sessions", G_TYPE_UINT, sessions,
-      "threads-per-session", G_TYPE_UINT, threads_per_session, NULL);
+      "threads-per-session", G_TYPE_UINT, threads_per_session,
+      "max-batch", G_TYPE_UINT, gst_tsf_scheduler_get_max_batch (scheduler), NULL);
   if (precision_warning != NULL)
     gst_structure_set (info, "precision-warning", G_TYPE_STRING, precision_warning, NULL);
   return info;
@@ -400,6 +404,7 @@ get_scheduler_options (GstTimesformer *self, GstTsfSchedulerOptions *options)
   options->precision = self->precision;
   options->threads = self->threads;
   options->sessions = self->sessions;
+  options->max_batch = self->max_batch;
   options->shared = self->shared_model;
   options->max_clip_bytes = (guint64) self->max_clip_mb << 20;
   GST_OBJECT_UNLOCK (self);
@@ -907,6 +912,9 @@ gst_timesformer_set_property (GObject *object, guint prop_id, const GValue *valu
     case PROP_SESSIONS:
       self->sessions = g_value_get_uint (value);
       break;
+    case PROP_MAX_BATCH:
+      self->max_batch = g_value_get_uint (value);
+      break;
     case PROP_SHARED_MODEL:
       self->shared_model = g_value_get_boolean (value);
       break;
@@ -942,6 +950,8 @@ get_statistic (GstTimesformer *self, guint prop_id, GValue *value)
     g_value_set_uint64 (value, stats.dropped_clips);
   else if (prop_id == PROP_SKIPPED_CLIPS)
     g_value_set_uint64 (value, stats.skipped_clips);
+  else if (prop_id == PROP_BATCHED_CLIPS)
+    g_value_set_uint64 (value, stats.clips_batched);
   else
     g_value_set_double (value, stats.clips_processed > 0
         ? stats.inference_ms_total / stats.clips_processed : 0.0);
@@ -960,6 +970,7 @@ gst_timesformer_get_property (GObject *object, guint prop_id, GValue *value,
     case PROP_CLIPS_PROCESSED:
     case PROP_DROPPED_CLIPS:
     case PROP_SKIPPED_CLIPS:
+    case PROP_BATCHED_CLIPS:
     case PROP_INFERENCE_MS:
       get_statistic (self, prop_id, value);
       return;
@@ -1009,6 +1020,9 @@ gst_timesformer_get_property (GObject *object, guint prop_id, GValue *value,
       break;
     case PROP_SESSIONS:
       g_value_set_uint (value, self->sessions);
+      break;
+    case PROP_MAX_BATCH:
+      g_value_set_uint (value, self->max_batch);
       break;
     case PROP_SHARED_MODEL:
       g_value_set_boolean (value, self->shared_model);
@@ -1154,6 +1168,10 @@ install_model_properties (GObjectClass *gobject_class)
       g_param_spec_uint64 ("skipped-clips", "Skipped clips", "Clips without a result because "
           "the model gave logits that are NaN or infinite (a warning each time)", 0,
           G_MAXUINT64, 0, STATISTIC_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_BATCHED_CLIPS,
+      g_param_spec_uint64 ("batched-clips", "Batched clips", "Of the clips classified, those "
+          "run in one engine run with clips of other streams (max-batch)", 0, G_MAXUINT64, 0,
+          STATISTIC_FLAGS));
 }
 
 /* The model's scheduler: who shares it, and its CPU budget. */
@@ -1163,8 +1181,8 @@ install_scheduler_properties (GObjectClass *gobject_class)
   g_object_class_install_property (gobject_class, PROP_SHARED_MODEL,
       g_param_spec_boolean ("shared-model", "Shared model", "Share the loaded model and its "
           "inference threads with the other timesformer elements of the process that name the "
-          "same model with the same labels, num-heads, threads, sessions and max-clip-mb "
-          "(false: a private copy)", DEFAULT_SHARED_MODEL, READY_FLAGS));
+          "same model with the same labels, num-heads, threads, sessions, max-batch and "
+          "max-clip-mb (false: a private copy)", DEFAULT_SHARED_MODEL, READY_FLAGS));
   g_object_class_install_property (gobject_class, PROP_THREADS, g_param_spec_int ("threads",
           "Threads", "CPU threads for inference in all, split between the sessions; one "
           "budget for every element sharing the model (0 = all cores)", 0, MAX_THREADS,
@@ -1174,6 +1192,13 @@ install_scheduler_properties (GObjectClass *gobject_class)
           "with threads / sessions CPU threads; at most threads (0 = "
           G_STRINGIFY (GST_TSF_SCHEDULER_DEFAULT_SESSIONS) ")", 0, MAX_SESSIONS,
           DEFAULT_SESSIONS, READY_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_MAX_BATCH,
+      g_param_spec_uint ("max-batch", "Most clips per run", "Clips of several streams one "
+          "session classifies in one engine run when they are ready at once; only for models "
+          "whose clip is small (under " G_STRINGIFY (GST_TSF_SCHEDULER_BATCH_MAX_GFLOP)
+          " GFLOP, where a batch costs less per clip), else 1 (0 = "
+          G_STRINGIFY (GST_TSF_SCHEDULER_DEFAULT_MAX_BATCH) ", 1 = no batches)", 0, TSF_MAX_BATCH,
+          DEFAULT_MAX_BATCH, READY_FLAGS));
   g_object_class_install_property (gobject_class, PROP_MAX_CLIP_MB,
       g_param_spec_uint ("max-clip-mb", "Most memory per clip", "Most memory in MiB one clip "
           "shape may take (the window of frames; the engine's activations, attention scores "
@@ -1238,6 +1263,7 @@ gst_timesformer_init (GstTimesformer *self)
   self->threshold = DEFAULT_THRESHOLD;
   self->threads = DEFAULT_THREADS;
   self->sessions = DEFAULT_SESSIONS;
+  self->max_batch = DEFAULT_MAX_BATCH;
   self->shared_model = DEFAULT_SHARED_MODEL;
   self->num_heads = DEFAULT_NUM_HEADS;
   self->precision = DEFAULT_PRECISION;

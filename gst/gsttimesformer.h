@@ -28,6 +28,7 @@ struct _GstTimesformer {
   gfloat threshold;            /* labels below this score are not reported */
   gint threads;                /* oneDNN threads of the model's scheduler, 0 = all cores */
   guint sessions;              /* clips the scheduler classifies at once, 0 = the default */
+  guint max_batch;             /* clips of several streams per engine run, 0 = the default */
   gboolean shared_model;       /* share the model with the elements that name it too */
   guint num_heads;             /* heads of a checkpoint without config.json, 0 = default */
   TsfPrecision precision;      /* of the linear layers */

@@ -56,12 +56,14 @@ struct _GstTsfScheduler {
   GQuark model_name;
   guint n_threads;             /* inference threads, one session each */
   guint threads_per_session;
+  guint max_batch;             /* clips of one shape per run at most (when batching pays) */
   InferenceThread *threads;
 
   GMutex lock;                 /* guards what follows and the state of every stream */
   GCond work;                  /* a clip was queued, a prepare asked, stop */
   GCond prepared;              /* a thread did a PrepareRequest */
   gboolean stop;               /* the threads exit */
+  guint idle;                  /* threads waiting for work */
   GQueue streams;              /* GstTsfStream, the next to serve first */
   GQueue prepares;             /* PrepareRequest, oldest first */
   guint64 prepare_seq;
@@ -125,34 +127,66 @@ make_result (const Job *job, GQuark model_name, const TsfPrediction *best, guint
   return result;
 }
 
+/* The frame mask of a clip padded at EOS: the models that take one (lucidrains'
+ * TimeSformer-pytorch) leave the repeated frames out of the attention across frames; NULL for
+ * the others. */
+static guint8 *
+padding_mask (const TsfModel *model, const GstTsfClip *clip)
+{
+  guint8 *mask;
+
+  if (clip->real_frames == 0 || clip->real_frames >= clip->shape.frames
+      || tsf_model_get_config (model)->attention_type != TSF_ATTENTION_TIMESFORMER_PYTORCH)
+    return NULL;
+  mask = g_new0 (guint8, clip->shape.frames);
+  memset (mask, 1, clip->real_frames);
+  return mask;
+}
+
 static GstClipLabelsResult *
-classify (InferenceThread *thread, const Job *job, GError **error)
+result_of_logits (InferenceThread *thread, const Job *job, const gfloat *logits)
+{
+  const TsfModel *model = thread->scheduler->model;
+  guint k = MIN (job->request.top_k, tsf_model_get_config (model)->num_labels);
+  TsfPrediction *best = g_new (TsfPrediction, MAX (k, 1));
+  guint n_best = tsf_model_top_k (model, logits, job->request.top_k, best);
+  GstClipLabelsResult *result = make_result (job, thread->scheduler->model_name, best, n_best);
+
+  g_free (best);
+  return result;
+}
+
+/* One engine run over the clips of `jobs` (one shape); each job's result, or its error in
+ * errors[i]. A batch that fails runs again clip by clip, so that a bad clip fails only its own
+ * stream. */
+static void
+classify (InferenceThread *thread, Job **jobs, guint n, GError **errors)
 {
   const TsfModel *model = thread->scheduler->model;
   guint num_labels = tsf_model_get_config (model)->num_labels;
-  gfloat *logits = g_new (gfloat, num_labels);
-  TsfPrediction *best = g_new (TsfPrediction, MIN (job->request.top_k, num_labels));
-  GstClipLabelsResult *result = NULL;
-  const GstTsfClip *clip = job->clip;
-  guint8 *mask = NULL;
+  gfloat *logits = g_new (gfloat, (gsize) n * num_labels);
+  const gfloat **clips = g_new (const gfloat *, n);
+  guint8 **masks = g_new (guint8 *, n);
+  gboolean ok;
 
-  /* a clip padded at EOS: the models that take a frame mask (lucidrains' TimeSformer-pytorch)
-   * leave the repeated frames out of the attention across frames */
-  if (clip->real_frames > 0 && clip->real_frames < clip->shape.frames
-      && tsf_model_get_config (model)->attention_type == TSF_ATTENTION_TIMESFORMER_PYTORCH) {
-    mask = g_new0 (guint8, clip->shape.frames);
-    memset (mask, 1, clip->real_frames);
+  for (guint i = 0; i < n; i++) {
+    clips[i] = jobs[i]->clip->data;
+    masks[i] = padding_mask (model, jobs[i]->clip);
   }
-  if (tsf_session_run_masked (thread->session, clip->data, &clip->shape, mask, logits,
-          error)) {
-    guint n_best = tsf_model_top_k (model, logits, job->request.top_k, best);
-
-    result = make_result (job, thread->scheduler->model_name, best, n_best);
+  ok = tsf_session_run_batch (thread->session, n, clips, &jobs[0]->clip->shape,
+      (const guint8 * const *) masks, logits, n == 1 ? &errors[0] : NULL);
+  if (!ok && n > 1)
+    GST_DEBUG ("a batch of %u clips failed: running them one by one", n);
+  for (guint i = 0; i < n; i++) {
+    if (ok || (n > 1 && tsf_session_run_batch (thread->session, 1, &clips[i],
+                &jobs[i]->clip->shape, (const guint8 * const *) &masks[i],
+                logits + (gsize) i * num_labels, &errors[i])))
+      jobs[i]->result = result_of_logits (thread, jobs[i], logits + (gsize) i * num_labels);
+    g_free (masks[i]);
   }
-  g_free (mask);
-  g_free (best);
+  g_free (masks);
+  g_free (clips);
   g_free (logits);
-  return result;
 }
 
 /* ---- a stream's results, in clip order (scheduler lock held) ---- */
@@ -203,10 +237,9 @@ post_results (GstTsfStream *stream)
 }
 
 static void
-record_job_done (GstTsfStream *stream, const Job *job, gint64 start_us, const GError *error)
+record_job_done (GstTsfStream *stream, const Job *job, gdouble ms, guint batch,
+    const GError *error)
 {
-  gdouble ms = (g_get_monotonic_time () - start_us) / 1000.0;
-
   if (g_error_matches (error, TSF_ERROR, TSF_ERROR_NON_FINITE)) {
     GST_WARNING ("%s: clip %" G_GUINT64_FORMAT " skipped: %s",
         g_quark_to_string (stream->producer), job->request.clip_index, error->message);
@@ -227,16 +260,17 @@ record_job_done (GstTsfStream *stream, const Job *job, gint64 start_us, const GE
   GST_DEBUG ("%s: clip %" G_GUINT64_FORMAT " classified in %.1f ms",
       g_quark_to_string (stream->producer), job->request.clip_index, ms);
   stream->stats.clips_processed++;
+  stream->stats.clips_batched += batch > 1;
   stream->stats.inference_ms_total += ms;
 }
 
-/* Called with the lock held; `job` is taken. */
+/* Called with the lock held; `job` is taken; `ms`: its share of the run of `batch` clips. */
 static void
-finish_job (Job *job, gint64 start_us, const GError *error)
+finish_job (Job *job, gdouble ms, guint batch, const GError *error)
 {
   GstTsfStream *stream = job->stream;
 
-  record_job_done (stream, job, start_us, error);
+  record_job_done (stream, job, ms, batch, error);
   g_queue_insert_sorted (&stream->done, job, compare_seq, NULL);
   release_in_order (stream);
   post_results (stream);
@@ -247,10 +281,17 @@ finish_job (Job *job, gint64 start_us, const GError *error)
 
 /* ---- the inference threads ---- */
 
-/* Called with the lock held: the head of the first stream (round-robin) with a clip waiting;
- * that stream goes to the back of the line. */
+static gboolean
+same_shape (const TsfClipShape *a, const TsfClipShape *b)
+{
+  return a->frames == b->frames && a->channels == b->channels && a->height == b->height
+      && a->width == b->width;
+}
+
+/* Called with the lock held: the head of the first stream (round-robin) with a clip waiting
+ * (of `shape`, unless NULL); that stream goes to the back of the line. */
 static Job *
-take_next_job (GstTsfScheduler *scheduler)
+take_next_job (GstTsfScheduler *scheduler, const TsfClipShape *shape)
 {
   GList *l;
 
@@ -258,7 +299,8 @@ take_next_job (GstTsfScheduler *scheduler)
     GstTsfStream *stream = l->data;
     Job *job;
 
-    if (stream->flushing || g_queue_is_empty (&stream->waiting))
+    if (stream->flushing || g_queue_is_empty (&stream->waiting) || (shape != NULL
+            && !same_shape (shape, &((Job *) g_queue_peek_head (&stream->waiting))->clip->shape)))
       continue;
     job = g_queue_pop_head (&stream->waiting);
     job->seq = stream->next_seq++;
@@ -269,6 +311,43 @@ take_next_job (GstTsfScheduler *scheduler)
     return job;
   }
   return NULL;
+}
+
+/* Called with the lock held: clips waiting in every stream. */
+static guint
+count_waiting (GstTsfScheduler *scheduler)
+{
+  guint n = 0;
+
+  for (GList *l = scheduler->streams.head; l != NULL; l = l->next) {
+    GstTsfStream *stream = l->data;
+    n += stream->flushing ? 0 : g_queue_get_length (&stream->waiting);
+  }
+  return n;
+}
+
+/* Called with the lock held: a run's jobs, round-robin over the streams. Beyond the first, up
+ * to the batch limit of its shape, and no more than this thread's share of the clips waiting
+ * among the idle threads (which run in parallel: a batch must not leave them without work). */
+static guint
+take_jobs (GstTsfScheduler *scheduler, Job **jobs)
+{
+  const TsfClipShape *shape;
+  guint n = 0, limit, waiting;
+
+  if ((jobs[n] = take_next_job (scheduler, NULL)) == NULL)
+    return 0;
+  shape = &jobs[n++]->clip->shape;
+  limit = gst_tsf_scheduler_get_batch_limit (scheduler, shape);
+  if (limit > 1) {
+    waiting = count_waiting (scheduler);
+    limit = MIN (limit, 1 + waiting / (scheduler->idle + 1));
+  }
+  while (n < limit && (jobs[n] = take_next_job (scheduler, shape)) != NULL)
+    n++;
+  if (n > 1)
+    GST_LOG ("a batch of %u clips", n);
+  return n;
 }
 
 /* Called with the lock held. */
@@ -312,6 +391,23 @@ time_one_run (InferenceThread *thread, const TsfClipShape *shape, gint64 *run_us
   return ok;
 }
 
+/* The plans of every batch size of `shape` (when batching pays for it). A size that cannot
+ * be prepared (its memory bound) is only logged: such a batch fails at run time and its
+ * clips run one by one. */
+static void
+prepare_batches (InferenceThread *thread, const TsfClipShape *shape)
+{
+  guint limit = gst_tsf_scheduler_get_batch_limit (thread->scheduler, shape);
+
+  for (guint n = 2; n <= limit; n++) {
+    g_autoptr (GError) error = NULL;
+    if (!tsf_session_prepare_batch (thread->session, shape, n, &error)) {
+      GST_WARNING ("no batches of %u clips: %s", n, error->message);
+      return;
+    }
+  }
+}
+
 /* Called with the lock held; releases it while the session works. */
 static void
 do_prepare (InferenceThread *thread, PrepareRequest *request)
@@ -331,6 +427,8 @@ do_prepare (InferenceThread *thread, PrepareRequest *request)
     if (time_run)
       time_one_run (thread, &shape, &run_us, &error);
   }
+  if (prepare && error == NULL)
+    prepare_batches (thread, &shape);
   g_mutex_lock (&scheduler->lock);
   if (time_run)
     request->run_us = run_us;
@@ -350,25 +448,32 @@ inference_thread_main (gpointer data)
   g_mutex_lock (&scheduler->lock);
   while (!scheduler->stop) {
     PrepareRequest *request = next_prepare (scheduler, thread);
-    Job *job;
-    GError *error = NULL;
+    Job *jobs[TSF_MAX_BATCH];
+    GError *errors[TSF_MAX_BATCH] = { NULL };
     gint64 start_us;
+    gdouble ms;
+    guint n;
 
     if (request != NULL) {
       do_prepare (thread, request);
       continue;
     }
-    job = take_next_job (scheduler);
-    if (job == NULL) {
+    n = take_jobs (scheduler, jobs);
+    if (n == 0) {
+      scheduler->idle++;
       g_cond_wait (&scheduler->work, &scheduler->lock);
+      scheduler->idle--;
       continue;
     }
     g_mutex_unlock (&scheduler->lock);
     start_us = g_get_monotonic_time ();
-    job->result = classify (thread, job, &error);
+    classify (thread, jobs, n, errors);
+    ms = (g_get_monotonic_time () - start_us) / 1000.0 / n;
     g_mutex_lock (&scheduler->lock);
-    finish_job (job, start_us, error);
-    g_clear_error (&error);
+    for (guint i = 0; i < n; i++) {
+      finish_job (jobs[i], ms, n, errors[i]);
+      g_clear_error (&errors[i]);
+    }
   }
   g_mutex_unlock (&scheduler->lock);
   return NULL;
@@ -411,13 +516,20 @@ resolve_budget (gint threads, guint sessions, guint *n_sessions, guint *threads_
   *threads_per_session = budget / *n_sessions;
 }
 
+static guint
+resolve_max_batch (guint max_batch)
+{
+  return MIN (max_batch > 0 ? max_batch : GST_TSF_SCHEDULER_DEFAULT_MAX_BATCH, TSF_MAX_BATCH);
+}
+
 static GstTsfScheduler *
-scheduler_new (guint n_sessions, guint threads_per_session)
+scheduler_new (guint n_sessions, guint threads_per_session, guint max_batch)
 {
   GstTsfScheduler *scheduler = g_new0 (GstTsfScheduler, 1);
 
   scheduler->n_threads = n_sessions;
   scheduler->threads_per_session = threads_per_session;
+  scheduler->max_batch = resolve_max_batch (max_batch);
   scheduler->state = LOAD_PENDING;
   g_mutex_init (&scheduler->lock);
   g_cond_init (&scheduler->work);
@@ -488,8 +600,9 @@ scheduler_load (GstTsfScheduler *scheduler, const GstTsfSchedulerOptions *option
   for (i = 0; i < scheduler->n_threads; i++)
     scheduler->threads[i].thread = g_thread_new ("tsf-inference", inference_thread_main,
         &scheduler->threads[i]);
-  GST_INFO ("loaded %s: %u sessions of %u threads", options->model_path,
-      scheduler->n_threads, scheduler->threads_per_session);
+  GST_INFO ("loaded %s: %u sessions of %u threads, batches of at most %u clips",
+      options->model_path, scheduler->n_threads, scheduler->threads_per_session,
+      scheduler->max_batch);
   return TRUE;
 }
 
@@ -520,9 +633,9 @@ make_key (const GstTsfSchedulerOptions *options, guint n_sessions, guint threads
   guint64 max_clip_bytes = options->max_clip_bytes > 0 ? options->max_clip_bytes
       : tsf_default_max_clip_bytes ();
   gchar *key = g_strdup_printf ("%s\nlabels=%s\nheads=%u\nprecision=%s\nsessions=%u\n"
-      "threads=%u\nmax-clip-bytes=%" G_GUINT64_FORMAT, model, labels, options->num_heads,
-      tsf_precision_to_string (options->precision), n_sessions, threads_per_session,
-      max_clip_bytes);
+      "threads=%u\nmax-clip-bytes=%" G_GUINT64_FORMAT "\nmax-batch=%u", model, labels,
+      options->num_heads, tsf_precision_to_string (options->precision), n_sessions,
+      threads_per_session, max_clip_bytes, resolve_max_batch (options->max_batch));
 
   g_free (model);
   g_free (labels);
@@ -534,7 +647,8 @@ static GstTsfScheduler *
 acquire_private (const GstTsfSchedulerOptions *options, guint n_sessions,
     guint threads_per_session, GError **error)
 {
-  GstTsfScheduler *scheduler = scheduler_new (n_sessions, threads_per_session);
+  GstTsfScheduler *scheduler = scheduler_new (n_sessions, threads_per_session,
+      options->max_batch);
 
   if (!scheduler_load (scheduler, options, error)) {
     scheduler_free (scheduler);
@@ -583,7 +697,8 @@ static GstTsfScheduler *
 load_shared (gchar *key, const GstTsfSchedulerOptions *options, guint n_sessions,
     guint threads_per_session, GError **error)
 {
-  GstTsfScheduler *scheduler = scheduler_new (n_sessions, threads_per_session);
+  GstTsfScheduler *scheduler = scheduler_new (n_sessions, threads_per_session,
+      options->max_batch);
   GError *load_error = NULL;
   gboolean loaded;
 
@@ -681,6 +796,20 @@ gst_tsf_scheduler_get_budget (GstTsfScheduler *scheduler, guint *sessions,
 {
   *sessions = scheduler->n_threads;
   *threads_per_session = scheduler->threads_per_session;
+}
+
+guint
+gst_tsf_scheduler_get_max_batch (GstTsfScheduler *scheduler)
+{
+  return scheduler->max_batch;
+}
+
+guint
+gst_tsf_scheduler_get_batch_limit (GstTsfScheduler *scheduler, const TsfClipShape *shape)
+{
+  gdouble flops = tsf_model_get_flops (scheduler->model, shape);
+
+  return flops < GST_TSF_SCHEDULER_BATCH_MAX_GFLOP * 1e9 ? scheduler->max_batch : 1;
 }
 
 guint

@@ -8,7 +8,8 @@
  * every element. The last element to leave frees it. A load that fails fails every element
  * that asked, with the same GError.
  *
- * Each element registers a GstTsfStream. The threads take clips from the streams round-robin;
+ * Each element registers a GstTsfStream. The threads take clips from the streams round-robin,
+ * up to max_batch clips of one shape per run when clips are small (a batch: one engine run);
  * a live stream drops its own oldest waiting clip beyond its max_pending (the newest clip
  * wins), other streams wait for room in their own queue. Flushing, draining and removing a
  * stream touch its own clips only. A stream's results are kept, reported and taken in clip
@@ -33,6 +34,12 @@ G_BEGIN_DECLS
  * streams). */
 #define GST_TSF_SCHEDULER_DEFAULT_SESSIONS 2
 
+/* Clips one session runs at once, from several streams, when GstTsfSchedulerOptions.max_batch
+ * is 0, and the work of a clip below which batching pays (docs/performance.md, "Batching":
+ * on the shipped small model a batch costs less per clip; on the base model it does not). */
+#define GST_TSF_SCHEDULER_DEFAULT_MAX_BATCH 4
+#define GST_TSF_SCHEDULER_BATCH_MAX_GFLOP 1.0
+
 typedef struct {
   const gchar *model_path;   /* directory or checkpoint; resolved (symbolic links too) */
   const gchar *labels_file;  /* NULL = the model's labels */
@@ -43,6 +50,9 @@ typedef struct {
   TsfPrecision precision;    /* the linear layers' arithmetic (TsfModelOptions) */
   guint64 max_clip_bytes;    /* every session's bound on one clip shape's memory
                               * (TsfSessionOptions), 0 = tsf_default_max_clip_bytes() */
+  guint max_batch;           /* clips of one shape a session runs in one pass, from several
+                              * streams, when a clip's work is below
+                              * GST_TSF_SCHEDULER_BATCH_MAX_GFLOP; 0 = the default, 1 = none */
 } GstTsfSchedulerOptions;
 
 typedef struct _GstTsfScheduler GstTsfScheduler;
@@ -61,6 +71,11 @@ guint gst_tsf_scheduler_get_users (GstTsfScheduler *scheduler);
 gboolean gst_tsf_scheduler_is_shared (GstTsfScheduler *scheduler);
 void gst_tsf_scheduler_get_budget (GstTsfScheduler *scheduler, guint *sessions,
     guint *threads_per_session);
+/* Clips per run at most (max_batch resolved), for clips small enough to batch. */
+guint gst_tsf_scheduler_get_max_batch (GstTsfScheduler *scheduler);
+/* The most clips one run takes for clips of `shape`: max_batch when batching pays for that
+ * shape, else 1. */
+guint gst_tsf_scheduler_get_batch_limit (GstTsfScheduler *scheduler, const TsfClipShape *shape);
 /* Shared schedulers loaded in this process (for tests). */
 guint gst_tsf_scheduler_count_shared (void);
 
@@ -91,7 +106,8 @@ typedef struct {
   guint64 clips_processed;   /* clips classified */
   guint64 dropped_clips;     /* clips dropped by the live policy */
   guint64 skipped_clips;     /* clips whose logits were not finite: no result */
-  gdouble inference_ms_total; /* time spent classifying them */
+  gdouble inference_ms_total; /* time spent classifying them (a batch's shared equally) */
+  guint64 clips_batched;     /* of clips_processed, those run in a batch of 2 or more */
 } GstTsfStreamStats;
 
 /* A stream whose results name `producer`. */

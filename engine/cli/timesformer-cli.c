@@ -331,54 +331,196 @@ bench_model (const ModelArgs *model_args, const gchar *config_path, const RunArg
 }
 
 typedef struct {
-  gdouble median_ms, gflop, gflops, peak_gflops, efficiency, rss_mb;
+  guint batch;           /* clips per run */
+  gdouble median_ms, gflop, gflops, peak_gflops, efficiency, rss_mb;  /* per clip */
 } BenchResult;
 
-/* Alternates one clip and one pass of the peak GEMMs so both see the same machine load. */
+/* One batch size's runs: a session's batch of clips and oneDNN's matmul peak on the same
+ * shapes with B times the rows. */
+typedef struct {
+  guint batch;
+  TsfMatmulPeak *peak;
+  GArray *model_s, *peak_s;
+} BenchBatch;
+
+static void
+bench_batch_clear (BenchBatch *b)
+{
+  tsf_matmul_peak_free (b->peak);
+  if (b->model_s != NULL)
+    g_array_unref (b->model_s);
+  if (b->peak_s != NULL)
+    g_array_unref (b->peak_s);
+}
+
 static gboolean
-bench_measure (TsfModel *model, gint threads, gint iterations, BenchResult *result,
-    GError **error)
+bench_batch_init (BenchBatch *b, guint batch, TsfSession *session, const TsfClipShape *shape,
+    gint threads, GError **error)
+{
+  const TsfModel *model = tsf_session_get_model (session);
+  TsfGemmShape shapes[TSF_MAX_GEMM_SHAPES];
+  guint n_shapes = tsf_config_linear_shapes (tsf_model_get_config (model), shape, shapes);
+
+  for (guint i = 0; i < n_shapes; i++)
+    shapes[i].m *= batch;
+  b->batch = batch;
+  b->model_s = g_array_new (FALSE, FALSE, sizeof (gdouble));
+  b->peak_s = g_array_new (FALSE, FALSE, sizeof (gdouble));
+  b->peak = tsf_matmul_peak_new (shapes, n_shapes, tsf_model_get_precision (model), threads,
+      error);
+  return b->peak != NULL && tsf_session_prepare_batch (session, shape, batch, error);
+}
+
+/* One batch run and one pass of its peak GEMMs, timed. */
+static gboolean
+bench_batch_round (BenchBatch *b, TsfSession *session, const gfloat *const *clips,
+    const TsfClipShape *shape, gfloat *logits, GError **error)
+{
+  gint64 start = g_get_monotonic_time ();
+  gdouble seconds;
+
+  if (!tsf_session_run_batch (session, b->batch, clips, shape, NULL, logits, error))
+    return FALSE;
+  seconds = (g_get_monotonic_time () - start) / 1e6;
+  g_array_append_val (b->model_s, seconds);
+  if (!tsf_matmul_peak_run (b->peak, &seconds, error))
+    return FALSE;
+  g_array_append_val (b->peak_s, seconds);
+  return TRUE;
+}
+
+/* Alternates, round after round, one run of each batch size and one pass of its peak GEMMs,
+ * so that every figure sees the same machine load. */
+static gboolean
+bench_measure (TsfModel *model, const RunArgs *run, gint iterations, const guint *batches,
+    guint n_batches, BenchResult *results, GError **error)
 {
   const TsfConfig *c = tsf_model_get_config (model);
   TsfClipShape shape = { c->num_frames, c->num_channels, c->image_size, c->image_size };
   gsize clip_floats = (gsize) shape.frames * shape.channels * shape.height * shape.width;
   g_autofree gfloat *clip = g_new0 (gfloat, clip_floats);
-  g_autofree gfloat *logits = g_new (gfloat, c->num_labels);
-  g_autoptr (GArray) model_s = g_array_new (FALSE, FALSE, sizeof (gdouble));
-  g_autoptr (GArray) peak_s = g_array_new (FALSE, FALSE, sizeof (gdouble));
-  TsfGemmShape shapes[TSF_MAX_GEMM_SHAPES];
-  guint n_shapes = tsf_config_linear_shapes (c, &shape, shapes);
-  TsfMatmulPeak *peak;
-  gboolean ok = TRUE;
+  g_autofree gfloat *logits = g_new (gfloat, (gsize) TSF_MAX_BATCH * c->num_labels);
+  const gfloat *clips[TSF_MAX_BATCH];
+  TsfSessionOptions options = { .threads = run->threads,
+    .max_clip_bytes = MIN ((guint64) run->max_clip_mb, MAX_CLIP_MB) << 20 };
+  BenchBatch runs[TSF_MAX_BATCH] = { { 0 } };
+  TsfSession *session = tsf_session_new (model, &options, error);
+  gboolean ok = session != NULL;
 
   for (gsize i = 0; i < clip_floats; i++)
     clip[i] = (gfloat) ((i * 7919) % 1000) / 500.0f - 1.0f;
-  if (!tsf_model_prepare (model, &shape, error)
-      || !tsf_model_run (model, clip, &shape, logits, error))   /* warm-up */
-    return FALSE;
-  if ((peak = tsf_matmul_peak_new (shapes, n_shapes, tsf_model_get_precision (model), threads,
-              error)) == NULL)
-    return FALSE;
-  for (gint i = 0; ok && i < iterations; i++) {
-    gint64 start = g_get_monotonic_time ();
-    gdouble seconds;
-    ok = tsf_model_run (model, clip, &shape, logits, error);
-    seconds = (g_get_monotonic_time () - start) / 1e6;
-    g_array_append_val (model_s, seconds);
-    ok = ok && tsf_matmul_peak_run (peak, &seconds, error);
-    g_array_append_val (peak_s, seconds);
-  }
-  if (ok) {
-    gdouble model_seconds = median (model_s);
+  for (guint i = 0; i < TSF_MAX_BATCH; i++)
+    clips[i] = clip;
+  for (guint i = 0; ok && i < n_batches; i++)   /* with a warm-up run each */
+    ok = bench_batch_init (&runs[i], batches[i], session, &shape, run->threads, error)
+        && tsf_session_run_batch (session, batches[i], clips, &shape, NULL, logits, error);
+  for (gint r = 0; ok && r < iterations; r++)
+    for (guint i = 0; ok && i < n_batches; i++)
+      ok = bench_batch_round (&runs[i], session, clips, &shape, logits, error);
+  for (guint i = 0; ok && i < n_batches; i++) {
+    BenchResult *result = &results[i];
+    gdouble model_seconds = median (runs[i].model_s) / runs[i].batch;
+    result->batch = runs[i].batch;
     result->median_ms = model_seconds * 1e3;
     result->gflop = tsf_model_get_flops (model, &shape) / 1e9;
     result->gflops = result->gflop / model_seconds;
-    result->peak_gflops = tsf_matmul_peak_flops (peak) / 1e9 / median (peak_s);
+    result->peak_gflops = tsf_matmul_peak_flops (runs[i].peak) / 1e9 / median (runs[i].peak_s);
     result->efficiency = result->gflops / result->peak_gflops;
     result->rss_mb = peak_rss_mb ();
   }
-  tsf_matmul_peak_free (peak);
+  for (guint i = 0; i < n_batches; i++)
+    bench_batch_clear (&runs[i]);
+  tsf_session_free (session);
   return ok;
+}
+
+/* --batch: a comma-separated list of batch sizes, each 1 to TSF_MAX_BATCH. */
+static gboolean
+parse_batches (const gchar *text, guint *batches, guint *n, GError **error)
+{
+  g_auto (GStrv) parts = g_strsplit (text != NULL ? text : "1", ",", -1);
+
+  *n = 0;
+  for (guint i = 0; parts[i] != NULL; i++) {
+    guint64 value;
+    if (*n == TSF_MAX_BATCH || !g_ascii_string_to_unsigned (g_strstrip (parts[i]), 10, 1,
+            TSF_MAX_BATCH, &value, NULL)) {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "--batch takes at most "
+          "%d sizes from 1 to %d, separated by commas; found '%s'", TSF_MAX_BATCH,
+          TSF_MAX_BATCH, parts[i]);
+      return FALSE;
+    }
+    batches[(*n)++] = value;
+  }
+  return TRUE;
+}
+
+static void
+add_result_members (JsonBuilder *b, const BenchResult *r)
+{
+  const gchar *names[] = { "median_ms", "gflop", "gflops", "matmul_peak_gflops",
+    "efficiency", "peak_rss_mb" };
+  gdouble values[] = { r->median_ms, r->gflop, r->gflops, r->peak_gflops, r->efficiency,
+    r->rss_mb };
+
+  json_builder_set_member_name (b, "batch");
+  json_builder_add_int_value (b, r->batch);
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
+    json_builder_set_member_name (b, names[i]);
+    add_number (b, values[i]);
+  }
+}
+
+/* One object (the first batch size's figures), with "batches" when several were timed. */
+static void
+print_bench_json (TsfPrecision precision, const BenchResult *results, guint n)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "precision");
+  json_builder_add_string_value (b, tsf_precision_to_string (precision));
+  add_result_members (b, &results[0]);
+  if (n > 1) {
+    json_builder_set_member_name (b, "batches");
+    json_builder_begin_array (b);
+    for (guint i = 0; i < n; i++) {
+      json_builder_begin_object (b);
+      add_result_members (b, &results[i]);
+      json_builder_end_object (b);
+    }
+    json_builder_end_array (b);
+  }
+  json_builder_end_object (b);
+  print_json (b);
+}
+
+static void
+print_bench_text (TsfPrecision precision, const BenchResult *results, guint n,
+    gint iterations)
+{
+  const BenchResult *r = &results[0];
+
+  g_print ("precision:          %s\n", tsf_precision_to_string (precision));
+  if (n == 1 && r->batch == 1) {
+    g_print ("median per clip:    %.1f ms (%d clips)\n", r->median_ms, iterations);
+    g_print ("work per clip:      %.1f GFLOP (GOP in int8)\n", r->gflop);
+    g_print ("achieved:           %.1f GFLOP/s\n", r->gflops);
+    g_print ("oneDNN matmul peak: %.1f GFLOP/s (the model's linear-layer shapes, %s)\n",
+        r->peak_gflops, tsf_precision_to_string (precision));
+    g_print ("efficiency:         %.1f%%\n", 100 * r->efficiency);
+    g_print ("peak RSS:           %.0f MB\n", r->rss_mb);
+    return;
+  }
+  g_print ("work per clip:      %.3f GFLOP; %d runs of each batch size, alternated\n",
+      r->gflop, iterations);
+  g_print ("%6s %13s %13s %10s %17s %11s\n", "batch", "ms per clip", "vs batch 1", "GFLOP/s",
+      "matmul peak GF/s", "efficiency");
+  for (guint i = 0; i < n; i++)
+    g_print ("%6u %13.3f %13.2f %10.1f %17.1f %10.1f%%\n", results[i].batch,
+        results[i].median_ms, results[i].median_ms / r->median_ms, results[i].gflops,
+        results[i].peak_gflops, 100 * results[i].efficiency);
+  g_print ("peak RSS:           %.0f MB\n", results[n - 1].rss_mb);
 }
 
 static gboolean
@@ -387,6 +529,7 @@ bench (gint argc, gchar **argv, GError **error)
   g_auto (ModelArgs) model_args = { 0 };
   g_autofree gchar *config_path = NULL;
   RunArgs run = { 0 };
+  g_autofree gchar *batch_text = NULL;
   gint iterations = 10;
   gboolean json = FALSE;
   GOptionEntry entries[] = {
@@ -395,11 +538,14 @@ bench (gint argc, gchar **argv, GError **error)
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
       "config.json of a model to run with random weights", "CONFIG.json" },
     { "iterations", 'n', 0, G_OPTION_ARG_INT, &iterations, "Clips to time (default 10)", "N" },
+    { "batch", 'b', 0, G_OPTION_ARG_STRING, &batch_text, "Clips per run, or several batch "
+      "sizes separated by commas (timed in alternation; default 1)", "B[,B...]" },
     RUN_ENTRIES (run),
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object", NULL },
     { NULL }
   };
-  BenchResult r;
+  BenchResult results[TSF_MAX_BATCH];
+  guint batches[TSF_MAX_BATCH], n_batches;
   TsfModel *model;
   TsfPrecision precision;
   gboolean ok;
@@ -418,39 +564,18 @@ bench (gint argc, gchar **argv, GError **error)
         "--iterations must be at least 1");
     return FALSE;
   }
-  if (!check_run_args (&run, error)
+  if (!check_run_args (&run, error) || !parse_batches (batch_text, batches, &n_batches, error)
       || (model = bench_model (&model_args, config_path, &run, error)) == NULL)
     return FALSE;
   precision = tsf_model_get_precision (model);
-  ok = bench_measure (model, run.threads, iterations, &r, error);
+  ok = bench_measure (model, &run, iterations, batches, n_batches, results, error);
   tsf_model_free (model);
   if (!ok)
     return FALSE;
-  if (json) {
-    g_autoptr (JsonBuilder) b = json_builder_new ();
-    const gchar *names[] = { "median_ms", "gflop", "gflops", "matmul_peak_gflops",
-      "efficiency", "peak_rss_mb" };
-    gdouble values[] = { r.median_ms, r.gflop, r.gflops, r.peak_gflops, r.efficiency,
-      r.rss_mb };
-    json_builder_begin_object (b);
-    json_builder_set_member_name (b, "precision");
-    json_builder_add_string_value (b, tsf_precision_to_string (precision));
-    for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
-      json_builder_set_member_name (b, names[i]);
-      add_number (b, values[i]);
-    }
-    json_builder_end_object (b);
-    print_json (b);
-  } else {
-    g_print ("precision:          %s\n", tsf_precision_to_string (precision));
-    g_print ("median per clip:    %.1f ms (%d clips)\n", r.median_ms, iterations);
-    g_print ("work per clip:      %.1f GFLOP (GOP in int8)\n", r.gflop);
-    g_print ("achieved:           %.1f GFLOP/s\n", r.gflops);
-    g_print ("oneDNN matmul peak: %.1f GFLOP/s (the model's linear-layer shapes, %s)\n",
-        r.peak_gflops, tsf_precision_to_string (precision));
-    g_print ("efficiency:         %.1f%%\n", 100 * r.efficiency);
-    g_print ("peak RSS:           %.0f MB\n", r.rss_mb);
-  }
+  if (json)
+    print_bench_json (precision, results, n_batches);
+  else
+    print_bench_text (precision, results, n_batches, iterations);
   return TRUE;
 }
 

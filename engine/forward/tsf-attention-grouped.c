@@ -70,7 +70,7 @@ step_views (const TsfGroupedStep *step, const TsfLayout *l, TsfAttentionView *vi
           fill_group (step, l, k, rows, offset + (gsize) groups * (1 + next));
         groups++;
       }
-    views[n_views++] = (TsfAttentionView) { groups, 1 + next, offset, 1 + next, 1, 0 };
+    views[n_views++] = (TsfAttentionView) { groups, 1 + next, offset, 1 + next, 1, 0, 0 };
     offset += (gsize) groups * (1 + next);
     length = next;
   }
@@ -81,8 +81,14 @@ tsf_grouped_views (const TsfLayout *l, TsfAttentionView *views)
 {
   guint n = 0;
 
-  for (guint s = 0; s < l->scheme->n_steps; s++)
-    n += step_views (&l->scheme->grouped_steps[s], l, views + n, NULL);
+  for (guint s = 0; s < l->scheme->n_steps; s++) {
+    guint step = step_views (&l->scheme->grouped_steps[s], l, views + n, NULL);
+    gsize rows = tsf_grouped_rows (views + n, step);   /* the step's gathered rows per clip */
+
+    for (guint v = n; v < n + step; v++)
+      views[v].clip_rows = rows;
+    n += step;
+  }
   return n;
 }
 
@@ -168,9 +174,7 @@ add_step (TsfPlan *plan, const TsfConfig *c, const TsfLayerOps *ops,
 {
   const TsfAttentionScheme *scheme = plan->layout.scheme;
   const TsfGroupTable *table = &plan->groups[s];
-  gsize a = tsf_config_attention_size (c);
-  gpointer gather[3] = { plan->gathered_qkv, plan->qkv, table->rows };
-  gpointer scatter[3] = { plan->attended, plan->gathered, table->rows };
+  gsize a = tsf_config_attention_size (c), rows = plan->layout.rows, gathered = table->n_rows;
   const guint8 *key_mask = scheme->grouped_steps[s].masked_keys ? plan->key_mask : NULL;
 
   if (!tsf_program_layernorm (plan->program, ops->norm, in, plan->normed,
@@ -179,8 +183,12 @@ add_step (TsfPlan *plan, const TsfConfig *c, const TsfLayerOps *ops,
   tsf_add_token_shift (plan, c);
   if (!tsf_add_linear (plan, &ops->qkv, plan->normed, &w->step_qkv[s], plan->qkv, NULL, error))
     return FALSE;
-  tsf_program_host (plan->program, host_gather_rows, 3, gather, 2,
-      (gsize[]) { table->n_rows, 3 * a });
+  for (gsize b = 0; b < plan->clips; b++) {
+    gpointer gather[3] = { plan->gathered_qkv + b * gathered * 3 * a,
+      plan->qkv + b * rows * 3 * a, table->rows };
+    tsf_program_host (plan->program, host_gather_rows, 3, gather, 2,
+        (gsize[]) { gathered, 3 * a });
+  }
   if (plan->rotary[s] != NULL)
     tsf_add_rotary (plan, c, s);
   for (guint v = table->first_view; v < table->first_view + table->n_views; v++)
@@ -190,8 +198,12 @@ add_step (TsfPlan *plan, const TsfConfig *c, const TsfLayerOps *ops,
   if (scheme->cls_attends_all)
     tsf_add_cls_attention (plan, c);
   /* the cls row: the mean of the groups' cls outputs, or (0 groups) left as it is */
-  tsf_program_host (plan->program, host_scatter_rows, 3, scatter, 3,
-      (gsize[]) { table->n_rows, a, scheme->cls_attends_all ? 0 : table->n_groups });
+  for (gsize b = 0; b < plan->clips; b++) {
+    gpointer scatter[3] = { plan->attended + b * rows * a, plan->gathered + b * gathered * a,
+      table->rows };
+    tsf_program_host (plan->program, host_scatter_rows, 3, scatter, 3,
+        (gsize[]) { gathered, a, scheme->cls_attends_all ? 0 : table->n_groups });
+  }
   return tsf_add_linear (plan, &ops->proj_residual, plan->attended, &w->step_proj[s], out, in,
       error);
 }

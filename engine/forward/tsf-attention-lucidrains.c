@@ -127,11 +127,14 @@ tsf_add_rotary (TsfPlan *plan, const TsfConfig *c, guint step)
   gsize a = tsf_config_attention_size (c), heads = c->num_attention_heads;
   gsize r = rotated_channels (kind, a / heads);
   gfloat *cos_table = plan->rotary[step];
-  gpointer args[4] = { plan->gathered_qkv, plan->groups[step].rows, cos_table,
-    cos_table + rotary_positions (kind, l) * r };
+  gsize gathered = plan->groups[step].n_rows;
 
-  tsf_program_host (plan->program, host_rotate, 4, args, 6, (gsize[]) {
-        plan->groups[step].n_rows, a, heads, r, kind == TSF_ROTARY_FRAME, l->patches });
+  for (gsize b = 0; b < plan->clips; b++) {
+    gpointer args[4] = { plan->gathered_qkv + b * gathered * 3 * a, plan->groups[step].rows,
+      cos_table, cos_table + rotary_positions (kind, l) * r };
+    tsf_program_host (plan->program, host_rotate, 4, args, 6, (gsize[]) {
+          gathered, a, heads, r, kind == TSF_ROTARY_FRAME, l->patches });
+  }
 }
 
 /* args: qkv, attended, key mask, scores; sizes: rows, attention size, heads, patches. Per
@@ -176,11 +179,14 @@ host_cls_attention (const gpointer *args, const gsize *sizes)
 void
 tsf_add_cls_attention (TsfPlan *plan, const TsfConfig *c)
 {
-  gpointer args[4] = { plan->qkv, plan->attended, plan->key_mask, plan->cls_scores };
+  gsize a = tsf_config_attention_size (c), rows = plan->layout.rows;
 
-  tsf_program_host (plan->program, host_cls_attention, 4, args, 4, (gsize[]) {
-        plan->layout.rows, tsf_config_attention_size (c), c->num_attention_heads,
-        plan->layout.patches });
+  for (gsize b = 0; b < plan->clips; b++) {
+    gpointer args[4] = { plan->qkv + b * rows * 3 * a, plan->attended + b * rows * a,
+      plan->key_mask + b * (1 + plan->layout.frames), plan->cls_scores };
+    tsf_program_host (plan->program, host_cls_attention, 4, args, 4, (gsize[]) {
+          rows, a, c->num_attention_heads, plan->layout.patches });
+  }
 }
 
 /* The grouped steps' pairs, and per step the cls query over every token. */

@@ -53,61 +53,72 @@ attention_heads_per_step (const TsfAttentionView *view, guint heads)
   return bytes > MAX_SCORES_BYTES ? 1 : heads;
 }
 
-/* q k^T * scale, softmax and probabilities x v for `view`, heads_per_step heads at a time. */
+/* q k^T * scale, softmax and probabilities x v for `view`, heads_per_step heads at a time, of
+ * `clips` clips (with more than one, an outer dimension of the descriptors). */
 gboolean
 tsf_attention_ops (TsfProgram *program, const TsfConfig *config, const TsfAttentionView *v,
-    TsfOp **qk, TsfOp **softmax, TsfOp **sv, GError **error)
+    guint clips, TsfOp **qk, TsfOp **softmax, TsfOp **sv, GError **error)
 {
   gsize d = tsf_config_attention_size (config), hd = d / config->num_attention_heads;
-  gsize g = v->groups, h = v->heads_per_step, n = v->length;
-  dnnl_dim_t dims_q[4] = { g, h, n, hd }, strides_q[4] = { v->group_stride * 3 * d, hd,
-    v->token_stride * 3 * d, 1 };
-  dnnl_dim_t dims_k[4] = { g, h, hd, n }, strides_k[4] = { v->group_stride * 3 * d, hd, 1,
-    v->token_stride * 3 * d };
-  dnnl_dim_t dims_s[4] = { g, h, n, n }, strides_s[4] = { h * n * n, n * n, n, 1 };
-  dnnl_dim_t strides_o[4] = { v->group_stride * d, hd, v->token_stride * d, 1 };
+  gsize g = v->groups, h = v->heads_per_step, n = v->length, cs = v->clip_rows;
+  /* [clip,] group, head, token, channel */
+  dnnl_dim_t dims_q[5] = { clips, g, h, n, hd }, strides_q[5] = { cs * 3 * d,
+    v->group_stride * 3 * d, hd, v->token_stride * 3 * d, 1 };
+  dnnl_dim_t dims_k[5] = { clips, g, h, hd, n }, strides_k[5] = { cs * 3 * d,
+    v->group_stride * 3 * d, hd, 1, v->token_stride * 3 * d };
+  dnnl_dim_t dims_s[5] = { clips, g, h, n, n }, strides_s[5] = { g * h * n * n, h * n * n,
+    n * n, n, 1 };
+  dnnl_dim_t strides_o[5] = { cs * d, v->group_stride * d, hd, v->token_stride * d, 1 };
+  gint first = clips > 1 ? 0 : 1, nd = 5 - first;
+  TsfPrecision p = tsf_program_get_precision (program);
   dnnl_memory_desc_t q, k, s, o;
-  gboolean small = 2.0 * g * h * n * n * hd < SMALL_PRODUCT_FLOPS;
+  gboolean small = 2.0 * clips * g * h * n * n * hd < SMALL_PRODUCT_FLOPS;
   TsfMatmulOptions scaled = { .scale = 1.0f / sqrtf ((gfloat) hd), .prefer_gemm = TRUE,
     .single_thread = small };
   TsfMatmulOptions plain = { .prefer_gemm = TRUE, .single_thread = small };
 
   if (g == 1)   /* a single group: its stride is never used but must be valid */
-    strides_q[0] = strides_k[0] = strides_o[0] = (dnnl_dim_t) n * v->token_stride * 3 * d;
-  if (!tsf_md_strided (&q, tsf_program_get_precision (program), 4, dims_q, strides_q, error)
-      || !tsf_md_strided (&k, tsf_program_get_precision (program), 4, dims_k, strides_k, error)
-      || !tsf_md_strided (&s, tsf_program_get_precision (program), 4, dims_s, strides_s, error)
-      || !tsf_md_strided (&o, tsf_program_get_precision (program), 4, dims_q, strides_o, error))
+    strides_q[1] = strides_k[1] = strides_o[1] = (dnnl_dim_t) n * v->token_stride * 3 * d;
+  if (!tsf_md_strided (&q, p, nd, dims_q + first, strides_q + first, error)
+      || !tsf_md_strided (&k, p, nd, dims_k + first, strides_k + first, error)
+      || !tsf_md_strided (&s, p, nd, dims_s + first, strides_s + first, error)
+      || !tsf_md_strided (&o, p, nd, dims_q + first, strides_o + first, error))
     return FALSE;
   *qk = tsf_program_matmul_op (program, &q, &k, NULL, &s, &scaled, error);
-  *softmax = *qk ? tsf_program_softmax_op (program, &s, 3, error) : NULL;
+  *softmax = *qk ? tsf_program_softmax_op (program, &s, nd - 1, error) : NULL;
   *sv = *softmax ? tsf_program_matmul_op (program, &s, &q, NULL, &o, &plain, error) : NULL;
   return *sv != NULL;
 }
 
-/* args: scores, key_mask; sizes: score rows, keys. Scores of removed keys become -inf. */
+/* args: scores, key_mask; sizes: score rows of a clip, keys, clips, the mask's keys per clip.
+ * Scores of removed keys become -inf. */
 static void
 host_mask_keys (const gpointer *args, const gsize *sizes)
 {
-  gfloat *scores = args[0];
-  const guint8 *keep = args[1];
+  gsize rows = sizes[0], keys = sizes[1];
 
-  for (gsize s = 0; s < sizes[1]; s++)
-    if (!keep[s])
-      for (gsize r = 0; r < sizes[0]; r++)
-        scores[r * sizes[1] + s] = -INFINITY;
+  for (gsize b = 0; b < sizes[2]; b++) {
+    gfloat *scores = (gfloat *) args[0] + b * rows * keys;
+    const guint8 *keep = (const guint8 *) args[1] + b * sizes[3];
+    for (gsize s = 0; s < keys; s++)
+      if (!keep[s])
+        for (gsize r = 0; r < rows; r++)
+          scores[r * keys + s] = -INFINITY;
+  }
 }
 
 /* Multi-head self-attention over `view` from the qkv rows `qkv_rows` ([rows, 3 A]) into
- * `out_rows` ([rows, A]), A the attention size; `key_mask` (or NULL): per key of a sequence,
- * 0 removes it (its scores -inf before the softmax). */
+ * `out_rows` ([rows, A]), A the attention size, for every clip of the plan at once
+ * (view->clip_rows rows each); `key_mask` (or NULL): per key of a sequence, 0 removes it (its
+ * scores -inf before the softmax), 1 + frames of them per clip. */
 gboolean
 tsf_add_attention_view (TsfPlan *plan, const TsfConfig *c, const TsfAttentionView *view,
     TsfOp *qk, TsfOp *softmax, TsfOp *sv, const gfloat *qkv_rows, gfloat *out_rows,
     const guint8 *key_mask, GError **error)
 {
   gpointer mask_args[2] = { plan->scores, (gpointer) key_mask };
-  gsize mask_sizes[2] = { view->groups * view->heads_per_step * view->length, view->length };
+  gsize mask_sizes[4] = { view->groups * view->heads_per_step * view->length, view->length,
+    plan->clips, 1 + plan->layout.frames };
   gsize d = tsf_config_attention_size (c), hd = d / c->num_attention_heads;
   const gfloat *qkv = qkv_rows + view->offset * 3 * d;
   gfloat *out = out_rows + view->offset * d;
@@ -117,7 +128,7 @@ tsf_add_attention_view (TsfPlan *plan, const TsfConfig *c, const TsfAttentionVie
     if (!tsf_program_matmul (plan->program, qk, q, k, NULL, plan->scores, NULL, error))
       return FALSE;
     if (key_mask != NULL)
-      tsf_program_host (plan->program, host_mask_keys, 2, mask_args, 2, mask_sizes);
+      tsf_program_host (plan->program, host_mask_keys, 2, mask_args, 4, mask_sizes);
     if (!tsf_program_softmax (plan->program, softmax, plan->scores, error)
         || !tsf_program_matmul (plan->program, sv, plan->scores, v, NULL, out + h * hd, NULL,
             error))
@@ -157,7 +168,9 @@ tsf_attention_views (const TsfConfig *c, const TsfLayout *l, TsfAttentionView *v
 {
   guint n = tsf_attention_scheme (c->attention_type)->views (l, views);
 
-  for (guint i = 0; i < n; i++)
+  for (guint i = 0; i < n; i++) {
     views[i].heads_per_step = attention_heads_per_step (&views[i], c->num_attention_heads);
+    views[i].clip_rows = views[i].clip_rows ? views[i].clip_rows : l->rows;
+  }
   return n;
 }

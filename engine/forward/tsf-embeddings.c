@@ -4,6 +4,7 @@
 #include "tsf-plan.h"
 
 #include <math.h>
+#include <string.h>
 
 static gsize
 patch_row (const TsfLayout *layout, guint frame, guint patch)
@@ -34,17 +35,13 @@ fill_flat_positions (const TsfConfig *config, const TsfWeights *weights, TsfPlan
     tsf_fill_rotary (config, weights, plan);
 }
 
-void
-tsf_fill_embeddings (const TsfConfig *config, const TsfWeights *weights, TsfPlan *plan)
+/* cls + pos[0] on the cls rows, pos + time (resized) on the patch rows of one clip. */
+static void
+fill_clip_embeddings (const TsfConfig *config, const TsfWeights *weights, TsfPlan *plan)
 {
   const TsfLayout *l = &plan->layout;
   guint d = config->hidden_size, side = config->image_size / config->patch_size;
   gboolean resize = l->patches != side * side;
-
-  if (l->scheme->flat_positions) {
-    fill_flat_positions (config, weights, plan);
-    return;
-  }
 
   for (gsize r = 0; r < (l->cls_per_frame ? l->frames : 1); r++) {
     gfloat *row = plan->embeddings + r * (1 + l->patches) * d;
@@ -68,8 +65,23 @@ tsf_fill_embeddings (const TsfConfig *config, const TsfWeights *weights, TsfPlan
   }
 }
 
-/* The clip cut into patches (a reorder), the patch projection with the position and time
- * embeddings added as a fused residual, and the cls rows. */
+void
+tsf_fill_embeddings (const TsfConfig *config, const TsfWeights *weights, TsfPlan *plan)
+{
+  const TsfLayout *l = &plan->layout;
+  guint d = config->hidden_size;
+
+  if (l->scheme->flat_positions)
+    fill_flat_positions (config, weights, plan);
+  else
+    fill_clip_embeddings (config, weights, plan);
+  for (guint b = 1; b < plan->clips; b++)   /* every clip of a batch: the same */
+    memcpy (plan->embeddings + b * l->rows * d, plan->embeddings,
+        l->rows * d * sizeof (gfloat));
+}
+
+/* Per clip: the clip cut into patches (a reorder), the patch projection with the position and
+ * time embeddings added as a fused residual; the cls rows. */
 gboolean
 tsf_add_patch_embedding (TsfRunner *runner, TsfPlan *plan, GError **error)
 {
@@ -100,12 +112,15 @@ tsf_add_patch_embedding (TsfRunner *runner, TsfPlan *plan, GError **error)
       || !(project = tsf_program_matmul_op (plan->program, &src, &weights, &bias, &dst,
               &options, error)))
     return FALSE;
-  plan->clip = tsf_program_reorder (plan->program, reorder, NULL, plan->patches, error);
-  if (plan->clip == NULL
-      || !tsf_program_matmul (plan->program, project, plan->patches,
-          runner->weights->patch_weight, runner->weights->patch_bias,
-          plan->hidden[0] + d, plan->embeddings + d, error))
-    return FALSE;
+  for (gsize b = 0; b < plan->clips; b++) {
+    gsize clip = b * l->rows * d;
+    plan->clip[b] = tsf_program_reorder (plan->program, reorder, NULL, plan->patches, error);
+    if (plan->clip[b] == NULL
+        || !tsf_program_matmul (plan->program, project, plan->patches,
+            runner->weights->patch_weight, runner->weights->patch_bias,
+            plan->hidden[0] + clip + d, plan->embeddings + clip + d, error))
+      return FALSE;
+  }
   tsf_add_cls_rows_step (plan, tsf_host_copy_rows, plan->hidden[0], plan->embeddings, d);
   return TRUE;
 }

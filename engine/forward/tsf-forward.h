@@ -36,10 +36,12 @@ TsfRunner *tsf_runner_new (const TsfForward *forward, gint threads, guint64 max_
     GError **error);
 gint tsf_runner_get_threads (const TsfRunner *runner);
 gboolean tsf_runner_set_threads (TsfRunner *runner, gint threads, GError **error);
-gboolean tsf_runner_prepare (TsfRunner *runner, const TsfClipShape *shape, GError **error);
-/* `mask` (or NULL): frames x 0/1, 0 removes the frame as a key (schemes with frame_mask). */
-gboolean tsf_runner_run (TsfRunner *runner, const gfloat *clip, const TsfClipShape *shape,
-    const guint8 *mask, gfloat *logits, GError **error);
+gboolean tsf_runner_prepare (TsfRunner *runner, const TsfClipShape *shape, guint n_clips,
+    GError **error);
+/* `n_clips` clips (1 to TSF_MAX_BATCH) in one pass; `masks` (or NULL, or a NULL mask): frames
+ * x 0/1, 0 removes the frame as a key (schemes with frame_mask); logits [n_clips, labels]. */
+gboolean tsf_runner_run (TsfRunner *runner, guint n_clips, const gfloat *const *clips,
+    const TsfClipShape *shape, const guint8 *const *masks, gfloat *logits, GError **error);
 /* Floating point operations of one clip (multiply-add = 2): the linear layers and the
  * attention products, as the official model computes them. */
 gdouble tsf_runner_flops (const TsfConfig *config, const TsfClipShape *shape);

@@ -2,7 +2,7 @@
 #include "tsf-plan.h"
 
 /* The scheme may average the frames' cls rows first; timesformer.layernorm on the cls token;
- * classifier. */
+ * classifier; per clip. */
 gboolean
 tsf_add_head (TsfRunner *runner, TsfPlan *plan, GError **error)
 {
@@ -18,8 +18,12 @@ tsf_add_head (TsfRunner *runner, TsfPlan *plan, GError **error)
       || !(classifier = tsf_linear_op (plan->program, 1, c->hidden_size, c->num_labels, TRUE,
               FALSE, FALSE, NULL, error)))
     return FALSE;
-  return tsf_program_layernorm (plan->program, norm, plan->hidden[0], plan->normed,
-      w->layernorm.weight, w->layernorm.bias, error)
-      && tsf_program_matmul (plan->program, classifier, plan->normed, w->classifier.weight,
-      w->classifier.bias, plan->logits, NULL, error);
+  for (gsize b = 0, clip = plan->layout.rows * c->hidden_size; b < plan->clips; b++)
+    if (!tsf_program_layernorm (plan->program, norm, plan->hidden[0] + b * clip,
+            plan->normed + b * clip, w->layernorm.weight, w->layernorm.bias, error)
+        || !tsf_program_matmul (plan->program, classifier, plan->normed + b * clip,
+            w->classifier.weight, w->classifier.bias, plan->logits + b * c->num_labels, NULL,
+            error))
+      return FALSE;
+  return TRUE;
 }

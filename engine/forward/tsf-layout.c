@@ -160,8 +160,10 @@ void
 tsf_add_cls_rows_step (TsfPlan *plan, TsfHostFunc func, gfloat *dst, const gfloat *src, gsize d)
 {
   const TsfLayout *l = &plan->layout;
-  gpointer args[2] = { dst, (gpointer) src };
   gsize sizes[3] = { l->cls_per_frame ? l->frames : 1, (1 + l->patches) * d, d };
 
-  tsf_program_host (plan->program, func, 2, args, 3, sizes);
+  for (gsize b = 0, clip = l->rows * d; b < plan->clips; b++) {
+    gpointer args[2] = { dst + b * clip, src != NULL ? (gpointer) (src + b * clip) : NULL };
+    tsf_program_host (plan->program, func, 2, args, 3, sizes);
+  }
 }

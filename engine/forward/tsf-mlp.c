@@ -35,11 +35,11 @@ host_shift_tokens (const gpointer *args, const gsize *sizes)
 void
 tsf_add_token_shift (TsfPlan *plan, const TsfConfig *c)
 {
-  gpointer args[1] = { plan->normed };
-
-  if (c->shift_tokens)
+  for (gsize b = 0; c->shift_tokens && b < plan->clips; b++) {
+    gpointer args[1] = { plan->normed + b * plan->layout.rows * c->hidden_size };
     tsf_program_host (plan->program, host_shift_tokens, 1, args, 3,
         (gsize[]) { plan->layout.frames, plan->layout.patches, c->hidden_size });
+  }
 }
 
 /* layernorm_after (and the token shift), intermediate.dense + GELU (GEGLU: the intermediate

@@ -66,16 +66,17 @@ layer_linear_op (TsfProgram *program, TsfPrecision precision, gsize rows, guint 
 
 gboolean
 tsf_layer_ops (TsfProgram *program, TsfPrecision linear, const TsfConfig *config,
-    const TsfWeightLayouts *w, const TsfLayout *l, const TsfAttentionView *views,
+    const TsfWeightLayouts *w, const TsfLayout *l, guint clips, const TsfAttentionView *views,
     guint n_views, TsfLayerOps *ops, GError **error)
 {
   guint d = config->hidden_size, inter = config->intermediate_size;
   guint a = tsf_config_attention_size (config);
   TsfPrecision p = tsf_program_get_precision (program);
-  gsize r = l->rows;
+  /* int8 quantises each clip on its own: its linear layers run per clip */
+  gsize r = linear == TSF_PRECISION_INT8 ? l->rows : clips * l->rows;
   dnnl_memory_desc_t rows;
 
-  if (!tsf_md_matrix (&rows, p, l->rows, d, error)
+  if (!tsf_md_matrix (&rows, p, clips * l->rows, d, error)
       || !(ops->norm = tsf_program_layernorm_op (program, &rows, config->layer_norm_eps, error))
       || !layer_linear_op (program, linear, r, d, 3 * a, config->qkv_bias, (TsfMatmulOptions) { 0 },
           &w->qkv, &ops->qkv, error)
@@ -93,7 +94,7 @@ tsf_layer_ops (TsfProgram *program, TsfPrecision linear, const TsfConfig *config
           (TsfMatmulOptions) { .multiply = TRUE }, &w->fc1, &ops->fc1_gated, error))
     return FALSE;
   for (guint i = 0; i < n_views; i++)
-    if (!tsf_attention_ops (program, config, &views[i], &ops->qk[i], &ops->softmax[i],
+    if (!tsf_attention_ops (program, config, &views[i], clips, &ops->qk[i], &ops->softmax[i],
             &ops->sv[i], error))
       return FALSE;
   return TRUE;
@@ -145,9 +146,14 @@ tsf_add_linear (TsfPlan *plan, const TsfLinearOp *op, const gfloat *src, const T
         && tsf_program_matmul (plan->program, op->matmul, plan->linear_input, w->weight,
         w->bias, dst, residual, error);
   g_return_val_if_fail (w->scales != NULL, FALSE);
-  tsf_program_host (plan->program, host_quantize, 5, (gpointer[]) { (gpointer) src,
-        plan->linear_input, plan->zero_point, plan->scales, (gpointer) w->scales }, 3,
-      (gsize[]) { op->rows * op->in, op->out, op->threads });
-  return tsf_program_matmul_quantized (plan->program, op->matmul, plan->linear_input,
-      plan->zero_point, w->weight, plan->scales, w->bias, dst, residual, error);
+  for (gsize b = 0, in = op->rows * op->in, out = op->rows * op->out; b < plan->clips; b++) {
+    tsf_program_host (plan->program, host_quantize, 5, (gpointer[]) { (gpointer) (src + b * in),
+          plan->linear_input, plan->zero_point, plan->scales, (gpointer) w->scales }, 3,
+        (gsize[]) { in, op->out, op->threads });
+    if (!tsf_program_matmul_quantized (plan->program, op->matmul, plan->linear_input,
+            plan->zero_point, w->weight, plan->scales, w->bias, dst + b * out,
+            residual != NULL ? residual + b * out : NULL, error))
+      return FALSE;
+  }
+  return TRUE;
 }

@@ -47,36 +47,49 @@ typedef struct {
 
 struct _TsfPlan {
   TsfClipShape shape;
-  TsfLayout layout;
+  TsfLayout layout;        /* of one clip */
+  guint clips;             /* clips run at once (a batch): the [rows, ...] buffers hold `clips`
+                            * blocks of layout.rows (clip b's row r is b * layout.rows + r);
+                            * per-token ops run once over all of them, per-clip steps (the
+                            * patch cut, attention, cls rows, the head) once per clip */
   TsfPrecision precision;  /* of its activations: float32 */
   TsfPrecision linear;     /* of the layers' linear layers (the forward's) */
-  gfloat *patches;       /* [T * N, C * p * p] the clip cut into patches */
-  gfloat *embeddings;    /* [rows, D] cls + pos[0] on cls rows, pos + time on patch rows */
+  gfloat *patches;       /* [T * N, C * p * p] one clip cut into patches */
+  gfloat *embeddings;    /* [clips x rows, D] cls + pos[0] on cls rows, pos + time on patch
+                          * rows (the same for every clip) */
   gfloat *hidden[3];     /* [rows, D] the hidden state, ping-pong */
   gfloat *normed;        /* [rows, D] LayerNorm output */
   gfloat *projected;     /* [rows, D] temporal attention output */
   gfloat *attended;      /* [rows, D] attention heads, concatenated */
   gfloat *qkv;           /* [rows, 3 D] */
-  gfloat *scores;        /* attention probabilities of one step */
+  gfloat *scores;        /* attention probabilities of one step of every clip */
   gfloat *mlp;           /* [rows, intermediate] */
   gfloat *mlp_gate;      /* [rows, intermediate] GEGLU's gate (GELU of its half) */
-  gfloat *logits;        /* [num_labels] */
+  gfloat *logits;        /* [clips, num_labels] */
   /* grouped schemes only (tsf-attention-grouped.c): per step, the qkv rows of its groups
    * gathered as [cls, the group's tokens] after one another, and their attention outputs */
   gfloat *gathered_qkv;  /* [gathered rows, 3 D] */
   gfloat *gathered;      /* [gathered rows, D] */
   TsfGroupTable groups[TSF_MAX_ATTENTION_STEPS];
   /* lucidrains only (tsf-attention-lucidrains.c) */
-  guint8 *key_mask;      /* [1 + frames] 1 keeps a key: the cls, then each frame (per run) */
-  gfloat *cls_scores;    /* [rows] the cls query's attention over every token */
+  guint8 *key_mask;      /* [clips, 1 + frames] 1 keeps a key: the cls, then each frame (per
+                          * run) */
+  gfloat *cls_scores;    /* [rows] the cls query's attention over every token of a clip */
   gfloat *rotary[TSF_MAX_ATTENTION_STEPS]; /* per step: cos then sin [positions, rotated] */
   gpointer linear_input; /* bf16 / int8: [rows, intermediate] a linear layer's converted input */
   gfloat *scales;        /* int8: [3 D or intermediate] a layer's output scales of this run */
   gint32 *zero_point;    /* int8: [1] of linear_input */
   gsize buffer_bytes;
   TsfProgram *program;
-  dnnl_memory_t clip;    /* the reorder's source, pointed at each clip */
+  dnnl_memory_t clip[TSF_MAX_BATCH];  /* the reorders' sources, pointed at each run's clips */
 };
+
+/* Rows of a plan's [rows, ...] buffers: every clip's tokens. */
+static inline gsize
+tsf_plan_rows (const TsfPlan *plan)
+{
+  return plan->clips * plan->layout.rows;
+}
 
 /* Layouts of the layers' linear weights, as the matmul prefers them ([in, out]). */
 typedef struct {
@@ -109,11 +122,12 @@ struct _TsfRunner {
 
 /* A layer's linear op in the forward's precision. f32 reads its input in place; bf16 first
  * converts it (a reorder into plan->linear_input); int8 first quantises it (a host step: one
- * scale and zero point for the tensor, the output scales of the run). */
+ * scale and zero point for the tensor, the output scales of the run), one clip at a time so
+ * that a clip's scale does not depend on the others of its batch. */
 typedef struct {
   TsfOp *convert;        /* bf16: the reorder; NULL otherwise */
   TsfOp *matmul;
-  gsize rows;
+  gsize rows;            /* all clips' rows; int8: one clip's (it runs once per clip) */
   guint in, out;
   gint threads;
 } TsfLinearOp;
@@ -128,9 +142,11 @@ struct _TsfLayerOps {
 };
 
 /* One attention pattern: `groups` independent sequences of `length` tokens; token s of
- * group g is row offset + g * group_stride + s * token_stride. */
+ * group g is row offset + g * group_stride + s * token_stride; in a batch, clip b's rows
+ * follow after b * clip_rows (the rows of one clip in the buffer the view reads). */
 struct _TsfAttentionView {
   gsize groups, length, offset, group_stride, token_stride, heads_per_step;
+  gsize clip_rows;       /* 0 from the scheme: the layout's rows */
 };
 
 /* tsf-layout.c */
@@ -141,6 +157,7 @@ void tsf_layout_init (TsfLayout *layout, const TsfConfig *config, const TsfClipS
 gboolean tsf_check_shape (const TsfConfig *config, const TsfClipShape *shape, GError **error);
 void tsf_host_copy_rows (const gpointer *args, const gsize *sizes);
 void tsf_host_average_rows (const gpointer *args, const gsize *sizes);
+/* `func` on the cls rows of each clip of `dst` (and `src`, or NULL): [clips x rows, d]. */
 void tsf_add_cls_rows_step (TsfPlan *plan, TsfHostFunc func, gfloat *dst, const gfloat *src,
     gsize d);
 
@@ -152,7 +169,7 @@ gboolean tsf_add_patch_embedding (TsfRunner *runner, TsfPlan *plan, GError **err
 TsfOp *tsf_linear_op (TsfProgram *program, gsize rows, guint in, guint out, gboolean bias,
     gboolean gelu, gboolean residual, const dnnl_memory_desc_t *layout, GError **error);
 gboolean tsf_layer_ops (TsfProgram *program, TsfPrecision linear, const TsfConfig *config,
-    const TsfWeightLayouts *w, const TsfLayout *l, const TsfAttentionView *views,
+    const TsfWeightLayouts *w, const TsfLayout *l, guint clips, const TsfAttentionView *views,
     guint n_views, TsfLayerOps *ops, GError **error);
 /* `src` [rows, in] -> `dst` [rows, out] through `w`, plus `residual` when the op has one. */
 gboolean tsf_add_linear (TsfPlan *plan, const TsfLinearOp *op, const gfloat *src,
@@ -160,8 +177,10 @@ gboolean tsf_add_linear (TsfPlan *plan, const TsfLinearOp *op, const gfloat *src
 
 /* tsf-attention.c */
 guint tsf_attention_views (const TsfConfig *c, const TsfLayout *l, TsfAttentionView *views);
+/* The view's products over `clips` clips at once (an outer dimension of stride clip_rows). */
 gboolean tsf_attention_ops (TsfProgram *program, const TsfConfig *config,
-    const TsfAttentionView *v, TsfOp **qk, TsfOp **softmax, TsfOp **sv, GError **error);
+    const TsfAttentionView *v, guint clips, TsfOp **qk, TsfOp **softmax, TsfOp **sv,
+    GError **error);
 gboolean tsf_add_self_attention (TsfPlan *plan, const TsfConfig *c, const TsfLayerOps *ops,
     guint view, const TsfAttentionView *views, const gfloat *in, const TsfNorm *norm,
     const TsfLinear *qkv, GError **error);
@@ -169,6 +188,8 @@ gboolean tsf_add_spatial_attention (TsfPlan *plan, const TsfConfig *c, const Tsf
     const TsfAttentionView *views, const TsfLayerWeights *w, const gfloat *in, gfloat *out,
     GError **error);
 
+/* Every clip of the plan at once: `qkv_rows` and `out_rows` hold view->clip_rows rows per
+ * clip, `key_mask` 1 + frames keys per clip. */
 gboolean tsf_add_attention_view (TsfPlan *plan, const TsfConfig *c, const TsfAttentionView *view,
     TsfOp *qk, TsfOp *softmax, TsfOp *sv, const gfloat *qkv_rows, gfloat *out_rows,
     const guint8 *key_mask, GError **error);

@@ -47,13 +47,14 @@ plan_buffers (TsfPlan *plan, const TsfConfig *c, const TsfAttentionView *views, 
     PlanBuffer *b)
 {
   const TsfLayout *l = &plan->layout;
-  guint64 d = c->hidden_size, a = tsf_config_attention_size (c), rows = l->rows, scores = 0;
+  guint64 d = c->hidden_size, a = tsf_config_attention_size (c), scores = 0;
+  guint64 rows = mul_sat (plan->clips, l->rows);
   guint64 hidden = mul_sat (rows, d), attention = mul_sat (rows, a);
   guint n = 0;
 
   for (guint i = 0; i < n_views; i++)
-    scores = MAX (scores, mul_sat (mul_sat (views[i].groups, views[i].heads_per_step),
-            mul_sat (views[i].length, views[i].length)));
+    scores = MAX (scores, mul_sat (mul_sat (mul_sat (plan->clips, views[i].groups),
+            views[i].heads_per_step), mul_sat (views[i].length, views[i].length)));
   b[n++] = (PlanBuffer) { &plan->patches, mul_sat (mul_sat (l->frames, l->patches),
           (guint64) c->num_channels * c->patch_size * c->patch_size), FALSE };
   b[n++] = (PlanBuffer) { &plan->embeddings, hidden, FALSE };
@@ -65,9 +66,9 @@ plan_buffers (TsfPlan *plan, const TsfConfig *c, const TsfAttentionView *views, 
   b[n++] = (PlanBuffer) { &plan->qkv, mul_sat (attention, 3), FALSE };
   b[n++] = (PlanBuffer) { &plan->scores, scores, TRUE };
   b[n++] = (PlanBuffer) { &plan->mlp, mul_sat (rows, c->intermediate_size), FALSE };
-  b[n++] = (PlanBuffer) { &plan->logits, c->num_labels, FALSE };
+  b[n++] = (PlanBuffer) { &plan->logits, mul_sat (plan->clips, c->num_labels), FALSE };
   if (l->scheme->n_steps > 0) {
-    guint64 gathered = tsf_grouped_rows (views, n_views);
+    guint64 gathered = mul_sat (plan->clips, tsf_grouped_rows (views, n_views));
 
     b[n++] = (PlanBuffer) { &plan->gathered_qkv, mul_sat (mul_sat (gathered, 3), a), FALSE };
     b[n++] = (PlanBuffer) { &plan->gathered, mul_sat (gathered, a), FALSE };
@@ -75,7 +76,7 @@ plan_buffers (TsfPlan *plan, const TsfConfig *c, const TsfAttentionView *views, 
   if (l->scheme->geglu)
     b[n++] = (PlanBuffer) { &plan->mlp_gate, mul_sat (rows, c->intermediate_size), FALSE };
   if (l->scheme->cls_attends_all)
-    b[n++] = (PlanBuffer) { &plan->cls_scores, rows, TRUE };
+    b[n++] = (PlanBuffer) { &plan->cls_scores, l->rows, TRUE };
   for (guint s = 0; c->rotary_emb && s < l->scheme->n_steps; s++)
     if (l->scheme->grouped_steps[s].rotary != TSF_ROTARY_NONE)   /* cos and sin */
       b[n++] = (PlanBuffer) { &plan->rotary[s], mul_sat (2 * MAX (l->frames, l->patches),
@@ -137,7 +138,7 @@ plan_alloc_buffers (TsfRunner *runner, TsfPlan *plan, const TsfAttentionView *vi
       activations = add_sat (activations, buffer_bytes (&buffers[i]));
   }
   if (l->scheme->frame_mask)
-    activations = add_sat (activations, 1 + (guint64) l->frames);
+    activations = add_sat (activations, (guint64) plan->clips * (1 + l->frames));
   *activations_out = activations;
   *scores_out = scores;
   if (!check_bound (runner, activations, scores, 0, error))
@@ -151,9 +152,10 @@ plan_alloc_buffers (TsfRunner *runner, TsfPlan *plan, const TsfAttentionView *vi
     plan->buffer_bytes += bytes;
   }
   if (l->scheme->frame_mask) {   /* at most TSF_MAX_TOKENS frames (tsf_check_shape) */
-    plan->key_mask = g_malloc (1 + l->frames);
-    memset (plan->key_mask, 1, 1 + l->frames);
-    plan->buffer_bytes += 1 + l->frames;
+    gsize bytes = (gsize) plan->clips * (1 + l->frames);
+    plan->key_mask = g_malloc (bytes);
+    memset (plan->key_mask, 1, bytes);
+    plan->buffer_bytes += bytes;
   }
   return TRUE;
 }
@@ -180,7 +182,7 @@ plan_free (TsfPlan *plan)
 }
 
 static TsfPlan *
-plan_new (TsfRunner *runner, const TsfClipShape *shape, GError **error)
+plan_new (TsfRunner *runner, const TsfClipShape *shape, guint clips, GError **error)
 {
   const TsfConfig *c = runner->config;
   const TsfAttentionScheme *scheme = tsf_attention_scheme (c->attention_type);
@@ -192,6 +194,7 @@ plan_new (TsfRunner *runner, const TsfClipShape *shape, GError **error)
   gboolean ok;
 
   plan->shape = *shape;
+  plan->clips = clips;
   plan->precision = TSF_PRECISION_F32;
   plan->linear = runner->precision;
   tsf_layout_init (&plan->layout, c, shape);
@@ -201,8 +204,8 @@ plan_new (TsfRunner *runner, const TsfClipShape *shape, GError **error)
   if (ok)
     tsf_fill_embeddings (c, runner->weights, plan);
   ok = ok && tsf_add_patch_embedding (runner, plan, error)
-      && tsf_layer_ops (plan->program, plan->linear, c, runner->layouts, &plan->layout, views,
-      n_views, &ops, error);
+      && tsf_layer_ops (plan->program, plan->linear, c, runner->layouts, &plan->layout,
+      clips, views, n_views, &ops, error);
   for (guint i = 0; ok && i < c->num_hidden_layers; i++)
     ok = scheme->add_block (plan, c, &ops, views, &runner->weights->layers[i], error);
   ok = ok && tsf_add_head (runner, plan, error)
@@ -210,8 +213,8 @@ plan_new (TsfRunner *runner, const TsfClipShape *shape, GError **error)
           error)
       && tsf_program_finish (plan->program, error);
   if (!ok) {
-    g_prefix_error (error, "Preparing the model for %u frames of %ux%u: ", shape->frames,
-        shape->width, shape->height);
+    g_prefix_error (error, "Preparing the model for %s%u frames of %ux%u: ",
+        clips > 1 ? "batches of clips of " : "", shape->frames, shape->width, shape->height);
     plan_free (plan);
     return NULL;
   }
@@ -227,12 +230,12 @@ tsf_default_max_clip_bytes (void)
 }
 
 static TsfPlan *
-find_plan (TsfRunner *runner, const TsfClipShape *shape)
+find_plan (TsfRunner *runner, const TsfClipShape *shape, guint clips)
 {
   for (guint i = 0; i < runner->plans->len; i++) {
     TsfPlan *plan = g_ptr_array_index (runner->plans, i);
     if (plan->shape.frames == shape->frames && plan->shape.height == shape->height
-        && plan->shape.width == shape->width)
+        && plan->shape.width == shape->width && plan->clips == clips)
       return plan;
   }
   return NULL;
@@ -284,30 +287,42 @@ tsf_runner_set_threads (TsfRunner *runner, gint threads, GError **error)
   return TRUE;
 }
 
+static gboolean
+check_clips (guint clips, GError **error)
+{
+  if (clips >= 1 && clips <= TSF_MAX_BATCH)
+    return TRUE;
+  g_set_error (error, TSF_ERROR, TSF_ERROR_INPUT, "A batch holds from 1 to %d clips, found %u",
+      TSF_MAX_BATCH, clips);
+  return FALSE;
+}
+
 static TsfPlan *
-get_plan (TsfRunner *runner, const TsfClipShape *shape, GError **error)
+get_plan (TsfRunner *runner, const TsfClipShape *shape, guint clips, GError **error)
 {
   TsfPlan *plan;
 
-  if (!tsf_check_shape (runner->config, shape, error))
+  if (!check_clips (clips, error) || !tsf_check_shape (runner->config, shape, error))
     return NULL;
   omp_set_num_threads (runner->threads);
-  plan = find_plan (runner, shape);
-  if (plan == NULL && (plan = plan_new (runner, shape, error)) != NULL)
+  plan = find_plan (runner, shape, clips);
+  if (plan == NULL && (plan = plan_new (runner, shape, clips, error)) != NULL)
     g_ptr_array_add (runner->plans, plan);
   return plan;
 }
 
 gboolean
-tsf_runner_prepare (TsfRunner *runner, const TsfClipShape *shape, GError **error)
+tsf_runner_prepare (TsfRunner *runner, const TsfClipShape *shape, guint n_clips,
+    GError **error)
 {
-  return get_plan (runner, shape, error) != NULL;
+  return get_plan (runner, shape, n_clips, error) != NULL;
 }
 
-/* The plan's key mask from the run's frame mask (NULL: every frame). */
+/* Clip `clip`'s key mask from its frame mask (NULL: every frame). */
 static gboolean
-set_frame_mask (TsfPlan *plan, const guint8 *mask, GError **error)
+set_frame_mask (TsfPlan *plan, guint clip, const guint8 *mask, GError **error)
 {
+  guint8 *key_mask = plan->key_mask + (gsize) clip * (1 + plan->layout.frames);
   guint kept = 0;
 
   if (plan->key_mask == NULL) {
@@ -319,7 +334,7 @@ set_frame_mask (TsfPlan *plan, const guint8 *mask, GError **error)
     return FALSE;
   }
   for (guint t = 0; t < plan->layout.frames; t++)
-    kept += plan->key_mask[1 + t] = mask == NULL || mask[t] != 0;
+    kept += key_mask[1 + t] = mask == NULL || mask[t] != 0;
   if (kept > 0)
     return TRUE;
   g_set_error (error, TSF_ERROR, TSF_ERROR_INPUT, "The frame mask removes all %u frames of the "
@@ -327,21 +342,53 @@ set_frame_mask (TsfPlan *plan, const guint8 *mask, GError **error)
   return FALSE;
 }
 
-gboolean
-tsf_runner_run (TsfRunner *runner, const gfloat *clip, const TsfClipShape *shape,
-    const guint8 *mask, gfloat *logits, GError **error)
+/* Points the plan at clip `i` of a run and checks it; errors name the clip in a batch. */
+static gboolean
+set_clip (TsfPlan *plan, guint i, const gfloat *clip, const guint8 *mask, GError **error)
 {
-  TsfPlan *plan = get_plan (runner, shape, error);
+  gboolean ok = clip != NULL || (g_set_error (error, TSF_ERROR, TSF_ERROR_INPUT,
+          "No clip was given (NULL)"), FALSE);
 
-  if (plan == NULL || !set_frame_mask (plan, mask, error))
+  ok = ok && set_frame_mask (plan, i, mask, error)
+      && tsf_check_clip_finite (clip, &plan->shape, error);
+  if (ok && dnnl_memory_set_data_handle (plan->clip[i], (void *) clip) != dnnl_success) {
+    g_set_error (error, TSF_ERROR, TSF_ERROR_BACKEND, "oneDNN refused the clip's address");
+    ok = FALSE;
+  }
+  if (!ok && plan->clips > 1)
+    g_prefix_error (error, "Clip %u of the batch of %u: ", i, plan->clips);
+  return ok;
+}
+
+/* Logits of clip i, with the clip named when it is one of a batch. */
+static gboolean
+check_logits (const TsfPlan *plan, const gfloat *logits, guint labels, GError **error)
+{
+  for (guint i = 0; i < plan->clips; i++)
+    if (!tsf_check_logits_finite (logits + (gsize) i * labels, labels, error)) {
+      if (plan->clips > 1)
+        g_prefix_error (error, "Clip %u of the batch of %u: ", i, plan->clips);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+tsf_runner_run (TsfRunner *runner, guint n_clips, const gfloat *const *clips,
+    const TsfClipShape *shape, const guint8 *const *masks, gfloat *logits, GError **error)
+{
+  TsfPlan *plan = get_plan (runner, shape, n_clips, error);
+  guint labels = runner->config->num_labels;
+
+  if (plan == NULL)
     return FALSE;
-  if (!tsf_check_clip_finite (clip, shape, error))
-    return FALSE;
-  TSF_DNNL_CHECK (dnnl_memory_set_data_handle (plan->clip, (void *) clip), error, FALSE);
+  for (guint i = 0; i < n_clips; i++)
+    if (!set_clip (plan, i, clips[i], masks != NULL ? masks[i] : NULL, error))
+      return FALSE;
   if (!tsf_program_run (plan->program, runner->stream, error))
     return FALSE;
-  memcpy (logits, plan->logits, runner->config->num_labels * sizeof (gfloat));
-  return tsf_check_logits_finite (logits, runner->config->num_labels, error);
+  memcpy (logits, plan->logits, (gsize) n_clips * labels * sizeof (gfloat));
+  return check_logits (plan, logits, labels, error);
 }
 
 guint64

@@ -214,7 +214,15 @@ gboolean
 tsf_session_prepare (TsfSession *session, const TsfClipShape *shape, GError **error)
 {
   g_return_val_if_fail (session != NULL && shape != NULL, FALSE);
-  return tsf_runner_prepare (session->runner, shape, error);
+  return tsf_runner_prepare (session->runner, shape, 1, error);
+}
+
+gboolean
+tsf_session_prepare_batch (TsfSession *session, const TsfClipShape *shape, guint n_clips,
+    GError **error)
+{
+  g_return_val_if_fail (session != NULL && shape != NULL, FALSE);
+  return tsf_runner_prepare (session->runner, shape, n_clips, error);
 }
 
 gboolean
@@ -223,7 +231,16 @@ tsf_session_run_masked (TsfSession *session, const gfloat *clip, const TsfClipSh
 {
   g_return_val_if_fail (session != NULL && clip != NULL && shape != NULL && logits != NULL,
       FALSE);
-  return tsf_runner_run (session->runner, clip, shape, mask, logits, error);
+  return tsf_runner_run (session->runner, 1, &clip, shape, &mask, logits, error);
+}
+
+gboolean
+tsf_session_run_batch (TsfSession *session, guint n_clips, const gfloat *const *clips,
+    const TsfClipShape *shape, const guint8 *const *masks, gfloat *logits, GError **error)
+{
+  g_return_val_if_fail (session != NULL && clips != NULL && shape != NULL && logits != NULL,
+      FALSE);
+  return tsf_runner_run (session->runner, n_clips, clips, shape, masks, logits, error);
 }
 
 gboolean

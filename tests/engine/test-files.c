@@ -260,6 +260,19 @@ test_write_model_dir (const gchar *dir, const gchar *config_json, GArray *tensor
   g_free (test_write_file (dir, "model.safetensors", data, size));
 }
 
+gfloat *
+test_random_clip (const TsfClipShape *shape, guint seed)
+{
+  gsize n = (gsize) shape->frames * shape->channels * shape->height * shape->width;
+  gfloat *clip = g_new (gfloat, n);
+  GRand *rand = g_rand_new_with_seed (seed);
+
+  for (gsize i = 0; i < n; i++)
+    clip[i] = (gfloat) g_rand_double_range (rand, -2.0, 2.0);
+  g_rand_free (rand);
+  return clip;
+}
+
 TsfModel *
 test_small_random_model (TsfAttentionType attention)
 {
@@ -299,6 +312,23 @@ test_small_random_model_with_options (TsfAttentionType attention,
   TsfModel *model;
 
   test_small_config (&config, attention);
+  model = test_random_model (&config, 7, options);
+  tsf_config_clear (&config);
+  return model;
+}
+
+TsfModel *
+test_small_lucidrains_model (gboolean shift_tokens, const TsfModelOptions *options)
+{
+  TsfConfig config;
+  TsfModel *model;
+
+  test_small_config (&config, TSF_ATTENTION_TIMESFORMER_PYTORCH);
+  config.attention_size = 48;
+  config.intermediate_size = 128;
+  config.qkv_bias = FALSE;
+  config.rotary_emb = !shift_tokens;
+  config.shift_tokens = shift_tokens;
   model = test_random_model (&config, 7, options);
   tsf_config_clear (&config);
   return model;

@@ -24,6 +24,11 @@ TsfModel *test_random_model (const TsfConfig *config, guint64 seed,
 TsfModel *test_small_random_model (TsfAttentionType attention);
 TsfModel *test_small_random_model_with_options (TsfAttentionType attention,
     const TsfModelOptions *options);
+/* lucidrains' TimeSformer-pytorch, as small (attention size 48 != hidden, intermediate 128,
+ * no qkv bias): rotary positions, or with `shift_tokens` the token shift and pos_emb. */
+TsfModel *test_small_lucidrains_model (gboolean shift_tokens, const TsfModelOptions *options);
+/* A clip of uniform values in [-2, 2) from `seed` (g_free). */
+gfloat *test_random_clip (const TsfClipShape *shape, guint seed);
 
 /* A fresh temporary directory, removed with everything in it by test_dir_free(). */
 gchar *test_dir_new (void);

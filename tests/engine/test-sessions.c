@@ -21,19 +21,6 @@ typedef struct {
   gint threads_after_run;       /* the calling thread's OpenMP thread count after a run */
 } Worker;
 
-static gfloat *
-make_clip (const TsfClipShape *shape, guint seed)
-{
-  gsize n = (gsize) shape->frames * shape->channels * shape->height * shape->width;
-  gfloat *clip = g_new (gfloat, n);
-  GRand *rand = g_rand_new_with_seed (seed);
-
-  for (gsize i = 0; i < n; i++)
-    clip[i] = (gfloat) g_rand_double_range (rand, -2.0, 2.0);
-  g_rand_free (rand);
-  return clip;
-}
-
 /* Threads of this process (Linux: /proc/self/task). */
 static guint
 count_process_threads (void)
@@ -120,7 +107,7 @@ check_concurrent_sessions (TsfAttentionType attention)
 
   g_assert_cmpuint (c->num_labels, <=, MAX_LABELS);
   for (guint i = 0; i < N_CLIPS; i++)
-    clips[i] = make_clip (&shape, 7 + i);
+    clips[i] = test_random_clip (&shape, 7 + i);
   memset (workers, 0, sizeof (workers));
   single = tsf_session_new (model, &options, &error);
   g_assert_no_error (error);
@@ -170,7 +157,7 @@ test_default_session_matches (void)
   TsfModel *model = one_thread_model (TSF_ATTENTION_SPACE_ONLY);
   const TsfConfig *c = tsf_model_get_config (model);
   TsfClipShape shape = { c->num_frames, c->num_channels, c->image_size, c->image_size };
-  gfloat *clip = make_clip (&shape, 3);
+  gfloat *clip = test_random_clip (&shape, 3);
   gfloat a[MAX_LABELS] = { 0 }, b[MAX_LABELS] = { 0 };
   guint64 weight_bytes = tsf_model_get_weight_bytes (model);
   TsfSessionOptions options;

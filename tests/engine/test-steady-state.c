@@ -76,28 +76,11 @@ allocations_of_runs (TsfModel *model, const TsfClipShape *shape, const gfloat *c
   return g_atomic_int_get (&allocations);
 }
 
-/* lucidrains: rotary positions (any clip size), heads x 24 != hidden, no qkv bias. */
-static TsfModel *
-small_lucidrains_model (void)
-{
-  TsfConfig config;
-  TsfModel *model;
-
-  test_small_config (&config, TSF_ATTENTION_TIMESFORMER_PYTORCH);
-  config.attention_size = 48;
-  config.intermediate_size = 128;
-  config.qkv_bias = FALSE;
-  config.rotary_emb = TRUE;
-  model = test_random_model (&config, 7, NULL);
-  tsf_config_clear (&config);
-  return model;
-}
-
 static void
 test_no_allocation_per_clip (gconstpointer data)
 {
   TsfAttentionType type = GPOINTER_TO_INT (data);
-  TsfModel *model = type == TSF_ATTENTION_TIMESFORMER_PYTORCH ? small_lucidrains_model ()
+  TsfModel *model = type == TSF_ATTENTION_TIMESFORMER_PYTORCH ? test_small_lucidrains_model (FALSE, NULL)
       : test_small_random_model (type);
   TsfClipShape shape = { 4, 3, 32, 32 }, other = { 2, 3, 48, 40 };
   gsize n = MAX ((gsize) shape.frames * shape.channels * shape.height * shape.width,
@@ -119,6 +102,31 @@ test_no_allocation_per_clip (gconstpointer data)
   tsf_model_free (model);
 }
 
+/* A prepared batch size runs without allocating either. */
+static void
+test_no_allocation_per_batch (void)
+{
+  TsfModel *model = test_small_random_model (TSF_ATTENTION_DIVIDED_SPACE_TIME);
+  TsfClipShape shape = { 4, 3, 32, 32 };
+  gfloat *clip = test_random_clip (&shape, 3), logits[3 * 5];
+  const gfloat *clips[3] = { clip, clip, clip };
+  g_autoptr (GError) error = NULL;
+  TsfSession *session = tsf_session_new (model, NULL, &error);
+
+  g_assert_no_error (error);
+  g_assert_true (tsf_session_prepare_batch (session, &shape, 3, &error));
+  g_atomic_int_set (&allocations, 0);
+  g_atomic_int_set (&counting, 1);
+  for (guint i = 0; i < 3; i++)
+    g_assert_true (tsf_session_run_batch (session, 3, clips, &shape, NULL, logits, &error));
+  g_atomic_int_set (&counting, 0);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_atomic_int_get (&allocations), ==, 0);
+  tsf_session_free (session);
+  g_free (clip);
+  tsf_model_free (model);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -135,5 +143,6 @@ main (int argc, char **argv)
       GINT_TO_POINTER (TSF_ATTENTION_AXIAL), test_no_allocation_per_clip);
   g_test_add_data_func ("/steady-state/timesformer-pytorch",
       GINT_TO_POINTER (TSF_ATTENTION_TIMESFORMER_PYTORCH), test_no_allocation_per_clip);
+  g_test_add_func ("/steady-state/batch", test_no_allocation_per_batch);
   return g_test_run ();
 }

@@ -55,6 +55,14 @@ def test_bench_and_info():
     out = json.loads(r.stdout)
     for key in ("median_ms", "gflop", "gflops", "matmul_peak_gflops", "efficiency", "peak_rss_mb"):
         check(key in out and out[key] > 0, f"bench {key}: {out}")
+    r = run("bench", "--config", config, "--iterations", "1", "--threads", "1", "--batch",
+            "1,3", "--json")
+    check(r.returncode == 0, f"bench --batch failed: {r.stderr}")
+    out = json.loads(r.stdout)
+    check([b["batch"] for b in out["batches"]] == [1, 3] and out["batches"][1]["median_ms"] > 0
+          and out["batches"][1]["gflop"] == out["gflop"], f"bench --batch: {out}")
+    r = run("bench", "--config", config, "--batch", "2,65")
+    check(r.returncode == 1 and "found '65'" in r.stderr, f"bench --batch 65: {r.stderr}")
     r = run("info", "--model", os.path.join(MODELS, "divided"))
     check(r.returncode == 0 and "divided_space_time" in r.stdout and "LABEL_9" in r.stdout,
           f"info: {r.stdout} {r.stderr}")

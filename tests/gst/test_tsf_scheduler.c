@@ -2,10 +2,12 @@
  * one stream's results in clip order, the live drop policy (newest wins), waiting when not
  * live, flush, drain, removal with clips pending; sharing by key, one load for concurrent
  * callers and its error for all, round-robin between streams, clip order with two sessions,
+ * batches of clips of several streams (results as unbatched, a bad clip failing its stream),
+ * batches of clips of several streams (results as unbatched, a bad clip failing its stream),
  * streams that do not wait for each other, a flush dropping results not yet reported, a
- * failed clip failing its own stream only, many
- * streams fed at once, streams joining and leaving while others run, a clip padded at EOS run
- * with its frame mask on a lucidrains model. Also run under ThreadSanitizer (scripts/test.sh).
+ * failed clip failing its own stream only, many streams fed at once, streams joining and
+ * leaving while others run, a clip padded at EOS run with its frame mask on a lucidrains
+ * model. Also run under ThreadSanitizer (scripts/test.sh).
  * The result callback can hold the inference thread, which makes "the model is busy" a state
  * the tests set, not a race they hope to win. */
 #include <math.h>
@@ -91,16 +93,23 @@ acquire_with (const GstTsfSchedulerOptions *options)
 }
 
 /* The scheduler of the test model `name`: `sessions` sessions of one thread each (no OpenMP
- * team). */
+ * team), batches of at most `max_batch` clips (0: the default). */
 static GstTsfScheduler *
-acquire (const gchar *name, guint sessions, gboolean shared)
+acquire_batched (const gchar *name, guint sessions, gboolean shared, guint max_batch)
 {
   gchar *path = test_model_path (name);
-  GstTsfSchedulerOptions options = { path, NULL, 0, sessions, sessions, shared, TSF_PRECISION_F32, 0 };
+  GstTsfSchedulerOptions options = { path, NULL, 0, sessions, sessions, shared,
+    TSF_PRECISION_F32, 0, max_batch };
   GstTsfScheduler *scheduler = acquire_with (&options);
 
   g_free (path);
   return scheduler;
+}
+
+static GstTsfScheduler *
+acquire (const gchar *name, guint sessions, gboolean shared)
+{
+  return acquire_batched (name, sessions, shared, 0);
 }
 
 static void
@@ -513,11 +522,11 @@ GST_START_TEST (test_shared_by_key)
   gchar *dir = g_dir_make_tmp ("tsf-share-XXXXXX", NULL);
   gchar *link = g_build_filename (dir, "divided-link", NULL);
   gchar *labels = g_build_filename (dir, "labels.txt", NULL);
-  GstTsfSchedulerOptions options = { path, NULL, 0, 1, 1, TRUE, TSF_PRECISION_F32, 0 };
-  GstTsfSchedulerOptions defaults = { path, NULL, 0, 0, 0, TRUE, TSF_PRECISION_F32, 0 };
+  GstTsfSchedulerOptions options = { path, NULL, 0, 1, 1, TRUE, TSF_PRECISION_F32, 0, 0 };
+  GstTsfSchedulerOptions defaults = { path, NULL, 0, 0, 0, TRUE, TSF_PRECISION_F32, 0, 0 };
   guint n_cores = g_get_num_processors ();
   GstTsfScheduler *a, *b, *via_link, *other_labels, *other_heads, *other_budget, *resolved,
-      *private, *other_bound;
+      *private, *other_bound, *other_batch;
 
   fail_unless (symlink (path, link) == 0);
   fail_unless (g_file_set_contents (labels, "c0\nc1\nc2\nc3\nc4\nc5\nc6\nc7\nc8\nc9\n", -1,
@@ -558,20 +567,29 @@ GST_START_TEST (test_shared_by_key)
   other_bound = acquire_with (&options);
   fail_unless (other_bound != a);
   options.max_clip_bytes = 0;
+  /* max_batch 0 is the default, once resolved; another limit, another scheduler */
+  options.max_batch = GST_TSF_SCHEDULER_DEFAULT_MAX_BATCH;
+  fail_unless (acquire_with (&options) == a);
+  options.max_batch = 1;
+  other_batch = acquire_with (&options);
+  fail_unless (other_batch != a);
+  options.max_batch = 0;
   options.shared = FALSE;
   private = acquire_with (&options);
   fail_unless (private != a);
   fail_if (gst_tsf_scheduler_is_shared (private));
   fail_unless_equals_int (gst_tsf_scheduler_get_users (private), 1);
-  fail_unless_equals_int (gst_tsf_scheduler_count_shared (), shared_before + 6);
+  fail_unless_equals_int (gst_tsf_scheduler_count_shared (), shared_before + 7);
 
   /* The last release frees it; the others stay. */
+  gst_tsf_scheduler_release (a);
   gst_tsf_scheduler_release (b);
   gst_tsf_scheduler_release (via_link);
   fail_unless_equals_int (gst_tsf_scheduler_get_users (a), 1);
-  fail_unless_equals_int (gst_tsf_scheduler_count_shared (), shared_before + 6);
+  fail_unless_equals_int (gst_tsf_scheduler_count_shared (), shared_before + 7);
   gst_tsf_scheduler_release (a);
-  fail_unless_equals_int (gst_tsf_scheduler_count_shared (), shared_before + 5);
+  fail_unless_equals_int (gst_tsf_scheduler_count_shared (), shared_before + 6);
+  gst_tsf_scheduler_release (other_batch);
   gst_tsf_scheduler_release (other_labels);
   gst_tsf_scheduler_release (other_heads);
   gst_tsf_scheduler_release (other_budget);
@@ -602,7 +620,7 @@ static gpointer
 acquire_in_thread (gpointer data)
 {
   AcquireCall *call = data;
-  GstTsfSchedulerOptions options = { call->path, NULL, 0, 1, 1, TRUE, TSF_PRECISION_F32, 0 };
+  GstTsfSchedulerOptions options = { call->path, NULL, 0, 1, 1, TRUE, TSF_PRECISION_F32, 0, 0 };
   GError *error = NULL;
 
   call->scheduler = gst_tsf_scheduler_acquire (&options, &error);
@@ -866,6 +884,205 @@ GST_START_TEST (test_prepare)
 }
 GST_END_TEST;
 
+/* A clip of `shape` with values from `seed`, and the top label a session of its own gives it
+ * (what an unbatched run classifies it as). */
+static GstTsfClip *
+new_seeded_clip (const TsfModel *model, const TsfClipShape *shape, guint64 index, guint seed,
+    TsfPrediction *expected)
+{
+  GstTsfClip *clip = new_clip (shape, index);
+  gsize n = (gsize) shape->frames * 3 * shape->height * shape->width;
+  gfloat *logits = g_new (gfloat, tsf_model_get_config (model)->num_labels);
+  TsfSession *session = tsf_session_new (model, NULL, NULL);
+
+  for (gsize i = 0; i < n; i++)
+    clip->data[i] = sinf ((gfloat) (i * (seed + 1)) * 0.013f);
+  fail_unless (tsf_session_run (session, clip->data, shape, logits, NULL));
+  fail_unless_equals_int (tsf_model_top_k (model, logits, 1, expected), 1);
+  tsf_session_free (session);
+  g_free (logits);
+  return clip;
+}
+
+static void
+queue_clip_on (Lane *lane, GstTsfClip *clip, guint64 index)
+{
+  GstTsfClipRequest request = { index, 1, 0.0f, 64, FALSE };
+  GstTsfClip dropped;
+  guint n;
+
+  fail_unless_equals_int (gst_tsf_stream_queue_clip (lane->stream, clip, &request, &n,
+          &dropped), GST_FLOW_OK);
+}
+
+/* The stream's one result (taken) is `expected`. */
+static void
+assert_one_result (Lane *lane, const TsfPrediction *expected)
+{
+  GList *results = gst_tsf_stream_take_results (lane->stream);
+  const GstClipLabelsResult *result;
+
+  fail_unless_equals_int (g_list_length (results), 1);
+  result = results->data;
+  fail_unless_equals_int (result->labels[0].class_id, expected->id);
+  fail_unless (fabsf (result->labels[0].score - expected->score) < 1e-5f, "%g != %g",
+      result->labels[0].score, expected->score);
+  g_list_free_full (results, (GDestroyNotify) gst_clip_labels_result_free);
+}
+
+static guint64
+clips_batched (Lane *lane)
+{
+  GstTsfStreamStats stats;
+
+  gst_tsf_stream_get_stats (lane->stream, &stats);
+  return stats.clips_batched;
+}
+
+#define N_BATCH_LANES 3
+
+/* One session, busy: the clips that three streams queue meanwhile run as one batch, taken
+ * round-robin, and each result is the unbatched run's. With a bad clip among them, only its
+ * own stream fails. */
+static void
+check_batch_across_streams (gboolean with_bad_clip)
+{
+  GstTsfScheduler *scheduler = acquire_batched ("divided", 1, FALSE, 4);
+  const TsfModel *model = gst_tsf_scheduler_get_model (scheduler);
+  TsfPrediction expected[N_BATCH_LANES];
+  Lane hold, lanes[N_BATCH_LANES];
+  gchar *served, *error;
+  guint i;
+
+  fail_unless_equals_int (gst_tsf_scheduler_get_batch_limit (scheduler, &divided_shape), 4);
+  lane_init (&hold, scheduler, "hold", TRUE);
+  for (i = 0; i < N_BATCH_LANES; i++) {
+    gchar *name = g_strdup_printf ("s%u", i);
+    lane_init (&lanes[i], scheduler, name, FALSE);
+    g_free (name);
+  }
+  order_start ();
+  lane_queue (&hold, &divided_shape, 0);
+  gate_wait_entered (&hold.gate, 1);    /* the session is busy */
+  for (i = 0; i < N_BATCH_LANES; i++) {
+    GstTsfClip *clip = new_seeded_clip (model, &divided_shape, 0, i, &expected[i]);
+    if (with_bad_clip && i == 1)
+      clip->data[7] = NAN;
+    queue_clip_on (&lanes[i], clip, 0);
+  }
+  gate_set_held (&hold.gate, FALSE);
+  for (i = 0; i < N_BATCH_LANES; i++)
+    fail_unless (gst_tsf_stream_drain (lanes[i].stream));
+
+  served = order_take ();
+  fail_unless_equals_string (served, with_bad_clip ? "hold:0 s0:0 s2:0" : "hold:0 s0:0 s1:0 s2:0");
+  g_free (served);
+  fail_unless_equals_int (clips_batched (&hold), 0);
+  for (i = 0; i < N_BATCH_LANES; i++) {
+    error = gst_tsf_stream_dup_error (lanes[i].stream);
+    if (with_bad_clip && i == 1) {
+      fail_unless (error != NULL && strstr (error, "NaN") != NULL, "%s", error);
+      fail_unless (gst_tsf_stream_take_results (lanes[i].stream) == NULL);
+    } else {
+      fail_unless (error == NULL, "%s", error);
+      assert_one_result (&lanes[i], &expected[i]);
+      fail_unless_equals_int (clips_batched (&lanes[i]), 1);
+    }
+    g_free (error);
+    lane_clear (&lanes[i]);
+  }
+  lane_clear (&hold);
+  gst_tsf_scheduler_release (scheduler);
+}
+
+GST_START_TEST (test_batch_across_streams)
+{
+  check_batch_across_streams (FALSE);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_batch_bad_clip_fails_its_stream_only)
+{
+  check_batch_across_streams (TRUE);
+}
+GST_END_TEST;
+
+/* While the session is busy: a live stream drops its own older clips (newest wins), another
+ * stream's flush drops only its own; the batch that follows holds what is left, and the
+ * flushed stream runs again afterwards. */
+GST_START_TEST (test_batch_keeps_drop_policy_and_flush)
+{
+  GstTsfScheduler *scheduler = acquire_batched ("divided", 1, FALSE, 4);
+  Lane hold, steady, flushed, live;
+  GstTsfStreamStats stats;
+  guint n_dropped = 0;
+  gchar *served;
+  guint64 i;
+
+  lane_init (&hold, scheduler, "hold", TRUE);
+  lane_init (&steady, scheduler, "steady", FALSE);
+  lane_init (&flushed, scheduler, "flushed", FALSE);
+  lane_init (&live, scheduler, "live", FALSE);
+  order_start ();
+  lane_queue (&hold, &divided_shape, 0);
+  gate_wait_entered (&hold.gate, 1);
+  lane_queue (&steady, &divided_shape, 0);
+  lane_queue (&flushed, &divided_shape, 0);
+  for (i = 0; i < 3; i++) {
+    guint n = 0;
+    fail_unless_equals_int (queue_on (live.stream, &divided_shape, i, 1, TRUE, &n, NULL),
+        GST_FLOW_OK);
+    n_dropped += n;
+  }
+  fail_unless_equals_int (n_dropped, 2);
+  gst_tsf_stream_set_flushing (flushed.stream, TRUE);
+  gst_tsf_stream_set_flushing (flushed.stream, FALSE);
+  gate_set_held (&hold.gate, FALSE);
+  fail_unless (gst_tsf_stream_drain (steady.stream));
+  fail_unless (gst_tsf_stream_drain (live.stream));
+  fail_unless (gst_tsf_stream_drain (flushed.stream));
+  served = order_take ();
+  fail_unless_equals_string (served, "hold:0 steady:0 live:2");
+  g_free (served);
+  gst_tsf_stream_get_stats (live.stream, &stats);
+  fail_unless_equals_uint64 (stats.dropped_clips, 2);
+  fail_unless_equals_uint64 (stats.clips_batched, 1);
+  fail_unless (gst_tsf_stream_take_results (flushed.stream) == NULL);
+  lane_queue (&flushed, &divided_shape, 1);
+  fail_unless (gst_tsf_stream_drain (flushed.stream));
+  fail_unless_equals_int (flushed.gate.entered, 1);
+  lane_clear (&hold);
+  lane_clear (&steady);
+  lane_clear (&flushed);
+  lane_clear (&live);
+  gst_tsf_scheduler_release (scheduler);
+}
+GST_END_TEST;
+
+/* Batches only where they pay: none for a clip of more work than the rule's bound, none with
+ * max_batch 1; and the clips of two idle sessions are shared between them. */
+GST_START_TEST (test_batch_limit)
+{
+  static const TsfClipShape large = { 32, 3, 256, 256 };
+  GstTsfScheduler *scheduler = acquire_batched ("divided", 1, FALSE, 0);
+  GstTsfScheduler *unbatched = acquire_batched ("divided", 1, FALSE, 1);
+  const TsfModel *model = gst_tsf_scheduler_get_model (scheduler);
+
+  fail_unless (tsf_model_get_flops (model, &divided_shape)
+      < GST_TSF_SCHEDULER_BATCH_MAX_GFLOP * 1e9);
+  fail_unless_equals_int (gst_tsf_scheduler_get_max_batch (scheduler),
+      GST_TSF_SCHEDULER_DEFAULT_MAX_BATCH);
+  fail_unless_equals_int (gst_tsf_scheduler_get_batch_limit (scheduler, &divided_shape),
+      GST_TSF_SCHEDULER_DEFAULT_MAX_BATCH);
+  fail_unless (tsf_model_get_flops (model, &large) >= GST_TSF_SCHEDULER_BATCH_MAX_GFLOP * 1e9,
+      "%g FLOP", tsf_model_get_flops (model, &large));
+  fail_unless_equals_int (gst_tsf_scheduler_get_batch_limit (scheduler, &large), 1);
+  fail_unless_equals_int (gst_tsf_scheduler_get_batch_limit (unbatched, &divided_shape), 1);
+  gst_tsf_scheduler_release (scheduler);
+  gst_tsf_scheduler_release (unbatched);
+}
+GST_END_TEST;
+
 /* Waits (bounded) until `n` clips of the stream are classified. */
 static void
 wait_processed (GstTsfStream *stream, guint64 n)
@@ -1103,6 +1320,10 @@ tsf_scheduler_suite (void)
   tcase_add_test (tc, test_prepare);
   tcase_add_test (tc, test_streams_fed_at_once);
   tcase_add_test (tc, test_streams_join_and_leave_while_others_run);
+  tcase_add_test (tc, test_batch_across_streams);
+  tcase_add_test (tc, test_batch_bad_clip_fails_its_stream_only);
+  tcase_add_test (tc, test_batch_keeps_drop_policy_and_flush);
+  tcase_add_test (tc, test_batch_limit);
   return suite;
 }
 
