@@ -12,6 +12,7 @@
 #include <json-glib/json-glib.h>
 
 #include "rtsp-test-server.h"
+#include "temp-dir-util.h"
 #ifdef HAVE_MQTT_BROKER
 #include "mqtt-test-broker.h"
 #endif
@@ -414,14 +415,12 @@ GST_START_TEST (test_cameras_share_one_file)
     test_rtsp_server_free (servers[i]);
   }
   monitor_free (monitor);
-  g_remove (file);
-  g_remove (config);
-  g_rmdir (dir);
+  test_remove_dir (dir);
+  g_free (dir);
   g_free (cameras);
   g_free (outputs);
   g_free (file);
   g_free (config);
-  g_free (dir);
 }
 GST_END_TEST;
 
@@ -484,7 +483,6 @@ GST_START_TEST (test_mqtt_output)
         "%s and %s hold other clips", file, topic);
     g_array_unref (in_file);
     g_array_unref (published);
-    g_remove (file);
     g_free (file);
     g_free (topic);
     test_rtsp_server_free (servers[i]);
@@ -492,12 +490,11 @@ GST_START_TEST (test_mqtt_output)
   monitor_free (monitor);
   test_subscriber_free (subscriber);
   test_broker_free (broker);
-  g_remove (config);
-  g_rmdir (dir);
+  test_remove_dir (dir);
+  g_free (dir);
   g_free (cameras);
   g_free (outputs);
   g_free (config);
-  g_free (dir);
 }
 GST_END_TEST;
 
@@ -529,14 +526,12 @@ GST_START_TEST (test_mqtt_broker_unreachable)
 
   monitor_free (monitor);
   test_rtsp_server_free (servers[0]);
-  g_remove (file);
-  g_remove (config);
-  g_rmdir (dir);
+  test_remove_dir (dir);
+  g_free (dir);
   g_free (cameras);
   g_free (outputs);
   g_free (file);
   g_free (config);
-  g_free (dir);
 }
 GST_END_TEST;
 #endif
