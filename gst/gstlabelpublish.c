@@ -7,7 +7,8 @@
  * most MAX_IN_FLIGHT messages are handed to libmosquitto at a time, and only while connected;
  * libmosquitto sends those again after a reconnection until the broker acknowledges them. The rest
  * wait in the queue, bounded by max-queued: beyond it the oldest is dropped and counted. At EOS the
- * streaming thread waits (at most eos-timeout-ms) until every message has been acknowledged.
+ * streaming thread waits (at most eos-timeout-ms) until every message has been acknowledged; a
+ * flush or a change to READY ends the wait at once.
  *
  * Faults: a broker that refuses the credentials (CONNACK "bad user name or password" / "not
  * authorised") is an element error and no retry. A broker that cannot be reached and a TLS
@@ -134,6 +135,7 @@ struct _GstLabelPublish {
   gint offline_mid;           /* mid of the "offline" message sent by stop(), or 0 */
   guint64 next_kafka_id;      /* id of the last message given to Kafka */
   gboolean stopping;          /* stop() asks the network thread to end */
+  gboolean unblocked;         /* a flush or PAUSED to READY: the EOS wait returns at once */
   gint64 backoff_ms;          /* the next wait before reconnecting */
 
   /* streaming state */
@@ -859,7 +861,7 @@ wait_until_delivered (GstLabelPublish *self)
   deadline = g_get_monotonic_time () + (gint64) timeout_ms * G_TIME_SPAN_MILLISECOND;
 
   g_mutex_lock (&self->lock);
-  while (!self->refused && (!g_queue_is_empty (&self->queue)
+  while (!self->refused && !self->unblocked && (!g_queue_is_empty (&self->queue)
           || g_hash_table_size (self->in_flight) > 0)
       && g_cond_wait_until (&self->changed, &self->lock, deadline));
   left = g_queue_get_length (&self->queue) + g_hash_table_size (self->in_flight);
@@ -871,6 +873,29 @@ wait_until_delivered (GstLabelPublish *self)
             left), ("eos-timeout-ms=%u passed", timeout_ms));
   else
     GST_DEBUG_OBJECT (self, "every message delivered at EOS");
+}
+
+/* From any thread: a flush or a stop must not wait for the EOS wait's time-out. */
+static void
+set_unblocked (GstLabelPublish *self, gboolean unblocked)
+{
+  g_mutex_lock (&self->lock);
+  self->unblocked = unblocked;
+  g_cond_broadcast (&self->changed);
+  g_mutex_unlock (&self->lock);
+}
+
+static GstStateChangeReturn
+gst_label_publish_change_state (GstElement *element, GstStateChange transition)
+{
+  GstLabelPublish *self = GST_LABEL_PUBLISH (element);
+
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY)
+    set_unblocked (self, TRUE);
+  else if (transition == GST_STATE_CHANGE_READY_TO_PAUSED)
+    set_unblocked (self, FALSE);
+  return GST_ELEMENT_CLASS (gst_label_publish_parent_class)->change_state (element,
+      transition);
 }
 
 static gboolean
@@ -959,7 +984,10 @@ gst_label_publish_sink_event (GstBaseTransform *trans, GstEvent *event)
     publish_clip_event (self, &clip_event);
   } else if (GST_EVENT_TYPE (event) == GST_EVENT_EOS) {
     wait_until_delivered (self);
+  } else if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_START) {
+    set_unblocked (self, TRUE);
   } else if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_STOP) {
+    set_unblocked (self, FALSE);
     clip_result_filter_reset (self->seen);
   }
   return GST_BASE_TRANSFORM_CLASS (gst_label_publish_parent_class)->sink_event (trans, event);
@@ -1287,6 +1315,7 @@ gst_label_publish_class_init (GstLabelPublishClass *klass)
   gobject_class->set_property = gst_label_publish_set_property;
   gobject_class->get_property = gst_label_publish_get_property;
   gobject_class->finalize = gst_label_publish_finalize;
+  element_class->change_state = GST_DEBUG_FUNCPTR (gst_label_publish_change_state);
   install_properties (gobject_class);
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);

@@ -27,12 +27,14 @@ typedef struct _Monitor Monitor;
 typedef struct {
   Monitor *monitor;
   MonitorCamera *settings;
-  GstElement *pipeline, *camsrc, *classifier;
+  GstElement *pipeline, *camsrc, *convert, *classifier;
   guint bus_watch;
   gchar *status;             /* camsrc's status nick, or "error" */
   guint64 results;
   gboolean ended;            /* EOS (or an error) reached the end */
   Output *output;            /* NULL: no file */
+  GThread *eos_thread;       /* sends the EOS at a stop: camsrc pushes it downstream in the
+                              * caller's thread, where timesformer and labelpublish wait */
 } Camera;
 
 struct _Monitor {
@@ -265,19 +267,19 @@ static gboolean
 build_pipeline (Camera *camera, GError **error)
 {
   GstElement *p = gst_pipeline_new (camera->settings->name);
-  GstElement *convert, *publisher = NULL, *sink;
+  GstElement *publisher = NULL, *sink;
   GstBus *bus;
 
   camera->pipeline = p;
   if ((camera->camsrc = add_element (p, "camsrc", error)) == NULL
-      || (convert = add_element (p, "videoconvert", error)) == NULL
+      || (camera->convert = add_element (p, "videoconvert", error)) == NULL
       || (camera->classifier = add_element (p, "timesformer", error)) == NULL
       || (camera->monitor->config->mqtt_broker != NULL
           && (publisher = add_element (p, "labelpublish", error)) == NULL)
       || (sink = add_element (p, "fakesink", error)) == NULL)
     return FALSE;
   configure_elements (camera, publisher, sink);
-  if (!gst_element_link_many (camera->camsrc, convert, camera->classifier, NULL)
+  if (!gst_element_link_many (camera->camsrc, camera->convert, camera->classifier, NULL)
       || !gst_element_link_many (camera->classifier, publisher != NULL ? publisher : sink,
           publisher != NULL ? sink : NULL, NULL)) {
     g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION, "cannot link the pipeline");
@@ -289,10 +291,28 @@ build_pipeline (Camera *camera, GError **error)
   return TRUE;
 }
 
+/* A camera whose EOS is still on its way (stop-timeout): a flush from camsrc's peer on ends
+ * the waits it is in (timesformer's drain, labelpublish's broker, the sink's preroll), so that
+ * the EOS thread returns before the pipeline stops (camsrc's state change would wait for it). */
+static void
+camera_end_eos (Camera *camera)
+{
+  GstPad *pad;
+
+  if (camera->eos_thread == NULL)
+    return;
+  pad = gst_element_get_static_pad (camera->convert, "sink");
+  gst_pad_send_event (pad, gst_event_new_flush_start ());
+  gst_object_unref (pad);
+  g_thread_join (camera->eos_thread);
+  camera->eos_thread = NULL;
+}
+
 static void
 camera_free (Camera *camera)
 {
   if (camera->pipeline != NULL) {
+    camera_end_eos (camera);
     gst_element_set_state (camera->pipeline, GST_STATE_NULL);
     if (camera->bus_watch != 0)
       g_source_remove (camera->bus_watch);
@@ -441,6 +461,15 @@ on_stop_timeout (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+static gpointer
+send_eos (gpointer data)
+{
+  Camera *camera = data;
+
+  gst_element_send_event (camera->camsrc, gst_event_new_eos ());
+  return NULL;
+}
+
 static gboolean
 on_stop_signal (gpointer data)
 {
@@ -456,8 +485,10 @@ on_stop_signal (gpointer data)
   for (i = 0; i < monitor->cameras->len; i++) {
     Camera *camera = g_ptr_array_index (monitor->cameras, i);
 
+    /* not from this thread: the main loop goes on (bus messages, stop-timeout) while the
+     * cameras drain, all at once */
     if (!camera->ended)
-      gst_element_send_event (camera->camsrc, gst_event_new_eos ());
+      camera->eos_thread = g_thread_new ("camera-eos", send_eos, camera);
   }
   check_all_ended (monitor);
   return G_SOURCE_CONTINUE;

@@ -1,5 +1,6 @@
 /* mqtt-test-broker.c: mosquitto on loopback and a libmosquitto subscriber for tests. */
 #include "mqtt-test-broker.h"
+#include "temp-dir-util.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -206,29 +207,12 @@ test_broker_signal (TestBroker *broker, gint signal_number)
   broker->pid = 0;
 }
 
-static void
-remove_tree (const gchar *dir)
-{
-  GDir *listing = g_dir_open (dir, 0, NULL);
-  const gchar *name;
-
-  while (listing != NULL && (name = g_dir_read_name (listing)) != NULL) {
-    gchar *path = g_build_filename (dir, name, NULL);
-
-    g_remove (path);
-    g_free (path);
-  }
-  if (listing != NULL)
-    g_dir_close (listing);
-  g_rmdir (dir);
-}
-
 void
 test_broker_free (TestBroker *broker)
 {
   test_broker_stop (broker);
   if (g_getenv ("TSF_KEEP_BROKER_DIR") == NULL)
-    remove_tree (broker->dir);
+    test_remove_dir (broker->dir);
   g_free (broker->dir);
   g_free (broker->ca_file);
   g_free (broker->other_ca_file);

@@ -279,6 +279,77 @@ GST_START_TEST (test_queue_bound)
 }
 GST_END_TEST;
 
+typedef struct {
+  GstHarness *h;
+  GMutex lock;
+  GCond changed;
+  guint done;          /* threads done: the EOS pushed, the state changed to READY */
+} EosWait;
+
+static void
+eos_wait_one_done (EosWait *wait)
+{
+  g_mutex_lock (&wait->lock);
+  wait->done++;
+  g_cond_signal (&wait->changed);
+  g_mutex_unlock (&wait->lock);
+}
+
+static gpointer
+push_eos_thread (gpointer data)
+{
+  EosWait *wait = data;
+
+  gst_harness_push_event (wait->h, gst_event_new_eos ());
+  eos_wait_one_done (wait);
+  return NULL;
+}
+
+static gpointer
+set_ready_thread (gpointer data)
+{
+  EosWait *wait = data;
+
+  fail_unless (gst_element_set_state (wait->h->element, GST_STATE_READY)
+      != GST_STATE_CHANGE_FAILURE);
+  eos_wait_one_done (wait);
+  return NULL;
+}
+
+/* At EOS with a broker that cannot be reached the streaming thread waits for eos-timeout-ms
+ * (an hour here); a change to READY ends that wait at once (a monitor stopping a camera, an
+ * application shutting down), not an hour later. */
+GST_START_TEST (test_ready_ends_eos_wait)
+{
+  EosWait wait = { .h = publisher_new (test_free_port (), "mqtt", "eos-timeout-ms=3600000") };
+  gint64 deadline = g_get_monotonic_time () + 10 * G_TIME_SPAN_SECOND;
+  GstPad *sinkpad = gst_element_get_static_pad (wait.h->element, "sink");
+  GThread *pusher, *stopper;
+
+  g_mutex_init (&wait.lock);
+  g_cond_init (&wait.changed);
+  push_events (wait.h, 0, 1);              /* queued: nothing acknowledges it */
+  pusher = g_thread_new ("push-eos", push_eos_thread, &wait);
+  /* the EOS holds the pad's stream lock while it is handled (and waits) */
+  while (GST_PAD_STREAM_TRYLOCK (sinkpad)) {
+    GST_PAD_STREAM_UNLOCK (sinkpad);
+    fail_unless (g_get_monotonic_time () < deadline, "the EOS never reached the element");
+    g_usleep (10 * G_TIME_SPAN_MILLISECOND);
+  }
+  stopper = g_thread_new ("set-ready", set_ready_thread, &wait);
+  g_mutex_lock (&wait.lock);
+  while (wait.done < 2 && g_cond_wait_until (&wait.changed, &wait.lock, deadline));
+  g_mutex_unlock (&wait.lock);
+  fail_unless (wait.done == 2, "the EOS wait did not end when the element went to READY");
+  g_thread_join (pusher);
+  g_thread_join (stopper);
+  gst_object_unref (sinkpad);
+  bus_harness_teardown (wait.h);
+  g_cond_clear (&wait.changed);
+  g_mutex_clear (&wait.lock);
+}
+GST_END_TEST;
+
 GST_START_TEST (test_password)
 {
   gboolean right = __i__ == 0;
@@ -890,6 +961,7 @@ labelpublish_suite (void)
   tcase_add_test (tc, test_broker_restart);
   tcase_add_test (tc, test_in_flight_resent);
   tcase_add_test (tc, test_queue_bound);
+  tcase_add_test (tc, test_ready_ends_eos_wait);
   tcase_add_loop_test (tc, test_password, 0, 2);
   tcase_add_loop_test (tc, test_tls, 0, 2);
   tcase_add_loop_test (tc, test_tls_client_certificate, 0, 2);

@@ -12,6 +12,7 @@
 #include <json-glib/json-glib.h>
 
 #include "rtsp-test-server.h"
+#include "temp-dir-util.h"
 #ifdef HAVE_MQTT_BROKER
 #include "mqtt-test-broker.h"
 #endif
@@ -98,18 +99,18 @@ monitor_wait (Monitor *monitor, const gchar *line, guint count)
   }
 }
 
-/* Waits (at most WAIT_MS) for the monitor to exit; its exit status. */
+/* Waits (at most timeout_ms) for the monitor to exit; its exit status. */
 static gint
-monitor_wait_exit (Monitor *monitor)
+monitor_wait_exit_within (Monitor *monitor, guint timeout_ms)
 {
-  gint64 deadline = g_get_monotonic_time () + WAIT_MS * G_TIME_SPAN_MILLISECOND;
+  gint64 deadline = g_get_monotonic_time () + timeout_ms * G_TIME_SPAN_MILLISECOND;
   gint status = 0;
 
   while (waitpid (monitor->pid, &status, WNOHANG) == 0) {
     if (g_get_monotonic_time () > deadline) {
       kill (monitor->pid, SIGKILL);
       waitpid (monitor->pid, &status, 0);
-      fail ("the monitor did not stop:\n%s", monitor->output->str);
+      fail ("the monitor did not stop within %u ms:\n%s", timeout_ms, monitor->output->str);
     }
     g_usleep (STEP_US);
   }
@@ -117,6 +118,12 @@ monitor_wait_exit (Monitor *monitor)
   close (monitor->fd);
   g_spawn_close_pid (monitor->pid);
   return WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+}
+
+static gint
+monitor_wait_exit (Monitor *monitor)
+{
+  return monitor_wait_exit_within (monitor, WAIT_MS);
 }
 
 static void
@@ -185,13 +192,14 @@ start_cameras (const gchar *const *names, guint n, TestRtspServer **servers)
 
 /* A configuration with `outputs` as the body of [outputs] and the test model. */
 static void
-write_config_with_outputs (const gchar *path, const gchar *outputs, const gchar *cameras)
+write_config_with_outputs (const gchar *path, guint stop_timeout_s, const gchar *outputs,
+    const gchar *cameras)
 {
   gchar *models = g_build_filename (g_getenv ("TSF_TEST_MODELS"), "divided", NULL);
   gchar *text = g_strdup_printf ("# a test configuration\n[monitor]\nstatus-interval = 1\n"
-      "stop-timeout = 10\n\n[outputs]\n%s\n[defaults]\nmodel = %s\n"
-      "frame-stride = 1\ntimeout = 2\nretry-min-ms = 100\nretry-max-ms = 1000\n\n%s", outputs,
-      models, cameras);
+      "stop-timeout = %u\n\n[outputs]\n%s\n[defaults]\nmodel = %s\n"
+      "frame-stride = 1\ntimeout = 2\nretry-min-ms = 100\nretry-max-ms = 1000\n\n%s",
+      stop_timeout_s, outputs, models, cameras);
 
   fail_unless (g_file_set_contents (path, text, -1, NULL));
   g_free (text);
@@ -204,7 +212,7 @@ write_config (const gchar *path, const gchar *dir, const gchar *cameras)
 {
   gchar *outputs = g_strdup_printf ("jsonl = %s/%%n.jsonl\n", dir);
 
-  write_config_with_outputs (path, outputs, cameras);
+  write_config_with_outputs (path, 10, outputs, cameras);
   g_free (outputs);
 }
 
@@ -387,7 +395,7 @@ GST_START_TEST (test_cameras_share_one_file)
   Monitor *monitor;
   guint i;
 
-  write_config_with_outputs (config, outputs, cameras);
+  write_config_with_outputs (config, 10, outputs, cameras);
   fail_unless (g_file_set_contents (file, "", -1, NULL));
   monitor = monitor_start (config);
   monitor_wait (monitor, "a: running", 1);
@@ -407,14 +415,12 @@ GST_START_TEST (test_cameras_share_one_file)
     test_rtsp_server_free (servers[i]);
   }
   monitor_free (monitor);
-  g_remove (file);
-  g_remove (config);
-  g_rmdir (dir);
+  test_remove_dir (dir);
+  g_free (dir);
   g_free (cameras);
   g_free (outputs);
   g_free (file);
   g_free (config);
-  g_free (dir);
 }
 GST_END_TEST;
 
@@ -454,7 +460,7 @@ GST_START_TEST (test_mqtt_output)
   outputs = g_strdup_printf ("jsonl = %s/%%n.jsonl\nmqtt-broker = mqtt://127.0.0.1:%u\n"
       "mqtt-topic = cameras/{stream}/labels\nmqtt-username = " TEST_BROKER_USER "\n"
       "mqtt-password-file = %s\n", dir, broker->secure_port, broker->password_file);
-  write_config_with_outputs (config, outputs, cameras);
+  write_config_with_outputs (config, 10, outputs, cameras);
   monitor = monitor_start (config);
   fail_unless (test_subscriber_wait (subscriber, "cameras/a/labels", 2, WAIT_MS) >= 2);
   fail_unless (test_subscriber_wait (subscriber, "cameras/b/labels", 2, WAIT_MS) >= 2);
@@ -477,7 +483,6 @@ GST_START_TEST (test_mqtt_output)
         "%s and %s hold other clips", file, topic);
     g_array_unref (in_file);
     g_array_unref (published);
-    g_remove (file);
     g_free (file);
     g_free (topic);
     test_rtsp_server_free (servers[i]);
@@ -485,12 +490,48 @@ GST_START_TEST (test_mqtt_output)
   monitor_free (monitor);
   test_subscriber_free (subscriber);
   test_broker_free (broker);
-  g_remove (config);
-  g_rmdir (dir);
+  test_remove_dir (dir);
+  g_free (dir);
   g_free (cameras);
   g_free (outputs);
   g_free (config);
+}
+GST_END_TEST;
+
+/* A broker that cannot be reached: the camera classifies and writes its file all the same, and
+ * SIGTERM still stops the monitor at its stop-timeout (2 s), every result in the file, not
+ * when labelpublish's wait for the broker at EOS (10 s) gives up: the EOS is sent from a thread
+ * of its own and the main loop's stop-timeout ends it. */
+GST_START_TEST (test_mqtt_broker_unreachable)
+{
+  const gchar *names[] = { "a" };
+  TestRtspServer *servers[1];
+  gchar *dir = g_dir_make_tmp ("tsf-monitor-XXXXXX", NULL);
+  gchar *config = g_build_filename (dir, "monitor.ini", NULL);
+  gchar *file = g_build_filename (dir, "a.jsonl", NULL);
+  gchar *outputs = g_strdup_printf ("jsonl = %s/%%n.jsonl\nmqtt-broker = mqtt://127.0.0.1:%u\n",
+      dir, test_free_port ());
+  gchar *cameras = start_cameras (names, 1, servers);
+  Monitor *monitor;
+
+  write_config_with_outputs (config, 2, outputs, cameras);
+  monitor = monitor_start (config);
+  monitor_wait (monitor, "a: running", 1);
+  wait_lines (file, 2);
+  kill (monitor->pid, SIGTERM);
+  fail_unless_equals_int (monitor_wait_exit_within (monitor, 8000), 0);
+  fail_unless (strstr (monitor->output->str, "stop-timeout: not every camera ended") != NULL,
+      "%s", monitor->output->str);
+  assert_all_delivered (monitor->output->str, dir, "a");
+
+  monitor_free (monitor);
+  test_rtsp_server_free (servers[0]);
+  test_remove_dir (dir);
   g_free (dir);
+  g_free (cameras);
+  g_free (outputs);
+  g_free (file);
+  g_free (config);
 }
 GST_END_TEST;
 #endif
@@ -547,6 +588,7 @@ monitor_suite (void)
   tcase_add_test (tc, test_cameras_share_one_file);
 #ifdef HAVE_MQTT_BROKER
   tcase_add_test (tc, test_mqtt_output);
+  tcase_add_test (tc, test_mqtt_broker_unreachable);
 #endif
   return s;
 }

@@ -14,6 +14,7 @@
 #include <glib/gstdio.h>
 
 #include "gsttsfsampler.h"
+#include "temp-dir-util.h"
 #include "timesformer-npy.h"
 
 #define TOLERANCE 1e-5
@@ -285,23 +286,6 @@ compare (const Run *run, const Result *r)
   return worst;
 }
 
-static void
-remove_dir (const gchar *dir)
-{
-  GDir *d = g_dir_open (dir, 0, NULL);
-  const gchar *name;
-
-  while (d != NULL && (name = g_dir_read_name (d)) != NULL) {
-    gchar *path = g_build_filename (dir, name, NULL);
-
-    g_unlink (path);
-    g_free (path);
-  }
-  if (d != NULL)
-    g_dir_close (d);
-  g_rmdir (dir);
-}
-
 GST_START_TEST (test_matches_videomae_image_processor)
 {
   Run run = { g_dir_make_tmp ("tsf-pil-XXXXXX", NULL), g_string_new (NULL),
@@ -347,7 +331,7 @@ GST_START_TEST (test_matches_videomae_image_processor)
   g_print ("%u model inputs, largest difference from VideoMAEImageProcessor %.3g (tolerance "
       "%g)\n", run.results->len, worst, TOLERANCE);
   g_hash_table_unref (per_group);
-  remove_dir (run.dir);
+  test_remove_dir (run.dir);
   g_free (run.dir);
   g_string_free (run.cases, TRUE);
   g_ptr_array_unref (run.results);
