@@ -115,7 +115,6 @@ typedef struct {
   TsfOp *matmul;
   gsize rows;
   guint in, out;
-  gint threads;
 } TsfLinearOp;
 
 /* Ops shared by every layer of a plan (all layers have the same shapes). */
