@@ -533,6 +533,9 @@ convert (gint argc, gchar **argv, GError **error)
   g_autofree gchar *output = NULL;
   GOptionEntry entries[] = {
     MODEL_ENTRIES (model_args),
+    { "precision", 'p', 0, G_OPTION_ARG_STRING, &model_args.precision, "Weights to write: f32 "
+      "(default) or int8 (the layers' linear weights quantised per output channel, as "
+      "precision int8 runs them; loads without a float copy)", "P" },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
       "Directory to write (created if needed)", "DIR" },
     { NULL }
@@ -541,7 +544,8 @@ convert (gint argc, gchar **argv, GError **error)
 
   if (!parse_options ("convert", "Writes a model (for example an official .pyth or a "
           "pytorch_model.bin) as a Hugging Face directory: config.json with labels, "
-          "preprocessor_config.json and float32 model.safetensors.", entries, &argc, &argv, error)
+          "preprocessor_config.json and model.safetensors (float32, or int8 with --precision "
+          "int8).", entries, &argc, &argv, error)
       || !model_options (&model_args, NULL, &options, error) || !require (output, "--output", error)
       || !tsf_convert_to_hf (model_args.path, &options, output, error))
     return FALSE;
