@@ -332,6 +332,8 @@ bench_model (const ModelArgs *model_args, const gchar *config_path, const RunArg
 
 typedef struct {
   gdouble median_ms, gflop, gflops, peak_gflops, efficiency, rss_mb;
+  gboolean profiled;
+  gdouble profile_ms[TSF_N_STEP_KINDS];   /* per clip, mean of the timed clips */
 } BenchResult;
 
 /* Alternates one clip and one pass of the peak GEMMs so both see the same machine load. */
@@ -359,6 +361,7 @@ bench_measure (TsfModel *model, gint threads, gint iterations, BenchResult *resu
   if ((peak = tsf_matmul_peak_new (shapes, n_shapes, tsf_model_get_precision (model), threads,
               error)) == NULL)
     return FALSE;
+  tsf_profile_enable (result->profiled);
   for (gint i = 0; ok && i < iterations; i++) {
     gint64 start = g_get_monotonic_time ();
     gdouble seconds;
@@ -368,6 +371,10 @@ bench_measure (TsfModel *model, gint threads, gint iterations, BenchResult *resu
     ok = ok && tsf_matmul_peak_run (peak, &seconds, error);
     g_array_append_val (peak_s, seconds);
   }
+  tsf_profile_read (result->profile_ms);
+  tsf_profile_enable (FALSE);
+  for (guint k = 0; k < TSF_N_STEP_KINDS; k++)
+    result->profile_ms[k] *= 1e3 / iterations;
   if (ok) {
     gdouble model_seconds = median (model_s);
     result->median_ms = model_seconds * 1e3;
@@ -388,7 +395,7 @@ bench (gint argc, gchar **argv, GError **error)
   g_autofree gchar *config_path = NULL;
   RunArgs run = { 0 };
   gint iterations = 10;
-  gboolean json = FALSE;
+  gboolean json = FALSE, profile = FALSE;
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_args.path, "Model directory", "DIR" },
     PRECISION_ENTRY (model_args),
@@ -397,9 +404,11 @@ bench (gint argc, gchar **argv, GError **error)
     { "iterations", 'n', 0, G_OPTION_ARG_INT, &iterations, "Clips to time (default 10)", "N" },
     RUN_ENTRIES (run),
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object", NULL },
+    { "profile", 0, 0, G_OPTION_ARG_NONE, &profile, "Also time each kind of step (linear "
+      "layers, other matmuls, layer norms, softmax, reorders, host steps): ms per clip", NULL },
     { NULL }
   };
-  BenchResult r;
+  BenchResult r = { 0 };
   TsfModel *model;
   TsfPrecision precision;
   gboolean ok;
@@ -422,6 +431,7 @@ bench (gint argc, gchar **argv, GError **error)
       || (model = bench_model (&model_args, config_path, &run, error)) == NULL)
     return FALSE;
   precision = tsf_model_get_precision (model);
+  r.profiled = profile;
   ok = bench_measure (model, run.threads, iterations, &r, error);
   tsf_model_free (model);
   if (!ok)
@@ -439,6 +449,15 @@ bench (gint argc, gchar **argv, GError **error)
       json_builder_set_member_name (b, names[i]);
       add_number (b, values[i]);
     }
+    if (r.profiled) {
+      json_builder_set_member_name (b, "profile_ms");
+      json_builder_begin_object (b);
+      for (guint k = 0; k < TSF_N_STEP_KINDS; k++) {
+        json_builder_set_member_name (b, tsf_step_kind_to_string (k));
+        add_number (b, r.profile_ms[k]);
+      }
+      json_builder_end_object (b);
+    }
     json_builder_end_object (b);
     print_json (b);
   } else {
@@ -450,6 +469,8 @@ bench (gint argc, gchar **argv, GError **error)
         r.peak_gflops, tsf_precision_to_string (precision));
     g_print ("efficiency:         %.1f%%\n", 100 * r.efficiency);
     g_print ("peak RSS:           %.0f MB\n", r.rss_mb);
+    for (guint k = 0; r.profiled && k < TSF_N_STEP_KINDS; k++)
+      g_print ("  %-17s %.1f ms per clip\n", tsf_step_kind_to_string (k), r.profile_ms[k]);
   }
   return TRUE;
 }

@@ -55,6 +55,13 @@ def test_bench_and_info():
     out = json.loads(r.stdout)
     for key in ("median_ms", "gflop", "gflops", "matmul_peak_gflops", "efficiency", "peak_rss_mb"):
         check(key in out and out[key] > 0, f"bench {key}: {out}")
+    check("profile_ms" not in out, f"bench without --profile: {out}")
+    r = run("bench", "--config", config, "--iterations", "1", "--threads", "1", "--json",
+            "--profile")
+    profile = json.loads(r.stdout).get("profile_ms", {})
+    kinds = ("linear layers", "other matmuls", "layer norms", "softmax", "reorders", "host steps")
+    check(r.returncode == 0 and sorted(profile) == sorted(kinds)
+          and profile["linear layers"] > 0 and min(profile.values()) >= 0, f"--profile: {r.stdout}")
     r = run("info", "--model", os.path.join(MODELS, "divided"))
     check(r.returncode == 0 and "divided_space_time" in r.stdout and "LABEL_9" in r.stdout,
           f"info: {r.stdout} {r.stderr}")
