@@ -3,7 +3,6 @@
 #include "tsf-plan.h"
 
 #include <math.h>
-#include <omp.h>
 
 /* A linear layer on `rows` tokens; `layout` is its prepared weights' layout, or NULL for the
  * PyTorch weight read in place. */

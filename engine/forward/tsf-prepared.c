@@ -78,10 +78,10 @@ copy_weight (Loader *loader, TsfLinear *linear, guint in, guint out,
   if (!tsf_md_linear_weight (&source, int8 ? TSF_PRECISION_INT8 : TSF_PRECISION_F32, 2, in,
           out, error))
     return FALSE;
+  g_return_val_if_fail (int8 || linear->quantized == NULL, FALSE);   /* tsf-model.c refuses */
   data = prepared_alloc (forward, dnnl_memory_desc_get_size (layout), error);
   if (data == NULL)
     return FALSE;
-  g_return_val_if_fail (int8 || linear->quantized == NULL, FALSE);
   if (int8) {
     gfloat *scales = prepared_alloc (forward, out * sizeof (gfloat), error);
     if (scales == NULL)
