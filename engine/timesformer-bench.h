@@ -30,4 +30,22 @@ gboolean tsf_matmul_peak_run (TsfMatmulPeak *peak, gdouble *seconds, GError **er
 gdouble tsf_matmul_peak_flops (const TsfMatmulPeak *peak);
 void tsf_matmul_peak_free (TsfMatmulPeak *peak);
 
+/* Where a clip's time goes, by kind of step (`timesformer-cli bench --profile`). */
+typedef enum {
+  TSF_STEP_LINEAR,      /* matmuls on prepared weights: the layers' linear layers */
+  TSF_STEP_MATMUL,      /* other matmuls: attention products, patch embedding, classifier */
+  TSF_STEP_LAYER_NORM,
+  TSF_STEP_SOFTMAX,
+  TSF_STEP_REORDER,     /* the clip into patches; bf16: the linear layers' inputs converted */
+  TSF_STEP_HOST,        /* host steps: int8's input quantisation, cls-row copies, masks */
+  TSF_N_STEP_KINDS
+} TsfStepKind;
+
+const gchar *tsf_step_kind_to_string (TsfStepKind kind);
+/* Times every step of every run in the process from now on (enable) or no more, and clears the
+ * totals. For a benchmark: the totals are shared by all sessions, not locked. */
+void tsf_profile_enable (gboolean enable);
+/* Seconds spent in each kind of step since tsf_profile_enable (TRUE). */
+void tsf_profile_read (gdouble seconds[TSF_N_STEP_KINDS]);
+
 G_END_DECLS

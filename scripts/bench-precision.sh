@@ -7,7 +7,10 @@
 #   scripts/bench-precision.sh [CONFIG.json] [ROUNDS] [ITERATIONS]
 #
 # Defaults: tools/configs/timesformer-base-k400.json (base 8x224), 2 rounds of 3 clips each.
-# Needs a build in build/ and /usr/bin/python3 with torch.
+# Needs a build in build/ and /usr/bin/python3 with torch. TSF_CLI: the timesformer-cli to
+# time (default build/'s). TSF_BASELINE_CLI: another build's timesformer-cli (an older
+# commit's): then ROUNDS more rounds alternate the two at f32 (7 clips each), rows
+# "engine f32" and "baseline f32" of a second table.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 config=${1:-$root/tools/configs/timesformer-base-k400.json}
@@ -19,6 +22,7 @@ trap 'rm -f "$out"' EXIT
 
 lscpu | grep 'Model name' | sed 's/  */ /g'
 echo "date: $(date -u +%Y-%m-%dT%H:%MZ), config: $config, $rounds rounds x $iterations clips"
+echo "load at the start: $(uptime | sed 's/.*load average: //')"
 round=0
 while [ "$round" -lt "$rounds" ]; do
   for precision in f32 bf16 int8; do
@@ -34,8 +38,22 @@ while [ "$round" -lt "$rounds" ]; do
   done
   round=$((round + 1))
 done
+baseline=$(mktemp)
+trap 'rm -f "$out" "$baseline"' EXIT
+round=0
+while [ -n "${TSF_BASELINE_CLI:-}" ] && [ "$round" -lt "$rounds" ]; do
+  for who in engine baseline; do
+    bin=$cli
+    [ "$who" = baseline ] && bin=$TSF_BASELINE_CLI
+    printf '%s f32 ' "$who" >>"$baseline"
+    "$bin" bench --config "$config" --iterations 7 --json | tr -d '\n' >>"$baseline"
+    echo >>"$baseline"
+  done
+  round=$((round + 1))
+done
+echo "load at the end: $(uptime | sed 's/.*load average: //')"
 
-/usr/bin/python3 - "$out" <<'PY'
+/usr/bin/python3 - "$out" "$baseline" <<'PY'
 import json, statistics, sys
 runs = {}
 for line in open(sys.argv[1]):
@@ -60,4 +78,15 @@ for name, ms, rate, peak, eff, rss in rows:
     eff_s = f"{100 * eff:.0f}%" if eff is not None else "-"
     print(f"| {name} | {ms:.0f} | {rate:.0f} | {peak_s} | {eff_s} | {rss:.0f} "
           f"| {f32 / ms:.2f} | {torch_best / ms:.2f} |")
+base = {}
+for line in open(sys.argv[2]):
+    who, mode, data = line.split(" ", 2)
+    base.setdefault(who, []).append(json.loads(data))
+if base:
+    print("\n| f32 build | ms/clip per round | matmul peak per round | efficiency per round |")
+    print("| --- | ---: | ---: | ---: |")
+    for who, v in base.items():
+        print(f"| {who} | " + ", ".join(f"{r['median_ms']:.0f}" for r in v) + " | "
+              + ", ".join(f"{r['matmul_peak_gflops']:.0f}" for r in v) + " | "
+              + ", ".join(f"{100 * r['efficiency']:.0f}%" for r in v) + " |")
 PY

@@ -333,6 +333,7 @@ bench_model (const ModelArgs *model_args, const gchar *config_path, const RunArg
 typedef struct {
   guint batch;           /* clips per run */
   gdouble median_ms, gflop, gflops, peak_gflops, efficiency, rss_mb;  /* per clip */
+  gdouble profile_ms[TSF_N_STEP_KINDS];   /* --profile: per clip, over every timed clip */
 } BenchResult;
 
 /* One batch size's runs: a session's batch of clips and oneDNN's matmul peak on the same
@@ -393,7 +394,7 @@ bench_batch_round (BenchBatch *b, TsfSession *session, const gfloat *const *clip
  * so that every figure sees the same machine load. */
 static gboolean
 bench_measure (TsfModel *model, const RunArgs *run, gint iterations, const guint *batches,
-    guint n_batches, BenchResult *results, GError **error)
+    guint n_batches, gboolean profile, BenchResult *results, GError **error)
 {
   const TsfConfig *c = tsf_model_get_config (model);
   TsfClipShape shape = { c->num_frames, c->num_channels, c->image_size, c->image_size };
@@ -414,9 +415,17 @@ bench_measure (TsfModel *model, const RunArgs *run, gint iterations, const guint
   for (guint i = 0; ok && i < n_batches; i++)   /* with a warm-up run each */
     ok = bench_batch_init (&runs[i], batches[i], session, &shape, run->threads, error)
         && tsf_session_run_batch (session, batches[i], clips, &shape, NULL, logits, error);
+  guint timed_clips = 0;
+  tsf_profile_enable (profile);
   for (gint r = 0; ok && r < iterations; r++)
-    for (guint i = 0; ok && i < n_batches; i++)
+    for (guint i = 0; ok && i < n_batches; i++) {
       ok = bench_batch_round (&runs[i], session, clips, &shape, logits, error);
+      timed_clips += batches[i];
+    }
+  tsf_profile_read (results[0].profile_ms);
+  tsf_profile_enable (FALSE);
+  for (guint k = 0; k < TSF_N_STEP_KINDS; k++)
+    results[0].profile_ms[k] *= 1e3 / MAX (timed_clips, 1);
   for (guint i = 0; ok && i < n_batches; i++) {
     BenchResult *result = &results[i];
     gdouble model_seconds = median (runs[i].model_s) / runs[i].batch;
@@ -473,7 +482,8 @@ add_result_members (JsonBuilder *b, const BenchResult *r)
 
 /* One object (the first batch size's figures), with "batches" when several were timed. */
 static void
-print_bench_json (TsfPrecision precision, const BenchResult *results, guint n)
+print_bench_json (TsfPrecision precision, const BenchResult *results, guint n,
+    gboolean profile)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
 
@@ -491,12 +501,21 @@ print_bench_json (TsfPrecision precision, const BenchResult *results, guint n)
     }
     json_builder_end_array (b);
   }
+  if (profile) {
+    json_builder_set_member_name (b, "profile_ms");
+    json_builder_begin_object (b);
+    for (guint k = 0; k < TSF_N_STEP_KINDS; k++) {
+      json_builder_set_member_name (b, tsf_step_kind_to_string (k));
+      add_number (b, results[0].profile_ms[k]);
+    }
+    json_builder_end_object (b);
+  }
   json_builder_end_object (b);
   print_json (b);
 }
 
 static void
-print_bench_text (TsfPrecision precision, const BenchResult *results, guint n,
+print_bench_table (TsfPrecision precision, const BenchResult *results, guint n,
     gint iterations)
 {
   const BenchResult *r = &results[0];
@@ -523,6 +542,17 @@ print_bench_text (TsfPrecision precision, const BenchResult *results, guint n,
   g_print ("peak RSS:           %.0f MB\n", results[n - 1].rss_mb);
 }
 
+static void
+print_bench_text (TsfPrecision precision, const BenchResult *results, guint n,
+    gint iterations, gboolean profile)
+{
+  const BenchResult *r = &results[0];
+
+  print_bench_table (precision, results, n, iterations);
+  for (guint k = 0; profile && k < TSF_N_STEP_KINDS; k++)
+    g_print ("  %-17s %.1f ms per clip\n", tsf_step_kind_to_string (k), r->profile_ms[k]);
+}
+
 static gboolean
 bench (gint argc, gchar **argv, GError **error)
 {
@@ -531,7 +561,7 @@ bench (gint argc, gchar **argv, GError **error)
   RunArgs run = { 0 };
   g_autofree gchar *batch_text = NULL;
   gint iterations = 10;
-  gboolean json = FALSE;
+  gboolean json = FALSE, profile = FALSE;
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_args.path, "Model directory", "DIR" },
     PRECISION_ENTRY (model_args),
@@ -542,6 +572,8 @@ bench (gint argc, gchar **argv, GError **error)
       "sizes separated by commas (timed in alternation; default 1)", "B[,B...]" },
     RUN_ENTRIES (run),
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object", NULL },
+    { "profile", 0, 0, G_OPTION_ARG_NONE, &profile, "Also time each kind of step (linear "
+      "layers, other matmuls, layer norms, softmax, reorders, host steps): ms per clip", NULL },
     { NULL }
   };
   BenchResult results[TSF_MAX_BATCH];
@@ -568,14 +600,14 @@ bench (gint argc, gchar **argv, GError **error)
       || (model = bench_model (&model_args, config_path, &run, error)) == NULL)
     return FALSE;
   precision = tsf_model_get_precision (model);
-  ok = bench_measure (model, &run, iterations, batches, n_batches, results, error);
+  ok = bench_measure (model, &run, iterations, batches, n_batches, profile, results, error);
   tsf_model_free (model);
   if (!ok)
     return FALSE;
   if (json)
-    print_bench_json (precision, results, n_batches);
+    print_bench_json (precision, results, n_batches, profile);
   else
-    print_bench_text (precision, results, n_batches, iterations);
+    print_bench_text (precision, results, n_batches, iterations, profile);
   return TRUE;
 }
 
@@ -658,6 +690,9 @@ convert (gint argc, gchar **argv, GError **error)
   g_autofree gchar *output = NULL;
   GOptionEntry entries[] = {
     MODEL_ENTRIES (model_args),
+    { "precision", 'p', 0, G_OPTION_ARG_STRING, &model_args.precision, "Weights to write: f32 "
+      "(default) or int8 (the layers' linear weights quantised per output channel, as "
+      "precision int8 runs them; loads without a float copy)", "P" },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
       "Directory to write (created if needed)", "DIR" },
     { NULL }
@@ -666,7 +701,8 @@ convert (gint argc, gchar **argv, GError **error)
 
   if (!parse_options ("convert", "Writes a model (for example an official .pyth or a "
           "pytorch_model.bin) as a Hugging Face directory: config.json with labels, "
-          "preprocessor_config.json and float32 model.safetensors.", entries, &argc, &argv, error)
+          "preprocessor_config.json and model.safetensors (float32, or int8 with --precision "
+          "int8).", entries, &argc, &argv, error)
       || !model_options (&model_args, NULL, &options, error) || !require (output, "--output", error)
       || !tsf_convert_to_hf (model_args.path, &options, output, error))
     return FALSE;

@@ -15,6 +15,7 @@ typedef struct {
   gint threads;                        /* OpenMP threads it runs with */
   gint n_args;
   dnnl_exec_arg_t args[MAX_STEP_ARGS];
+  TsfStepKind kind;
   TsfHostFunc host;
   gpointer host_args[MAX_HOST_ARGS];
   gsize host_sizes[MAX_HOST_ARGS];
@@ -232,6 +233,22 @@ tsf_dnnl_pd_create (dnnl_primitive_desc_t *pd, const_dnnl_op_desc_t desc,
   return TRUE;
 }
 
+static TsfStepKind
+step_kind (dnnl_primitive_kind_t kind)
+{
+  switch (kind) {
+    case dnnl_matmul:
+      return TSF_STEP_MATMUL;
+    case dnnl_layer_normalization:
+      return TSF_STEP_LAYER_NORM;
+    case dnnl_softmax:
+    case dnnl_softmax_v2:
+      return TSF_STEP_SOFTMAX;
+    default:
+      return TSF_STEP_REORDER;
+  }
+}
+
 /* Creates the primitive of `pd` (consumed) and registers it as an op. */
 static TsfOp *
 op_new (TsfProgram *program, dnnl_primitive_desc_t pd, gint threads, GError **error)
@@ -239,8 +256,10 @@ op_new (TsfProgram *program, dnnl_primitive_desc_t pd, gint threads, GError **er
   const dnnl_memory_desc_t *scratch = dnnl_primitive_desc_query_md (pd,
       dnnl_query_scratchpad_md, 0);
   TsfOp *op = g_new0 (TsfOp, 1);
+  dnnl_primitive_kind_t pd_kind = dnnl_undefined_primitive;
   dnnl_status_t status;
 
+  dnnl_primitive_desc_query (pd, dnnl_query_primitive_kind, 0, &pd_kind);
   if (scratch != NULL)
     program->scratchpad_size = MAX (program->scratchpad_size,
         dnnl_memory_desc_get_size (scratch));
@@ -252,6 +271,7 @@ op_new (TsfProgram *program, dnnl_primitive_desc_t pd, gint threads, GError **er
     return NULL;
   }
   op->threads = threads;
+  op->kind = step_kind (pd_kind);
   g_ptr_array_add (program->ops, op);
   return op;
 }
@@ -332,6 +352,8 @@ tsf_program_matmul_op (TsfProgram *program, const dnnl_memory_desc_t *src,
     return NULL;
   op->src = *src;
   op->weights = *weights;
+  if (weights->format_kind == dnnl_blocked && weights->format_desc.blocking.inner_nblks > 0)
+    op->kind = TSF_STEP_LINEAR;    /* prepared (blocked) weights */
   op->has_bias = bias != NULL;
   if (bias != NULL)
     op->bias = *bias;
@@ -467,7 +489,7 @@ tsf_program_matmul (TsfProgram *program, const TsfOp *op, gconstpointer src,
     gconstpointer weights, const gfloat *bias, gfloat *dst, const gfloat *residual,
     GError **error)
 {
-  TsfStep step = { .primitive = op->primitive, .threads = op->threads };
+  TsfStep step = { .primitive = op->primitive, .threads = op->threads, .kind = op->kind };
 
   g_return_val_if_fail ((bias != NULL) == op->has_bias && !op->quantized, FALSE);
   if (!bind_matmul (program, &step, op, src, weights, dst, residual, error))
@@ -483,7 +505,7 @@ tsf_program_matmul_quantized (TsfProgram *program, const TsfOp *op, const guint8
     const gint32 *zero_point, gconstpointer weights, const gfloat *scales, const gfloat *bias,
     gfloat *dst, const gfloat *residual, GError **error)
 {
-  TsfStep step = { .primitive = op->primitive, .threads = op->threads };
+  TsfStep step = { .primitive = op->primitive, .threads = op->threads, .kind = op->kind };
   dnnl_memory_desc_t one, row;
   dnnl_dims_t one_dims = { 1 }, row_dims = { 1, op->dst.dims[op->dst.ndims - 1] };
 
@@ -509,7 +531,7 @@ gboolean
 tsf_program_layernorm (TsfProgram *program, const TsfOp *op, const gfloat *src, gfloat *dst,
     const gfloat *scale, const gfloat *shift, GError **error)
 {
-  TsfStep step = { .primitive = op->primitive, .threads = op->threads };
+  TsfStep step = { .primitive = op->primitive, .threads = op->threads, .kind = op->kind };
 
   if (!step_bind (program, &step, DNNL_ARG_SRC, &op->src, src, error)
       || !step_bind (program, &step, DNNL_ARG_DST, &op->dst, dst, error)
@@ -523,7 +545,7 @@ tsf_program_layernorm (TsfProgram *program, const TsfOp *op, const gfloat *src, 
 gboolean
 tsf_program_softmax (TsfProgram *program, const TsfOp *op, gfloat *data, GError **error)
 {
-  TsfStep step = { .primitive = op->primitive, .threads = op->threads };
+  TsfStep step = { .primitive = op->primitive, .threads = op->threads, .kind = op->kind };
   dnnl_memory_t memory = step_bind (program, &step, DNNL_ARG_SRC, &op->src, data, error);
 
   if (memory == NULL)
@@ -537,7 +559,7 @@ dnnl_memory_t
 tsf_program_reorder (TsfProgram *program, const TsfOp *op, gconstpointer src, gpointer dst,
     GError **error)
 {
-  TsfStep step = { .primitive = op->primitive, .threads = op->threads };
+  TsfStep step = { .primitive = op->primitive, .threads = op->threads, .kind = op->kind };
   dnnl_memory_t src_memory = step_bind (program, &step, DNNL_ARG_FROM, &op->src, src, error);
 
   if (src_memory == NULL || !step_bind (program, &step, DNNL_ARG_TO, &op->dst, dst, error))
@@ -550,7 +572,7 @@ void
 tsf_program_host (TsfProgram *program, TsfHostFunc func, guint n_args, const gpointer *args,
     guint n_sizes, const gsize *sizes)
 {
-  TsfStep step = { .host = func };
+  TsfStep step = { .host = func, .kind = TSF_STEP_HOST };
 
   g_assert (n_args <= MAX_HOST_ARGS && n_sizes <= MAX_HOST_ARGS);
   memcpy (step.host_args, args, n_args * sizeof (gpointer));
@@ -599,6 +621,50 @@ tsf_program_finish (TsfProgram *program, GError **error)
   return TRUE;
 }
 
+static const gchar *const step_kind_names[TSF_N_STEP_KINDS] = {
+  [TSF_STEP_LINEAR] = "linear layers", [TSF_STEP_MATMUL] = "other matmuls",
+  [TSF_STEP_LAYER_NORM] = "layer norms", [TSF_STEP_SOFTMAX] = "softmax",
+  [TSF_STEP_REORDER] = "reorders", [TSF_STEP_HOST] = "host steps",
+};
+
+const gchar *
+tsf_step_kind_to_string (TsfStepKind kind)
+{
+  g_return_val_if_fail ((guint) kind < TSF_N_STEP_KINDS, "unknown");
+  return step_kind_names[kind];
+}
+
+static gboolean profiling;
+static gdouble profile_seconds[TSF_N_STEP_KINDS];
+
+void
+tsf_profile_enable (gboolean enable)
+{
+  profiling = enable;
+  memset (profile_seconds, 0, sizeof profile_seconds);
+}
+
+void
+tsf_profile_read (gdouble seconds[TSF_N_STEP_KINDS])
+{
+  memcpy (seconds, profile_seconds, sizeof profile_seconds);
+}
+
+static gboolean
+run_step (const TsfStep *step, dnnl_stream_t stream, gint *threads, GError **error)
+{
+  if (step->primitive == NULL) {
+    TSF_DNNL_CHECK (dnnl_stream_wait (stream), error, FALSE);
+    step->host (step->host_args, step->host_sizes);
+    return TRUE;
+  }
+  if (step->threads != *threads)
+    omp_set_num_threads (*threads = step->threads);
+  TSF_DNNL_CHECK (dnnl_primitive_execute (step->primitive, stream, step->n_args, step->args),
+      error, FALSE);
+  return TRUE;
+}
+
 static gboolean
 run_steps (TsfProgram *program, dnnl_stream_t stream, GError **error)
 {
@@ -606,15 +672,11 @@ run_steps (TsfProgram *program, dnnl_stream_t stream, GError **error)
 
   for (guint i = 0; i < program->steps->len; i++) {
     const TsfStep *step = &g_array_index (program->steps, TsfStep, i);
-    if (step->primitive == NULL) {
-      TSF_DNNL_CHECK (dnnl_stream_wait (stream), error, FALSE);
-      step->host (step->host_args, step->host_sizes);
-      continue;
-    }
-    if (step->threads != threads)
-      omp_set_num_threads (threads = step->threads);
-    TSF_DNNL_CHECK (dnnl_primitive_execute (step->primitive, stream, step->n_args, step->args),
-        error, FALSE);
+    gint64 start = profiling ? g_get_monotonic_time () : 0;
+    if (!run_step (step, stream, &threads, error))
+      return FALSE;
+    if (profiling)   /* CPU primitives run synchronously: the step is done */
+      profile_seconds[step->kind] += (g_get_monotonic_time () - start) / 1e6;
   }
   TSF_DNNL_CHECK (dnnl_stream_wait (stream), error, FALSE);
   return TRUE;

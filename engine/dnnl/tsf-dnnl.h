@@ -8,6 +8,7 @@
 
 #include <oneapi/dnnl/dnnl.h>
 #include "timesformer.h"
+#include "timesformer-bench.h"
 
 G_BEGIN_DECLS
 
@@ -72,6 +73,7 @@ typedef struct {
   gboolean quantized;    /* u8 input with a zero point; scales and bias are binary post-ops */
   gint residual_post_op; /* index of the residual's post-op */
   gint threads;          /* OpenMP threads it was built for and runs with */
+  TsfStepKind kind;      /* for bench --profile */
 } TsfOp;
 
 typedef struct {

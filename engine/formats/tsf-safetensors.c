@@ -27,11 +27,12 @@ static const struct {
   { "F32", TSF_DTYPE_F32 },
   { "F16", TSF_DTYPE_F16 },
   { "BF16", TSF_DTYPE_BF16 },
+  { "I8", TSF_DTYPE_I8 },
 };
 
 /* Valid safetensors dtypes that the engine does not take. */
 static const gchar *const other_dtypes[] = {
-  "F64", "F8_E5M2", "F8_E4M3", "BOOL", "U8", "I8", "I16", "U16", "I32", "U32", "I64", "U64",
+  "F64", "F8_E5M2", "F8_E4M3", "BOOL", "U8", "I16", "U16", "I32", "U32", "I64", "U64",
 };
 
 static gboolean
@@ -53,13 +54,13 @@ parse_dtype (const gchar *source, const gchar *name, JsonObject *entry, TsfDType
   for (guint i = 0; i < G_N_ELEMENTS (other_dtypes); i++) {
     if (strcmp (value, other_dtypes[i]) == 0) {
       g_set_error (error, TSF_ERROR, TSF_ERROR_UNSUPPORTED,
-          "%s: tensor '%s' has dtype %s; supported dtypes are F32, F16 and BF16", source,
+          "%s: tensor '%s' has dtype %s; supported dtypes are F32, F16, BF16 and I8", source,
           name, value);
       return FALSE;
     }
   }
-  return tsf_file_error (error, TSF_ERROR_FORMAT, source, "tensor '%s' has unknown dtype %s; expected F32, F16 "
-      "or BF16", name, shown);
+  return tsf_file_error (error, TSF_ERROR_FORMAT, source, "tensor '%s' has unknown dtype %s; expected F32, F16, "
+      "BF16 or I8", name, shown);
 }
 
 /* A list of `count` (or any number up to `max_count` when count is 0) non-negative integers. */

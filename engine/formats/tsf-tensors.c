@@ -27,6 +27,8 @@ tsf_dtype_to_string (TsfDType dtype)
       return "F16";
     case TSF_DTYPE_BF16:
       return "BF16";
+    case TSF_DTYPE_I8:
+      return "I8";
   }
   return "unknown";
 }
@@ -34,7 +36,7 @@ tsf_dtype_to_string (TsfDType dtype)
 gsize
 tsf_dtype_size (TsfDType dtype)
 {
-  return dtype == TSF_DTYPE_F32 ? 4 : 2;
+  return dtype == TSF_DTYPE_F32 ? 4 : dtype == TSF_DTYPE_I8 ? 1 : 2;
 }
 
 static void
@@ -190,6 +192,8 @@ element_to_float (TsfDType dtype, const guint8 *p)
       bits = (guint32) GUINT16_FROM_LE (half) << 16;
       memcpy (&value, &bits, 4);
       return value;
+    case TSF_DTYPE_I8:
+      return (gint8) *p;
   }
   return 0.0f;
 }

@@ -13,6 +13,7 @@ typedef enum {
   TSF_DTYPE_F32,
   TSF_DTYPE_F16,
   TSF_DTYPE_BF16,
+  TSF_DTYPE_I8,     /* int8: only the quantised linear weights of a model saved at int8 */
 } TsfDType;
 
 const gchar *tsf_dtype_to_string (TsfDType dtype);

@@ -3,7 +3,6 @@
 #include "tsf-plan.h"
 
 #include <math.h>
-#include <omp.h>
 
 /* A linear layer on `rows` tokens; `layout` is its prepared weights' layout, or NULL for the
  * PyTorch weight read in place. */
@@ -58,7 +57,6 @@ layer_linear_op (TsfProgram *program, TsfPrecision precision, gsize rows, guint 
   if (precision == TSF_PRECISION_BF16
       && !(op->convert = tsf_program_reorder_op (program, &src, &input, error)))
     return FALSE;
-  op->threads = omp_get_max_threads ();
   op->matmul = tsf_program_matmul_op (program, &input, layout, bias ? &bias_md : NULL, &dst,
       &options, error);
   return op->matmul != NULL;
@@ -100,36 +98,54 @@ tsf_layer_ops (TsfProgram *program, TsfPrecision linear, const TsfConfig *config
   return TRUE;
 }
 
+/* The int8 host kernels, compiled for AVX-512, AVX2 and baseline x86-64 and picked at load
+ * by the CPU (the build itself targets baseline x86-64). */
+#define TSF_VECTOR_CLONES \
+  __attribute__ ((target_clones ("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+
+TSF_VECTOR_CLONES static void
+range_of (const gfloat *src, gsize n, gfloat *lo_out, gfloat *hi_out)
+{
+  gfloat lo = 0, hi = 0;
+
+#pragma omp simd reduction (min:lo) reduction (max:hi)
+  for (gsize i = 0; i < n; i++) {
+    lo = MIN (lo, src[i]);
+    hi = MAX (hi, src[i]);
+  }
+  *lo_out = lo;
+  *hi_out = hi;
+}
+
+/* clamped first, then rounded half up by truncation: no libm call per value */
+TSF_VECTOR_CLONES static void
+quantize_u8 (const gfloat *src, gsize n, gfloat inverse, gfloat zero_point, guint8 *dst)
+{
+#pragma omp simd
+  for (gsize i = 0; i < n; i++)
+    dst[i] = (guint8) (CLAMP (src[i] * inverse + zero_point, 0.0f, 255.0f) + 0.5f);
+}
+
 /* Host step of an int8 linear layer: args src (float [n]), dst (guint8 [n]), zero point
- * (gint32), output scales (float [out]), weight scales (float [out]); sizes n, out, threads.
+ * (gint32), output scales (float [out]), weight scales (float [out]); sizes n, out.
  * One affine scale for the tensor over [min (x, 0), max (x, 0)], as PyTorch's dynamic
- * quantisation does; the output scales are the weight's times the input's. */
+ * quantisation does; the output scales are the weight's times the input's. A memory-bound
+ * pass on the calling thread (see PARALLEL_MIN_ELEMENTS in tsf-dnnl.c: on a busy machine a
+ * parallel region costs more than it saves). */
 static void
 host_quantize (const gpointer *args, const gsize *sizes)
 {
   const gfloat *src = args[0], *weight_scales = args[4];
   guint8 *dst = args[1];
   gint32 *zero_point = args[2];
-  gfloat *scales = args[3], lo = 0, hi = 0, scale, inverse;
+  gfloat *scales = args[3], lo, hi, scale, inverse;
   gsize n = sizes[0], out = sizes[1];
-  gint threads = sizes[2];
-  gint32 zp;
 
-#pragma omp parallel for simd num_threads (threads) reduction (min:lo) reduction (max:hi)
-  for (gsize i = 0; i < n; i++) {
-    lo = MIN (lo, src[i]);
-    hi = MAX (hi, src[i]);
-  }
+  range_of (src, n, &lo, &hi);
   scale = hi > lo ? (hi - lo) / 255.0f : 1.0f;
   inverse = 1.0f / scale;
-  zp = CLAMP ((gint32) lrintf (-lo * inverse), 0, 255);
-  /* clamped first, then rounded half up by truncation: vectorised, no libm call per value */
-#pragma omp parallel for simd num_threads (threads)
-  for (gsize i = 0; i < n; i++) {
-    gfloat v = CLAMP (src[i] * inverse + (gfloat) zp, 0.0f, 255.0f);
-    dst[i] = (guint8) (v + 0.5f);
-  }
-  *zero_point = zp;
+  *zero_point = CLAMP ((gint32) lrintf (-lo * inverse), 0, 255);
+  quantize_u8 (src, n, inverse, (gfloat) *zero_point, dst);
   for (gsize i = 0; i < out; i++)
     scales[i] = weight_scales[i] * scale;
 }
@@ -148,8 +164,8 @@ tsf_add_linear (TsfPlan *plan, const TsfLinearOp *op, const gfloat *src, const T
   g_return_val_if_fail (w->scales != NULL, FALSE);
   for (gsize b = 0, in = op->rows * op->in, out = op->rows * op->out; b < plan->clips; b++) {
     tsf_program_host (plan->program, host_quantize, 5, (gpointer[]) { (gpointer) (src + b * in),
-          plan->linear_input, plan->zero_point, plan->scales, (gpointer) w->scales }, 3,
-        (gsize[]) { in, op->out, op->threads });
+          plan->linear_input, plan->zero_point, plan->scales, (gpointer) w->scales }, 2,
+        (gsize[]) { in, op->out });
     if (!tsf_program_matmul_quantized (plan->program, op->matmul, plan->linear_input,
             plan->zero_point, w->weight, plan->scales, w->bias, dst + b * out,
             residual != NULL ? residual + b * out : NULL, error))

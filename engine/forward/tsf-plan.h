@@ -11,7 +11,8 @@
  *
  * Weights. The layers' linear weights (97% of the work) are reordered once, at load
  * (tsf-prepared.c), into the blocked layouts oneDNN's brgemm matmul prefers, layer by layer,
- * each original released as soon as it is copied, so the weights never exist twice. The rest
+ * each original released as soon as it is copied, so the weights never exist twice (a model
+ * saved at int8 brings them already quantised: TsfLinear.quantized). The rest
  * (patch projection, classifier, norms, biases, embeddings) is read in place from TsfWeights.
  *
  * Files: tsf-layout.c (layout, shape checks, cls-row steps), tsf-embeddings.c, tsf-attention.c
@@ -129,7 +130,6 @@ typedef struct {
   TsfOp *matmul;
   gsize rows;            /* all clips' rows; int8: one clip's (it runs once per clip) */
   guint in, out;
-  gint threads;
 } TsfLinearOp;
 
 /* Ops shared by every layer of a plan (all layers have the same shapes). */

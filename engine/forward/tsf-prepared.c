@@ -3,8 +3,8 @@
  * precision (bf16 converted, int8 quantised per output channel). */
 #include "tsf-plan.h"
 
-#include <math.h>
 #include <stdlib.h>
+#include <string.h>
 #include <omp.h>
 
 /* What loading needs: the forward being made, the weights it releases, a one-off engine. */
@@ -60,30 +60,9 @@ prepared_alloc (TsfForward *forward, gsize bytes, GError **error)
   return data;
 }
 
-/* int8: each output channel (a row of the PyTorch [out, in] weight) scaled symmetrically into
- * [-127, 127]; returns the s8 copy (free it) and writes the channels' scales. */
-static gint8 *
-quantize_rows (const gfloat *weight, guint in, guint out, gfloat *scales)
-{
-  gint8 *q = g_malloc ((gsize) in * out);
-
-#pragma omp parallel for
-  for (guint o = 0; o < out; o++) {
-    const gfloat *row = weight + (gsize) o * in;
-    gfloat max = 0, inverse;
-    for (guint i = 0; i < in; i++)
-      max = MAX (max, fabsf (row[i]));
-    scales[o] = max > 0 ? max / 127.0f : 1.0f;
-    inverse = 1.0f / scales[o];
-    for (guint i = 0; i < in; i++)
-      q[(gsize) o * in + i] = (gint8) CLAMP (lrintf (row[i] * inverse), -127, 127);
-  }
-  return q;
-}
-
 /* Copies a PyTorch [out, in] float32 weight into `layout` (of the forward's precision:
- * converted to bf16 by the reorder, or quantised to int8 first) and points `linear` at the
- * copy (and its scales). */
+ * converted to bf16 by the reorder, or quantised to int8 first; a weight saved at int8 as it
+ * is) and points `linear` at the copy (and its scales). */
 static gboolean
 copy_weight (Loader *loader, TsfLinear *linear, guint in, guint out,
     const dnnl_memory_desc_t *layout, GError **error)
@@ -99,6 +78,7 @@ copy_weight (Loader *loader, TsfLinear *linear, guint in, guint out,
   if (!tsf_md_linear_weight (&source, int8 ? TSF_PRECISION_INT8 : TSF_PRECISION_F32, 2, in,
           out, error))
     return FALSE;
+  g_return_val_if_fail (int8 || linear->quantized == NULL, FALSE);   /* tsf-model.c refuses */
   data = prepared_alloc (forward, dnnl_memory_desc_get_size (layout), error);
   if (data == NULL)
     return FALSE;
@@ -106,7 +86,13 @@ copy_weight (Loader *loader, TsfLinear *linear, guint in, guint out,
     gfloat *scales = prepared_alloc (forward, out * sizeof (gfloat), error);
     if (scales == NULL)
       return FALSE;
-    from = quantized = quantize_rows (linear->weight, in, out, scales);
+    if (linear->quantized != NULL) {
+      memcpy (scales, linear->scales, out * sizeof (gfloat));
+      from = linear->quantized;
+    } else {
+      from = quantized = g_malloc ((gsize) in * out);
+      tsf_weights_quantize_rows (linear->weight, in, out, quantized, scales);
+    }
     linear->scales = scales;
   }
   ok = tsf_dnnl_reorder_once (loader->engine, loader->stream, &source, from, layout, data,
@@ -115,6 +101,7 @@ copy_weight (Loader *loader, TsfLinear *linear, guint in, guint out,
   if (!ok)
     return FALSE;
   linear->weight = data;
+  linear->quantized = NULL;
   forward->prepared_params += (guint64) in * out;
   return TRUE;
 }
@@ -124,7 +111,8 @@ static gboolean
 prepare_weight (Loader *loader, TsfLinear *linear, guint in, guint out,
     const dnnl_memory_desc_t *layout, GError **error)
 {
-  const gfloat *original = linear->weight;
+  gconstpointer original = linear->quantized ? (gconstpointer) linear->quantized
+      : (gconstpointer) linear->weight;
 
   if (!copy_weight (loader, linear, in, out, layout, error))
     return FALSE;
@@ -173,6 +161,7 @@ prepare_weights (Loader *loader, GError **error)
   TsfClipShape shape = { c->num_frames, c->num_channels, c->image_size, c->image_size };
   guint d = c->hidden_size, inter = c->intermediate_size, a = tsf_config_attention_size (c);
   TsfWeightLayouts *l = &forward->layouts;
+  const TsfAttentionScheme *scheme = tsf_attention_scheme (c->attention_type);
   TsfLayout layout;
 
   tsf_layout_init (&layout, c, &shape);
@@ -183,7 +172,7 @@ prepare_weights (Loader *loader, GError **error)
     return FALSE;
   for (guint i = 0; i < c->num_hidden_layers; i++) {
     TsfLayerWeights *w = &loader->weights->layers[i];
-    if ((w->qkv.weight != NULL     /* every scheme but the grouped ones */
+    if ((scheme->n_steps == 0      /* every scheme but the grouped ones */
             && (!prepare_weight (loader, &w->qkv, d, 3 * d, &l->qkv, error)
                 || !prepare_weight (loader, &w->proj, d, d, &l->proj, error)))
         || !prepare_steps (loader, w, error)
@@ -191,7 +180,7 @@ prepare_weights (Loader *loader, GError **error)
         || !prepare_weight (loader, &w->intermediate, d, inter, &l->fc1, error)
         || !prepare_weight (loader, &w->output, inter, d, &l->fc2, error))
       return FALSE;
-    if (w->temporal_qkv.weight != NULL   /* a scheme with a temporal sub-block */
+    if (scheme->temporal_block   /* a scheme with a temporal sub-block */
         && (!prepare_weight (loader, &w->temporal_qkv, d, 3 * d, &l->qkv, error)
             || !prepare_weight (loader, &w->temporal_proj, d, d, &l->proj, error)
             || !prepare_weight (loader, &w->temporal_dense, d, d, &l->proj, error)))

@@ -229,9 +229,44 @@ preprocessor_json (const TsfConfig *config)
   return to_json (b);
 }
 
-/* The safetensors header: every tensor as F32 at consecutive offsets, padded with spaces. */
+/* What is written: the tensors of the model, float32 (each of `quantize`, when not NULL, as
+ * I8 [out, in] followed by its F32 [out] `<name>_scale`; I8 tensors as they are). */
+typedef struct {
+  TsfTensorSet *tensors;
+  GHashTable *quantize;   /* names to write at int8, or NULL */
+} Output;
+
+static gboolean
+output_quantizes (const Output *o, const TsfTensor *t)
+{
+  return o->quantize != NULL && t->dtype != TSF_DTYPE_I8
+      && g_hash_table_contains (o->quantize, t->name);
+}
+
+static void
+add_entry (JsonBuilder *b, const gchar *name, const gchar *dtype, guint ndim,
+    const gint64 *shape, gint64 *offset, gint64 bytes)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_begin_object (b);
+  add_string (b, "dtype", dtype);
+  json_builder_set_member_name (b, "shape");
+  json_builder_begin_array (b);
+  for (guint d = 0; d < ndim; d++)
+    json_builder_add_int_value (b, shape[d]);
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "data_offsets");
+  json_builder_begin_array (b);
+  json_builder_add_int_value (b, *offset);
+  json_builder_add_int_value (b, *offset + bytes);
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  *offset += bytes;
+}
+
+/* The safetensors header: the tensors at consecutive offsets, padded with spaces. */
 static GString *
-safetensors_header (TsfTensorSet *tensors)
+safetensors_header (const Output *o)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
   g_autofree gchar *json = NULL;
@@ -242,26 +277,22 @@ safetensors_header (TsfTensorSet *tensors)
   json_builder_set_member_name (b, "__metadata__");
   json_builder_begin_object (b);
   add_string (b, "format", "pt");
+  if (o->quantize != NULL)
+    add_string (b, "tsf_precision", "int8");
   json_builder_end_object (b);
-  for (const gchar *const *name = tsf_tensor_set_names (tensors); *name; name++) {
-    const TsfTensor *t = tsf_tensor_set_lookup (tensors, *name);
-    gint64 bytes = tsf_tensor_numel (t) * (gint64) sizeof (gfloat);
+  for (const gchar *const *name = tsf_tensor_set_names (o->tensors); *name; name++) {
+    const TsfTensor *t = tsf_tensor_set_lookup (o->tensors, *name);
+    gint64 numel = tsf_tensor_numel (t);
 
-    json_builder_set_member_name (b, *name);
-    json_builder_begin_object (b);
-    add_string (b, "dtype", "F32");
-    json_builder_set_member_name (b, "shape");
-    json_builder_begin_array (b);
-    for (guint d = 0; d < t->ndim; d++)
-      json_builder_add_int_value (b, t->shape[d]);
-    json_builder_end_array (b);
-    json_builder_set_member_name (b, "data_offsets");
-    json_builder_begin_array (b);
-    json_builder_add_int_value (b, offset);
-    json_builder_add_int_value (b, offset + bytes);
-    json_builder_end_array (b);
-    json_builder_end_object (b);
-    offset += bytes;
+    if (output_quantizes (o, t)) {
+      g_autofree gchar *scale = g_strconcat (*name, "_scale", NULL);
+      add_entry (b, *name, "I8", t->ndim, t->shape, &offset, numel);
+      add_entry (b, scale, "F32", 1, t->shape, &offset, t->shape[0] * sizeof (gfloat));
+    } else if (t->dtype == TSF_DTYPE_I8) {
+      add_entry (b, *name, "I8", t->ndim, t->shape, &offset, numel);
+    } else {
+      add_entry (b, *name, "F32", t->ndim, t->shape, &offset, numel * sizeof (gfloat));
+    }
   }
   json_builder_end_object (b);
   {
@@ -283,29 +314,44 @@ write_all (FILE *file, const void *data, gsize size)
   return size == 0 || fwrite (data, 1, size, file) == size;
 }
 
-/* Streams one tensor at a time as float32 little-endian (x86-64 is little-endian). */
+/* One tensor's bytes (float32 little-endian: x86-64 is little-endian). */
 static gboolean
-write_tensors (FILE *file, TsfTensorSet *tensors)
+write_tensor (FILE *file, const Output *o, const TsfTensor *t)
 {
-  g_autoptr (GString) header = safetensors_header (tensors);
+  gint64 numel = tsf_tensor_numel (t);
+  g_autofree gfloat *values = NULL;
+
+  if (t->dtype == TSF_DTYPE_I8)   /* contiguous, as every reader's I8 tensor */
+    return write_all (file, t->data, numel);
+  values = g_new (gfloat, MAX (numel, 1));
+  tsf_tensor_to_f32 (t, values);
+  if (output_quantizes (o, t)) {
+    g_autofree gint8 *quantized = g_malloc (MAX (numel, 1));
+    g_autofree gfloat *scales = g_new (gfloat, t->shape[0]);
+    tsf_weights_quantize_rows (values, t->shape[1], t->shape[0], quantized, scales);
+    return write_all (file, quantized, numel)
+        && write_all (file, scales, t->shape[0] * sizeof (gfloat));
+  }
+  return write_all (file, values, numel * sizeof (gfloat));
+}
+
+/* Streams one tensor at a time. */
+static gboolean
+write_tensors (FILE *file, const Output *o)
+{
+  g_autoptr (GString) header = safetensors_header (o);
   guint64 length = GUINT64_TO_LE (header->len);
 
   if (!write_all (file, &length, sizeof length) || !write_all (file, header->str, header->len))
     return FALSE;
-  for (const gchar *const *name = tsf_tensor_set_names (tensors); *name; name++) {
-    const TsfTensor *t = tsf_tensor_set_lookup (tensors, *name);
-    gint64 numel = tsf_tensor_numel (t);
-    g_autofree gfloat *values = g_new (gfloat, MAX (numel, 1));
-
-    tsf_tensor_to_f32 (t, values);
-    if (!write_all (file, values, numel * sizeof (gfloat)))
+  for (const gchar *const *name = tsf_tensor_set_names (o->tensors); *name; name++)
+    if (!write_tensor (file, o, tsf_tensor_set_lookup (o->tensors, *name)))
       return FALSE;
-  }
   return TRUE;
 }
 
 static gboolean
-write_safetensors (const gchar *path, TsfTensorSet *tensors, GError **error)
+write_safetensors (const gchar *path, const Output *o, GError **error)
 {
   g_autofree gchar *tmp = g_strconcat (path, ".tmp", NULL);
   FILE *file = g_fopen (tmp, "wb");
@@ -315,13 +361,40 @@ write_safetensors (const gchar *path, TsfTensorSet *tensors, GError **error)
     g_set_error (error, TSF_ERROR, TSF_ERROR_IO, "cannot create %s: %s", tmp, g_strerror (errno));
     return FALSE;
   }
-  ok = write_tensors (file, tensors);
+  ok = write_tensors (file, o);
   ok = (fclose (file) == 0) && ok;
   if (ok && g_rename (tmp, path) == 0)
     return TRUE;
   g_set_error (error, TSF_ERROR, TSF_ERROR_IO, "cannot write %s: %s", path, g_strerror (errno));
   g_unlink (tmp);
   return FALSE;
+}
+
+/* f32 writes float32; int8 the layers' linear weights quantised (or kept so); a model saved
+ * at int8 cannot go back to f32 (its float weights are gone). */
+static gboolean
+output_init (Output *o, TsfWeights *weights, const TsfConfig *config, TsfPrecision precision,
+    const gchar *source, GError **error)
+{
+  o->tensors = weights->tensors;
+  o->quantize = NULL;
+  if (precision != TSF_PRECISION_F32 && precision != TSF_PRECISION_INT8) {
+    g_set_error (error, TSF_ERROR, TSF_ERROR_UNSUPPORTED, "convert writes precision f32 or "
+        "int8, not %s", tsf_precision_to_string (precision));
+    return FALSE;
+  }
+  if (weights->quantized && precision != TSF_PRECISION_INT8) {
+    g_set_error (error, TSF_ERROR, TSF_ERROR_UNSUPPORTED, "%s was saved at int8: it can only "
+        "be written at int8 (--precision int8), its float weights are gone", source);
+    return FALSE;
+  }
+  if (precision == TSF_PRECISION_INT8) {
+    g_auto (GStrv) names = tsf_weights_quantizable_names (config);
+    o->quantize = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+    for (guint i = 0; names[i] != NULL; i++)
+      g_hash_table_add (o->quantize, g_strdup (names[i]));
+  }
+  return TRUE;
 }
 
 gboolean
@@ -336,6 +409,7 @@ tsf_convert_to_hf (const gchar *source, const TsfModelOptions *options, const gc
   TsfWeights *weights;
   TsfTensorSet *tensors;
   TsfConfig config;
+  Output output = { 0 };
   gboolean ok;
 
   tensors = tsf_source_open_with_options (source, options, &config, NULL, error);
@@ -358,15 +432,18 @@ tsf_convert_to_hf (const gchar *source, const TsfModelOptions *options, const gc
   add_known_sampling (&config);
   config_text = config_json (&config);
   preprocessor_text = preprocessor_json (&config);
-  ok = TRUE;
-  if (g_mkdir_with_parents (out_dir, 0755) != 0) {
+  ok = output_init (&output, weights, &config, options != NULL ? options->precision
+      : TSF_PRECISION_F32, source, error);
+  if (ok && g_mkdir_with_parents (out_dir, 0755) != 0) {
     g_set_error (error, TSF_ERROR, TSF_ERROR_IO, "cannot create %s: %s", out_dir,
         g_strerror (errno));
     ok = FALSE;
   }
-  ok = ok && write_safetensors (weights_path, weights->tensors, error)
+  ok = ok && write_safetensors (weights_path, &output, error)
       && replace_file (config_path, config_text, strlen (config_text), error)
       && replace_file (preprocessor_path, preprocessor_text, strlen (preprocessor_text), error);
+  if (output.quantize != NULL)
+    g_hash_table_destroy (output.quantize);
   tsf_weights_free (weights);
   tsf_config_clear (&config);
   return ok;

@@ -36,10 +36,30 @@ tsf_model_options_init (TsfModelOptions *options)
 }
 
 /* Takes ownership of `weights` and `name`; `config` is moved into the model. */
+/* The precision asked for, given the weights: a model saved at int8 runs at int8 (auto picks
+ * it), never at f32 or bf16 (its float weights are gone). */
+static gboolean
+requested_precision (const TsfWeights *weights, const gchar *name,
+    const TsfModelOptions *options, TsfPrecision *precision, GError **error)
+{
+  *precision = options != NULL ? options->precision : TSF_PRECISION_F32;
+  if (!weights->quantized)
+    return TRUE;
+  if (*precision == TSF_PRECISION_AUTO)
+    *precision = TSF_PRECISION_INT8;
+  if (*precision == TSF_PRECISION_INT8)
+    return TRUE;
+  g_set_error (error, TSF_ERROR, TSF_ERROR_UNSUPPORTED, "%s was saved at int8 (convert "
+      "--precision int8): it runs only at precision int8 or auto, not %s", name,
+      tsf_precision_to_string (*precision));
+  return FALSE;
+}
+
 static TsfModel *
 model_new (TsfConfig *config, TsfWeights *weights, gchar *name,
     const TsfModelOptions *options, GError **error)
 {
+  TsfPrecision requested;
   TsfModel *model;
 
   if (weights == NULL || !tsf_check_threads (options != NULL ? options->threads : 0, error)) {
@@ -60,8 +80,9 @@ model_new (TsfConfig *config, TsfWeights *weights, gchar *name,
   model->name = name;
   model->default_threads = options != NULL ? options->threads : 0;
   model->default_max_clip_bytes = options != NULL ? options->max_clip_bytes : 0;
-  if (!tsf_precision_choose (options != NULL ? options->precision : TSF_PRECISION_F32,
-          model->default_threads, &model->precision, &model->precision_warning, error)) {
+  if (!requested_precision (weights, name, options, &requested, error)
+      || !tsf_precision_choose (requested, model->default_threads, &model->precision,
+          &model->precision_warning, error)) {
     tsf_model_free (model);
     return NULL;
   }

@@ -7,6 +7,7 @@
 #include "tsf-attention.h"
 #include "tsf-error.h"
 
+#include <math.h>
 #include <string.h>
 
 typedef struct {
@@ -16,6 +17,7 @@ typedef struct {
   const gfloat **slot;
   gboolean optional;  /* may be absent (no slot is filled) */
   TsfInitKind init;
+  TsfLinear *quantizable;  /* a layer's linear weight: may be saved as I8 with a scale */
 } Expected;
 
 static void
@@ -61,6 +63,15 @@ tsf_weights_expect_norm (GArray *table, TsfNorm *norm, gint64 hidden, const gcha
       prefix);
 }
 
+/* A layer's linear layer: its weight is one the int8 forward quantises. */
+static void
+expect_layer_linear (GArray *table, TsfLinear *linear, gint64 out, gint64 in, gboolean bias,
+    const gchar *prefix)
+{
+  tsf_weights_expect_linear (table, linear, out, in, bias, prefix);
+  g_array_index (table, Expected, table->len - (bias ? 2 : 1)).quantizable = linear;
+}
+
 static void
 expect_layer (GArray *table, const TsfConfig *config, TsfLayerWeights *layer, guint index)
 {
@@ -73,17 +84,17 @@ expect_layer (GArray *table, const TsfConfig *config, TsfLayerWeights *layer, gu
   name = NULL;
   if (scheme->temporal_block) {
     tsf_weights_expect_norm (table, &layer->temporal_layernorm, d, SUB (".temporal_layernorm"));
-    tsf_weights_expect_linear (table, &layer->temporal_qkv, 3 * d, d, config->qkv_bias,
+    expect_layer_linear (table, &layer->temporal_qkv, 3 * d, d, config->qkv_bias,
         SUB (".temporal_attention.attention.qkv"));
-    tsf_weights_expect_linear (table, &layer->temporal_proj, d, d, TRUE,
+    expect_layer_linear (table, &layer->temporal_proj, d, d, TRUE,
         SUB (".temporal_attention.output.dense"));
-    tsf_weights_expect_linear (table, &layer->temporal_dense, d, d, TRUE, SUB (".temporal_dense"));
+    expect_layer_linear (table, &layer->temporal_dense, d, d, TRUE, SUB (".temporal_dense"));
   }
   if (scheme->n_steps == 0) {
     tsf_weights_expect_norm (table, &layer->layernorm_before, d, SUB (".layernorm_before"));
-    tsf_weights_expect_linear (table, &layer->qkv, 3 * d, d, config->qkv_bias,
+    expect_layer_linear (table, &layer->qkv, 3 * d, d, config->qkv_bias,
         SUB (".attention.attention.qkv"));
-    tsf_weights_expect_linear (table, &layer->proj, d, d, TRUE, SUB (".attention.output.dense"));
+    expect_layer_linear (table, &layer->proj, d, d, TRUE, SUB (".attention.output.dense"));
   }
   for (guint s = 0; s < scheme->n_steps; s++) {
     const gchar *step = scheme->step_names[s];
@@ -92,13 +103,13 @@ expect_layer (GArray *table, const TsfConfig *config, TsfLayerWeights *layer, gu
     g_autofree gchar *proj = g_strdup_printf (".%s_attention.output.dense", step);
 
     tsf_weights_expect_norm (table, &layer->step_layernorm[s], d, SUB (norm));
-    tsf_weights_expect_linear (table, &layer->step_qkv[s], 3 * d, d, config->qkv_bias, SUB (qkv));
-    tsf_weights_expect_linear (table, &layer->step_proj[s], d, d, TRUE, SUB (proj));
+    expect_layer_linear (table, &layer->step_qkv[s], 3 * d, d, config->qkv_bias, SUB (qkv));
+    expect_layer_linear (table, &layer->step_proj[s], d, d, TRUE, SUB (proj));
   }
   tsf_weights_expect_norm (table, &layer->layernorm_after, d, SUB (".layernorm_after"));
-  tsf_weights_expect_linear (table, &layer->intermediate, inter, d, TRUE,
+  expect_layer_linear (table, &layer->intermediate, inter, d, TRUE,
       SUB (".intermediate.dense"));
-  tsf_weights_expect_linear (table, &layer->output, d, inter, TRUE, SUB (".output.dense"));
+  expect_layer_linear (table, &layer->output, d, inter, TRUE, SUB (".output.dense"));
 #undef SUB
   g_free (name);
   g_free (p);
@@ -217,6 +228,72 @@ check_shape (const TsfTensorSet *set, const Expected *e, const TsfTensor *tensor
   return FALSE;
 }
 
+/* A layer's linear weight saved at int8: I8 [out, in] and its F32 [out] scales, finite and
+ * positive. */
+static gboolean
+bind_quantized (TsfWeights *weights, const Expected *e, const TsfTensor *tensor,
+    GHashTable *used, GError **error)
+{
+  const TsfTensorSet *set = weights->tensors;
+  g_autofree gchar *scale_name = g_strconcat (e->name, "_scale", NULL);
+  const TsfTensor *scale = tsf_tensor_set_lookup (set, scale_name);
+  const gfloat *scales;
+
+  if (e->quantizable == NULL) {
+    g_set_error (error, TSF_ERROR, TSF_ERROR_TENSOR, "%s: tensor '%s' has dtype I8, but only "
+        "the layers' linear weights can be int8 (a model written by convert --precision int8)",
+        tsf_tensor_set_source (set), e->name);
+    return FALSE;
+  }
+  if (scale == NULL || scale->dtype != TSF_DTYPE_F32 || scale->ndim != 1
+      || scale->shape[0] != e->shape[0]) {
+    g_autofree gchar *found = scale ? shape_to_string (scale->ndim, scale->shape) : NULL;
+    g_set_error (error, TSF_ERROR, TSF_ERROR_TENSOR, "%s: int8 tensor '%s' needs '%s', F32 of "
+        "shape [%" G_GINT64_FORMAT "] (one scale per output channel); found %s%s%s",
+        tsf_tensor_set_source (set), e->name, scale_name, e->shape[0],
+        scale ? tsf_dtype_to_string (scale->dtype) : "none", scale ? " of shape " : "",
+        scale ? found : "");
+    return FALSE;
+  }
+  scales = tensor_as_f32 (weights, scale);
+  for (gint64 i = 0; i < scale->shape[0]; i++)
+    if (!(scales[i] > 0 && scales[i] < G_MAXFLOAT)) {
+      g_set_error (error, TSF_ERROR, TSF_ERROR_TENSOR, "%s: '%s' holds %g at %" G_GINT64_FORMAT
+          "; the scales of an int8 weight must be finite and positive",
+          tsf_tensor_set_source (set), scale_name, scales[i], i);
+      return FALSE;
+    }
+  e->quantizable->quantized = (const gint8 *) tensor->data;
+  e->quantizable->scales = scales;
+  g_hash_table_add (used, e->name);
+  g_hash_table_add (used, (gpointer) scale->name);
+  return TRUE;
+}
+
+/* All of the layers' linear weights are int8, or none. */
+static gboolean
+check_quantized_all_or_none (TsfWeights *weights, GArray *table, GError **error)
+{
+  const Expected *first_float = NULL, *first_int8 = NULL;
+
+  for (guint i = 0; i < table->len; i++) {
+    const Expected *e = &g_array_index (table, Expected, i);
+    if (e->quantizable == NULL)
+      continue;
+    if (e->quantizable->quantized != NULL)
+      first_int8 = first_int8 ? first_int8 : e;
+    else
+      first_float = first_float ? first_float : e;
+  }
+  weights->quantized = first_int8 != NULL;
+  if (first_int8 == NULL || first_float == NULL)
+    return TRUE;
+  g_set_error (error, TSF_ERROR, TSF_ERROR_TENSOR, "%s: '%s' is int8 but '%s' is not; a model "
+      "saved at int8 has all the layers' linear weights in I8",
+      tsf_tensor_set_source (weights->tensors), first_int8->name, first_float->name);
+  return FALSE;
+}
+
 static gboolean
 bind_expected (TsfWeights *weights, GArray *table, GHashTable *used, GError **error)
 {
@@ -237,6 +314,11 @@ bind_expected (TsfWeights *weights, GArray *table, GHashTable *used, GError **er
     }
     if (!check_shape (set, e, tensor, error))
       return FALSE;
+    if (tensor->dtype == TSF_DTYPE_I8) {
+      if (!bind_quantized (weights, e, tensor, used, error))
+        return FALSE;
+      continue;
+    }
     *e->slot = tensor_as_f32 (weights, tensor);
     g_hash_table_add (used, e->name);
   }
@@ -269,6 +351,7 @@ tsf_weights_bind (const TsfConfig *config, TsfTensorSet *tensors, GError **error
 
   weights->tensors = tensors;
   ok = bind_expected (weights, table, used, error)
+      && check_quantized_all_or_none (weights, table, error)
       && check_no_extra (tensors, used, config, error);
   g_hash_table_destroy (used);
   g_array_free (table, TRUE);
@@ -375,8 +458,41 @@ tsf_weights_release_source (TsfWeights *weights)
     tsf_tensor_set_release (weights->tensors, tsf_tensor_set_lookup (weights->tensors, *names));
 }
 
+gchar **
+tsf_weights_quantizable_names (const TsfConfig *config)
+{
+  TsfWeights *weights = weights_new (config);
+  GArray *table = expected_tensors (config, weights);
+  GPtrArray *names = g_ptr_array_new ();
+
+  for (guint i = 0; i < table->len; i++)
+    if (g_array_index (table, Expected, i).quantizable != NULL)
+      g_ptr_array_add (names, g_strdup (g_array_index (table, Expected, i).name));
+  g_ptr_array_add (names, NULL);
+  g_array_free (table, TRUE);
+  tsf_weights_free (weights);
+  return (gchar **) g_ptr_array_free (names, FALSE);
+}
+
 void
-tsf_weights_release_data (TsfWeights *weights, const gfloat *data)
+tsf_weights_quantize_rows (const gfloat *weight, guint in, guint out, gint8 *quantized,
+    gfloat *scales)
+{
+#pragma omp parallel for
+  for (guint o = 0; o < out; o++) {
+    const gfloat *row = weight + (gsize) o * in;
+    gfloat max = 0, inverse;
+    for (guint i = 0; i < in; i++)
+      max = MAX (max, fabsf (row[i]));
+    scales[o] = max > 0 ? max / 127.0f : 1.0f;
+    inverse = 1.0f / scales[o];
+    for (guint i = 0; i < in; i++)
+      quantized[(gsize) o * in + i] = (gint8) CLAMP (lrintf (row[i] * inverse), -127, 127);
+  }
+}
+
+void
+tsf_weights_release_data (TsfWeights *weights, gconstpointer data)
 {
   const gchar *const *names;
 
@@ -384,7 +500,7 @@ tsf_weights_release_data (TsfWeights *weights, const gfloat *data)
     return;
   for (names = tsf_tensor_set_names (weights->tensors); *names; names++) {
     const TsfTensor *tensor = tsf_tensor_set_lookup (weights->tensors, *names);
-    if ((const gfloat *) tensor->data == data) {
+    if ((gconstpointer) tensor->data == data) {
       tsf_tensor_set_release (weights->tensors, tensor);
       return;
     }

@@ -13,7 +13,9 @@ G_BEGIN_DECLS
 typedef struct {
   const gfloat *weight;  /* [out, in], row-major as in torch.nn.Linear */
   const gfloat *bias;    /* [out], or NULL (qkv without bias) */
-  const gfloat *scales;  /* [out] of an int8 weight prepared by the forward pass, else NULL */
+  const gfloat *scales;  /* [out] of an int8 weight (saved, or prepared by the forward pass) */
+  const gint8 *quantized; /* [out, in] of a model saved at int8 (then weight is NULL): weight
+                           * row o = scales[o] x quantized row o */
 } TsfLinear;
 
 typedef struct {
@@ -58,6 +60,8 @@ typedef struct _TsfWeights {
   TsfNorm layernorm;           /* timesformer.layernorm */
   TsfLinear classifier;        /* [num_labels, hidden] */
 
+  gboolean quantized;          /* saved at int8: the layers' linear weights are `quantized` */
+
   /* private */
   TsfTensorSet *tensors;       /* owned; pointers above may point into it */
   GPtrArray *converted;        /* owned float arrays (converted or realigned tensors) */
@@ -82,18 +86,27 @@ void tsf_weights_expect_norm (GArray *table, TsfNorm *norm, gint64 hidden, const
 void tsf_lucidrains_expect_tensors (GArray *table, const TsfConfig *config,
     TsfWeights *weights);
 
-/* Takes ownership of `tensors` (also on failure). */
+/* Takes ownership of `tensors` (also on failure). The layers' linear weights (those the int8
+ * forward quantises) may all be I8 [out, in] tensors, each with an F32 [out] `<name>_scale`
+ * (a model written by `convert --precision int8`); they are then bound as `quantized`. */
 TsfWeights *tsf_weights_bind (const TsfConfig *config, TsfTensorSet *tensors, GError **error);
 /* Random weights (truncated-normal-like, std 0.02; norms near 1/0) for benchmarks; more than
  * `max_bytes` of them is refused (TSF_ERROR_MEMORY) before anything is allocated. */
 TsfWeights *tsf_weights_new_random (const TsfConfig *config, guint64 seed, guint64 max_bytes,
     GError **error);
 guint64 tsf_weights_parameter_count (const TsfConfig *config);
+/* Names of the tensors that a model saved at int8 holds as I8 (the layers' linear weights);
+ * NULL-terminated, free with g_strfreev(). */
+gchar **tsf_weights_quantizable_names (const TsfConfig *config);
+/* int8, symmetric per output channel: each row of a PyTorch [out, in] weight scaled into
+ * [-127, 127] (`quantized`, out x in bytes); `scales` [out] gets the rows' scales. */
+void tsf_weights_quantize_rows (const gfloat *weight, guint in, guint out, gint8 *quantized,
+    gfloat *scales);
 /* Drops the source tensors once the forward pass holds its own copies. */
 void tsf_weights_release_source (TsfWeights *weights);
 /* Lets one parameter's float array go once the forward pass holds its own copy: a converted
  * array is freed, a tensor of a mapped file drops its pages. The caller clears its pointer. */
-void tsf_weights_release_data (TsfWeights *weights, const gfloat *data);
+void tsf_weights_release_data (TsfWeights *weights, gconstpointer data);
 void tsf_weights_free (TsfWeights *weights);
 
 G_END_DECLS

@@ -2,6 +2,7 @@
 #include "test-files.h"
 
 #include <glib/gstdio.h>
+#include <math.h>
 #include <string.h>
 
 #include "tsf-config.h"
@@ -203,7 +204,10 @@ append_value (GByteArray *data, const gchar *dtype, gfloat value)
   guint32 bits;
   memcpy (&bits, &value, 4);
   guint16 half = strcmp (dtype, "F16") == 0 ? exact_f16 (value) : bits >> 16;
-  if (strcmp (dtype, "F32") == 0)
+  gint8 byte = (gint8) (value * 8);
+  if (strcmp (dtype, "I8") == 0)
+    g_byte_array_append (data, (const guint8 *) &byte, 1);
+  else if (strcmp (dtype, "F32") == 0)
     g_byte_array_append (data, (const guint8 *) &bits, 4);
   else
     g_byte_array_append (data, (const guint8 *) &half, 2);
@@ -225,7 +229,9 @@ test_checkpoint_bytes (GArray *tensors)
       numel *= tensor->shape[d];
     }
     for (gint64 n = 0; n < numel; n++)
-      append_value (data, tensor->dtype, test_tensor_value (tensor->name, n));
+      append_value (data, tensor->dtype, g_str_has_suffix (tensor->name, "_scale")
+          ? fabsf (test_tensor_value (tensor->name, n)) + 0.125f   /* int8 scales: positive */
+          : test_tensor_value (tensor->name, n));
     g_string_append_printf (header, "], \"data_offsets\": [%u, %u]}", begin, data->len);
   }
   g_string_append (header, "}");

@@ -40,10 +40,11 @@ gchar *test_write_file (const gchar *dir, const gchar *name, const void *data, g
  * (0, 1, 2, ...). */
 GBytes *test_safetensors_bytes (const gchar *header, gsize data_size);
 
-/* One tensor of a generated checkpoint: F32 values name-hash + 0.001 * index. */
+/* One tensor of a generated checkpoint (values: test_tensor_value()). */
 typedef struct {
   gchar *name;
-  const gchar *dtype;  /* "F32", "F16" or "BF16" */
+  const gchar *dtype;  /* "F32", "F16", "BF16" or "I8" (value x 8); a "*_scale" F32 tensor
+                        * holds |value| + 0.125 */
   guint ndim;
   gint64 shape[4];
 } TestTensor;

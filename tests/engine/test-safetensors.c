@@ -250,7 +250,7 @@ test_unsupported_dtype (void)
 {
   assert_header_fails ("{\"position_ids\": {\"dtype\": \"I64\", \"shape\": [1], "
       "\"data_offsets\": [0, 8]}}", 8, TSF_ERROR_UNSUPPORTED,
-      "tensor 'position_ids' has dtype I64; supported dtypes are F32, F16 and BF16");
+      "tensor 'position_ids' has dtype I64; supported dtypes are F32, F16, BF16 and I8");
   assert_header_fails ("{\"w\": {\"dtype\": \"F64\", \"shape\": [1], \"data_offsets\": [0, 8]}}",
       8, TSF_ERROR_UNSUPPORTED, "tensor 'w' has dtype F64");
 }

@@ -63,6 +63,13 @@ def test_bench_and_info():
           and out["batches"][1]["gflop"] == out["gflop"], f"bench --batch: {out}")
     r = run("bench", "--config", config, "--batch", "2,65")
     check(r.returncode == 1 and "found '65'" in r.stderr, f"bench --batch 65: {r.stderr}")
+    check("profile_ms" not in out, f"bench without --profile: {out}")
+    r = run("bench", "--config", config, "--iterations", "1", "--threads", "1", "--json",
+            "--profile")
+    profile = json.loads(r.stdout).get("profile_ms", {})
+    kinds = ("linear layers", "other matmuls", "layer norms", "softmax", "reorders", "host steps")
+    check(r.returncode == 0 and sorted(profile) == sorted(kinds)
+          and profile["linear layers"] > 0 and min(profile.values()) >= 0, f"--profile: {r.stdout}")
     r = run("info", "--model", os.path.join(MODELS, "divided"))
     check(r.returncode == 0 and "divided_space_time" in r.stdout and "LABEL_9" in r.stdout,
           f"info: {r.stdout} {r.stderr}")
