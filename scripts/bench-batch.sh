@@ -18,7 +18,7 @@ builddir=build
 thread_counts="1 2"
 iterations=20
 parts="engine streams"
-stream_counts=16,32,48,64,80
+stream_counts=24,28,32,36,40
 while getopts "b:t:n:p:s:" opt; do
   case $opt in
     b) builddir=$OPTARG ;;
@@ -64,7 +64,7 @@ if [[ " $parts " == *" streams "* ]]; then
   echo
   echo "== live 30 fps streams of the shipped model, one shared model (default sessions, threads)"
   /usr/bin/python3 scripts/bench-live-streams.py --build "$builddir" --streams "$stream_counts" \
-    --max-batch 1,4
+    --max-batch 1,4 --rounds 2
 fi
 echo
 uptime
