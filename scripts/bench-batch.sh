@@ -51,12 +51,14 @@ for threads in $thread_counts; do
   "$cli" bench --model models/motion-shapes --batch 1,2,4,8,16 -n "$iterations" -t "$threads"
   for hidden in 64 128 256; do
     echo
-    echo "== divided, hidden $hidden, 4 layers, 8x64x64 patch 8 (random weights), $threads thread(s)"
+    echo "== divided, hidden $hidden, 4 layers, 8x64x64 patch 8 (random weights)," \
+      "$threads thread(s)"
     "$cli" bench --config "$configs/hidden$hidden.json" --batch 1,2,4,8 -n "$iterations" \
       -t "$threads"
   done
   echo
-  echo "== base 8x224 (tools/configs/timesformer-base-k400.json, random weights), $threads thread(s)"
+  echo "== base 8x224 (tools/configs/timesformer-base-k400.json, random weights)," \
+    "$threads thread(s)"
   "$cli" bench --config tools/configs/timesformer-base-k400.json --batch 1,2,4 \
     -n "$(( (iterations + 9) / 10 ))" -t "$threads"
 done

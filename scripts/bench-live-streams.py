@@ -7,8 +7,8 @@ asserts nothing.
       [--streams 8,16,32] [--max-batch 1,4] [--seconds 10] [--rounds 1] [--properties "..."]
 
 Every stream is `videotestsrc is-live=true` at 30 fps (32x32, the model's own size, so that
-little CPU goes to preprocessing; a moving ball) into `timesformer` with a new clip every frame (sampling=frames frame-stride=1 clip-hop=1: 30 clips/s per stream,
-a label per frame), max-pending 1, all elements sharing one model and its scheduler (default
+little CPU goes to preprocessing; a moving ball) into `timesformer` with a new clip every
+frame (sampling=frames frame-stride=1 clip-hop=1: 30 clips/s per stream, a label per frame), max-pending 1, all elements sharing one model and its scheduler (default
 sessions and threads). A stream keeps up when it drops at most 1% of its clips over the run
 (after a warm-up of 2 s, not counted). Figures per stream count and max-batch: clips
 classified and dropped per second (all streams), the worst stream's drop share, the share of
