@@ -9,7 +9,7 @@
 # engine: each model's batch sizes are timed in alternation in one process (timesformer-cli
 # bench --batch), next to oneDNN's matmul peak on the model's linear-layer shapes at B times the
 # rows. streams: how many live 30 fps streams of the shipped model one process keeps up with,
-# max-batch=1 against the default (scripts/bench-live-streams.py; STREAM_COUNTS comma-separated).
+# max-batch=1 against 4 (scripts/bench-live-streams.py; STREAM_COUNTS comma-separated).
 # files: 8 non-live streams of the shipped model (900 frames each, a clip every frame), seconds
 # from PLAYING to EOS, max-batch=1 and 4 in turn, 3 rounds.
 # Run it under flock /tmp/tsf-bench.lock on a shared machine.
