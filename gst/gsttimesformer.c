@@ -1197,7 +1197,8 @@ install_scheduler_properties (GObjectClass *gobject_class)
           "session classifies in one engine run when they are ready at once; only for models "
           "whose clip is small (under " G_STRINGIFY (GST_TSF_SCHEDULER_BATCH_MAX_GFLOP)
           " GFLOP, where a batch costs less per clip), else 1 (0 = "
-          G_STRINGIFY (GST_TSF_SCHEDULER_DEFAULT_MAX_BATCH) ", 1 = no batches)", 0, TSF_MAX_BATCH,
+          G_STRINGIFY (GST_TSF_SCHEDULER_DEFAULT_MAX_BATCH) ", no batches; see docs/element.md)", 0,
+          TSF_MAX_BATCH,
           DEFAULT_MAX_BATCH, READY_FLAGS));
   g_object_class_install_property (gobject_class, PROP_MAX_CLIP_MB,
       g_param_spec_uint ("max-clip-mb", "Most memory per clip", "Most memory in MiB one clip "

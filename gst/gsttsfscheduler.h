@@ -35,10 +35,13 @@ G_BEGIN_DECLS
 #define GST_TSF_SCHEDULER_DEFAULT_SESSIONS 2
 
 /* Clips one session runs at once, from several streams, when GstTsfSchedulerOptions.max_batch
- * is 0, and the work of a clip below which batching pays (docs/performance.md, "Batching":
- * on the shipped small model a batch costs less per clip; on the base model it does not). */
-#define GST_TSF_SCHEDULER_DEFAULT_MAX_BATCH 4
-#define GST_TSF_SCHEDULER_BATCH_MAX_GFLOP 1.0
+ * is 0, and the work of a clip below which batching pays in the engine (docs/performance.md,
+ * "Batching": on the shipped model, 0.04 GFLOP a clip, a batch of 4 costs 14-18% less per
+ * clip; from 0.34 GFLOP up, as much or more on sessions of one thread). The default is no
+ * batches: through whole pipelines on this machine (preprocessing on the same cores) batches
+ * of the shipped model were 1-11% slower for files and dropped more clips of live streams. */
+#define GST_TSF_SCHEDULER_DEFAULT_MAX_BATCH 1
+#define GST_TSF_SCHEDULER_BATCH_MAX_GFLOP 0.15
 
 typedef struct {
   const gchar *model_path;   /* directory or checkpoint; resolved (symbolic links too) */

@@ -80,8 +80,8 @@ static void
 test_no_allocation_per_clip (gconstpointer data)
 {
   TsfAttentionType type = GPOINTER_TO_INT (data);
-  TsfModel *model = type == TSF_ATTENTION_TIMESFORMER_PYTORCH ? test_small_lucidrains_model (FALSE, NULL)
-      : test_small_random_model (type);
+  TsfModel *model = type == TSF_ATTENTION_TIMESFORMER_PYTORCH
+      ? test_small_lucidrains_model (FALSE, NULL) : test_small_random_model (type);
   TsfClipShape shape = { 4, 3, 32, 32 }, other = { 2, 3, 48, 40 };
   gsize n = MAX ((gsize) shape.frames * shape.channels * shape.height * shape.width,
       (gsize) other.frames * other.channels * other.height * other.width);

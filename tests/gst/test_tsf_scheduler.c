@@ -570,7 +570,7 @@ GST_START_TEST (test_shared_by_key)
   /* max_batch 0 is the default, once resolved; another limit, another scheduler */
   options.max_batch = GST_TSF_SCHEDULER_DEFAULT_MAX_BATCH;
   fail_unless (acquire_with (&options) == a);
-  options.max_batch = 1;
+  options.max_batch = GST_TSF_SCHEDULER_DEFAULT_MAX_BATCH + 3;
   other_batch = acquire_with (&options);
   fail_unless (other_batch != a);
   options.max_batch = 0;
@@ -1060,20 +1060,19 @@ GST_START_TEST (test_batch_keeps_drop_policy_and_flush)
 GST_END_TEST;
 
 /* Batches only where they pay: none for a clip of more work than the rule's bound, none with
- * max_batch 1; and the clips of two idle sessions are shared between them. */
+ * max_batch 1 (the default). */
 GST_START_TEST (test_batch_limit)
 {
   static const TsfClipShape large = { 32, 3, 256, 256 };
-  GstTsfScheduler *scheduler = acquire_batched ("divided", 1, FALSE, 0);
-  GstTsfScheduler *unbatched = acquire_batched ("divided", 1, FALSE, 1);
+  GstTsfScheduler *scheduler = acquire_batched ("divided", 1, FALSE, 4);
+  GstTsfScheduler *unbatched = acquire_batched ("divided", 1, FALSE, 0);
   const TsfModel *model = gst_tsf_scheduler_get_model (scheduler);
 
   fail_unless (tsf_model_get_flops (model, &divided_shape)
       < GST_TSF_SCHEDULER_BATCH_MAX_GFLOP * 1e9);
-  fail_unless_equals_int (gst_tsf_scheduler_get_max_batch (scheduler),
-      GST_TSF_SCHEDULER_DEFAULT_MAX_BATCH);
-  fail_unless_equals_int (gst_tsf_scheduler_get_batch_limit (scheduler, &divided_shape),
-      GST_TSF_SCHEDULER_DEFAULT_MAX_BATCH);
+  fail_unless_equals_int (gst_tsf_scheduler_get_max_batch (scheduler), 4);
+  fail_unless_equals_int (gst_tsf_scheduler_get_batch_limit (scheduler, &divided_shape), 4);
+  fail_unless_equals_int (gst_tsf_scheduler_get_max_batch (unbatched), 1);
   fail_unless (tsf_model_get_flops (model, &large) >= GST_TSF_SCHEDULER_BATCH_MAX_GFLOP * 1e9,
       "%g FLOP", tsf_model_get_flops (model, &large));
   fail_unless_equals_int (gst_tsf_scheduler_get_batch_limit (scheduler, &large), 1);
