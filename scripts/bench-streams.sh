@@ -20,7 +20,10 @@
 # $BENCH_DIR (default /tmp/tsf-bench-streams). CLIPS: clips per stream (default 2).
 # clips/s is counted from PLAYING to EOS (gst-launch-1.0's "Execution ended after"), so it leaves
 # out the loads; peak RSS is the whole process's (/usr/bin/time). load = the 1-minute load
-# average when the row's pipeline ended.
+# average when the row's pipeline ended. CPU s/clip = the process's user + system seconds less
+# those of the same pipeline stopped before its first clip (the loads), per clip: what a clip
+# costs the machine, whatever share of a busy machine's cores the way's threads got (on a
+# shared machine more threads get more of the cores, which flatters clips/s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -68,19 +71,41 @@ way_properties() {
   esac
 }
 
-# Seconds from PLAYING to EOS and peak RSS in MB of one pipeline of $1 streams, way $2.
-run_once() {
-  local n=$1 properties pipeline="" i out rss_kb
+# The launch line of $1 streams, way $2, $3 frames per stream.
+pipeline_of() {
+  local n=$1 properties pipeline="" i
   properties=$(way_properties "$2")
   for i in $(seq "$n"); do
-    pipeline+=" videotestsrc num-buffers=$frames pattern=$((i % 20)) ! video/x-raw,width=224,height=224"
-    pipeline+=" ! timesformer model=$model frame-stride=1 num-frames=8 $properties ! fakesink"
+    pipeline+=" videotestsrc num-buffers=$3 pattern=$((i % 20)) ! video/x-raw,width=224,height=224"
+    pipeline+=" ! timesformer model=$model frame-stride=1 num-frames=8 pad-at-eos=false"
+    pipeline+=" $properties ! fakesink"
   done
-  out=$(/usr/bin/time -f 'rss_kb=%M' gst-launch-1.0 $pipeline 2>&1) || {
+  echo "$pipeline"
+}
+
+# Runs gst-launch-1.0 on $1; its output with rss_kb= and cpu_s= lines.
+launch() {
+  local out
+  out=$(/usr/bin/time -f $'rss_kb=%M\ncpu_s=%U %S' gst-launch-1.0 $1 2>&1) || {
     echo "pipeline failed: $out" >&2; exit 1; }
+  echo "$out"
+}
+
+# CPU seconds of one launch's output.
+cpu_seconds() {
+  sed -n 's/^cpu_s=//p' <<<"$1" | awk '{ printf "%.1f", $1 + $2 }'
+}
+
+# Seconds from PLAYING to EOS, peak RSS in MB, CPU seconds and CPU seconds of the loads alone
+# of one pipeline of $1 streams, way $2.
+run_once() {
+  local out load_out rss_kb
+  load_out=$(launch "$(pipeline_of "$1" "$2" 1)")
+  out=$(launch "$(pipeline_of "$1" "$2" "$frames")")
   rss_kb=$(sed -n 's/^rss_kb=//p' <<<"$out")
   sed -n 's/^Execution ended after \([0-9]*\):\([0-9]*\):\([0-9.]*\)$/\1 \2 \3/p' <<<"$out" \
-    | awk -v rss="$rss_kb" '{ printf "%.2f %d\n", $1 * 3600 + $2 * 60 + $3, rss / 1024 }'
+    | awk -v rss="$rss_kb" -v cpu="$(cpu_seconds "$out")" -v load="$(cpu_seconds "$load_out")" \
+      '{ printf "%.2f %d %s %s\n", $1 * 3600 + $2 * 60 + $3, rss / 1024, cpu, load }'
 }
 
 # The ways of round $1: in order, reversed in odd rounds.
@@ -91,22 +116,22 @@ round_ways() {
 echo "CPU: $(lscpu | sed -n 's/^Model name: *//p'), $cores cores; $(date -u '+%Y-%m-%d %H:%M UTC'); load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "model: $model; $clips clips of 8 frames per stream, not live; ways: $ways; $rounds round(s)"
 echo
-echo "| round | streams | way | properties | seconds | clips/s | clips/s vs ${ways%% *} | peak RSS MB | load |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| round | streams | way | properties | seconds | clips/s | clips/s vs ${ways%% *} | peak RSS MB | CPU s, loads | CPU s/clip | load |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
 for round in $(seq 0 $((rounds - 1))); do
   for n in $counts; do
-    declare -A rate=() seconds=() rss=() load=()
+    declare -A rate=() seconds=() rss=() cpu=() cpu_load=() load=()
     for way in $(round_ways "$round"); do
-      read -r seconds[$way] rss[$way] < <(run_once "$n" "$way")
+      read -r seconds[$way] rss[$way] cpu[$way] cpu_load[$way] < <(run_once "$n" "$way")
       rate[$way]=$(awk -v c=$((n * clips)) -v s="${seconds[$way]}" 'BEGIN { printf "%.3f", c / s }')
       load[$way]=$(cut -d' ' -f1 /proc/loadavg)
     done
     reference=${ways%% *}
     for way in $ways; do
       ratio=$(awk -v a="${rate[$way]}" -v b="${rate[$reference]}" 'BEGIN { printf "%.2fx", a / b }')
-      echo "| $((round + 1)) | $n | $way | $(way_properties "$way") | ${seconds[$way]} | ${rate[$way]} | $ratio | ${rss[$way]} | ${load[$way]} |"
+      echo "| $((round + 1)) | $n | $way | $(way_properties "$way") | ${seconds[$way]} | ${rate[$way]} | $ratio | ${rss[$way]} | ${cpu[$way]}, ${cpu_load[$way]} | $(awk -v a="${cpu[$way]}" -v b="${cpu_load[$way]}" -v c=$((n * clips)) 'BEGIN { printf "%.2f", (a - b) / c }') | ${load[$way]} |"
     done
-    unset rate seconds rss load
+    unset rate seconds rss cpu cpu_load load
   done
 done
 echo
