@@ -10,7 +10,8 @@
 # MODEL: default an overload model, slower than real time for a few 30 fps streams: 224x224,
 # 8 frames, hidden 384, 6 layers, random weights, made once by tools/make_test_models.py into
 # $BENCH_DIR (default /tmp/tsf-bench-streams); `shipped` is models/motion-shapes.
-# -n: stream counts, one run each (default 4). -t: seconds per run (default 40).
+# -n: stream counts, one run each (default 4). -t: seconds per run (default 40), the latencies
+# reported per 10 s window.
 # -p: the elements' properties (default "frame-stride=1 num-frames=8": a clip every 8 frames).
 # -x: more properties for every element, e.g. the batching branch's (-x "max-batch=8") to run
 #     the same measurement with batching.
@@ -68,7 +69,8 @@ for n in $counts; do
   echo
   : > "$log"
   GST_DEBUG_FILE=$log /usr/bin/python3 tools/bench_live.py --model "$model" --streams "$n" \
-    --seconds "$seconds" --size "$size" --fps "$fps" --props "$props $extra" --tracer-log "$log"
+    --seconds "$seconds" --size "$size" --fps "$fps" --props "$props $extra" --tracer-log "$log" \
+    --windows $((seconds >= 20 ? seconds / 10 : 2))
 done
 echo
 echo "ended $(date -u '+%H:%M UTC'); load $(cut -d' ' -f1-3 /proc/loadavg)"
