@@ -13,8 +13,9 @@
 # -n: stream counts, one run each (default 4). -t: seconds per run (default 40), the latencies
 # reported per 10 s window.
 # -p: the elements' properties (default "frame-stride=1 num-frames=8": a clip every 8 frames).
-# -x: more properties for every element, e.g. the batching branch's (-x "max-batch=8") to run
-#     the same measurement with batching.
+# -x: more properties for every element: with the scheduler's batching (`max-batch`, default 4
+#     for small clips), -x "max-batch=1" runs without it, -x "max-batch=8" with bigger batches;
+#     the clips run in batches are printed after model-info when the element counts them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -78,6 +78,8 @@ def run(args):
     dropped = [e.get_property("dropped-clips") for e in elements]
     processed = [e.get_property("clips-processed") for e in elements]
     info = elements[0].get_property("model-info")
+    if elements[0].find_property("batched-clips") is not None:  # the scheduler batches clips
+        info += f" batched-clips={sum(e.get_property('batched-clips') for e in elements)}"
     pipeline.set_state(Gst.State.NULL)
     bus.remove_signal_watch()
     return arrivals, dropped, processed, info
