@@ -13,6 +13,8 @@
 # -n: stream counts, one run each (default 4). -t: seconds per run (default 40), the latencies
 # reported per 10 s window.
 # -p: the elements' properties (default "frame-stride=1 num-frames=8": a clip every 8 frames).
+# -b: a build folder, relative to the worktree or absolute (another branch's build, e.g. a copy of
+#     its build/gst in /tmp/X/gst: -b /tmp/X).
 # -x: more properties for every element: with the scheduler's batching (`max-batch`, default 4
 #     for small clips), -x "max-batch=1" runs without it, -x "max-batch=8" with bigger batches;
 #     the clips run in batches are printed after model-info when the element counts them.
@@ -57,7 +59,8 @@ elif [ -z "$model" ]; then
   fi
 fi
 
-export GST_PLUGIN_PATH=$PWD/$builddir/gst
+case $builddir in /*) ;; *) builddir=$PWD/$builddir ;; esac
+export GST_PLUGIN_PATH=$builddir/gst
 export GST_TRACERS=latency GST_DEBUG=GST_TRACER:7
 log=$(mktemp /tmp/tsf-bench-live.XXXXXX.log)
 trap 'rm -f "$log"' EXIT

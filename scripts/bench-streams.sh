@@ -54,7 +54,8 @@ if [ -z "$model" ]; then
   fi
 fi
 
-export GST_PLUGIN_PATH=$PWD/$builddir/gst
+case $builddir in /*) ;; *) builddir=$PWD/$builddir ;; esac
+export GST_PLUGIN_PATH=$builddir/gst
 frames=$((clips * 8))
 cores=$(nproc)
 
