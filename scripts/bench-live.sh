@@ -39,7 +39,7 @@ while getopts "b:m:n:t:s:f:p:x:" opt; do
     f) fps=$OPTARG ;;
     p) props=$OPTARG ;;
     x) extra=$OPTARG ;;
-    *) sed -n '2,18p' "$0"; exit 2 ;;
+    *) sed -n '2,21p' "$0"; exit 2 ;;
   esac
 done
 
