@@ -30,8 +30,8 @@
 G_BEGIN_DECLS
 
 /* Sessions run at once when GstTsfSchedulerOptions.sessions is 0 (docs/performance.md,
- * "Sessions at once": on 2 cores, two 1-thread sessions beat one of 2 threads for 2-4
- * streams). */
+ * "Sessions at once": on 2 cores, two 1-thread sessions were faster than one of 2 threads for
+ * one stream and as fast for 2-4, at the same CPU per clip). */
 #define GST_TSF_SCHEDULER_DEFAULT_SESSIONS 2
 
 /* Clips one session runs at once, from several streams, when GstTsfSchedulerOptions.max_batch
