@@ -249,20 +249,25 @@ assert_no_clip_across (Run *run, guint first_after)
   }
 }
 
-/* Two results, the server killed, camsrc reconnecting, the server back, two more results. */
-static void
+/* Two results, the server killed, camsrc reconnecting, the server back, two more results.
+ * Returns how long the server was down (no frame can have been made meanwhile). */
+static GstClockTime
 restart_mid_stream (Run *run, TestRtspServer *server)
 {
   guint results_before;
+  gint64 killed_at, started_at;
 
   wait_results (run, 2);
   test_rtsp_server_kill (server);
+  killed_at = g_get_monotonic_time ();
   wait_status (run, GST_CAM_SRC_STATUS_RECONNECTING, 1);
   g_mutex_lock (&run->lock);
   results_before = run->results->len;
   g_mutex_unlock (&run->lock);
+  started_at = g_get_monotonic_time ();
   test_rtsp_server_start (server);
   wait_results (run, results_before + 2);
+  return (started_at - killed_at) * GST_USECOND;
 }
 
 GST_START_TEST (test_server_restarted)
@@ -271,10 +276,10 @@ GST_START_TEST (test_server_restarted)
   gchar *uri = test_rtsp_server_uri (server, NULL), *launch = classify_launch ();
   Run *run = run_new (launch, uri);
   guint i, first_after;
-  GstClockTime gap_start, gap_end;
+  GstClockTime gap_start, gap_end, down;
 
   wait_status (run, GST_CAM_SRC_STATUS_RUNNING, 1);
-  restart_mid_stream (run, server);
+  down = restart_mid_stream (run, server);
   wait_status (run, GST_CAM_SRC_STATUS_RUNNING, 2);
   gst_element_set_state (run->pipeline, GST_STATE_NULL);
 
@@ -296,8 +301,12 @@ GST_START_TEST (test_server_restarted)
   fail_unless (first_after > 0 && first_after < run->pts->len);
   gap_start = g_array_index (run->pts, GstClockTime, first_after - 1);
   gap_end = g_array_index (run->pts, GstClockTime, first_after);
-  fail_unless (gap_end - gap_start > 200 * GST_MSECOND, "no gap: %" GST_TIME_FORMAT " to %"
-      GST_TIME_FORMAT, GST_TIME_ARGS (gap_start), GST_TIME_ARGS (gap_end));
+  /* at least the time the server was down and camsrc's first retry delay (retry-min-ms=100 in
+   * FAST_RETRIES), whichever is longer: no frame was made meanwhile (timestamps stitched end to
+   * end would give one frame's 100 ms; a fixed 200 ms failed in CI on a reconnection in 172 ms) */
+  fail_unless (gap_end - gap_start >= MAX (down, 100 * GST_MSECOND), "no gap for %" GST_TIME_FORMAT
+      " down: %" GST_TIME_FORMAT " to %" GST_TIME_FORMAT, GST_TIME_ARGS (down),
+      GST_TIME_ARGS (gap_start), GST_TIME_ARGS (gap_end));
   assert_no_clip_across (run, first_after);
   run_free (run);
   g_free (launch);
