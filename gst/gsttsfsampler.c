@@ -215,9 +215,9 @@ gst_tsf_sampler_set_info (GstTsfSampler *sampler, const GstVideoInfo *info,
   if (!set_frame_size (sampler, plan->width, plan->height, error))
     return FALSE;
   sampler->in_info = *info;
-  sampler->resampler = gst_tsf_resampler_new (plan->region.w, plan->region.h,
-      plan->resized_width, plan->resized_height, plan->window.x, plan->window.y,
-      plan->window.w, plan->window.h);
+  sampler->resampler = gst_tsf_resampler_new (&(GstTsfResize) { CHANNELS, plan->region.w,
+      plan->region.h, { 0, 0, plan->region.w, plan->region.h }, plan->resized_width,
+      plan->resized_height, plan->window });
   sampler->input = g_new0 (guint8, (gsize) plan->width * plan->height * CHANNELS);
   sampler->converted = (GstVideoRectangle) { 0, 0, GST_VIDEO_INFO_WIDTH (info),
     GST_VIDEO_INFO_HEIGHT (info) };
@@ -258,14 +258,9 @@ resize_into_input (GstTsfSampler *sampler, const GstVideoFrame *rgb)
 {
   const GstTsfPreprocessPlan *plan = &sampler->plan;
   gsize in_stride = GST_VIDEO_FRAME_PLANE_STRIDE (rgb, 0), out_stride = plan->width * CHANNELS;
-  guint column, columns, row, rows;
-  const guint8 *in;
-
-  gst_tsf_resampler_get_input_columns (sampler->resampler, &column, &columns);
-  gst_tsf_resampler_get_input_rows (sampler->resampler, &row, &rows);
-  in = (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (rgb, 0)
-      + (plan->region.y + row - sampler->converted.y) * in_stride
-      + (plan->region.x + column - sampler->converted.x) * CHANNELS;
+  const guint8 *in = (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (rgb, 0)
+      + (plan->region.y - sampler->converted.y) * in_stride
+      + (plan->region.x - sampler->converted.x) * CHANNELS;
   gst_tsf_resampler_run (sampler->resampler, in, in_stride, sampler->input
       + plan->dest_y * out_stride + plan->dest_x * CHANNELS, out_stride);
 }
