@@ -41,7 +41,6 @@ struct _GstTsfResampler {
   guint8 *columns;             /* LANES input rows transposed: byte j of row r at j * LANES + r */
   guint8 *filtered;            /* their horizontal pass, transposed alike */
   guint8 *rows;                /* the horizontal pass: y.in_count rows (rounded up to LANES) */
-  gint32 *sums;                /* one output row of the vertical pass */
 };
 
 static gdouble
@@ -156,7 +155,6 @@ gst_tsf_resampler_new (const GstTsfResize *resize)
   resampler->filtered = g_new0 (guint8, resampler->rows_stride * LANES);
   resampler->rows = g_new0 (guint8, round_up (resampler->y.in_count, LANES)
       * resampler->rows_stride);
-  resampler->sums = g_new (gint32, resampler->rows_stride);
   return resampler;
 }
 
@@ -170,7 +168,6 @@ gst_tsf_resampler_free (GstTsfResampler *resampler)
   g_free (resampler->columns);
   g_free (resampler->filtered);
   g_free (resampler->rows);
-  g_free (resampler->sums);
   g_free (resampler);
 }
 
@@ -188,20 +185,32 @@ static inline void
 transpose_block (const guint8 *const src[LANES], guint8 *dst, gsize dst_stride)
 {
 #ifdef __SSE2__
-  /* Four perfect shuffles of 16 vectors of 16 bytes transpose them. */
-  __m128i v[LANES], u[LANES];
+  /* Four perfect shuffles of 16 vectors of 16 bytes transpose them (unrolled: registers). */
+#define SHUFFLE(v, u) \
+  u##0 = _mm_unpacklo_epi8 (v##0, v##8); u##1 = _mm_unpackhi_epi8 (v##0, v##8); \
+  u##2 = _mm_unpacklo_epi8 (v##1, v##9); u##3 = _mm_unpackhi_epi8 (v##1, v##9); \
+  u##4 = _mm_unpacklo_epi8 (v##2, v##10); u##5 = _mm_unpackhi_epi8 (v##2, v##10); \
+  u##6 = _mm_unpacklo_epi8 (v##3, v##11); u##7 = _mm_unpackhi_epi8 (v##3, v##11); \
+  u##8 = _mm_unpacklo_epi8 (v##4, v##12); u##9 = _mm_unpackhi_epi8 (v##4, v##12); \
+  u##10 = _mm_unpacklo_epi8 (v##5, v##13); u##11 = _mm_unpackhi_epi8 (v##5, v##13); \
+  u##12 = _mm_unpacklo_epi8 (v##6, v##14); u##13 = _mm_unpackhi_epi8 (v##6, v##14); \
+  u##14 = _mm_unpacklo_epi8 (v##7, v##15); u##15 = _mm_unpackhi_epi8 (v##7, v##15)
+#define LOAD(i) v##i = _mm_loadu_si128 ((const __m128i *) src[i])
+#define STORE(i) _mm_storeu_si128 ((__m128i *) (dst + i * dst_stride), v##i)
+  __m128i v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15;
+  __m128i u0, u1, u2, u3, u4, u5, u6, u7, u8, u9, u10, u11, u12, u13, u14, u15;
 
-  for (guint r = 0; r < LANES; r++)
-    v[r] = _mm_loadu_si128 ((const __m128i *) src[r]);
-  for (guint round = 0; round < 4; round++) {
-    for (guint k = 0; k < LANES / 2; k++) {
-      u[2 * k] = _mm_unpacklo_epi8 (v[k], v[k + LANES / 2]);
-      u[2 * k + 1] = _mm_unpackhi_epi8 (v[k], v[k + LANES / 2]);
-    }
-    memcpy (v, u, sizeof (v));
-  }
-  for (guint c = 0; c < LANES; c++)
-    _mm_storeu_si128 ((__m128i *) (dst + c * dst_stride), v[c]);
+  LOAD (0); LOAD (1); LOAD (2); LOAD (3); LOAD (4); LOAD (5); LOAD (6); LOAD (7);
+  LOAD (8); LOAD (9); LOAD (10); LOAD (11); LOAD (12); LOAD (13); LOAD (14); LOAD (15);
+  SHUFFLE (v, u);
+  SHUFFLE (u, v);
+  SHUFFLE (v, u);
+  SHUFFLE (u, v);
+  STORE (0); STORE (1); STORE (2); STORE (3); STORE (4); STORE (5); STORE (6); STORE (7);
+  STORE (8); STORE (9); STORE (10); STORE (11); STORE (12); STORE (13); STORE (14); STORE (15);
+#undef SHUFFLE
+#undef LOAD
+#undef STORE
 #else
   for (guint c = 0; c < LANES; c++)
     for (guint r = 0; r < LANES; r++)
@@ -290,23 +299,17 @@ horizontal_pass (GstTsfResampler *resampler, const guint8 *in, gsize in_stride)
 
 /* One output row from the rows of the horizontal pass, LANES bytes at a time. */
 VECTOR_CLONES static void
-vertical_pass_row (GstTsfResampler *resampler, guint j, guint8 *out)
+vertical_pass_row (GstTsfResampler *resampler, guint j, guint8 *restrict out)
 {
   const Axis *y = &resampler->y;
-  const gint32 *weights = y->weights + (gsize) j * y->taps;
-  const guint8 *first = resampler->rows + (gsize) y->first[j] * resampler->rows_stride;
-  gsize stride = resampler->rows_stride;
-  gint32 *sums = resampler->sums;
+  const gint32 *restrict weights = y->weights + (gsize) j * y->taps;
+  const guint8 *restrict first = resampler->rows + (gsize) y->first[j] * resampler->rows_stride;
+  gsize stride = resampler->rows_stride, k;
+  guint8 *restrict block = resampler->filtered;   /* free between horizontal passes */
 
-  for (gsize k = 0; k < stride; k += LANES) {
-    for (guint r = 0; r < LANES; r++)
-      sums[k + r] = HALF;
-    for (guint t = 0; t < y->count[j]; t++)
-      for (guint r = 0; r < LANES; r++)
-        sums[k + r] += first[t * stride + k + r] * weights[t];
-  }
-  for (gsize k = 0; k < resampler->row_bytes; k++)
-    out[k] = clip8 (sums[k]);   /* vectorised too: row_bytes' remainder is the epilogue */
+  for (k = 0; k < stride; k += LANES)
+    filter_lanes (first + k, stride, weights, y->count[j], block + k);
+  memcpy (out, block, resampler->row_bytes);
 }
 
 void

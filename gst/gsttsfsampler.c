@@ -221,6 +221,8 @@ gst_tsf_sampler_set_info (GstTsfSampler *sampler, const GstVideoInfo *info,
   sampler->input = g_new0 (guint8, (gsize) plan->width * plan->height * CHANNELS);
   sampler->converted = (GstVideoRectangle) { 0, 0, GST_VIDEO_INFO_WIDTH (info),
     GST_VIDEO_INFO_HEIGHT (info) };
+  if (GST_VIDEO_INFO_FORMAT (info) == GST_VIDEO_FORMAT_RGB)
+    return TRUE;               /* resized where it lies: no converter */
   sampler->converter = new_converter (sampler, &sampler->converted);
   if (sampler->converter == NULL) {
     g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION,
@@ -276,6 +278,12 @@ preprocess_frame (GstTsfSampler *sampler, GstBuffer *buffer, gfloat *out, GError
         gst_buffer_get_size (buffer), GST_VIDEO_INFO_NAME (&sampler->in_info),
         GST_VIDEO_INFO_WIDTH (&sampler->in_info), GST_VIDEO_INFO_HEIGHT (&sampler->in_info));
     return FALSE;
+  }
+  if (sampler->converter == NULL) {
+    resize_into_input (sampler, &in_frame);
+    normalise_input (sampler, out);
+    gst_video_frame_unmap (&in_frame);
+    return TRUE;
   }
   if (!gst_video_frame_map (&rgb_frame, &sampler->rgb_info, sampler->rgb_buffer,
           GST_MAP_WRITE)) {
