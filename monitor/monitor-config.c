@@ -267,7 +267,9 @@ fail_on_bad_line (const Reader *reader, GError **error)
   for (i = 0; reader->lines[i] != NULL; i++) {
     const gchar *line = reader->lines[i] + strspn (reader->lines[i], " \t");
 
-    if (line[0] != '\0' && line[0] != '#' && line[0] != '[' && strchr (line, '=') == NULL)
+    gboolean group = line[0] == '[' && strchr (line, ']') != NULL;
+
+    if (line[0] != '\0' && line[0] != '#' && !group && (line[0] == '[' || !strchr (line, '=')))
       break;
   }
   g_set_error (error, MONITOR_CONFIG_ERROR, 0, "%s:%u: not a [section], key = value or a "

@@ -267,12 +267,12 @@ GST_START_TEST (test_three_cameras_restart_reload_stop)
 }
 GST_END_TEST;
 
-/* A bad value: an error naming the file, the line and the key; nothing started, exit 1. */
-GST_START_TEST (test_bad_config)
+/* Runs the monitor on a file holding `text`: it exits with 1 before anything starts, and its
+ * error holds "FILE:`where`" and never the password. */
+static void
+assert_refused (const gchar *text, const gchar *where)
 {
-  gchar *config = test_write_temp_file ("bad.ini", "[defaults]\nframe-stride = 4\n\n"
-      "[camera door]\nuri = rtsp://viewer:" TEST_CAMERA_PASSWORD "@127.0.0.1:9/cam\n"
-      "roi = 10,20\n");
+  gchar *config = test_write_temp_file ("bad.ini", text);
   gchar *program = monitor_program ();
   gchar *argv[] = { program, config, NULL };
   gchar *out = NULL, *err = NULL, *expected;
@@ -281,7 +281,7 @@ GST_START_TEST (test_bad_config)
   fail_unless (g_spawn_sync (NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status,
           NULL));
   fail_unless (WIFEXITED (status) && WEXITSTATUS (status) == 1, "%s", err);
-  expected = g_strdup_printf ("%s:6: [camera door] roi: ", config);
+  expected = g_strdup_printf ("%s:%s", config, where);
   fail_unless (strstr (err, expected) != NULL, "%s", err);
   fail_unless_equals_string (out, "");
   fail_if (strstr (err, TEST_CAMERA_PASSWORD) != NULL);
@@ -290,6 +290,19 @@ GST_START_TEST (test_bad_config)
   g_free (err);
   g_free (program);
   test_remove_file (config);
+}
+
+/* A bad value or line: an error naming the file, the line and the key. */
+GST_START_TEST (test_bad_config)
+{
+  assert_refused ("[defaults]\nframe-stride = 4\n\n[camera door]\nuri = rtsp://viewer:"
+      TEST_CAMERA_PASSWORD "@127.0.0.1:9/cam\nroi = 10,20\n", "6: [camera door] roi: ");
+  assert_refused ("[camera door]\nuri = rtsp://127.0.0.1:9/cam\n[camera yard\n",
+      "3: not a [section]");
+  assert_refused ("[camera door]\nuri rtsp://viewer:" TEST_CAMERA_PASSWORD "@127.0.0.1/cam\n",
+      "2: not a [section]");
+  assert_refused ("[camera door]\nuri = rtsp://127.0.0.1:9/cam\nframe-strid = 2\n",
+      "3: [camera door] frame-strid: unknown key");
 }
 GST_END_TEST;
 
