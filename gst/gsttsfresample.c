@@ -14,7 +14,7 @@
 
 /* Clones of the hot loops for wider vectors, chosen at load by the CPU (x86-64 with GCC). */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define VECTOR_CLONES __attribute__ ((target_clones ("avx512f", "avx2", "default")))
+#define VECTOR_CLONES __attribute__ ((target_clones ("arch=x86-64-v4", "avx2", "default")))
 #else
 #define VECTOR_CLONES
 #endif
@@ -181,7 +181,7 @@ clip8 (gint32 sum)
 }
 
 /* A LANES x LANES block of bytes transposed: dst[c * dst_stride + r] = src[r][c]. */
-static inline void
+static inline __attribute__ ((always_inline)) void
 transpose_block (const guint8 *const src[LANES], guint8 *dst, gsize dst_stride)
 {
 #ifdef __SSE2__
@@ -219,7 +219,7 @@ transpose_block (const guint8 *const src[LANES], guint8 *dst, gsize dst_stride)
 }
 
 /* Bytes [0, bytes) of LANES rows to out[j * LANES + r]. */
-static void
+VECTOR_CLONES static void
 transpose_rows (const guint8 *const rows[LANES], gsize bytes, guint8 *out)
 {
   const guint8 *src[LANES];
@@ -236,7 +236,7 @@ transpose_rows (const guint8 *const rows[LANES], gsize bytes, guint8 *out)
 }
 
 /* in[k * LANES + r] for k in [0, stride) to out[r * stride + k] (stride: whole blocks). */
-static void
+VECTOR_CLONES static void
 transpose_lanes_to_rows (const guint8 *in, gsize stride, guint8 *out)
 {
   const guint8 *src[LANES];
