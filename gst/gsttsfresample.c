@@ -4,25 +4,43 @@
 #include <math.h>
 #include <string.h>
 
-#define CHANNELS 3
-#define PRECISION_BITS 22      /* Pillow's: 32 - 8 bits of result - 2 of headroom */
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
-/* The taps of one output pixel on one axis: input [first, first + count), fixed-point weights. */
+#define PRECISION_BITS 22      /* Pillow's: 32 - 8 bits of result - 2 of headroom */
+#define HALF (1 << (PRECISION_BITS - 1))
+#define LANES 16               /* rows filtered at once by the horizontal pass */
+
+/* Clones of the hot loops for wider vectors, chosen at load by the CPU (x86-64 with GCC). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define VECTOR_CLONES __attribute__ ((target_clones ("arch=x86-64-v4", "avx2", "default")))
+#else
+#define VECTOR_CLONES
+#endif
+
+/* The taps of the window's output pixels on one axis: input [first, first + count), fixed-point
+ * weights. An axis whose size does not change gets one tap of weight 1 per pixel (the same
+ * bytes as Pillow's skipped pass). */
 typedef struct {
-  guint out_first;             /* the window on this axis, in output pixels */
-  guint out_count;
+  guint out_count;             /* the window on this axis, in output pixels */
   guint taps;                  /* weights per output pixel (Pillow's ksize) */
-  guint *first;                /* out_count input indices */
+  guint *first;                /* out_count input indices, relative to in_first */
   guint *count;                /* out_count tap counts */
   gint32 *weights;             /* out_count x taps */
-  gboolean resize;             /* FALSE: the size does not change, the pass is skipped */
   guint in_first;              /* the input the window reads */
   guint in_count;
 } Axis;
 
 struct _GstTsfResampler {
   Axis x, y;
-  guint8 *rows;                /* the horizontal pass: y.in_count rows of x.out_count pixels */
+  guint channels;
+  gsize in_bytes;              /* bytes of one input row the window reads */
+  gsize row_bytes;             /* bytes of one output row of the window */
+  gsize rows_stride;           /* row_bytes rounded up to whole vectors */
+  guint8 *columns;             /* LANES input rows transposed: byte j of row r at j * LANES + r */
+  guint8 *filtered;            /* their horizontal pass, transposed alike */
+  guint8 *rows;                /* the horizontal pass: y.in_count rows (rounded up to LANES) */
 };
 
 static gdouble
@@ -32,52 +50,73 @@ triangle (gdouble x)
   return x < 1.0 ? 1.0 - x : 0.0;
 }
 
-/* Pillow's precompute_coeffs and normalize_coeffs_8bpc, for the window's pixels. */
-static void
-axis_init (Axis *axis, guint in_size, guint out_size, guint out_first, guint out_count)
+static gint32
+fixed_point (gdouble k)
 {
-  gdouble scale = (gdouble) in_size / out_size, filter_scale = MAX (scale, 1.0);
-  gdouble support = filter_scale, inverse = 1.0 / filter_scale;   /* the triangle's support: 1 */
-  guint i, in_last = 0;
-  gdouble *w;
+  return (gint32) (k < 0 ? -0.5 + k * (1 << PRECISION_BITS) : 0.5 + k * (1 << PRECISION_BITS));
+}
 
-  axis->out_first = out_first;
+/* Pillow's precompute_coeffs and normalize_coeffs_8bpc for the window's pixels of an axis that
+ * resizes [in0, in1) of in_size pixels to out_size (the box is single precision in Pillow). */
+static void
+axis_init_filter (Axis *axis, guint in_size, gfloat in0, gfloat in1, guint out_size,
+    guint out_first)
+{
+  gdouble scale = (gdouble) (in1 - in0) / out_size, filter_scale = MAX (scale, 1.0);
+  gdouble support = filter_scale, inverse = 1.0 / filter_scale;   /* the triangle's support: 1 */
+  gdouble *w = g_new (gdouble, axis->taps);
+  gint *min = g_new (gint, axis->out_count);
+  guint i, in_last = 0;
+
+  axis->in_first = G_MAXUINT;
+  for (i = 0; i < axis->out_count; i++) {
+    gdouble centre = in0 + (out_first + i + 0.5) * scale, sum = 0.0;
+    gint lo = (gint) (centre - support + 0.5), hi = (gint) (centre + support + 0.5);
+    guint t;
+
+    lo = MAX (lo, 0);
+    hi = MIN (hi, (gint) in_size) - lo;
+    for (t = 0; t < (guint) MAX (hi, 0); t++) {
+      w[t] = triangle ((t + lo - centre + 0.5) * inverse);
+      sum += w[t];
+    }
+    for (t = 0; t < (guint) MAX (hi, 0); t++)
+      axis->weights[(gsize) i * axis->taps + t] = fixed_point (sum != 0.0 ? w[t] / sum : w[t]);
+    min[i] = lo;
+    axis->count[i] = MAX (hi, 0);
+    axis->in_first = MIN (axis->in_first, (guint) lo);
+    in_last = MAX (in_last, (guint) (lo + MAX (hi, 0)));
+  }
+  for (i = 0; i < axis->out_count; i++)
+    axis->first[i] = min[i] - axis->in_first;
+  axis->in_count = in_last - axis->in_first;
+  g_free (min);
+  g_free (w);
+}
+
+static void
+axis_init (Axis *axis, guint in_size, gdouble in0, gdouble in1, guint out_size,
+    guint out_first, guint out_count)
+{
+  gboolean resize = out_size != in_size || in0 != 0 || in1 != in_size;
+  gdouble filter_scale = MAX ((gdouble) ((gfloat) in1 - (gfloat) in0) / out_size, 1.0);
+
   axis->out_count = out_count;
-  axis->resize = in_size != out_size;
-  axis->taps = (guint) ceil (support) * 2 + 1;
+  axis->taps = resize ? (guint) ceil (filter_scale) * 2 + 1 : 1;
   axis->first = g_new (guint, out_count);
   axis->count = g_new (guint, out_count);
   axis->weights = g_new0 (gint32, (gsize) out_count * axis->taps);
-  axis->in_first = G_MAXUINT;
-  w = g_new (gdouble, axis->taps);
-  for (i = 0; i < out_count; i++) {
-    gdouble centre = (out_first + i + 0.5) * scale, sum = 0.0;
-    gint min = (gint) (centre - support + 0.5), max = (gint) (centre + support + 0.5);
-    guint t;
-
-    min = MAX (min, 0);
-    max = MIN (max, (gint) in_size) - min;
-    for (t = 0; t < (guint) max; t++) {
-      w[t] = triangle ((t + min - centre + 0.5) * inverse);
-      sum += w[t];
-    }
-    for (t = 0; t < (guint) max; t++) {
-      gdouble k = sum != 0.0 ? w[t] / sum : w[t];
-
-      axis->weights[(gsize) i * axis->taps + t] = (gint32) (k < 0
-          ? -0.5 + k * (1 << PRECISION_BITS) : 0.5 + k * (1 << PRECISION_BITS));
-    }
-    axis->first[i] = min;
-    axis->count[i] = max;
-    axis->in_first = MIN (axis->in_first, (guint) min);
-    in_last = MAX (in_last, (guint) (min + max));
+  if (resize) {
+    axis_init_filter (axis, in_size, in0, in1, out_size, out_first);
+    return;
   }
-  g_free (w);
-  if (!axis->resize) {         /* the window itself */
-    axis->in_first = out_first;
-    in_last = out_first + out_count;
+  for (guint i = 0; i < out_count; i++) {
+    axis->first[i] = i;
+    axis->count[i] = 1;
+    axis->weights[i] = 1 << PRECISION_BITS;
   }
-  axis->in_count = in_last - axis->in_first;
+  axis->in_first = out_first;
+  axis->in_count = out_count;
 }
 
 static void
@@ -88,17 +127,34 @@ axis_clear (Axis *axis)
   g_free (axis->weights);
 }
 
-GstTsfResampler *
-gst_tsf_resampler_new (guint in_width, guint in_height, guint out_width, guint out_height,
-    guint x, guint y, guint width, guint height)
+static gsize
+round_up (gsize n, gsize multiple)
 {
-  GstTsfResampler *resampler = g_new0 (GstTsfResampler, 1);
+  return (n + multiple - 1) / multiple * multiple;
+}
 
-  g_return_val_if_fail (width > 0 && height > 0 && x + width <= out_width
-      && y + height <= out_height, NULL);
-  axis_init (&resampler->x, in_width, out_width, x, width);
-  axis_init (&resampler->y, in_height, out_height, y, height);
-  resampler->rows = g_new (guint8, (gsize) resampler->y.in_count * width * CHANNELS);
+GstTsfResampler *
+gst_tsf_resampler_new (const GstTsfResize *resize)
+{
+  const GstVideoRectangle *window = &resize->window;
+  GstTsfResampler *resampler;
+
+  g_return_val_if_fail (resize->channels > 0 && window->x >= 0 && window->y >= 0
+      && window->w > 0 && window->h > 0 && window->x + window->w <= (gint) resize->out_width
+      && window->y + window->h <= (gint) resize->out_height, NULL);
+  resampler = g_new0 (GstTsfResampler, 1);
+  resampler->channels = resize->channels;
+  axis_init (&resampler->x, resize->in_width, resize->box[0], resize->box[2],
+      resize->out_width, window->x, window->w);
+  axis_init (&resampler->y, resize->in_height, resize->box[1], resize->box[3],
+      resize->out_height, window->y, window->h);
+  resampler->in_bytes = (gsize) resampler->x.in_count * resize->channels;
+  resampler->row_bytes = (gsize) window->w * resize->channels;
+  resampler->rows_stride = round_up (resampler->row_bytes, LANES);
+  resampler->columns = g_new (guint8, round_up (resampler->in_bytes, LANES) * LANES);
+  resampler->filtered = g_new0 (guint8, resampler->rows_stride * LANES);
+  resampler->rows = g_new0 (guint8, round_up (resampler->y.in_count, LANES)
+      * resampler->rows_stride);
   return resampler;
 }
 
@@ -109,28 +165,14 @@ gst_tsf_resampler_free (GstTsfResampler *resampler)
     return;
   axis_clear (&resampler->x);
   axis_clear (&resampler->y);
+  g_free (resampler->columns);
+  g_free (resampler->filtered);
   g_free (resampler->rows);
   g_free (resampler);
 }
 
-void
-gst_tsf_resampler_get_input_columns (const GstTsfResampler *resampler, guint *first,
-    guint *count)
-{
-  *first = resampler->x.in_first;
-  *count = resampler->x.in_count;
-}
-
-void
-gst_tsf_resampler_get_input_rows (const GstTsfResampler *resampler, guint *first,
-    guint *count)
-{
-  *first = resampler->y.in_first;
-  *count = resampler->y.in_count;
-}
-
-/* Pillow's rounding: half added, shifted, clamped. */
-static guint8
+/* Pillow's rounding: half added before, shifted, clamped. */
+static inline guint8
 clip8 (gint32 sum)
 {
   gint32 value = sum >> PRECISION_BITS;
@@ -138,58 +180,143 @@ clip8 (gint32 sum)
   return (guint8) CLAMP (value, 0, 255);
 }
 
-/* One output pixel from `count` input pixels `step` bytes apart. */
-static void
-filter_pixel (const guint8 *in, gsize step, const gint32 *weights, guint count, guint8 *out)
+/* A LANES x LANES block of bytes transposed: dst[c * dst_stride + r] = src[r][c]. */
+static inline __attribute__ ((always_inline)) void
+transpose_block (const guint8 *const src[LANES], guint8 *dst, gsize dst_stride)
 {
-  for (guint c = 0; c < CHANNELS; c++) {
-    gint32 sum = 1 << (PRECISION_BITS - 1);
+#ifdef __SSE2__
+  /* Four perfect shuffles of 16 vectors of 16 bytes transpose them (unrolled: registers). */
+#define SHUFFLE(v, u) \
+  u##0 = _mm_unpacklo_epi8 (v##0, v##8); u##1 = _mm_unpackhi_epi8 (v##0, v##8); \
+  u##2 = _mm_unpacklo_epi8 (v##1, v##9); u##3 = _mm_unpackhi_epi8 (v##1, v##9); \
+  u##4 = _mm_unpacklo_epi8 (v##2, v##10); u##5 = _mm_unpackhi_epi8 (v##2, v##10); \
+  u##6 = _mm_unpacklo_epi8 (v##3, v##11); u##7 = _mm_unpackhi_epi8 (v##3, v##11); \
+  u##8 = _mm_unpacklo_epi8 (v##4, v##12); u##9 = _mm_unpackhi_epi8 (v##4, v##12); \
+  u##10 = _mm_unpacklo_epi8 (v##5, v##13); u##11 = _mm_unpackhi_epi8 (v##5, v##13); \
+  u##12 = _mm_unpacklo_epi8 (v##6, v##14); u##13 = _mm_unpackhi_epi8 (v##6, v##14); \
+  u##14 = _mm_unpacklo_epi8 (v##7, v##15); u##15 = _mm_unpackhi_epi8 (v##7, v##15)
+#define LOAD(i) v##i = _mm_loadu_si128 ((const __m128i *) src[i])
+#define STORE(i) _mm_storeu_si128 ((__m128i *) (dst + i * dst_stride), v##i)
+  __m128i v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15;
+  __m128i u0, u1, u2, u3, u4, u5, u6, u7, u8, u9, u10, u11, u12, u13, u14, u15;
 
-    for (guint t = 0; t < count; t++)
-      sum += in[t * step + c] * weights[t];
-    out[c] = clip8 (sum);
+  LOAD (0); LOAD (1); LOAD (2); LOAD (3); LOAD (4); LOAD (5); LOAD (6); LOAD (7);
+  LOAD (8); LOAD (9); LOAD (10); LOAD (11); LOAD (12); LOAD (13); LOAD (14); LOAD (15);
+  SHUFFLE (v, u);
+  SHUFFLE (u, v);
+  SHUFFLE (v, u);
+  SHUFFLE (u, v);
+  STORE (0); STORE (1); STORE (2); STORE (3); STORE (4); STORE (5); STORE (6); STORE (7);
+  STORE (8); STORE (9); STORE (10); STORE (11); STORE (12); STORE (13); STORE (14); STORE (15);
+#undef SHUFFLE
+#undef LOAD
+#undef STORE
+#else
+  for (guint c = 0; c < LANES; c++)
+    for (guint r = 0; r < LANES; r++)
+      dst[c * dst_stride + r] = src[r][c];
+#endif
+}
+
+/* Bytes [0, bytes) of LANES rows to out[j * LANES + r]. */
+VECTOR_CLONES static void
+transpose_rows (const guint8 *const rows[LANES], gsize bytes, guint8 *out)
+{
+  const guint8 *src[LANES];
+  gsize j = 0;
+
+  for (; j + LANES <= bytes; j += LANES) {
+    for (guint r = 0; r < LANES; r++)
+      src[r] = rows[r] + j;
+    transpose_block (src, out + j * LANES, LANES);
+  }
+  for (; j < bytes; j++)
+    for (guint r = 0; r < LANES; r++)
+      out[j * LANES + r] = rows[r][j];
+}
+
+/* in[k * LANES + r] for k in [0, stride) to out[r * stride + k] (stride: whole blocks). */
+VECTOR_CLONES static void
+transpose_lanes_to_rows (const guint8 *in, gsize stride, guint8 *out)
+{
+  const guint8 *src[LANES];
+
+  for (gsize k = 0; k < stride; k += LANES) {
+    for (guint i = 0; i < LANES; i++)
+      src[i] = in + (k + i) * LANES;
+    transpose_block (src, out + k, stride);
   }
 }
 
-/* Input rows (x.in_first based) to the window's columns, into resampler->rows. */
+/* One output pixel of one channel for LANES rows: `in` at its first tap, a tap every `step`. */
+static inline void
+filter_lanes (const guint8 *restrict in, gsize step, const gint32 *restrict weights,
+    guint count, guint8 *restrict out)
+{
+  gint32 sums[LANES];
+
+  for (guint r = 0; r < LANES; r++)
+    sums[r] = HALF;
+  for (guint t = 0; t < count; t++)
+    for (guint r = 0; r < LANES; r++)
+      sums[r] += in[t * step + r] * weights[t];
+  for (guint r = 0; r < LANES; r++)
+    out[r] = clip8 (sums[r]);
+}
+
+/* The horizontal pass of the transposed LANES rows in resampler->columns into ->filtered. */
+VECTOR_CLONES static void
+filter_columns (GstTsfResampler *resampler)
+{
+  const Axis *x = &resampler->x;
+  guint channels = resampler->channels;
+
+  for (guint i = 0; i < x->out_count; i++)
+    for (guint c = 0; c < channels; c++)
+      filter_lanes (resampler->columns + ((gsize) x->first[i] * channels + c) * LANES,
+          (gsize) channels * LANES, x->weights + (gsize) i * x->taps, x->count[i],
+          resampler->filtered + ((gsize) i * channels + c) * LANES);
+}
+
+/* Input rows (of the window's input) to the window's columns, into resampler->rows. */
 static void
 horizontal_pass (GstTsfResampler *resampler, const guint8 *in, gsize in_stride)
 {
-  const Axis *x = &resampler->x;
-  gsize row_bytes = (gsize) x->out_count * CHANNELS;
+  const guint8 *rows[LANES];
+  guint count = resampler->y.in_count;
 
-  for (guint r = 0; r < resampler->y.in_count; r++) {
-    const guint8 *row = in + r * in_stride;
-    guint8 *out = resampler->rows + r * row_bytes;
-
-    if (!x->resize) {
-      memcpy (out, row, row_bytes);
-      continue;
-    }
-    for (guint i = 0; i < x->out_count; i++)
-      filter_pixel (row + (gsize) (x->first[i] - x->in_first) * CHANNELS, CHANNELS,
-          x->weights + (gsize) i * x->taps, x->count[i], out + (gsize) i * CHANNELS);
+  in += (gsize) resampler->y.in_first * in_stride + (gsize) resampler->x.in_first
+      * resampler->channels;
+  for (guint block = 0; block < count; block += LANES) {
+    for (guint r = 0; r < LANES; r++)   /* past the last row: the last row again */
+      rows[r] = in + MIN (block + r, count - 1) * in_stride;
+    transpose_rows (rows, resampler->in_bytes, resampler->columns);
+    filter_columns (resampler);
+    transpose_lanes_to_rows (resampler->filtered, resampler->rows_stride,
+        resampler->rows + block * resampler->rows_stride);
   }
+}
+
+/* One output row from the rows of the horizontal pass, LANES bytes at a time. */
+VECTOR_CLONES static void
+vertical_pass_row (GstTsfResampler *resampler, guint j, guint8 *restrict out)
+{
+  const Axis *y = &resampler->y;
+  const gint32 *restrict weights = y->weights + (gsize) j * y->taps;
+  const guint8 *restrict first = resampler->rows + (gsize) y->first[j] * resampler->rows_stride;
+  gsize stride = resampler->rows_stride, k;
+  guint8 *restrict block = resampler->filtered;   /* free between horizontal passes */
+
+  for (k = 0; k < stride; k += LANES)
+    filter_lanes (first + k, stride, weights, y->count[j], block + k);
+  memcpy (out, block, resampler->row_bytes);
 }
 
 void
 gst_tsf_resampler_run (GstTsfResampler *resampler, const guint8 *in, gsize in_stride,
     guint8 *out, gsize out_stride)
 {
-  const Axis *y = &resampler->y;
-  gsize row_bytes = (gsize) resampler->x.out_count * CHANNELS;
-
   horizontal_pass (resampler, in, in_stride);
-  for (guint j = 0; j < y->out_count; j++) {
-    guint8 *dest = out + j * out_stride;
-
-    if (!y->resize) {
-      memcpy (dest, resampler->rows + j * row_bytes, row_bytes);
-      continue;
-    }
-    for (guint i = 0; i < resampler->x.out_count; i++)
-      filter_pixel (resampler->rows + (gsize) (y->first[j] - y->in_first) * row_bytes
-          + (gsize) i * CHANNELS, row_bytes, y->weights + (gsize) j * y->taps, y->count[j],
-          dest + (gsize) i * CHANNELS);
-  }
+  for (guint j = 0; j < resampler->y.out_count; j++)
+    vertical_pass_row (resampler, j, out + j * out_stride);
 }

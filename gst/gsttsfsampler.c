@@ -33,6 +33,10 @@ struct _GstTsfSampler {
   GstTsfPreprocessPlan plan;
   GstTsfResampler *resampler;  /* the plan's resize of the region, its window only */
   guint8 *input;               /* the model's input, packed RGB bytes, black around the window */
+  GstTsfResampler *planes[GST_VIDEO_MAX_PLANES];  /* YUV: each plane resized as it is */
+  guint8 *resized_planes[GST_VIDEO_MAX_PLANES];   /* their windows, packed */
+  guint plane_channels[GST_VIDEO_MAX_PLANES];     /* bytes per pixel of each plane */
+  gfloat yuv_to_rgb[CHANNELS][4];  /* YUV: R, G, B bytes = matrix x (Y, U, V, 1) */
 
   guint64 frames_seen;         /* input frames since the last reset */
   guint64 next_slot;           /* slots filled since the last reset */
@@ -129,6 +133,10 @@ clear_converter (GstTsfSampler *sampler)
   gst_clear_buffer (&sampler->rgb_buffer);
   g_clear_pointer (&sampler->resampler, gst_tsf_resampler_free);
   g_clear_pointer (&sampler->input, g_free);
+  for (guint p = 0; p < GST_VIDEO_MAX_PLANES; p++) {
+    g_clear_pointer (&sampler->planes[p], gst_tsf_resampler_free);
+    g_clear_pointer (&sampler->resized_planes[p], g_free);
+  }
 }
 
 void
@@ -214,6 +222,162 @@ new_converter (GstTsfSampler *sampler, const GstVideoRectangle *rect)
   return gst_video_converter_new (&sampler->in_info, &sampler->rgb_info, options);
 }
 
+/* A format whose planes are images of interleaved Y, U, V bytes (I420, YV12, NV12, NV21, Y444
+ * ...): resized plane by plane before conversion (see docs/element.md, "Preprocessing"). */
+static gboolean
+resizes_in_yuv (const GstVideoInfo *info)
+{
+  const GstVideoFormatInfo *finfo = info->finfo;
+
+  if (!GST_VIDEO_FORMAT_INFO_IS_YUV (finfo) || GST_VIDEO_FORMAT_INFO_N_COMPONENTS (finfo) != 3
+      || GST_VIDEO_FORMAT_INFO_IS_TILED (finfo)
+      || GST_VIDEO_INFO_INTERLACE_MODE (info) != GST_VIDEO_INTERLACE_MODE_PROGRESSIVE)
+    return FALSE;
+  for (guint c = 0; c < 3; c++) {
+    guint in_plane = 0;
+
+    for (guint d = 0; d < 3; d++) {
+      if (finfo->plane[d] != finfo->plane[c])
+        continue;
+      in_plane++;
+      if (finfo->w_sub[d] != finfo->w_sub[c] || finfo->h_sub[d] != finfo->h_sub[c])
+        return FALSE;
+    }
+    if (finfo->depth[c] != 8 || finfo->pixel_stride[c] != (gint) in_plane
+        || finfo->poffset[c] >= (guint) in_plane)
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/* Luma position `at` in the plane's pixels: its samples sit every 2^sub luma pixels, at the first
+ * (cosited) or between them. */
+static gdouble
+plane_position (gdouble at, guint sub, gboolean cosited)
+{
+  gdouble factor = 1 << sub, shift = cosited ? 0 : (factor - 1) / 2;
+
+  return (at - 0.5 - shift) / factor + 0.5;
+}
+
+#define PROBE_BLOCKS 4          /* probe frame: PROBE_BLOCKS^2 flat blocks of 8x8 */
+
+/* Solves the 4x4 system a x = b in place (Gauss-Jordan; a is well conditioned here). */
+static void
+solve4 (gdouble a[4][4], gdouble b[4])
+{
+  for (guint k = 0; k < 4; k++)
+    for (guint i = 0; i < 4; i++) {
+      gdouble f = a[i][k] / a[k][k];
+
+      if (i == k)
+        continue;
+      for (guint j = 0; j < 4; j++)
+        a[i][j] -= f * a[k][j];
+      b[i] -= f * b[k];
+    }
+  for (guint k = 0; k < 4; k++)
+    b[k] /= a[k][k];
+}
+
+/* The YUV to RGB matrix GstVideoConverter applies for these caps (their matrix and range, in its
+ * own fixed point: Y 235 decodes to 253), measured on flat colours of a small probe frame and
+ * fitted by least squares. TRUE if it could convert. */
+static gboolean
+set_yuv_matrix (GstTsfSampler *sampler, const GstVideoInfo *info)
+{
+  static const guint8 ys[] = { 60, 110, 160, 200 }, us[] = { 100, 128, 150, 120 };
+  static const guint8 vs[] = { 110, 150, 128, 100 };
+  GstVideoInfo in = *info, rgb;
+  gint size = PROBE_BLOCKS * 8;
+  GstVideoConverter *converter;
+  GstVideoFrame yuv_frame, rgb_frame;
+  GstBuffer *yuv_buffer, *rgb_buffer;
+  gdouble ata[CHANNELS][4][4] = { { { 0 } } }, atb[CHANNELS][4] = { { 0 } };
+
+  gst_video_info_set_format (&in, GST_VIDEO_INFO_FORMAT (info), size, size);
+  in.colorimetry = info->colorimetry;
+  in.chroma_site = info->chroma_site;
+  gst_video_info_set_format (&rgb, GST_VIDEO_FORMAT_RGB, size, size);
+  converter = gst_video_converter_new (&in, &rgb, gst_structure_new ("GstVideoConverter",
+          GST_VIDEO_CONVERTER_OPT_DITHER_METHOD, GST_TYPE_VIDEO_DITHER_METHOD,
+          GST_VIDEO_DITHER_NONE, NULL));
+  if (converter == NULL)
+    return FALSE;
+  yuv_buffer = gst_buffer_new_allocate (NULL, GST_VIDEO_INFO_SIZE (&in), NULL);
+  rgb_buffer = gst_buffer_new_allocate (NULL, GST_VIDEO_INFO_SIZE (&rgb), NULL);
+  gst_video_frame_map (&yuv_frame, &in, yuv_buffer, GST_MAP_WRITE);
+  gst_video_frame_map (&rgb_frame, &rgb, rgb_buffer, GST_MAP_WRITE);
+  for (guint c = 0; c < 3; c++)
+    for (gint y = 0; y < GST_VIDEO_FRAME_COMP_HEIGHT (&yuv_frame, c); y++)
+      for (gint x = 0; x < GST_VIDEO_FRAME_COMP_WIDTH (&yuv_frame, c); x++) {
+        guint bx = x * PROBE_BLOCKS / GST_VIDEO_FRAME_COMP_WIDTH (&yuv_frame, c);
+        guint by = y * PROBE_BLOCKS / GST_VIDEO_FRAME_COMP_HEIGHT (&yuv_frame, c);
+        const guint8 *values = c == 0 ? ys : c == 1 ? us : vs;
+
+        ((guint8 *) GST_VIDEO_FRAME_COMP_DATA (&yuv_frame, c))[y
+            * GST_VIDEO_FRAME_COMP_STRIDE (&yuv_frame, c) + x
+            * GST_VIDEO_FRAME_COMP_PSTRIDE (&yuv_frame, c)] = values[c == 0 ? bx : (bx + by) % 4];
+      }
+  gst_video_converter_frame (converter, &yuv_frame, &rgb_frame);
+  for (guint by = 0; by < PROBE_BLOCKS; by++)
+    for (guint bx = 0; bx < PROBE_BLOCKS; bx++) {
+      gdouble row[4] = { ys[bx], us[(bx + by) % 4], vs[(bx + by) % 4], 1 };
+      const guint8 *pixel = (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&rgb_frame, 0)
+          + (by * 8 + 4) * GST_VIDEO_FRAME_PLANE_STRIDE (&rgb_frame, 0) + (bx * 8 + 4) * 3;
+
+      for (guint c = 0; c < CHANNELS; c++)
+        for (guint i = 0; i < 4; i++) {
+          for (guint j = 0; j < 4; j++)
+            ata[c][i][j] += row[i] * row[j];
+          atb[c][i] += row[i] * pixel[c];
+        }
+    }
+  for (guint c = 0; c < CHANNELS; c++) {
+    solve4 (ata[c], atb[c]);
+    for (guint k = 0; k < 4; k++)
+      sampler->yuv_to_rgb[c][k] = atb[c][k] + (k == 3 ? 0.5 : 0);
+  }
+  gst_video_frame_unmap (&rgb_frame);
+  gst_video_frame_unmap (&yuv_frame);
+  gst_buffer_unref (yuv_buffer);
+  gst_buffer_unref (rgb_buffer);
+  gst_video_converter_free (converter);
+  return TRUE;
+}
+
+/* One resampler per plane: its part under the region, to the plan's window. FALSE if
+ * GstVideoConverter cannot convert the format (then no YUV path). */
+static gboolean
+new_plane_resamplers (GstTsfSampler *sampler, const GstVideoInfo *info)
+{
+  const GstVideoFormatInfo *finfo = info->finfo;
+  const GstTsfPreprocessPlan *plan = &sampler->plan;
+  const GstVideoRectangle *region = &plan->region;
+  gboolean h_cosited = (info->chroma_site & GST_VIDEO_CHROMA_SITE_H_COSITED) != 0;
+  gboolean v_cosited = (info->chroma_site & GST_VIDEO_CHROMA_SITE_V_COSITED) != 0;
+
+  if (!set_yuv_matrix (sampler, info))
+    return FALSE;
+  for (guint c = 0; c < 3; c++) {
+    guint p = finfo->plane[c], ws = finfo->w_sub[c], hs = finfo->h_sub[c];
+    GstTsfResize resize = { finfo->pixel_stride[c], GST_VIDEO_INFO_COMP_WIDTH (info, c),
+      GST_VIDEO_INFO_COMP_HEIGHT (info, c), { plane_position (region->x, ws, h_cosited),
+        plane_position (region->y, hs, v_cosited),
+        plane_position (region->x + region->w, ws, h_cosited),
+        plane_position (region->y + region->h, hs, v_cosited) }, plan->resized_width,
+      plan->resized_height, plan->window };
+
+    if (sampler->planes[p] != NULL)
+      continue;
+    sampler->planes[p] = gst_tsf_resampler_new (&resize);
+    sampler->plane_channels[p] = resize.channels;
+    sampler->resized_planes[p] = g_new (guint8, (gsize) plan->window.w * plan->window.h
+        * resize.channels);
+  }
+  return TRUE;
+}
+
 gboolean
 gst_tsf_sampler_set_info (GstTsfSampler *sampler, const GstVideoInfo *info,
     const GstVideoRectangle *roi, GError **error)
@@ -227,12 +391,16 @@ gst_tsf_sampler_set_info (GstTsfSampler *sampler, const GstVideoInfo *info,
   if (!set_frame_size (sampler, plan->width, plan->height, error))
     return FALSE;
   sampler->in_info = *info;
-  sampler->resampler = gst_tsf_resampler_new (plan->region.w, plan->region.h,
-      plan->resized_width, plan->resized_height, plan->window.x, plan->window.y,
-      plan->window.w, plan->window.h);
+  sampler->resampler = gst_tsf_resampler_new (&(GstTsfResize) { CHANNELS, plan->region.w,
+      plan->region.h, { 0, 0, plan->region.w, plan->region.h }, plan->resized_width,
+      plan->resized_height, plan->window });
   sampler->input = g_new0 (guint8, (gsize) plan->width * plan->height * CHANNELS);
   sampler->converted = (GstVideoRectangle) { 0, 0, GST_VIDEO_INFO_WIDTH (info),
     GST_VIDEO_INFO_HEIGHT (info) };
+  if (GST_VIDEO_INFO_FORMAT (info) == GST_VIDEO_FORMAT_RGB)
+    return TRUE;               /* resized where it lies: no converter */
+  if (resizes_in_yuv (info) && new_plane_resamplers (sampler, info))
+    return TRUE;
   sampler->converter = new_converter (sampler, &sampler->converted);
   if (sampler->converter == NULL) {
     g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION,
@@ -270,16 +438,47 @@ resize_into_input (GstTsfSampler *sampler, const GstVideoFrame *rgb)
 {
   const GstTsfPreprocessPlan *plan = &sampler->plan;
   gsize in_stride = GST_VIDEO_FRAME_PLANE_STRIDE (rgb, 0), out_stride = plan->width * CHANNELS;
-  guint column, columns, row, rows;
-  const guint8 *in;
-
-  gst_tsf_resampler_get_input_columns (sampler->resampler, &column, &columns);
-  gst_tsf_resampler_get_input_rows (sampler->resampler, &row, &rows);
-  in = (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (rgb, 0)
-      + (plan->region.y + row - sampler->converted.y) * in_stride
-      + (plan->region.x + column - sampler->converted.x) * CHANNELS;
+  const guint8 *in = (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (rgb, 0)
+      + (plan->region.y - sampler->converted.y) * in_stride
+      + (plan->region.x - sampler->converted.x) * CHANNELS;
   gst_tsf_resampler_run (sampler->resampler, in, in_stride, sampler->input
       + plan->dest_y * out_stride + plan->dest_x * CHANNELS, out_stride);
+}
+
+/* YUV: each plane's window resized, then converted into the model's input. */
+static void
+resize_planes_into_input (GstTsfSampler *sampler, const GstVideoFrame *frame)
+{
+  const GstVideoFormatInfo *finfo = frame->info.finfo;
+  const GstTsfPreprocessPlan *plan = &sampler->plan;
+  const gfloat (*m)[4] = (const gfloat (*)[4]) sampler->yuv_to_rgb;
+  gsize out_stride = plan->width * CHANNELS;
+  const guint8 *component[3];
+  guint step[3];
+
+  for (guint p = 0; p < GST_VIDEO_FRAME_N_PLANES (frame); p++)
+    gst_tsf_resampler_run (sampler->planes[p], GST_VIDEO_FRAME_PLANE_DATA (frame, p),
+        GST_VIDEO_FRAME_PLANE_STRIDE (frame, p), sampler->resized_planes[p],
+        (gsize) plan->window.w * sampler->plane_channels[p]);
+  for (guint c = 0; c < 3; c++) {
+    component[c] = sampler->resized_planes[finfo->plane[c]] + finfo->poffset[c];
+    step[c] = finfo->pixel_stride[c];
+  }
+  for (gint j = 0; j < plan->window.h; j++) {
+    guint8 *out = sampler->input + (plan->dest_y + j) * out_stride + plan->dest_x * CHANNELS;
+    gsize first = (gsize) j * plan->window.w;
+
+    for (gint i = 0; i < plan->window.w; i++) {
+      gfloat y = component[0][(first + i) * step[0]], u = component[1][(first + i) * step[1]];
+      gfloat v = component[2][(first + i) * step[2]];
+
+      for (guint c = 0; c < CHANNELS; c++) {
+        gfloat value = m[c][0] * y + m[c][1] * u + m[c][2] * v + m[c][3];
+
+        out[i * CHANNELS + c] = (guint8) CLAMP (value, 0.0f, 255.0f);
+      }
+    }
+  }
 }
 
 static gboolean
@@ -293,6 +492,15 @@ preprocess_frame (GstTsfSampler *sampler, GstBuffer *buffer, gfloat *out, GError
         gst_buffer_get_size (buffer), GST_VIDEO_INFO_NAME (&sampler->in_info),
         GST_VIDEO_INFO_WIDTH (&sampler->in_info), GST_VIDEO_INFO_HEIGHT (&sampler->in_info));
     return FALSE;
+  }
+  if (sampler->converter == NULL) {
+    if (sampler->planes[0] != NULL)
+      resize_planes_into_input (sampler, &in_frame);
+    else
+      resize_into_input (sampler, &in_frame);
+    normalise_input (sampler, out);
+    gst_video_frame_unmap (&in_frame);
+    return TRUE;
   }
   if (!gst_video_frame_map (&rgb_frame, &sampler->rgb_info, sampler->rgb_buffer,
           GST_MAP_WRITE)) {

@@ -5,9 +5,11 @@
  * n intervals after the window's first frame (a frame that skips slots fills them too); by
  * counting, every frame_stride-th frame is the next slot. A clip is num_frames consecutive
  * slots; a new clip starts every clip_hop slots. Only sampled frames that belong to a clip are
- * converted: the part of the frame the resize reads to RGB (GstVideoConverter, at its size), the
- * region of interest resized by Pillow's bilinear (gsttsfresample.h) and cropped by the model's
- * recipe (gsttsfpreprocess.h), rescaled and normalised into planar floats, RGB or BGR. */
+ * read: the region of interest resized by Pillow's bilinear (gsttsfresample.h) and cropped by
+ * the model's recipe (gsttsfpreprocess.h), rescaled and normalised into planar floats, RGB or
+ * BGR. RGB is resized where it lies; planar 8-bit YUV plane by plane, then the window converted
+ * (GstVideoConverter's matrix, measured per caps); other formats after GstVideoConverter
+ * decodes the whole frame to RGB. */
 #pragma once
 
 #include <gst/video/video.h>
