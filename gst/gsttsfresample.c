@@ -12,8 +12,11 @@
 #define HALF (1 << (PRECISION_BITS - 1))
 #define LANES 16               /* rows filtered at once by the horizontal pass */
 
-/* Clones of the hot loops for wider vectors, chosen at load by the CPU (x86-64 with GCC). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+/* Clones of the hot loops for wider vectors, chosen at load by the CPU (x86-64 with GCC). Not
+ * under ThreadSanitizer: the clones' resolvers (ifuncs) run at relocation, before TSan is set
+ * up, and crash there when instrumented. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) \
+    && !defined(__SANITIZE_THREAD__)
 #define VECTOR_CLONES __attribute__ ((target_clones ("arch=x86-64-v4", "avx2", "default")))
 #else
 #define VECTOR_CLONES

@@ -99,9 +99,15 @@ tsf_layer_ops (TsfProgram *program, TsfPrecision linear, const TsfConfig *config
 }
 
 /* The int8 host kernels, compiled for AVX-512, AVX2 and baseline x86-64 and picked at load
- * by the CPU (the build itself targets baseline x86-64). */
+ * by the CPU (the build itself targets baseline x86-64). Not under ThreadSanitizer: the
+ * clones' resolvers (ifuncs) run at relocation, before TSan is set up, and crash there. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) \
+    && !defined(__SANITIZE_THREAD__)
 #define TSF_VECTOR_CLONES \
   __attribute__ ((target_clones ("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define TSF_VECTOR_CLONES
+#endif
 
 TSF_VECTOR_CLONES static void
 range_of (const gfloat *src, gsize n, gfloat *lo_out, gfloat *hi_out)
