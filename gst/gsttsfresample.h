@@ -9,8 +9,9 @@
  * window's pixels are the ones Pillow computes for the whole image: the same bytes.
  *
  * Speed: 16 input rows at a time are transposed so that each filter tap is one multiply-add
- * of 16 rows (vectorised by the compiler; AVX2 or AVX-512 clones on x86-64); every buffer is
- * allocated by _new(), none per frame. */
+ * of 16 rows (explicit AVX-512 or AVX2 kernels on x86-64, chosen by the CPU at _new(); else
+ * vectorised by the compiler; the environment's TSF_RESAMPLE_KERNELS=avx2 or generic caps
+ * them, for the tests); every buffer is allocated by _new(), none per frame. */
 #pragma once
 
 #include <gst/video/video.h>

@@ -33,6 +33,7 @@ struct _GstTsfSampler {
   GstTsfPreprocessPlan plan;
   GstTsfResampler *resampler;  /* the plan's resize of the region, its window only */
   guint8 *input;               /* the model's input, packed RGB bytes, black around the window */
+  guint8 *rgb_window;          /* BGR, RGBx ...: the window resized in the frame's own pixels */
   GstTsfResampler *planes[GST_VIDEO_MAX_PLANES];  /* YUV: each plane resized as it is */
   guint8 *resized_planes[GST_VIDEO_MAX_PLANES];   /* their windows, packed */
   guint plane_channels[GST_VIDEO_MAX_PLANES];     /* bytes per pixel of each plane */
@@ -133,6 +134,7 @@ clear_converter (GstTsfSampler *sampler)
   gst_clear_buffer (&sampler->rgb_buffer);
   g_clear_pointer (&sampler->resampler, gst_tsf_resampler_free);
   g_clear_pointer (&sampler->input, g_free);
+  g_clear_pointer (&sampler->rgb_window, g_free);
   for (guint p = 0; p < GST_VIDEO_MAX_PLANES; p++) {
     g_clear_pointer (&sampler->planes[p], gst_tsf_resampler_free);
     g_clear_pointer (&sampler->resized_planes[p], g_free);
@@ -220,6 +222,24 @@ new_converter (GstTsfSampler *sampler, const GstVideoRectangle *rect)
       GST_VIDEO_CONVERTER_OPT_DITHER_METHOD, GST_TYPE_VIDEO_DITHER_METHOD,
       GST_VIDEO_DITHER_NONE, NULL);
   return gst_video_converter_new (&sampler->in_info, &sampler->rgb_info, options);
+}
+
+/* Bytes per pixel of a progressive format of 8-bit R, G, B in one plane without alpha (RGB,
+ * BGR, RGBx, BGRx, xRGB, xBGR): resized where it lies; else 0. */
+static guint
+rgb_pixel_bytes (const GstVideoInfo *info)
+{
+  const GstVideoFormatInfo *finfo = info->finfo;
+
+  if (!GST_VIDEO_FORMAT_INFO_IS_RGB (finfo) || GST_VIDEO_FORMAT_INFO_HAS_ALPHA (finfo)
+      || GST_VIDEO_FORMAT_INFO_HAS_PALETTE (finfo) || GST_VIDEO_FORMAT_INFO_IS_TILED (finfo)
+      || GST_VIDEO_FORMAT_INFO_N_PLANES (finfo) != 1
+      || GST_VIDEO_INFO_INTERLACE_MODE (info) != GST_VIDEO_INTERLACE_MODE_PROGRESSIVE)
+    return 0;
+  for (guint c = 0; c < 3; c++)
+    if (GST_VIDEO_FORMAT_INFO_DEPTH (finfo, c) != 8 || GST_VIDEO_FORMAT_INFO_SHIFT (finfo, c) != 0)
+      return 0;
+  return GST_VIDEO_FORMAT_INFO_PSTRIDE (finfo, 0);
 }
 
 /* A format whose planes are images of interleaved Y, U, V bytes (I420, YV12, NV12, NV21, Y444
@@ -383,6 +403,7 @@ gst_tsf_sampler_set_info (GstTsfSampler *sampler, const GstVideoInfo *info,
     const GstVideoRectangle *roi, GError **error)
 {
   GstTsfPreprocessPlan *plan = &sampler->plan;
+  guint pixel_bytes;
 
   clear_converter (sampler);
   gst_tsf_sampler_reset (sampler);
@@ -391,14 +412,20 @@ gst_tsf_sampler_set_info (GstTsfSampler *sampler, const GstVideoInfo *info,
   if (!set_frame_size (sampler, plan->width, plan->height, error))
     return FALSE;
   sampler->in_info = *info;
-  sampler->resampler = gst_tsf_resampler_new (&(GstTsfResize) { CHANNELS, plan->region.w,
-      plan->region.h, { 0, 0, plan->region.w, plan->region.h }, plan->resized_width,
-      plan->resized_height, plan->window });
+  pixel_bytes = GST_VIDEO_INFO_FORMAT (info) == GST_VIDEO_FORMAT_RGB ? CHANNELS
+      : rgb_pixel_bytes (info);
+  sampler->resampler = gst_tsf_resampler_new (&(GstTsfResize) { MAX (pixel_bytes, CHANNELS),
+      plan->region.w, plan->region.h, { 0, 0, plan->region.w, plan->region.h },
+      plan->resized_width, plan->resized_height, plan->window });
   sampler->input = g_new0 (guint8, (gsize) plan->width * plan->height * CHANNELS);
   sampler->converted = (GstVideoRectangle) { 0, 0, GST_VIDEO_INFO_WIDTH (info),
     GST_VIDEO_INFO_HEIGHT (info) };
-  if (GST_VIDEO_INFO_FORMAT (info) == GST_VIDEO_FORMAT_RGB)
+  if (pixel_bytes == CHANNELS && GST_VIDEO_INFO_FORMAT (info) == GST_VIDEO_FORMAT_RGB)
     return TRUE;               /* resized where it lies: no converter */
+  if (pixel_bytes > 0) {       /* resized where it lies, then its R, G, B bytes picked */
+    sampler->rgb_window = g_new (guint8, (gsize) plan->window.w * plan->window.h * pixel_bytes);
+    return TRUE;
+  }
   if (resizes_in_yuv (info) && new_plane_resamplers (sampler, info))
     return TRUE;
   sampler->converter = new_converter (sampler, &sampler->converted);
@@ -432,17 +459,75 @@ normalise_input (const GstTsfSampler *sampler, gfloat *out)
   }
 }
 
-/* The plan's resize of the converted RGB into the model's input. */
+/* The plan's resize of a frame of packed RGB (`pixel_bytes` per pixel) into `out`, the
+ * window's first pixel. */
+static void
+resize_region (GstTsfSampler *sampler, const GstVideoFrame *rgb, guint pixel_bytes,
+    guint8 *out, gsize out_stride)
+{
+  const GstTsfPreprocessPlan *plan = &sampler->plan;
+  gsize in_stride = GST_VIDEO_FRAME_PLANE_STRIDE (rgb, 0);
+  const guint8 *in = (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (rgb, 0)
+      + (plan->region.y - sampler->converted.y) * in_stride
+      + (plan->region.x - sampler->converted.x) * pixel_bytes;
+
+  gst_tsf_resampler_run (sampler->resampler, in, in_stride, out, out_stride);
+}
+
+/* The plan's resize of the converted RGB (or of an RGB frame) into the model's input. */
 static void
 resize_into_input (GstTsfSampler *sampler, const GstVideoFrame *rgb)
 {
   const GstTsfPreprocessPlan *plan = &sampler->plan;
-  gsize in_stride = GST_VIDEO_FRAME_PLANE_STRIDE (rgb, 0), out_stride = plan->width * CHANNELS;
-  const guint8 *in = (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (rgb, 0)
-      + (plan->region.y - sampler->converted.y) * in_stride
-      + (plan->region.x - sampler->converted.x) * CHANNELS;
-  gst_tsf_resampler_run (sampler->resampler, in, in_stride, sampler->input
-      + plan->dest_y * out_stride + plan->dest_x * CHANNELS, out_stride);
+  gsize out_stride = plan->width * CHANNELS;
+
+  resize_region (sampler, rgb, CHANNELS, sampler->input + plan->dest_y * out_stride
+      + plan->dest_x * CHANNELS, out_stride);
+}
+
+/* BGR, RGBx ...: the window resized in the frame's pixels, its R, G, B bytes to the input. */
+static void
+resize_rgb_window_into_input (GstTsfSampler *sampler, const GstVideoFrame *frame)
+{
+  const GstVideoFormatInfo *finfo = frame->info.finfo;
+  const GstTsfPreprocessPlan *plan = &sampler->plan;
+  guint pixel_bytes = GST_VIDEO_FORMAT_INFO_PSTRIDE (finfo, 0);
+  gsize out_stride = plan->width * CHANNELS;
+
+  resize_region (sampler, frame, pixel_bytes, sampler->rgb_window,
+      (gsize) plan->window.w * pixel_bytes);
+  for (gint j = 0; j < plan->window.h; j++) {
+    guint8 *out = sampler->input + (plan->dest_y + j) * out_stride + plan->dest_x * CHANNELS;
+    const guint8 *in = sampler->rgb_window + (gsize) j * plan->window.w * pixel_bytes;
+
+    for (gint i = 0; i < plan->window.w; i++)
+      for (guint c = 0; c < CHANNELS; c++)
+        out[i * CHANNELS + c] = in[i * pixel_bytes + GST_VIDEO_FORMAT_INFO_POFFSET (finfo, c)];
+  }
+}
+
+#define CONVERT_CHUNK 64        /* pixels converted at once (vectorised) */
+
+/* `count` <= CONVERT_CHUNK pixels from `first` on of the resized Y, U, V components to RGB
+ * bytes at `out` (gathered into floats first so that the matrix is vectorised). */
+static void
+convert_chunk (const gfloat (*m)[4], const guint8 *const component[3], const guint step[3],
+    gsize first, guint count, guint8 *restrict out)
+{
+  gfloat yuv[3][CONVERT_CHUNK] = { { 0 } }, rgb[CHANNELS][CONVERT_CHUNK];
+
+  for (guint k = 0; k < 3; k++)
+    for (guint i = 0; i < count; i++)
+      yuv[k][i] = component[k][(first + i) * step[k]];
+  for (guint c = 0; c < CHANNELS; c++)
+    for (guint i = 0; i < CONVERT_CHUNK; i++) {   /* whole chunks: vectorised at -O2 */
+      gfloat value = m[c][0] * yuv[0][i] + m[c][1] * yuv[1][i] + m[c][2] * yuv[2][i] + m[c][3];
+
+      rgb[c][i] = CLAMP (value, 0.0f, 255.0f);
+    }
+  for (guint i = 0; i < count; i++)
+    for (guint c = 0; c < CHANNELS; c++)
+      out[i * CHANNELS + c] = (guint8) rgb[c][i];
 }
 
 /* YUV: each plane's window resized, then converted into the model's input. */
@@ -468,16 +553,9 @@ resize_planes_into_input (GstTsfSampler *sampler, const GstVideoFrame *frame)
     guint8 *out = sampler->input + (plan->dest_y + j) * out_stride + plan->dest_x * CHANNELS;
     gsize first = (gsize) j * plan->window.w;
 
-    for (gint i = 0; i < plan->window.w; i++) {
-      gfloat y = component[0][(first + i) * step[0]], u = component[1][(first + i) * step[1]];
-      gfloat v = component[2][(first + i) * step[2]];
-
-      for (guint c = 0; c < CHANNELS; c++) {
-        gfloat value = m[c][0] * y + m[c][1] * u + m[c][2] * v + m[c][3];
-
-        out[i * CHANNELS + c] = (guint8) CLAMP (value, 0.0f, 255.0f);
-      }
-    }
+    for (guint i = 0; i < (guint) plan->window.w; i += CONVERT_CHUNK)
+      convert_chunk (m, component, step, first + i, MIN (CONVERT_CHUNK, plan->window.w - i),
+          out + i * CHANNELS);
   }
 }
 
@@ -496,6 +574,8 @@ preprocess_frame (GstTsfSampler *sampler, GstBuffer *buffer, gfloat *out, GError
   if (sampler->converter == NULL) {
     if (sampler->planes[0] != NULL)
       resize_planes_into_input (sampler, &in_frame);
+    else if (sampler->rgb_window != NULL)
+      resize_rgb_window_into_input (sampler, &in_frame);
     else
       resize_into_input (sampler, &in_frame);
     normalise_input (sampler, out);

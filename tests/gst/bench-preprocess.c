@@ -27,7 +27,7 @@ typedef struct {
 static const Recipe recipes[] = { { "224", 224, 224 }, { "32", 32, 32 } };
 
 static const GstVideoFormat formats[] = { GST_VIDEO_FORMAT_I420, GST_VIDEO_FORMAT_NV12,
-  GST_VIDEO_FORMAT_RGB };
+  GST_VIDEO_FORMAT_RGB, GST_VIDEO_FORMAT_BGRx };
 
 static void
 init_config (TsfConfig *config, const Recipe *recipe)
