@@ -177,11 +177,8 @@ add_step (TsfPlan *plan, const TsfConfig *c, const TsfLayerOps *ops,
   gsize a = tsf_config_attention_size (c), rows = plan->layout.rows, gathered = table->n_rows;
   const guint8 *key_mask = scheme->grouped_steps[s].masked_keys ? plan->key_mask : NULL;
 
-  if (!tsf_program_layernorm (plan->program, ops->norm, in, plan->normed,
-          w->step_layernorm[s].weight, w->step_layernorm[s].bias, error))
-    return FALSE;
-  tsf_add_token_shift (plan, c);
-  if (!tsf_add_linear (plan, &ops->qkv, plan->normed, &w->step_qkv[s], plan->qkv, NULL, error))
+  if (!tsf_add_normed_linear (plan, c, ops->norm, &w->step_layernorm[s], TRUE, in, &ops->qkv,
+          &w->step_qkv[s], plan->qkv, error))
     return FALSE;
   for (gsize b = 0; b < plan->clips; b++) {
     gpointer gather[3] = { plan->gathered_qkv + b * gathered * 3 * a,

@@ -143,9 +143,8 @@ tsf_add_self_attention (TsfPlan *plan, const TsfConfig *c, const TsfLayerOps *op
     const TsfAttentionView *views, const gfloat *in, const TsfNorm *norm, const TsfLinear *qkv,
     GError **error)
 {
-  return tsf_program_layernorm (plan->program, ops->norm, in, plan->normed, norm->weight,
-      norm->bias, error)
-      && tsf_add_linear (plan, &ops->qkv, plan->normed, qkv, plan->qkv, NULL, error)
+  return tsf_add_normed_linear (plan, c, ops->norm, norm, FALSE, in, &ops->qkv, qkv, plan->qkv,
+      error)
       && tsf_add_attention_view (plan, c, &views[view], ops->qk[view], ops->softmax[view],
       ops->sv[view], plan->qkv, plan->attended, NULL, error);
 }

@@ -48,17 +48,19 @@ gboolean
 tsf_add_mlp (TsfPlan *plan, const TsfConfig *c, const TsfLayerOps *ops,
     const TsfLayerWeights *w, const gfloat *in, GError **error)
 {
-  if (!tsf_program_layernorm (plan->program, ops->norm, in, plan->normed,
-          w->layernorm_after.weight, w->layernorm_after.bias, error))
-    return FALSE;
-  tsf_add_token_shift (plan, c);
-  if (ops->fc1_gated.matmul != NULL) {
+  if (ops->fc1_gated.matmul == NULL) {
+    if (!tsf_add_normed_linear (plan, c, ops->norm, &w->layernorm_after, TRUE, in, &ops->fc1,
+            &w->intermediate, plan->mlp, error))
+      return FALSE;
+  } else {
+    if (!tsf_program_layernorm (plan->program, ops->norm, in, plan->normed,
+            w->layernorm_after.weight, w->layernorm_after.bias, error))
+      return FALSE;
+    tsf_add_token_shift (plan, c);
     if (!tsf_add_linear (plan, &ops->fc1, plan->normed, &w->gate, plan->mlp_gate, NULL, error)
         || !tsf_add_linear (plan, &ops->fc1_gated, plan->normed, &w->intermediate, plan->mlp,
             plan->mlp_gate, error))
       return FALSE;
-  } else if (!tsf_add_linear (plan, &ops->fc1, plan->normed, &w->intermediate, plan->mlp, NULL,
-          error))
-    return FALSE;
+  }
   return tsf_add_linear (plan, &ops->fc2, plan->mlp, &w->output, plan->hidden[0], in, error);
 }

@@ -124,36 +124,147 @@ range_of (const gfloat *src, gsize n, gfloat *lo_out, gfloat *hi_out)
 }
 
 /* clamped first, then rounded half up by truncation: no libm call per value */
+static inline guint8
+quantized_value (gfloat x, gfloat inverse, gfloat zero_point)
+{
+  return (guint8) (CLAMP (x * inverse + zero_point, 0.0f, 255.0f) + 0.5f);
+}
+
 TSF_VECTOR_CLONES static void
 quantize_u8 (const gfloat *src, gsize n, gfloat inverse, gfloat zero_point, guint8 *dst)
 {
 #pragma omp simd
   for (gsize i = 0; i < n; i++)
-    dst[i] = (guint8) (CLAMP (src[i] * inverse + zero_point, 0.0f, 255.0f) + 0.5f);
+    dst[i] = quantized_value (src[i], inverse, zero_point);
+}
+
+/* One affine scale for a tensor over [lo, hi] (lo <= 0 <= hi), as PyTorch's dynamic
+ * quantisation takes it: its zero point, and the output scales of the run (the weight's
+ * times the input's); returns 1 / the input's scale. */
+static gfloat
+input_scale (gfloat lo, gfloat hi, const gfloat *weight_scales, gsize out, gint32 *zero_point,
+    gfloat *scales)
+{
+  gfloat scale = hi > lo ? (hi - lo) / 255.0f : 1.0f, inverse = 1.0f / scale;
+
+  *zero_point = CLAMP ((gint32) lrintf (-lo * inverse), 0, 255);
+  for (gsize i = 0; i < out; i++)
+    scales[i] = weight_scales[i] * scale;
+  return inverse;
 }
 
 /* Host step of an int8 linear layer: args src (float [n]), dst (guint8 [n]), zero point
  * (gint32), output scales (float [out]), weight scales (float [out]); sizes n, out.
- * One affine scale for the tensor over [min (x, 0), max (x, 0)], as PyTorch's dynamic
- * quantisation does; the output scales are the weight's times the input's. A memory-bound
- * pass on the calling thread (see PARALLEL_MIN_ELEMENTS in tsf-dnnl.c: on a busy machine a
- * parallel region costs more than it saves). */
+ * The scale over [min (x, 0), max (x, 0)]. A memory-bound pass on the calling thread (see
+ * PARALLEL_MIN_ELEMENTS in tsf-dnnl.c: on a busy machine a parallel region costs more than
+ * it saves). */
 static void
 host_quantize (const gpointer *args, const gsize *sizes)
 {
-  const gfloat *src = args[0], *weight_scales = args[4];
-  guint8 *dst = args[1];
-  gint32 *zero_point = args[2];
-  gfloat *scales = args[3], lo, hi, scale, inverse;
-  gsize n = sizes[0], out = sizes[1];
+  const gfloat *src = args[0];
+  gsize n = sizes[0];
+  gfloat lo, hi, inverse;
 
   range_of (src, n, &lo, &hi);
-  scale = hi > lo ? (hi - lo) / 255.0f : 1.0f;
-  inverse = 1.0f / scale;
-  *zero_point = CLAMP ((gint32) lrintf (-lo * inverse), 0, 255);
-  quantize_u8 (src, n, inverse, (gfloat) *zero_point, dst);
-  for (gsize i = 0; i < out; i++)
-    scales[i] = weight_scales[i] * scale;
+  inverse = input_scale (lo, hi, args[4], sizes[1], args[2], args[3]);
+  quantize_u8 (src, n, inverse, (gfloat) *(gint32 *) args[2], args[1]);
+}
+
+/* Layer norm of each row of `src` [rows, d] (as oneDNN's: the mean, the biased variance,
+ * float32), its mean and 1 / standard deviation kept in `stats` [rows, 2], and the range
+ * [min (y, 0), max (y, 0)] of its output y; y itself is not stored. Four rows at a time: four
+ * independent sums hide the vector adds' latency (the last group repeats the last row). */
+TSF_VECTOR_CLONES static void
+norm_rows_range (const gfloat *src, gsize rows, gsize d, const gfloat *gamma,
+    const gfloat *beta, gfloat epsilon, gfloat *stats, gfloat *lo_out, gfloat *hi_out)
+{
+  gfloat lo = 0, hi = 0;
+
+  for (gsize r = 0; r < rows; r += 4) {
+    gsize r1 = MIN (r + 1, rows - 1), r2 = MIN (r + 2, rows - 1), r3 = MIN (r + 3, rows - 1);
+    const gfloat *x0 = src + r * d, *x1 = src + r1 * d, *x2 = src + r2 * d, *x3 = src + r3 * d;
+    gfloat s0 = 0, s1 = 0, s2 = 0, s3 = 0, q0 = 0, q1 = 0, q2 = 0, q3 = 0;
+    gfloat m0, m1, m2, m3, i0, i1, i2, i3;
+
+#pragma omp simd reduction (+:s0, s1, s2, s3)
+    for (gsize j = 0; j < d; j++) {
+      s0 += x0[j];
+      s1 += x1[j];
+      s2 += x2[j];
+      s3 += x3[j];
+    }
+    m0 = s0 / d, m1 = s1 / d, m2 = s2 / d, m3 = s3 / d;
+#pragma omp simd reduction (+:q0, q1, q2, q3)
+    for (gsize j = 0; j < d; j++) {
+      q0 += (x0[j] - m0) * (x0[j] - m0);
+      q1 += (x1[j] - m1) * (x1[j] - m1);
+      q2 += (x2[j] - m2) * (x2[j] - m2);
+      q3 += (x3[j] - m3) * (x3[j] - m3);
+    }
+    i0 = 1.0f / sqrtf (q0 / d + epsilon), i1 = 1.0f / sqrtf (q1 / d + epsilon);
+    i2 = 1.0f / sqrtf (q2 / d + epsilon), i3 = 1.0f / sqrtf (q3 / d + epsilon);
+#pragma omp simd reduction (min:lo) reduction (max:hi)
+    for (gsize j = 0; j < d; j++) {
+      gfloat y0 = (x0[j] - m0) * i0 * gamma[j] + beta[j];
+      gfloat y1 = (x1[j] - m1) * i1 * gamma[j] + beta[j];
+      gfloat y2 = (x2[j] - m2) * i2 * gamma[j] + beta[j];
+      gfloat y3 = (x3[j] - m3) * i3 * gamma[j] + beta[j];
+      lo = MIN (lo, MIN (MIN (y0, y1), MIN (y2, y3)));
+      hi = MAX (hi, MAX (MAX (y0, y1), MAX (y2, y3)));
+    }
+    stats[2 * r3] = m3, stats[2 * r3 + 1] = i3;   /* the repeated row's last */
+    stats[2 * r2] = m2, stats[2 * r2 + 1] = i2;
+    stats[2 * r1] = m1, stats[2 * r1 + 1] = i1;
+    stats[2 * r] = m0, stats[2 * r + 1] = i0;
+  }
+  *lo_out = lo;
+  *hi_out = hi;
+}
+
+/* The layer norm of norm_rows_range again, from its `stats`, written quantised. */
+TSF_VECTOR_CLONES static void
+norm_rows_quantize (const gfloat *src, gsize rows, gsize d, const gfloat *gamma,
+    const gfloat *beta, const gfloat *stats, gfloat inverse, gfloat zero_point, guint8 *dst)
+{
+  for (gsize r = 0; r < rows; r++) {
+    const gfloat *x = src + r * d;
+    gfloat mean = stats[2 * r], inverse_std = stats[2 * r + 1];
+
+#pragma omp simd
+    for (gsize j = 0; j < d; j++)
+      dst[r * d + j] = quantized_value ((x[j] - mean) * inverse_std * gamma[j] + beta[j],
+          inverse, zero_point);
+  }
+}
+
+/* Host step of an int8 linear layer fed by a layer norm: host_quantize's args (src the
+ * norm's input [rows, d]), then the norm's weight and bias ([d]), epsilon (gdouble) and
+ * row statistics (float [rows, 2]); sizes rows, d, out. Two passes over the norm's input
+ * instead of the norm's float output written and read twice. */
+static void
+host_norm_quantize (const gpointer *args, const gsize *sizes)
+{
+  const gfloat *src = args[0], *gamma = args[5], *beta = args[6];
+  gsize rows = sizes[0], d = sizes[1];
+  gfloat lo, hi, inverse;
+
+  norm_rows_range (src, rows, d, gamma, beta, (gfloat) *(const gdouble *) args[7], args[8],
+      &lo, &hi);
+  inverse = input_scale (lo, hi, args[4], sizes[2], args[2], args[3]);
+  norm_rows_quantize (src, rows, d, gamma, beta, args[8], inverse,
+      (gfloat) *(gint32 *) args[2], args[1]);
+}
+
+/* Clip b's int8 matmul on the quantised input of the host step before it. */
+static gboolean
+add_quantized_matmul (TsfPlan *plan, const TsfLinearOp *op, const TsfLinear *w, gsize b,
+    gfloat *dst, const gfloat *residual, GError **error)
+{
+  gsize out = op->rows * op->out;
+
+  return tsf_program_matmul_quantized (plan->program, op->matmul, plan->linear_input,
+      plan->zero_point, w->weight, plan->scales, w->bias, dst + b * out,
+      residual != NULL ? residual + b * out : NULL, error);
 }
 
 gboolean
@@ -168,13 +279,38 @@ tsf_add_linear (TsfPlan *plan, const TsfLinearOp *op, const gfloat *src, const T
         && tsf_program_matmul (plan->program, op->matmul, plan->linear_input, w->weight,
         w->bias, dst, residual, error);
   g_return_val_if_fail (w->scales != NULL, FALSE);
-  for (gsize b = 0, in = op->rows * op->in, out = op->rows * op->out; b < plan->clips; b++) {
+  for (gsize b = 0, in = op->rows * op->in; b < plan->clips; b++) {
     tsf_program_host (plan->program, host_quantize, 5, (gpointer[]) { (gpointer) (src + b * in),
           plan->linear_input, plan->zero_point, plan->scales, (gpointer) w->scales }, 2,
         (gsize[]) { in, op->out });
-    if (!tsf_program_matmul_quantized (plan->program, op->matmul, plan->linear_input,
-            plan->zero_point, w->weight, plan->scales, w->bias, dst + b * out,
-            residual != NULL ? residual + b * out : NULL, error))
+    if (!add_quantized_matmul (plan, op, w, b, dst, residual, error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+tsf_add_normed_linear (TsfPlan *plan, const TsfConfig *c, const TsfOp *norm_op,
+    const TsfNorm *norm, gboolean shift, const gfloat *src, const TsfLinearOp *op,
+    const TsfLinear *w, gfloat *dst, GError **error)
+{
+  shift = shift && c->shift_tokens;
+  if (plan->linear != TSF_PRECISION_INT8 || shift) {
+    if (!tsf_program_layernorm (plan->program, norm_op, src, plan->normed, norm->weight,
+            norm->bias, error))
+      return FALSE;
+    if (shift)
+      tsf_add_token_shift (plan, c);
+    return tsf_add_linear (plan, op, plan->normed, w, dst, NULL, error);
+  }
+  g_return_val_if_fail (w->scales != NULL, FALSE);
+  for (gsize b = 0, in = op->rows * op->in; b < plan->clips; b++) {
+    tsf_program_host (plan->program, host_norm_quantize, 9, (gpointer[]) {
+          (gpointer) (src + b * in), plan->linear_input, plan->zero_point, plan->scales,
+          (gpointer) w->scales, (gpointer) norm->weight, (gpointer) norm->bias,
+          (gpointer) &c->layer_norm_eps, plan->row_stats }, 3,
+        (gsize[]) { op->rows, op->in, op->out });
+    if (!add_quantized_matmul (plan, op, w, b, dst, NULL, error))
       return FALSE;
   }
   return TRUE;

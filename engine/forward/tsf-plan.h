@@ -80,6 +80,7 @@ struct _TsfPlan {
   gpointer linear_input; /* bf16 / int8: [rows, intermediate] a linear layer's converted input */
   gfloat *scales;        /* int8: [3 D or intermediate] a layer's output scales of this run */
   gint32 *zero_point;    /* int8: [1] of linear_input */
+  gfloat *row_stats;     /* int8: [rows, 2] a layer norm's mean and 1 / std per row (of a clip) */
   gsize buffer_bytes;
   TsfProgram *program;
   dnnl_memory_t clip[TSF_MAX_BATCH];  /* the reorders' sources, pointed at each run's clips */
@@ -174,6 +175,13 @@ gboolean tsf_layer_ops (TsfProgram *program, TsfPrecision linear, const TsfConfi
 /* `src` [rows, in] -> `dst` [rows, out] through `w`, plus `residual` when the op has one. */
 gboolean tsf_add_linear (TsfPlan *plan, const TsfLinearOp *op, const gfloat *src,
     const TsfLinear *w, gfloat *dst, const gfloat *residual, GError **error);
+/* The layer norm `norm_op` (weights `norm`) of `src`, the token shift when `shift` (and the
+ * config has one), then the linear op: -> `dst`. At int8 without a shift one host step per
+ * clip normalises and quantises at once (no float output); otherwise the norm's output is
+ * plan->normed. */
+gboolean tsf_add_normed_linear (TsfPlan *plan, const TsfConfig *c, const TsfOp *norm_op,
+    const TsfNorm *norm, gboolean shift, const gfloat *src, const TsfLinearOp *op,
+    const TsfLinear *w, gfloat *dst, GError **error);
 
 /* tsf-attention.c */
 guint tsf_attention_views (const TsfConfig *c, const TsfLayout *l, TsfAttentionView *views);

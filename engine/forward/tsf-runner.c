@@ -17,8 +17,8 @@ typedef struct {
 
 /* The buffers every plan has, then those of some schemes: the gathered rows of grouped steps
  * (2), GEGLU's gate, the cls query's scores, a rotary table per step; then those of bf16 and
- * int8 linear layers (3). */
-#define N_PLAN_BUFFERS (12 + 2 + 1 + 1 + TSF_MAX_ATTENTION_STEPS + 3)
+ * int8 linear layers (3), the row statistics of int8 (1). */
+#define N_PLAN_BUFFERS (12 + 2 + 1 + 1 + TSF_MAX_ATTENTION_STEPS + 4)
 
 static guint64
 mul_sat (guint64 a, guint64 b)
@@ -90,6 +90,8 @@ plan_buffers (TsfPlan *plan, const TsfConfig *c, const TsfAttentionView *views, 
     b[n++] = (PlanBuffer) { &plan->scales, widest, FALSE };
     b[n++] = (PlanBuffer) { (gfloat **) &plan->zero_point, 1, FALSE };
   }
+  if (plan->linear == TSF_PRECISION_INT8)
+    b[n++] = (PlanBuffer) { &plan->row_stats, mul_sat (l->rows, 2), FALSE };
   g_assert (n <= N_PLAN_BUFFERS);
   return n;
 }
@@ -168,7 +170,7 @@ plan_free (TsfPlan *plan)
     &plan->hidden[2], &plan->normed, &plan->projected, &plan->attended, &plan->qkv,
     &plan->scores, &plan->mlp, &plan->mlp_gate, &plan->logits, &plan->gathered_qkv,
     &plan->gathered, &plan->cls_scores, &plan->scales, (gfloat **) &plan->linear_input,
-    (gfloat **) &plan->zero_point };
+    (gfloat **) &plan->zero_point, &plan->row_stats };
 
   tsf_program_free (plan->program);
   for (guint i = 0; i < G_N_ELEMENTS (buffers); i++)
