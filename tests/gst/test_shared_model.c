@@ -532,6 +532,23 @@ seek_source (GstElement *bin)
   gst_iterator_free (sources);
 }
 
+/* Removes a playing branch as an application must: once the pipeline has settled (the branch's
+ * sink, prerolling after its start or its flush, makes the pipeline continue to PLAYING from
+ * GStreamer's thread pool, which would start a stopped branch again), with its state locked. */
+static void
+remove_camera (GstElement *pipeline, GstElement *camera)
+{
+  GstState state;
+
+  fail_if (gst_element_get_state (pipeline, &state, NULL, 120 * GST_SECOND)
+      == GST_STATE_CHANGE_ASYNC, "the pipeline did not settle in 120 s");
+  fail_unless_equals_int (state, GST_STATE_PLAYING);
+  fail_unless (gst_element_set_locked_state (camera, TRUE));
+  fail_unless_equals_int (gst_element_set_state (camera, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+  fail_unless (gst_bin_remove (GST_BIN (pipeline), camera));
+}
+
 /* A live element streams on the model while a second camera's branch is added to the playing
  * pipeline, runs, is flushed by a seek and is removed, twice (an application adding a
  * camera), with the application's thread reading the first element's properties meanwhile:
@@ -557,10 +574,8 @@ GST_START_TEST (test_camera_added_while_others_run)
     fail_unless_equals_int (element_model_users (pipeline, "a"), 2);
     seek_source (camera);
     run_bus (pipeline, names, 2, 1, counts);
-    fail_unless_equals_int (gst_element_set_state (camera, GST_STATE_NULL),
-        GST_STATE_CHANGE_SUCCESS);
+    remove_camera (pipeline, camera);
     fail_unless_equals_int (element_model_users (pipeline, "a"), 1);
-    fail_unless (gst_bin_remove (GST_BIN (pipeline), camera));
     run_bus (pipeline, names, 1, 2, counts);
   }
   g_atomic_int_set (&poller.stop, 1);
