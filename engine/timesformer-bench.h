@@ -11,9 +11,10 @@ typedef struct {
   guint m, k, n, count;
 } TsfGemmShape;
 #define TSF_MAX_GEMM_SHAPES 8
-/* The linear layers of one clip (patch embedding, qkv, projections, MLP, classifier); returns
+/* The linear layers of one clip as `model` runs them (patch embedding, qkv, projections, MLP,
+ * classifier; at bf16 and int8 the divided scheme's two temporal output layers as one); returns
  * how many shapes were written to `out` (at most TSF_MAX_GEMM_SHAPES). */
-guint tsf_config_linear_shapes (const TsfConfig *config, const TsfClipShape *shape,
+guint tsf_model_linear_shapes (const TsfModel *model, const TsfClipShape *shape,
     TsfGemmShape *out);
 
 typedef struct _TsfMatmulPeak TsfMatmulPeak;

@@ -360,7 +360,7 @@ bench_batch_init (BenchBatch *b, guint batch, TsfSession *session, const TsfClip
 {
   const TsfModel *model = tsf_session_get_model (session);
   TsfGemmShape shapes[TSF_MAX_GEMM_SHAPES];
-  guint n_shapes = tsf_config_linear_shapes (tsf_model_get_config (model), shape, shapes);
+  guint n_shapes = tsf_model_linear_shapes (model, shape, shapes);
 
   for (guint i = 0; i < n_shapes; i++)
     shapes[i].m *= batch;

@@ -79,6 +79,65 @@ tsf_dnnl_reorder_once (dnnl_engine_t engine, dnnl_stream_t stream,
   return TRUE;
 }
 
+/* c [m, n] = a [m, k] b [k, n], float32 row-major, by a one-off matmul (default
+ * scratchpad, default attributes). */
+static gboolean
+matmul_once (dnnl_engine_t engine, dnnl_stream_t stream, guint m, guint k, guint n,
+    const gfloat *a, const gfloat *b, gfloat *c, GError **error)
+{
+  dnnl_memory_desc_t a_md, b_md, c_md;
+  dnnl_matmul_desc_t desc;
+  dnnl_primitive_desc_t pd;
+  dnnl_primitive_t matmul = NULL;
+  dnnl_memory_t mem[3] = { NULL, NULL, NULL };
+  dnnl_status_t status;
+
+  if (!tsf_md_matrix (&a_md, TSF_PRECISION_F32, m, k, error)
+      || !tsf_md_matrix (&b_md, TSF_PRECISION_F32, k, n, error)
+      || !tsf_md_matrix (&c_md, TSF_PRECISION_F32, m, n, error))
+    return FALSE;
+  TSF_DNNL_CHECK (dnnl_matmul_desc_init (&desc, &a_md, &b_md, NULL, &c_md), error, FALSE);
+  if (!tsf_dnnl_pd_create (&pd, &desc, NULL, engine, FALSE, error))
+    return FALSE;
+  status = dnnl_primitive_create (&matmul, pd);
+  if (status == dnnl_success)
+    status = dnnl_memory_create (&mem[0], &a_md, engine, (void *) a);
+  if (status == dnnl_success)
+    status = dnnl_memory_create (&mem[1], &b_md, engine, (void *) b);
+  if (status == dnnl_success)
+    status = dnnl_memory_create (&mem[2], &c_md, engine, c);
+  if (status == dnnl_success) {
+    dnnl_exec_arg_t args[3] = { { DNNL_ARG_SRC, mem[0] }, { DNNL_ARG_WEIGHTS, mem[1] },
+      { DNNL_ARG_DST, mem[2] } };
+    status = dnnl_primitive_execute (matmul, stream, 3, args);
+  }
+  if (status == dnnl_success)
+    status = dnnl_stream_wait (stream);
+  for (guint i = 0; i < 3; i++)
+    dnnl_memory_destroy (mem[i]);
+  dnnl_primitive_destroy (matmul);
+  dnnl_primitive_desc_destroy (pd);
+  TSF_DNNL_CHECK (status, error, FALSE);
+  return TRUE;
+}
+
+gboolean
+tsf_dnnl_fold_linears (dnnl_engine_t engine, dnnl_stream_t stream, guint in, guint mid,
+    guint out, const gfloat *first_weight, const gfloat *first_bias,
+    const gfloat *second_weight, const gfloat *second_bias, gfloat *weight, gfloat *bias,
+    GError **error)
+{
+  if (!matmul_once (engine, stream, out, mid, in, second_weight, first_weight, weight, error))
+    return FALSE;
+  for (guint o = 0; o < out; o++) {
+    gdouble sum = second_bias[o];
+    for (guint k = 0; k < mid; k++)
+      sum += (gdouble) second_weight[(gsize) o * mid + k] * first_bias[k];
+    bias[o] = (gfloat) sum;
+  }
+  return TRUE;
+}
+
 dnnl_data_type_t
 tsf_precision_data_type (TsfPrecision precision)
 {

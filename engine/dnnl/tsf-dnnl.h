@@ -43,6 +43,14 @@ gboolean tsf_dnnl_pd_create (dnnl_primitive_desc_t *pd, const_dnnl_op_desc_t des
     const_dnnl_primitive_attr_t attr, dnnl_engine_t engine, gboolean prefer_gemm,
     GError **error);
 
+/* Two PyTorch linear layers back to back (first [mid, in] + [mid], then second [out, mid]
+ * + [out], float32) as one: weight [out, in] = second x first (a one-off oneDNN matmul), bias
+ * [out] = second x first_bias + second_bias (in double). */
+gboolean tsf_dnnl_fold_linears (dnnl_engine_t engine, dnnl_stream_t stream, guint in, guint mid,
+    guint out, const gfloat *first_weight, const gfloat *first_bias,
+    const gfloat *second_weight, const gfloat *second_bias, gfloat *weight, gfloat *bias,
+    GError **error);
+
 /* Copies `src` (layout `src_md`) into `dst` (layout `dst_md`) with a one-off reorder. */
 gboolean tsf_dnnl_reorder_once (dnnl_engine_t engine, dnnl_stream_t stream,
     const dnnl_memory_desc_t *src_md, const void *src, const dnnl_memory_desc_t *dst_md,

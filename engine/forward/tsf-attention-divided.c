@@ -13,6 +13,21 @@ divided_views (const TsfLayout *l, TsfAttentionView *views)
   return 2;
 }
 
+/* temporal output.dense then temporal_dense, plus the residual: two linear layers (f32), or
+ * one, temporal_output, where the forward folded them (bf16, int8). */
+static gboolean
+add_temporal_output (TsfPlan *plan, const TsfLayerOps *ops, const TsfLayerWeights *w,
+    GError **error)
+{
+  if (w->temporal_output.weight != NULL)
+    return tsf_add_linear (plan, &ops->proj_residual, plan->attended, &w->temporal_output,
+        plan->hidden[1], plan->hidden[0], error);
+  return tsf_add_linear (plan, &ops->proj, plan->attended, &w->temporal_proj, plan->projected,
+      NULL, error)
+      && tsf_add_linear (plan, &ops->proj_residual, plan->projected, &w->temporal_dense,
+          plan->hidden[1], plan->hidden[0], error);
+}
+
 /* Divided block, part 1: each patch attends over its frames; output.dense, temporal_dense,
  * residual. hidden[0] -> hidden[1]; the cls rows pass through unchanged. */
 static gboolean
@@ -21,10 +36,7 @@ add_temporal_attention (TsfPlan *plan, const TsfConfig *c, const TsfLayerOps *op
 {
   if (!tsf_add_self_attention (plan, c, ops, 1, views, plan->hidden[0], &w->temporal_layernorm,
           &w->temporal_qkv, error)
-      || !tsf_add_linear (plan, &ops->proj, plan->attended, &w->temporal_proj, plan->projected,
-          NULL, error)
-      || !tsf_add_linear (plan, &ops->proj_residual, plan->projected, &w->temporal_dense,
-          plan->hidden[1], plan->hidden[0], error))
+      || !add_temporal_output (plan, ops, w, error))
     return FALSE;
   tsf_add_cls_rows_step (plan, tsf_host_copy_rows, plan->hidden[1], plan->hidden[0],
       c->hidden_size);
@@ -58,12 +70,14 @@ divided_mlp_tokens (guint t, guint n)
 }
 
 static guint
-divided_gemms (const TsfConfig *c, guint t, guint n, TsfGemmShape *out)
+divided_gemms (const TsfConfig *c, guint t, guint n, gboolean temporal_folded,
+    TsfGemmShape *out)
 {
   guint d = c->hidden_size, layers = c->num_hidden_layers;
 
   out[0] = (TsfGemmShape) { n * t, d, 3 * d, layers };        /* temporal qkv */
-  out[1] = (TsfGemmShape) { n * t, d, d, 2 * layers };        /* output.dense, temporal_dense */
+  out[1] = (TsfGemmShape) { n * t, d, d,                      /* output.dense, temporal_dense */
+    (temporal_folded ? 1 : 2) * layers };                     /* (or both as one) */
   out[2] = (TsfGemmShape) { t * (1 + n), d, 3 * d, layers };  /* qkv */
   out[3] = (TsfGemmShape) { t * (1 + n), d, d, layers };      /* output.dense */
   return 4;

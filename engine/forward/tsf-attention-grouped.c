@@ -242,7 +242,8 @@ tsf_grouped_tokens (guint t, guint n)
 }
 
 guint
-tsf_grouped_gemms (const TsfConfig *c, guint t, guint n, TsfGemmShape *out)
+tsf_grouped_gemms (const TsfConfig *c, guint t, guint n, gboolean temporal_folded,
+    TsfGemmShape *out)
 {
   guint d = c->hidden_size, a = tsf_config_attention_size (c);
   guint count = tsf_attention_scheme (c->attention_type)->n_steps * c->num_hidden_layers;

@@ -33,7 +33,8 @@ joint_tokens (guint t, guint n)
 }
 
 static guint
-joint_gemms (const TsfConfig *c, guint t, guint n, TsfGemmShape *out)
+joint_gemms (const TsfConfig *c, guint t, guint n, gboolean temporal_folded,
+    TsfGemmShape *out)
 {
   guint d = c->hidden_size, layers = c->num_hidden_layers;
 

@@ -33,7 +33,8 @@ space_only_tokens (guint t, guint n)
 }
 
 static guint
-space_only_gemms (const TsfConfig *c, guint t, guint n, TsfGemmShape *out)
+space_only_gemms (const TsfConfig *c, guint t, guint n, gboolean temporal_folded,
+    TsfGemmShape *out)
 {
   guint d = c->hidden_size, layers = c->num_hidden_layers;
 

@@ -77,7 +77,8 @@ typedef struct {
   gdouble (*attention_pairs) (const TsfLayout *layout);
   guint (*mlp_tokens) (guint frames, guint patches);
   guint (*attention_gemms) (const TsfConfig *config, guint frames, guint patches,
-      TsfGemmShape *out);
+      gboolean temporal_folded, TsfGemmShape *out);  /* temporal_folded: the temporal
+                                * sub-block's two output layers run as one (bf16, int8) */
 } TsfAttentionScheme;
 
 extern const TsfAttentionScheme tsf_attention_divided;

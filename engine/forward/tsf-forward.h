@@ -42,9 +42,13 @@ gboolean tsf_runner_prepare (TsfRunner *runner, const TsfClipShape *shape, guint
  * x 0/1, 0 removes the frame as a key (schemes with frame_mask); logits [n_clips, labels]. */
 gboolean tsf_runner_run (TsfRunner *runner, guint n_clips, const gfloat *const *clips,
     const TsfClipShape *shape, const guint8 *const *masks, gfloat *logits, GError **error);
+/* The linear layers of one clip as the forward runs them (tsf_model_linear_shapes). */
+guint tsf_forward_linear_shapes (const TsfForward *forward, const TsfClipShape *shape,
+    TsfGemmShape *out);
 /* Floating point operations of one clip (multiply-add = 2): the linear layers and the
- * attention products, as the official model computes them. */
-gdouble tsf_runner_flops (const TsfConfig *config, const TsfClipShape *shape);
+ * attention products, as the forward computes them (the official model's, but for the
+ * temporal output layers it folds into one at bf16 and int8). */
+gdouble tsf_forward_flops (const TsfForward *forward, const TsfClipShape *shape);
 
 /* Bytes of the activation buffers and scratchpads of the prepared shapes. */
 guint64 tsf_runner_buffer_bytes (const TsfRunner *runner);

@@ -104,7 +104,8 @@ struct _TsfForward {
   const TsfWeights *weights;  /* borrowed; its layers' linear weights point into `prepared` */
   TsfPrecision precision;     /* of the prepared linear weights (never AUTO) */
   gsize prepared_bytes;       /* of `prepared` */
-  guint64 prepared_params;    /* parameters held there */
+  guint64 prepared_params;    /* parameters held there (or folded away) */
+  gboolean temporal_folded;   /* the temporal sub-block's output layers run as one */
   TsfWeightLayouts layouts;
   GPtrArray *prepared;        /* the reordered linear weights (aligned blocks) */
 };
@@ -213,7 +214,8 @@ gboolean tsf_grouped_block (TsfPlan *plan, const TsfConfig *c, const TsfLayerOps
     const TsfAttentionView *views, const TsfLayerWeights *w, GError **error);
 gdouble tsf_grouped_pairs (const TsfLayout *l);
 guint tsf_grouped_tokens (guint t, guint n);
-guint tsf_grouped_gemms (const TsfConfig *c, guint t, guint n, TsfGemmShape *out);
+guint tsf_grouped_gemms (const TsfConfig *c, guint t, guint n, gboolean temporal_folded,
+    TsfGemmShape *out);
 /* tsf-attention-lucidrains.c: what its grouped steps add (read by tsf-attention-grouped.c) */
 /* Rotates the patch tokens' q and k of step `step`'s gathered rows (plan->rotary[step]). */
 void tsf_add_rotary (TsfPlan *plan, const TsfConfig *c, guint step);

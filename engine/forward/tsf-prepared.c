@@ -150,6 +150,50 @@ prepare_gate (Loader *loader, TsfLayerWeights *w, GError **error)
   return copy_weight (loader, &w->gate, d, inter, &loader->forward->layouts.fc1, error);
 }
 
+/* temporal_proj then temporal_dense as one linear layer, from their float weights: the
+ * product into `weights->converted`, the bias into `prepared`; the two originals let go. */
+static gboolean
+fold_temporal_output (Loader *loader, TsfLayerWeights *w, GError **error)
+{
+  guint d = loader->forward->config->hidden_size;
+  gfloat *weight = g_malloc ((gsize) d * d * sizeof (gfloat));
+  gfloat *bias = prepared_alloc (loader->forward, d * sizeof (gfloat), error);
+
+  g_ptr_array_add (loader->weights->converted, weight);   /* freed when released */
+  if (bias == NULL || !tsf_dnnl_fold_linears (loader->engine, loader->stream, d, d, d,
+          w->temporal_proj.weight, w->temporal_proj.bias, w->temporal_dense.weight,
+          w->temporal_dense.bias, weight, bias, error))
+    return FALSE;
+  w->temporal_output = (TsfLinear) { weight, bias, NULL, NULL };
+  tsf_weights_release_data (loader->weights, w->temporal_proj.weight);
+  tsf_weights_release_data (loader->weights, w->temporal_dense.weight);
+  w->temporal_proj = w->temporal_dense = (TsfLinear) { 0 };
+  return TRUE;
+}
+
+/* The temporal sub-block's output: f32 (exact to the reference) and a model saved at int8
+ * before the fold run temporal_proj and temporal_dense; bf16 and int8 one layer,
+ * temporal_output (folded here, or saved so). */
+static gboolean
+prepare_temporal_output (Loader *loader, TsfLayerWeights *w, GError **error)
+{
+  TsfForward *forward = loader->forward;
+  const TsfWeightLayouts *l = &forward->layouts;
+  guint d = forward->config->hidden_size;
+
+  if (!loader->weights->temporal_folded
+      && (forward->precision == TSF_PRECISION_F32 || loader->weights->quantized))
+    return prepare_weight (loader, &w->temporal_proj, d, d, &l->proj, error)
+        && prepare_weight (loader, &w->temporal_dense, d, d, &l->proj, error);
+  if (!loader->weights->temporal_folded && !fold_temporal_output (loader, w, error))
+    return FALSE;
+  /* of the two layers' 2 d^2 + 2 d parameters, one weight is gone (and a saved model holds
+   * one bias) */
+  forward->prepared_params += (guint64) d * d + (loader->weights->temporal_folded ? d : 0);
+  forward->temporal_folded = TRUE;
+  return prepare_weight (loader, &w->temporal_output, d, d, &l->proj, error);
+}
+
 /* The layers' linear weights, layer by layer into the layouts the matmuls prefer (brgemm's
  * blocked layouts), each original released as soon as it is copied: one copy at a time. */
 static gboolean
@@ -182,8 +226,7 @@ prepare_weights (Loader *loader, GError **error)
       return FALSE;
     if (scheme->temporal_block   /* a scheme with a temporal sub-block */
         && (!prepare_weight (loader, &w->temporal_qkv, d, 3 * d, &l->qkv, error)
-            || !prepare_weight (loader, &w->temporal_proj, d, d, &l->proj, error)
-            || !prepare_weight (loader, &w->temporal_dense, d, d, &l->proj, error)))
+            || !prepare_temporal_output (loader, w, error)))
       return FALSE;
   }
   return TRUE;

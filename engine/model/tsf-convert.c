@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "tsf-config.h"
+#include "tsf-dnnl.h"
 #include "tsf-source.h"
 #include "tsf-weights.h"
 
@@ -230,11 +231,33 @@ preprocessor_json (const TsfConfig *config)
 }
 
 /* What is written: the tensors of the model, float32 (each of `quantize`, when not NULL, as
- * I8 [out, in] followed by its F32 [out] `<name>_scale`; I8 tensors as they are). */
+ * I8 [out, in] followed by its F32 [out] `<name>_scale`; I8 tensors as they are). Folding (int8
+ * from float weights, a scheme with a temporal sub-block), each layer's temporal output layers
+ * are written as one, temporal_output (I8 weight, its scale, F32 bias), where its
+ * temporal_dense.weight was. */
 typedef struct {
   TsfTensorSet *tensors;
   GHashTable *quantize;   /* names to write at int8, or NULL */
+  const TsfWeights *weights;
+  guint hidden;
+  GHashTable *fold_at;    /* folding: temporal_dense.weight -> 1 + its layer; or NULL */
+  GHashTable *folded;     /* folding: the other tensors of the two layers, not written */
+  dnnl_engine_t engine;   /* folding: where the products are made */
+  dnnl_stream_t stream;
 } Output;
+
+/* 1 + the layer whose temporal_output is written in place of `name`, or 0. */
+static guint
+output_fold_layer (const Output *o, const gchar *name)
+{
+  return o->fold_at != NULL ? GPOINTER_TO_UINT (g_hash_table_lookup (o->fold_at, name)) : 0;
+}
+
+static gboolean
+output_skips (const Output *o, const gchar *name)
+{
+  return o->folded != NULL && g_hash_table_contains (o->folded, name);
+}
 
 static gboolean
 output_quantizes (const Output *o, const TsfTensor *t)
@@ -283,8 +306,20 @@ safetensors_header (const Output *o)
   for (const gchar *const *name = tsf_tensor_set_names (o->tensors); *name; name++) {
     const TsfTensor *t = tsf_tensor_set_lookup (o->tensors, *name);
     gint64 numel = tsf_tensor_numel (t);
+    guint layer = output_fold_layer (o, *name);
 
-    if (output_quantizes (o, t)) {
+    if (output_skips (o, *name))
+      continue;
+    if (layer > 0) {
+      g_autofree gchar *weight = g_strdup_printf ("timesformer.encoder.layer.%u.temporal_output"
+          ".weight", layer - 1);
+      g_autofree gchar *scale = g_strconcat (weight, "_scale", NULL);
+      g_autofree gchar *bias = g_strdup_printf ("timesformer.encoder.layer.%u.temporal_output"
+          ".bias", layer - 1);
+      add_entry (b, weight, "I8", t->ndim, t->shape, &offset, numel);
+      add_entry (b, scale, "F32", 1, t->shape, &offset, t->shape[0] * sizeof (gfloat));
+      add_entry (b, bias, "F32", 1, t->shape, &offset, t->shape[0] * sizeof (gfloat));
+    } else if (output_quantizes (o, t)) {
       g_autofree gchar *scale = g_strconcat (*name, "_scale", NULL);
       add_entry (b, *name, "I8", t->ndim, t->shape, &offset, numel);
       add_entry (b, scale, "F32", 1, t->shape, &offset, t->shape[0] * sizeof (gfloat));
@@ -314,6 +349,34 @@ write_all (FILE *file, const void *data, gsize size)
   return size == 0 || fwrite (data, 1, size, file) == size;
 }
 
+/* Rows `out` of `values` [out, in] quantised, then their scales. */
+static gboolean
+write_quantized (FILE *file, const gfloat *values, guint in, guint out)
+{
+  g_autofree gint8 *quantized = g_malloc (MAX ((gsize) in * out, 1));
+  g_autofree gfloat *scales = g_new (gfloat, MAX (out, 1));
+
+  tsf_weights_quantize_rows (values, in, out, quantized, scales);
+  return write_all (file, quantized, (gsize) in * out)
+      && write_all (file, scales, out * sizeof (gfloat));
+}
+
+/* Layer `layer`'s temporal_output: the product of its two temporal output layers as loading at
+ * int8 makes it (tsf-prepared.c), quantised; its bias. */
+static gboolean
+write_temporal_output (FILE *file, const Output *o, guint layer, GError **error)
+{
+  const TsfLayerWeights *w = &o->weights->layers[layer];
+  guint d = o->hidden;
+  g_autofree gfloat *weight = g_new (gfloat, (gsize) d * d);
+  g_autofree gfloat *bias = g_new (gfloat, d);
+
+  return tsf_dnnl_fold_linears (o->engine, o->stream, d, d, d, w->temporal_proj.weight,
+      w->temporal_proj.bias, w->temporal_dense.weight, w->temporal_dense.bias, weight, bias,
+      error)
+      && write_quantized (file, weight, d, d) && write_all (file, bias, d * sizeof (gfloat));
+}
+
 /* One tensor's bytes (float32 little-endian: x86-64 is little-endian). */
 static gboolean
 write_tensor (FILE *file, const Output *o, const TsfTensor *t)
@@ -325,28 +388,29 @@ write_tensor (FILE *file, const Output *o, const TsfTensor *t)
     return write_all (file, t->data, numel);
   values = g_new (gfloat, MAX (numel, 1));
   tsf_tensor_to_f32 (t, values);
-  if (output_quantizes (o, t)) {
-    g_autofree gint8 *quantized = g_malloc (MAX (numel, 1));
-    g_autofree gfloat *scales = g_new (gfloat, t->shape[0]);
-    tsf_weights_quantize_rows (values, t->shape[1], t->shape[0], quantized, scales);
-    return write_all (file, quantized, numel)
-        && write_all (file, scales, t->shape[0] * sizeof (gfloat));
-  }
+  if (output_quantizes (o, t))
+    return write_quantized (file, values, t->shape[1], t->shape[0]);
   return write_all (file, values, numel * sizeof (gfloat));
 }
 
-/* Streams one tensor at a time. */
+/* Streams one tensor at a time; FALSE with `error` set only by a fold (else errno tells). */
 static gboolean
-write_tensors (FILE *file, const Output *o)
+write_tensors (FILE *file, const Output *o, GError **error)
 {
   g_autoptr (GString) header = safetensors_header (o);
   guint64 length = GUINT64_TO_LE (header->len);
 
   if (!write_all (file, &length, sizeof length) || !write_all (file, header->str, header->len))
     return FALSE;
-  for (const gchar *const *name = tsf_tensor_set_names (o->tensors); *name; name++)
-    if (!write_tensor (file, o, tsf_tensor_set_lookup (o->tensors, *name)))
+  for (const gchar *const *name = tsf_tensor_set_names (o->tensors); *name; name++) {
+    guint layer = output_fold_layer (o, *name);
+
+    if (output_skips (o, *name))
+      continue;
+    if (layer > 0 ? !write_temporal_output (file, o, layer - 1, error)
+        : !write_tensor (file, o, tsf_tensor_set_lookup (o->tensors, *name)))
       return FALSE;
+  }
   return TRUE;
 }
 
@@ -354,6 +418,7 @@ static gboolean
 write_safetensors (const gchar *path, const Output *o, GError **error)
 {
   g_autofree gchar *tmp = g_strconcat (path, ".tmp", NULL);
+  g_autoptr (GError) fold_error = NULL;
   FILE *file = g_fopen (tmp, "wb");
   gboolean ok;
 
@@ -361,13 +426,37 @@ write_safetensors (const gchar *path, const Output *o, GError **error)
     g_set_error (error, TSF_ERROR, TSF_ERROR_IO, "cannot create %s: %s", tmp, g_strerror (errno));
     return FALSE;
   }
-  ok = write_tensors (file, o);
+  ok = write_tensors (file, o, &fold_error);
   ok = (fclose (file) == 0) && ok;
   if (ok && g_rename (tmp, path) == 0)
     return TRUE;
-  g_set_error (error, TSF_ERROR, TSF_ERROR_IO, "cannot write %s: %s", path, g_strerror (errno));
+  if (fold_error != NULL)
+    g_propagate_error (error, g_steal_pointer (&fold_error));
+  else
+    g_set_error (error, TSF_ERROR, TSF_ERROR_IO, "cannot write %s: %s", path,
+        g_strerror (errno));
   g_unlink (tmp);
   return FALSE;
+}
+
+/* Folding: which tensors the temporal_output of each layer replaces, and an engine. */
+static gboolean
+output_fold (Output *o, const TsfConfig *config, GError **error)
+{
+  static const gchar *const parts[] = { "temporal_attention.output.dense.weight",
+    "temporal_attention.output.dense.bias", "temporal_dense.bias" };
+
+  o->hidden = config->hidden_size;
+  o->fold_at = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  o->folded = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  for (guint i = 0; i < config->num_hidden_layers; i++) {
+    g_hash_table_insert (o->fold_at, g_strdup_printf ("timesformer.encoder.layer.%u."
+            "temporal_dense.weight", i), GUINT_TO_POINTER (i + 1));
+    for (guint p = 0; p < G_N_ELEMENTS (parts); p++)
+      g_hash_table_add (o->folded, g_strdup_printf ("timesformer.encoder.layer.%u.%s", i,
+              parts[p]));
+  }
+  return tsf_dnnl_engine_new (&o->engine, &o->stream, error);
 }
 
 /* f32 writes float32; int8 the layers' linear weights quantised (or kept so); a model saved
@@ -377,7 +466,7 @@ output_init (Output *o, TsfWeights *weights, const TsfConfig *config, TsfPrecisi
     const gchar *source, GError **error)
 {
   o->tensors = weights->tensors;
-  o->quantize = NULL;
+  o->weights = weights;
   if (precision != TSF_PRECISION_F32 && precision != TSF_PRECISION_INT8) {
     g_set_error (error, TSF_ERROR, TSF_ERROR_UNSUPPORTED, "convert writes precision f32 or "
         "int8, not %s", tsf_precision_to_string (precision));
@@ -394,7 +483,20 @@ output_init (Output *o, TsfWeights *weights, const TsfConfig *config, TsfPrecisi
     for (guint i = 0; names[i] != NULL; i++)
       g_hash_table_add (o->quantize, g_strdup (names[i]));
   }
+  if (precision == TSF_PRECISION_INT8 && !weights->quantized
+      && tsf_attention_scheme (config->attention_type)->temporal_block)
+    return output_fold (o, config, error);
   return TRUE;
+}
+
+static void
+output_clear (Output *o)
+{
+  g_clear_pointer (&o->quantize, g_hash_table_destroy);
+  g_clear_pointer (&o->fold_at, g_hash_table_destroy);
+  g_clear_pointer (&o->folded, g_hash_table_destroy);
+  g_clear_pointer (&o->stream, dnnl_stream_destroy);
+  g_clear_pointer (&o->engine, dnnl_engine_destroy);
 }
 
 gboolean
@@ -442,8 +544,7 @@ tsf_convert_to_hf (const gchar *source, const TsfModelOptions *options, const gc
   ok = ok && write_safetensors (weights_path, &output, error)
       && replace_file (config_path, config_text, strlen (config_text), error)
       && replace_file (preprocessor_path, preprocessor_text, strlen (preprocessor_text), error);
-  if (output.quantize != NULL)
-    g_hash_table_destroy (output.quantize);
+  output_clear (&output);
   tsf_weights_free (weights);
   tsf_config_clear (&config);
   return ok;

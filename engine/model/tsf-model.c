@@ -356,7 +356,13 @@ tsf_clip_shape_from_dims (TsfClipShape *shape, guint ndim, const gsize *dims, GE
 gdouble
 tsf_model_get_flops (const TsfModel *model, const TsfClipShape *shape)
 {
-  return tsf_runner_flops (&model->config, shape);
+  return tsf_forward_flops (model->forward, shape);
+}
+
+guint
+tsf_model_linear_shapes (const TsfModel *model, const TsfClipShape *shape, TsfGemmShape *out)
+{
+  return tsf_forward_linear_shapes (model->forward, shape, out);
 }
 
 guint

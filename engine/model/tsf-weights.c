@@ -72,8 +72,10 @@ expect_layer_linear (GArray *table, TsfLinear *linear, gint64 out, gint64 in, gb
   g_array_index (table, Expected, table->len - (bias ? 2 : 1)).quantizable = linear;
 }
 
+/* `folded`: the temporal sub-block's two output layers saved as one (temporal_output). */
 static void
-expect_layer (GArray *table, const TsfConfig *config, TsfLayerWeights *layer, guint index)
+expect_layer (GArray *table, const TsfConfig *config, TsfLayerWeights *layer, guint index,
+    gboolean folded)
 {
   const TsfAttentionScheme *scheme = tsf_attention_scheme (config->attention_type);
   gint64 d = config->hidden_size, inter = config->intermediate_size;
@@ -86,9 +88,13 @@ expect_layer (GArray *table, const TsfConfig *config, TsfLayerWeights *layer, gu
     tsf_weights_expect_norm (table, &layer->temporal_layernorm, d, SUB (".temporal_layernorm"));
     expect_layer_linear (table, &layer->temporal_qkv, 3 * d, d, config->qkv_bias,
         SUB (".temporal_attention.attention.qkv"));
-    expect_layer_linear (table, &layer->temporal_proj, d, d, TRUE,
-        SUB (".temporal_attention.output.dense"));
-    expect_layer_linear (table, &layer->temporal_dense, d, d, TRUE, SUB (".temporal_dense"));
+    if (folded) {
+      expect_layer_linear (table, &layer->temporal_output, d, d, TRUE, SUB (".temporal_output"));
+    } else {
+      expect_layer_linear (table, &layer->temporal_proj, d, d, TRUE,
+          SUB (".temporal_attention.output.dense"));
+      expect_layer_linear (table, &layer->temporal_dense, d, d, TRUE, SUB (".temporal_dense"));
+    }
   }
   if (scheme->n_steps == 0) {
     tsf_weights_expect_norm (table, &layer->layernorm_before, d, SUB (".layernorm_before"));
@@ -141,7 +147,7 @@ expected_tensors (const TsfConfig *config, TsfWeights *weights)
     tsf_weights_expect (table, &weights->time_embeddings, TSF_INIT_LINEAR, 3,
         (gint64[]) { 1, config->num_frames, d }, "timesformer.embeddings.time_embeddings");
   for (guint i = 0; i < config->num_hidden_layers; i++)
-    expect_layer (table, config, &weights->layers[i], i);
+    expect_layer (table, config, &weights->layers[i], i, weights->temporal_folded);
   tsf_weights_expect_norm (table, &weights->layernorm, d, "timesformer.layernorm");
   tsf_weights_expect_linear (table, &weights->classifier, config->num_labels, d, TRUE,
       "classifier");
@@ -341,17 +347,40 @@ check_no_extra (TsfTensorSet *set, GHashTable *used, const TsfConfig *config, GE
   return TRUE;
 }
 
+/* A model saved with the temporal sub-block folded (layer 0 says it for all: every layer's
+ * tensors are then checked against that) holds it only at int8. */
+static gboolean
+saved_folded (const TsfConfig *config, const TsfTensorSet *tensors)
+{
+  return tsf_attention_scheme (config->attention_type)->temporal_block
+      && tsf_tensor_set_lookup (tensors, TSF_TEMPORAL_OUTPUT_WEIGHT (0)) != NULL;
+}
+
+static gboolean
+check_folded_quantized (const TsfWeights *weights, GError **error)
+{
+  if (!weights->temporal_folded || weights->quantized)
+    return TRUE;
+  g_set_error (error, TSF_ERROR, TSF_ERROR_TENSOR, "%s: tensor '%s' is float; the temporal "
+      "output layers folded into one exist only in a model saved at int8 (I8 with its _scale)",
+      tsf_tensor_set_source (weights->tensors), TSF_TEMPORAL_OUTPUT_WEIGHT (0));
+  return FALSE;
+}
+
 TsfWeights *
 tsf_weights_bind (const TsfConfig *config, TsfTensorSet *tensors, GError **error)
 {
   TsfWeights *weights = weights_new (config);
-  GArray *table = expected_tensors (config, weights);
+  GArray *table;
   GHashTable *used = g_hash_table_new (g_str_hash, g_str_equal);
   gboolean ok;
 
   weights->tensors = tensors;
+  weights->temporal_folded = saved_folded (config, tensors);
+  table = expected_tensors (config, weights);
   ok = bind_expected (weights, table, used, error)
       && check_quantized_all_or_none (weights, table, error)
+      && check_folded_quantized (weights, error)
       && check_no_extra (tensors, used, config, error);
   g_hash_table_destroy (used);
   g_array_free (table, TRUE);

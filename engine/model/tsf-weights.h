@@ -29,6 +29,10 @@ typedef struct _TsfLayerWeights {
   TsfLinear temporal_qkv;
   TsfLinear temporal_proj;     /* temporal_attention.output.dense */
   TsfLinear temporal_dense;
+  TsfLinear temporal_output;   /* int8 and bf16: temporal_proj then temporal_dense as one
+                                * (W_dense W_proj, W_dense b_proj + b_dense), folded at load or
+                                * saved so (`temporal_output.*` of a model saved at int8; then
+                                * temporal_proj and temporal_dense are NULL) */
   /* every attention type but the grouped ones (NULL there) */
   TsfNorm layernorm_before;
   TsfLinear qkv;               /* attention.attention.qkv */
@@ -61,6 +65,7 @@ typedef struct _TsfWeights {
   TsfLinear classifier;        /* [num_labels, hidden] */
 
   gboolean quantized;          /* saved at int8: the layers' linear weights are `quantized` */
+  gboolean temporal_folded;    /* saved with `temporal_output` (convert --precision int8) */
 
   /* private */
   TsfTensorSet *tensors;       /* owned; pointers above may point into it */
@@ -86,9 +91,14 @@ void tsf_weights_expect_norm (GArray *table, TsfNorm *norm, gint64 hidden, const
 void tsf_lucidrains_expect_tensors (GArray *table, const TsfConfig *config,
     TsfWeights *weights);
 
+/* The weight of layer `i`'s temporal_output (a string literal for a literal `i`). */
+#define TSF_TEMPORAL_OUTPUT_WEIGHT(i) "timesformer.encoder.layer." #i ".temporal_output.weight"
+
 /* Takes ownership of `tensors` (also on failure). The layers' linear weights (those the int8
  * forward quantises) may all be I8 [out, in] tensors, each with an F32 [out] `<name>_scale`
- * (a model written by `convert --precision int8`); they are then bound as `quantized`. */
+ * (a model written by `convert --precision int8`); they are then bound as `quantized`. Such a
+ * model of a scheme with a temporal sub-block may hold each layer's temporal_output (I8)
+ * instead of its temporal_attention.output.dense and temporal_dense (temporal_folded). */
 TsfWeights *tsf_weights_bind (const TsfConfig *config, TsfTensorSet *tensors, GError **error);
 /* Random weights (truncated-normal-like, std 0.02; norms near 1/0) for benchmarks; more than
  * `max_bytes` of them is refused (TSF_ERROR_MEMORY) before anything is allocated. */
