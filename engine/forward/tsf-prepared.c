@@ -151,7 +151,8 @@ prepare_gate (Loader *loader, TsfLayerWeights *w, GError **error)
 }
 
 /* temporal_proj then temporal_dense as one linear layer, from their float weights: the
- * product into `weights->converted`, the bias into `prepared`; the two originals let go. */
+ * product into `weights->converted`, the bias into `prepared`; the two originals let go
+ * (weights and biases). */
 static gboolean
 fold_temporal_output (Loader *loader, TsfLayerWeights *w, GError **error)
 {
@@ -166,7 +167,9 @@ fold_temporal_output (Loader *loader, TsfLayerWeights *w, GError **error)
     return FALSE;
   w->temporal_output = (TsfLinear) { weight, bias, NULL, NULL };
   tsf_weights_release_data (loader->weights, w->temporal_proj.weight);
+  tsf_weights_release_data (loader->weights, w->temporal_proj.bias);
   tsf_weights_release_data (loader->weights, w->temporal_dense.weight);
+  tsf_weights_release_data (loader->weights, w->temporal_dense.bias);
   w->temporal_proj = w->temporal_dense = (TsfLinear) { 0 };
   return TRUE;
 }
@@ -187,9 +190,9 @@ prepare_temporal_output (Loader *loader, TsfLayerWeights *w, GError **error)
         && prepare_weight (loader, &w->temporal_dense, d, d, &l->proj, error);
   if (!loader->weights->temporal_folded && !fold_temporal_output (loader, w, error))
     return FALSE;
-  /* of the two layers' 2 d^2 + 2 d parameters, one weight is gone (and a saved model holds
-   * one bias) */
-  forward->prepared_params += (guint64) d * d + (loader->weights->temporal_folded ? d : 0);
+  /* of the two layers' 2 d^2 + 2 d parameters, one weight and one bias are gone and the
+   * other bias is read in place (saved) or gone too (folded here: its bias is prepared) */
+  forward->prepared_params += (guint64) d * d + (loader->weights->temporal_folded ? d : 2 * d);
   forward->temporal_folded = TRUE;
   return prepare_weight (loader, &w->temporal_output, d, d, &l->proj, error);
 }
