@@ -77,6 +77,10 @@ tsf_attention_ops (TsfProgram *program, const TsfConfig *config, const TsfAttent
     .single_thread = small };
   TsfMatmulOptions plain = { .prefer_gemm = TRUE, .single_thread = small };
 
+  *qk = *softmax = *sv = NULL;
+  if (v->on_host)
+    return TRUE;
+
   if (g == 1)   /* a single group: its stride is never used but must be valid */
     strides_q[1] = strides_k[1] = strides_o[1] = (dnnl_dim_t) n * v->token_stride * 3 * d;
   if (!tsf_md_strided (&q, p, nd, dims_q + first, strides_q + first, error)
@@ -123,6 +127,11 @@ tsf_add_attention_view (TsfPlan *plan, const TsfConfig *c, const TsfAttentionVie
   const gfloat *qkv = qkv_rows + view->offset * 3 * d;
   gfloat *out = out_rows + view->offset * d;
 
+  if (view->on_host) {
+    g_return_val_if_fail (key_mask == NULL, FALSE);
+    tsf_add_short_attention (plan, c, view, qkv_rows, out_rows);
+    return TRUE;
+  }
   for (gsize h = 0; h < c->num_attention_heads; h += view->heads_per_step) {
     const gfloat *q = qkv + h * hd, *k = q + d, *v = q + 2 * d;
     if (!tsf_program_matmul (plan->program, qk, q, k, NULL, plan->scores, NULL, error))
@@ -165,11 +174,15 @@ tsf_add_spatial_attention (TsfPlan *plan, const TsfConfig *c, const TsfLayerOps 
 guint
 tsf_attention_views (const TsfConfig *c, const TsfLayout *l, TsfAttentionView *views)
 {
-  guint n = tsf_attention_scheme (c->attention_type)->views (l, views);
+  const TsfAttentionScheme *scheme = tsf_attention_scheme (c->attention_type);
+  guint n = scheme->views (l, views);
+  gsize head_size = tsf_config_attention_size (c) / c->num_attention_heads;
 
   for (guint i = 0; i < n; i++) {
     views[i].heads_per_step = attention_heads_per_step (&views[i], c->num_attention_heads);
     views[i].clip_rows = views[i].clip_rows ? views[i].clip_rows : l->rows;
+    /* the grouped schemes' views may take a key mask */
+    views[i].on_host = scheme->n_steps == 0 && tsf_short_attention_fits (&views[i], head_size);
   }
   return n;
 }
