@@ -161,20 +161,6 @@ attend_sequence_16 (const gfloat *q, const gfloat *k, const gfloat *v, gsize str
   }
 }
 
-/* A 12th (1 / `parts`) of the rows of the next sequence into the cache, one part per head:
- * its tokens are rows of different frames, more streams than the hardware prefetchers follow. */
-static inline void
-prefetch_rows (const gfloat *first, gsize stride, gsize n, gsize row_floats, gsize part,
-    gsize parts)
-{
-  gsize lines = row_floats / (64 / sizeof (gfloat)), from = lines * part / parts;
-  gsize to = lines * (part + 1) / parts;
-
-  for (gsize i = 0; i < n; i++)
-    for (gsize l = from; l < to; l++)
-      __builtin_prefetch (first + i * stride + l * (64 / sizeof (gfloat)), 0, 2);
-}
-
 void
 tsf_host_short_attention (const gpointer *args, const gsize *sizes)
 {
@@ -182,18 +168,17 @@ tsf_host_short_attention (const gpointer *args, const gsize *sizes)
   gsize heads = sizes[5], clips = sizes[6], clip_rows = sizes[7], head_size = a / heads;
   gfloat scale = 1.0f / sqrtf ((gfloat) head_size);
 
-  for (gsize b = 0; b < clips; b++)
-    for (gsize g = 0; g < groups; g++) {
-      gsize row = b * clip_rows + g * gs;
-      const gfloat *qkv = (const gfloat *) args[0] + row * 3 * a;
-      gfloat *out = (gfloat *) args[1] + row * a;
-      for (gsize h = 0; h < heads; h++) {
-        const gfloat *q = qkv + h * head_size;
-        prefetch_rows (qkv + gs * 3 * a, ts * 3 * a, n, 3 * a, h, heads);
-        (n <= 8 ? attend_sequence_8 : attend_sequence_16) (q, q + a, q + 2 * a, ts * 3 * a,
-            out + h * head_size, ts * a, n, head_size, scale);
-      }
+#pragma omp parallel for schedule (static)
+  for (gsize s = 0; s < clips * groups; s++) {
+    gsize row = s / groups * clip_rows + s % groups * gs;
+    const gfloat *qkv = (const gfloat *) args[0] + row * 3 * a;
+    gfloat *out = (gfloat *) args[1] + row * a;
+    for (gsize h = 0; h < heads; h++) {
+      const gfloat *q = qkv + h * head_size;
+      (n <= 8 ? attend_sequence_8 : attend_sequence_16) (q, q + a, q + 2 * a, ts * 3 * a,
+          out + h * head_size, ts * a, n, head_size, scale);
     }
+  }
 }
 #endif
 
