@@ -148,7 +148,9 @@ struct _TsfLayerOps {
  * follow after b * clip_rows (the rows of one clip in the buffer the view reads). */
 struct _TsfAttentionView {
   gsize groups, length, offset, group_stride, token_stride, heads_per_step;
+  gsize groups_per_step; /* heads_per_step heads of this many groups per step */
   gsize clip_rows;       /* 0 from the scheme: the layout's rows */
+  gboolean on_host;      /* short sequences: tsf-short-attention.c, no oneDNN ops */
 };
 
 /* tsf-layout.c */
@@ -202,6 +204,18 @@ gboolean tsf_add_spatial_attention (TsfPlan *plan, const TsfConfig *c, const Tsf
 gboolean tsf_add_attention_view (TsfPlan *plan, const TsfConfig *c, const TsfAttentionView *view,
     TsfOp *qk, TsfOp *softmax, TsfOp *sv, const gfloat *qkv_rows, gfloat *out_rows,
     const guint8 *key_mask, GError **error);
+
+/* tsf-short-attention.c */
+/* Whether the host kernels take `view` (short sequences, head_size a multiple of 16, a CPU
+ * with AVX-512; TSF_ATTENTION_KERNELS=onednn, for the tests, says no). */
+gboolean tsf_short_attention_fits (const TsfAttentionView *view, gsize head_size);
+/* The host step: args qkv rows, output rows (the view's first row of the first clip); sizes
+ * groups, length, group stride and token stride (rows), attention size, heads, clips, rows
+ * per clip. Only where tsf_short_attention_fits(). */
+void tsf_host_short_attention (const gpointer *args, const gsize *sizes);
+/* The view's attention (no key mask) of every clip as one host step. */
+void tsf_add_short_attention (TsfPlan *plan, const TsfConfig *c, const TsfAttentionView *view,
+    const gfloat *qkv_rows, gfloat *out_rows);
 
 /* tsf-attention-grouped.c: the functions of a grouped scheme (its TsfAttentionScheme has
  * grouped_steps): steps that split the video tokens into groups, each attended together with
