@@ -7,9 +7,9 @@ static guint
 divided_views (const TsfLayout *l, TsfAttentionView *views)
 {
   /* each frame: its cls copy and N patches */
-  views[0] = (TsfAttentionView) { l->frames, 1 + l->patches, 0, 1 + l->patches, 1, 0, 0, 0, FALSE };
+  views[0] = (TsfAttentionView) { l->frames, 1 + l->patches, 0, 1 + l->patches, 1, 0, 0, FALSE };
   /* each patch over the frames */
-  views[1] = (TsfAttentionView) { l->patches, l->frames, 1, 1, 1 + l->patches, 0, 0, 0, FALSE };
+  views[1] = (TsfAttentionView) { l->patches, l->frames, 1, 1, 1 + l->patches, 0, 0, FALSE };
   return 2;
 }
 

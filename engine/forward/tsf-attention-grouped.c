@@ -70,7 +70,7 @@ step_views (const TsfGroupedStep *step, const TsfLayout *l, TsfAttentionView *vi
           fill_group (step, l, k, rows, offset + (gsize) groups * (1 + next));
         groups++;
       }
-    views[n_views++] = (TsfAttentionView) { groups, 1 + next, offset, 1 + next, 1, 0, 0, 0, FALSE };
+    views[n_views++] = (TsfAttentionView) { groups, 1 + next, offset, 1 + next, 1, 0, 0, FALSE };
     offset += (gsize) groups * (1 + next);
     length = next;
   }

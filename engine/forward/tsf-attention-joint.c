@@ -5,7 +5,7 @@
 static guint
 joint_views (const TsfLayout *l, TsfAttentionView *views)
 {
-  views[0] = (TsfAttentionView) { 1, l->rows, 0, 0, 1, 0, 0, 0, FALSE };
+  views[0] = (TsfAttentionView) { 1, l->rows, 0, 0, 1, 0, 0, FALSE };
   return 1;
 }
 

@@ -5,7 +5,7 @@
 static guint
 space_only_views (const TsfLayout *l, TsfAttentionView *views)
 {
-  views[0] = (TsfAttentionView) { l->frames, 1 + l->patches, 0, 1 + l->patches, 1, 0, 0, 0, FALSE };
+  views[0] = (TsfAttentionView) { l->frames, 1 + l->patches, 0, 1 + l->patches, 1, 0, 0, FALSE };
   return 1;
 }
 

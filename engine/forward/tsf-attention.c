@@ -9,10 +9,6 @@
 #ifndef MAX_SCORES_BYTES
 #define MAX_SCORES_BYTES (128u << 20)
 #endif
-/* Otherwise it runs as many groups (frames) at a time as keep the scores of a step within
- * this, so that the softmax and the second product find them in the cache (divided 8x224:
- * 2 frames, 3.7 MB, instead of 8 at 15 MB read and written three times from memory). */
-#define CACHED_SCORES_BYTES (4u << 20)
 /* Attention products below this run on the calling thread (temporal attention of 8 frames:
  * 20 MFLOP, where a parallel region costs more than it saves on a busy machine). */
 #define SMALL_PRODUCT_FLOPS 64e6
@@ -49,30 +45,22 @@ tsf_attention_scheme_for_tensors (gboolean temporal_block, gboolean time_embeddi
   return found != NULL ? found : &tsf_attention_joint;
 }
 
-/* The heads and groups of each step of `view`. */
-static void
-split_view (TsfAttentionView *view, guint heads)
+static gsize
+attention_heads_per_step (const TsfAttentionView *view, guint heads)
 {
-  gsize group_bytes = heads * view->length * view->length * sizeof (gfloat);
+  gsize bytes = view->groups * heads * view->length * view->length * sizeof (gfloat);
 
-  view->heads_per_step = view->groups * group_bytes > MAX_SCORES_BYTES ? 1 : heads;
-  view->groups_per_step = view->groups;
-  if (view->heads_per_step == heads)
-    while (view->groups_per_step > 1
-        && (view->groups_per_step * group_bytes > CACHED_SCORES_BYTES
-            || view->groups % view->groups_per_step != 0))
-      view->groups_per_step--;
+  return bytes > MAX_SCORES_BYTES ? 1 : heads;
 }
 
-/* q k^T * scale, softmax and probabilities x v for `view`, heads_per_step heads of
- * groups_per_step groups at a time, of `clips` clips (with more than one, an outer dimension
- * of the descriptors). */
+/* q k^T * scale, softmax and probabilities x v for `view`, heads_per_step heads at a time, of
+ * `clips` clips (with more than one, an outer dimension of the descriptors). */
 gboolean
 tsf_attention_ops (TsfProgram *program, const TsfConfig *config, const TsfAttentionView *v,
     guint clips, TsfOp **qk, TsfOp **softmax, TsfOp **sv, GError **error)
 {
   gsize d = tsf_config_attention_size (config), hd = d / config->num_attention_heads;
-  gsize g = v->groups_per_step, h = v->heads_per_step, n = v->length, cs = v->clip_rows;
+  gsize g = v->groups, h = v->heads_per_step, n = v->length, cs = v->clip_rows;
   /* [clip,] group, head, token, channel */
   dnnl_dim_t dims_q[5] = { clips, g, h, n, hd }, strides_q[5] = { cs * 3 * d,
     v->group_stride * 3 * d, hd, v->token_stride * 3 * d, 1 };
@@ -123,28 +111,6 @@ host_mask_keys (const gpointer *args, const gsize *sizes)
   }
 }
 
-/* One step of tsf_add_attention_view(): the heads from `h` of the groups from `g`. */
-static gboolean
-add_attention_step (TsfPlan *plan, const TsfConfig *c, const TsfAttentionView *view,
-    TsfOp *qk, TsfOp *softmax, TsfOp *sv, const gfloat *qkv_rows, gfloat *out_rows,
-    const guint8 *key_mask, gsize g, gsize h, GError **error)
-{
-  gpointer mask_args[2] = { plan->scores, (gpointer) key_mask };
-  gsize mask_sizes[4] = { view->groups_per_step * view->heads_per_step * view->length,
-    view->length, plan->clips, 1 + plan->layout.frames };
-  gsize d = tsf_config_attention_size (c), hd = d / c->num_attention_heads;
-  gsize row = view->offset + g * view->group_stride;
-  const gfloat *q = qkv_rows + row * 3 * d + h * hd, *k = q + d, *v = q + 2 * d;
-
-  if (!tsf_program_matmul (plan->program, qk, q, k, NULL, plan->scores, NULL, error))
-    return FALSE;
-  if (key_mask != NULL)
-    tsf_program_host (plan->program, host_mask_keys, 2, mask_args, 4, mask_sizes);
-  return tsf_program_softmax (plan->program, softmax, plan->scores, error)
-      && tsf_program_matmul (plan->program, sv, plan->scores, v, NULL,
-      out_rows + row * d + h * hd, NULL, error);
-}
-
 /* Multi-head self-attention over `view` from the qkv rows `qkv_rows` ([rows, 3 A]) into
  * `out_rows` ([rows, A]), A the attention size, for every clip of the plan at once
  * (view->clip_rows rows each); `key_mask` (or NULL): per key of a sequence, 0 removes it (its
@@ -154,16 +120,29 @@ tsf_add_attention_view (TsfPlan *plan, const TsfConfig *c, const TsfAttentionVie
     TsfOp *qk, TsfOp *softmax, TsfOp *sv, const gfloat *qkv_rows, gfloat *out_rows,
     const guint8 *key_mask, GError **error)
 {
+  gpointer mask_args[2] = { plan->scores, (gpointer) key_mask };
+  gsize mask_sizes[4] = { view->groups * view->heads_per_step * view->length, view->length,
+    plan->clips, 1 + plan->layout.frames };
+  gsize d = tsf_config_attention_size (c), hd = d / c->num_attention_heads;
+  const gfloat *qkv = qkv_rows + view->offset * 3 * d;
+  gfloat *out = out_rows + view->offset * d;
+
   if (view->on_host) {
     g_return_val_if_fail (key_mask == NULL, FALSE);
     tsf_add_short_attention (plan, c, view, qkv_rows, out_rows);
     return TRUE;
   }
-  for (gsize g = 0; g < view->groups; g += view->groups_per_step)
-    for (gsize h = 0; h < c->num_attention_heads; h += view->heads_per_step)
-      if (!add_attention_step (plan, c, view, qk, softmax, sv, qkv_rows, out_rows, key_mask,
-              g, h, error))
-        return FALSE;
+  for (gsize h = 0; h < c->num_attention_heads; h += view->heads_per_step) {
+    const gfloat *q = qkv + h * hd, *k = q + d, *v = q + 2 * d;
+    if (!tsf_program_matmul (plan->program, qk, q, k, NULL, plan->scores, NULL, error))
+      return FALSE;
+    if (key_mask != NULL)
+      tsf_program_host (plan->program, host_mask_keys, 2, mask_args, 4, mask_sizes);
+    if (!tsf_program_softmax (plan->program, softmax, plan->scores, error)
+        || !tsf_program_matmul (plan->program, sv, plan->scores, v, NULL, out + h * hd, NULL,
+            error))
+      return FALSE;
+  }
   return TRUE;
 }
 
@@ -200,7 +179,7 @@ tsf_attention_views (const TsfConfig *c, const TsfLayout *l, TsfAttentionView *v
   gsize head_size = tsf_config_attention_size (c) / c->num_attention_heads;
 
   for (guint i = 0; i < n; i++) {
-    split_view (&views[i], c->num_attention_heads);
+    views[i].heads_per_step = attention_heads_per_step (&views[i], c->num_attention_heads);
     views[i].clip_rows = views[i].clip_rows ? views[i].clip_rows : l->rows;
     /* the grouped schemes' views may take a key mask */
     views[i].on_host = scheme->n_steps == 0 && tsf_short_attention_fits (&views[i], head_size);

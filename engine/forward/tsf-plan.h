@@ -148,7 +148,6 @@ struct _TsfLayerOps {
  * follow after b * clip_rows (the rows of one clip in the buffer the view reads). */
 struct _TsfAttentionView {
   gsize groups, length, offset, group_stride, token_stride, heads_per_step;
-  gsize groups_per_step; /* heads_per_step heads of this many groups per step */
   gsize clip_rows;       /* 0 from the scheme: the layout's rows */
   gboolean on_host;      /* short sequences: tsf-short-attention.c, no oneDNN ops */
 };

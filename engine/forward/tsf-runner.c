@@ -54,7 +54,7 @@ plan_buffers (TsfPlan *plan, const TsfConfig *c, const TsfAttentionView *views, 
 
   for (guint i = 0; i < n_views; i++)
     if (!views[i].on_host)
-      scores = MAX (scores, mul_sat (mul_sat (mul_sat (plan->clips, views[i].groups_per_step),
+      scores = MAX (scores, mul_sat (mul_sat (mul_sat (plan->clips, views[i].groups),
             views[i].heads_per_step), mul_sat (views[i].length, views[i].length)));
   b[n++] = (PlanBuffer) { &plan->patches, mul_sat (mul_sat (l->frames, l->patches),
           (guint64) c->num_channels * c->patch_size * c->patch_size), FALSE };

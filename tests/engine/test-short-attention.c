@@ -60,7 +60,7 @@ static void
 test_kernel (gconstpointer data)
 {
   gsize n = GPOINTER_TO_UINT (data);
-  TsfAttentionView view = { GROUPS, n, 1, 1, 1 + GROUPS, HEADS, GROUPS, 0, FALSE };
+  TsfAttentionView view = { GROUPS, n, 1, 1, 1 + GROUPS, HEADS, 0, FALSE };
 
   for (gsize head_size = 16; head_size <= 64; head_size *= 4) {
     gsize a = HEADS * head_size, clip_rows = 1 + n * (1 + GROUPS), rows = CLIPS * clip_rows;
