@@ -53,11 +53,8 @@ tsf_add_mlp (TsfPlan *plan, const TsfConfig *c, const TsfLayerOps *ops,
             &w->intermediate, plan->mlp, error))
       return FALSE;
   } else {
-    if (!tsf_program_layernorm (plan->program, ops->norm, in, plan->normed,
-            w->layernorm_after.weight, w->layernorm_after.bias, error))
-      return FALSE;
-    tsf_add_token_shift (plan, c);
-    if (!tsf_add_linear (plan, &ops->fc1, plan->normed, &w->gate, plan->mlp_gate, NULL, error)
+    if (!tsf_add_normed_input (plan, c, ops->norm, &w->layernorm_after, TRUE, in, error)
+        || !tsf_add_linear (plan, &ops->fc1, plan->normed, &w->gate, plan->mlp_gate, NULL, error)
         || !tsf_add_linear (plan, &ops->fc1_gated, plan->normed, &w->intermediate, plan->mlp,
             plan->mlp_gate, error))
       return FALSE;

@@ -290,19 +290,26 @@ tsf_add_linear (TsfPlan *plan, const TsfLinearOp *op, const gfloat *src, const T
 }
 
 gboolean
+tsf_add_normed_input (TsfPlan *plan, const TsfConfig *c, const TsfOp *norm_op,
+    const TsfNorm *norm, gboolean shift, const gfloat *src, GError **error)
+{
+  if (!tsf_program_layernorm (plan->program, norm_op, src, plan->normed, norm->weight,
+          norm->bias, error))
+    return FALSE;
+  if (shift && c->shift_tokens)
+    tsf_add_token_shift (plan, c);
+  return TRUE;
+}
+
+gboolean
 tsf_add_normed_linear (TsfPlan *plan, const TsfConfig *c, const TsfOp *norm_op,
     const TsfNorm *norm, gboolean shift, const gfloat *src, const TsfLinearOp *op,
     const TsfLinear *w, gfloat *dst, GError **error)
 {
   shift = shift && c->shift_tokens;
-  if (plan->linear != TSF_PRECISION_INT8 || shift) {
-    if (!tsf_program_layernorm (plan->program, norm_op, src, plan->normed, norm->weight,
-            norm->bias, error))
-      return FALSE;
-    if (shift)
-      tsf_add_token_shift (plan, c);
-    return tsf_add_linear (plan, op, plan->normed, w, dst, NULL, error);
-  }
+  if (plan->linear != TSF_PRECISION_INT8 || shift)
+    return tsf_add_normed_input (plan, c, norm_op, norm, shift, src, error)
+        && tsf_add_linear (plan, op, plan->normed, w, dst, NULL, error);
   g_return_val_if_fail (w->scales != NULL, FALSE);
   for (gsize b = 0, in = op->rows * op->in; b < plan->clips; b++) {
     tsf_program_host (plan->program, host_norm_quantize, 9, (gpointer[]) {

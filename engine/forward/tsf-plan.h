@@ -177,6 +177,10 @@ gboolean tsf_layer_ops (TsfProgram *program, TsfPrecision linear, const TsfConfi
 /* `src` [rows, in] -> `dst` [rows, out] through `w`, plus `residual` when the op has one. */
 gboolean tsf_add_linear (TsfPlan *plan, const TsfLinearOp *op, const gfloat *src,
     const TsfLinear *w, gfloat *dst, const gfloat *residual, GError **error);
+/* The layer norm `norm_op` of `src` into plan->normed, then the token shift when `shift` (and
+ * the config has one). */
+gboolean tsf_add_normed_input (TsfPlan *plan, const TsfConfig *c, const TsfOp *norm_op,
+    const TsfNorm *norm, gboolean shift, const gfloat *src, GError **error);
 /* The layer norm `norm_op` (weights `norm`) of `src`, the token shift when `shift` (and the
  * config has one), then the linear op: -> `dst`. At int8 without a shift one host step per
  * clip normalises and quantises at once (no float output); otherwise the norm's output is
