@@ -8,7 +8,7 @@
 #include <omp.h>
 
 #define MAX_STEP_ARGS 10
-#define MAX_HOST_ARGS 9
+#define MAX_HOST_ARGS 10
 
 typedef struct {
   dnnl_primitive_t primitive;          /* NULL for a host step */

@@ -5,6 +5,8 @@
 
 #include <math.h>
 
+#include "tsf-avx512.h"
+
 /* Above this many bytes of attention scores, attention runs one head at a time. */
 #ifndef MAX_SCORES_BYTES
 #define MAX_SCORES_BYTES (128u << 20)
@@ -94,6 +96,38 @@ tsf_attention_ops (TsfProgram *program, const TsfConfig *config, const TsfAttent
   return *sv != NULL;
 }
 
+gboolean
+tsf_host_attention_fits (gsize head_size)
+{
+#ifdef HOST_ATTENTION_KERNELS
+  return head_size % LANES == 0 && g_strcmp0 (g_getenv ("TSF_ATTENTION_KERNELS"), "onednn") != 0
+      && __builtin_cpu_supports ("avx512f");
+#else
+  return FALSE;
+#endif
+}
+
+/* The view's attention (no key mask) of every clip as one host step: the short or the long
+ * sequences' kernels. */
+static void
+tsf_add_host_attention (TsfPlan *plan, const TsfConfig *c, const TsfAttentionView *view,
+    const gfloat *qkv_rows, gfloat *out_rows)
+{
+#ifdef HOST_ATTENTION_KERNELS
+  gsize a = tsf_config_attention_size (c);
+  gpointer args[3] = { (gpointer) (qkv_rows + view->offset * 3 * a), out_rows + view->offset * a,
+    plan->scores };
+
+  tsf_program_host (plan->program, view->length <= TSF_MAX_SHORT_LENGTH
+      ? tsf_host_short_attention : tsf_host_long_attention, 3, args, 10, (gsize[]) {
+        view->groups, view->length, view->group_stride, view->token_stride, a,
+        c->num_attention_heads, plan->clips, view->clip_rows,
+        tsf_long_attention_scratch (view->length, a / c->num_attention_heads), plan->threads });
+#else
+  g_return_if_reached ();
+#endif
+}
+
 /* args: scores, key_mask; sizes: score rows of a clip, keys, clips, the mask's keys per clip.
  * Scores of removed keys become -inf. */
 static void
@@ -129,7 +163,7 @@ tsf_add_attention_view (TsfPlan *plan, const TsfConfig *c, const TsfAttentionVie
 
   if (view->on_host) {
     g_return_val_if_fail (key_mask == NULL, FALSE);
-    tsf_add_short_attention (plan, c, view, qkv_rows, out_rows);
+    tsf_add_host_attention (plan, c, view, qkv_rows, out_rows);
     return TRUE;
   }
   for (gsize h = 0; h < c->num_attention_heads; h += view->heads_per_step) {
@@ -182,7 +216,7 @@ tsf_attention_views (const TsfConfig *c, const TsfLayout *l, TsfAttentionView *v
     views[i].heads_per_step = attention_heads_per_step (&views[i], c->num_attention_heads);
     views[i].clip_rows = views[i].clip_rows ? views[i].clip_rows : l->rows;
     /* the grouped schemes' views may take a key mask */
-    views[i].on_host = scheme->n_steps == 0 && tsf_short_attention_fits (&views[i], head_size);
+    views[i].on_host = scheme->n_steps == 0 && tsf_host_attention_fits (head_size);
   }
   return n;
 }

@@ -53,6 +53,7 @@ struct _TsfPlan {
                             * blocks of layout.rows (clip b's row r is b * layout.rows + r);
                             * per-token ops run once over all of them, per-clip steps (the
                             * patch cut, attention, cls rows, the head) once per clip */
+  gint threads;            /* OpenMP threads (the runner's when it was built) */
   TsfPrecision precision;  /* of its activations: float32 */
   TsfPrecision linear;     /* of the layers' linear layers (the forward's) */
   gfloat *patches;       /* [T * N, C * p * p] one clip cut into patches */
@@ -63,7 +64,8 @@ struct _TsfPlan {
   gfloat *projected;     /* [rows, D] temporal attention output */
   gfloat *attended;      /* [rows, D] attention heads, concatenated */
   gfloat *qkv;           /* [rows, 3 D] */
-  gfloat *scores;        /* attention probabilities of one step of every clip */
+  gfloat *scores;        /* attention probabilities of one step of every clip; or the host
+                          * kernels' scratch (tsf_long_attention_scratch() per thread) */
   gfloat *mlp;           /* [rows, intermediate] */
   gfloat *mlp_gate;      /* [rows, intermediate] GEGLU's gate (GELU of its half) */
   gfloat *logits;        /* [clips, num_labels] */
@@ -149,7 +151,7 @@ struct _TsfLayerOps {
 struct _TsfAttentionView {
   gsize groups, length, offset, group_stride, token_stride, heads_per_step;
   gsize clip_rows;       /* 0 from the scheme: the layout's rows */
-  gboolean on_host;      /* short sequences: tsf-short-attention.c, no oneDNN ops */
+  gboolean on_host;      /* the host kernels (tsf_host_attention_fits()), no oneDNN ops */
 };
 
 /* tsf-layout.c */
@@ -208,17 +210,19 @@ gboolean tsf_add_attention_view (TsfPlan *plan, const TsfConfig *c, const TsfAtt
     TsfOp *qk, TsfOp *softmax, TsfOp *sv, const gfloat *qkv_rows, gfloat *out_rows,
     const guint8 *key_mask, GError **error);
 
-/* tsf-short-attention.c */
-/* Whether the host kernels take `view` (short sequences, head_size a multiple of 16, a CPU
- * with AVX-512; TSF_ATTENTION_KERNELS=onednn, for the tests, says no). */
-gboolean tsf_short_attention_fits (const TsfAttentionView *view, gsize head_size);
-/* The host step: args qkv rows, output rows (the view's first row of the first clip); sizes
- * groups, length, group stride and token stride (rows), attention size, heads, clips, rows
- * per clip. Only where tsf_short_attention_fits(). */
+/* Whether the host kernels take a view's attention (tsf-short-attention.c up to
+ * TSF_MAX_SHORT_LENGTH tokens, tsf-long-attention.c past it): head_size a multiple of 16, a
+ * CPU with AVX-512 (TSF_ATTENTION_KERNELS=onednn, for the tests, says no). */
+gboolean tsf_host_attention_fits (gsize head_size);
+/* The host steps: args qkv rows, output rows (the view's first row of the first clip), the
+ * long kernels' scratch (plan->scores); sizes groups, length, group stride and token stride
+ * (rows), attention size, heads, clips, rows per clip, the scratch's floats per thread,
+ * threads. Only where tsf_host_attention_fits(). */
+#define TSF_MAX_SHORT_LENGTH 16
 void tsf_host_short_attention (const gpointer *args, const gsize *sizes);
-/* The view's attention (no key mask) of every clip as one host step. */
-void tsf_add_short_attention (TsfPlan *plan, const TsfConfig *c, const TsfAttentionView *view,
-    const gfloat *qkv_rows, gfloat *out_rows);
+void tsf_host_long_attention (const gpointer *args, const gsize *sizes);
+/* The long kernels' scratch per thread, in floats: the keys transposed, a block's scores. */
+gsize tsf_long_attention_scratch (gsize length, gsize head_size);
 
 /* tsf-attention-grouped.c: the functions of a grouped scheme (its TsfAttentionScheme has
  * grouped_steps): steps that split the video tokens into groups, each attended together with

@@ -6,41 +6,9 @@
 
 #include <math.h>
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-#define SHORT_ATTENTION_KERNELS 1
-#define AVX512 __attribute__ ((target ("avx512f")))
-#endif
+#include "tsf-avx512.h"
 
-/* Sequences of at most this many tokens: one vector of scores per query. */
-#define MAX_SHORT_LENGTH 16
-#define LANES 16
-
-#ifdef SHORT_ATTENTION_KERNELS
-/* e^x for x <= 0 (a score minus its row's maximum), NaN kept: 2^n e^r, r in [-ln2/2, ln2/2],
- * e^r by its Taylor polynomial of degree 7 (relative error < 3e-9). */
-static inline AVX512 __m512
-exp_nonpositive (__m512 x)
-{
-  const __m512 ln2_hi = _mm512_set1_ps (0.693359375f), ln2_lo = _mm512_set1_ps (-2.12194440e-4f);
-  __m512 n, r, p;
-
-  x = _mm512_max_ps (_mm512_set1_ps (-87.0f), x);   /* the second operand if NaN */
-  n = _mm512_roundscale_ps (_mm512_mul_ps (x, _mm512_set1_ps (1.44269504f)),
-      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  r = _mm512_fnmadd_ps (n, ln2_hi, x);
-  r = _mm512_fnmadd_ps (n, ln2_lo, r);
-  p = _mm512_set1_ps (1.0f / 5040);
-  p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (1.0f / 720));
-  p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (1.0f / 120));
-  p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (1.0f / 24));
-  p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (1.0f / 6));
-  p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (0.5f));
-  p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (1.0f));
-  p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (1.0f));
-  return _mm512_scalef_ps (p, n);
-}
-
+#ifdef HOST_ATTENTION_KERNELS
 /* Query row q's scaled scores over the n keys (stride `stride` floats) as one vector, the
  * lanes past n -inf. */
 static inline AVX512 __m512
@@ -185,31 +153,3 @@ tsf_host_short_attention (const gpointer *args, const gsize *sizes)
   }
 }
 #endif
-
-gboolean
-tsf_short_attention_fits (const TsfAttentionView *view, gsize head_size)
-{
-#ifdef SHORT_ATTENTION_KERNELS
-  return view->length <= MAX_SHORT_LENGTH && head_size % LANES == 0
-      && g_strcmp0 (g_getenv ("TSF_ATTENTION_KERNELS"), "onednn") != 0
-      && __builtin_cpu_supports ("avx512f");
-#else
-  return FALSE;
-#endif
-}
-
-void
-tsf_add_short_attention (TsfPlan *plan, const TsfConfig *c, const TsfAttentionView *view,
-    const gfloat *qkv_rows, gfloat *out_rows)
-{
-#ifdef SHORT_ATTENTION_KERNELS
-  gsize a = tsf_config_attention_size (c);
-  gpointer args[2] = { (gpointer) (qkv_rows + view->offset * 3 * a), out_rows + view->offset * a };
-
-  tsf_program_host (plan->program, tsf_host_short_attention, 2, args, 8, (gsize[]) {
-        view->groups, view->length, view->group_stride, view->token_stride, a,
-        c->num_attention_heads, plan->clips, view->clip_rows });
-#else
-  g_return_if_reached ();
-#endif
-}
