@@ -35,13 +35,56 @@ typedef struct {
   gfloat scale;
 } Sequence;
 
+/* A 16 x 16 block transposed in registers: unpacks of pairs of rows, of pairs of pairs,
+ * then two rounds of 128-bit lane shuffles. */
+static ALWAYS_INLINE AVX512 void
+transpose_16 (__m512 *r)
+{
+  __m512 t[16], u[16];
+
+  #pragma GCC unroll 16
+
+  for (guint i = 0; i < 8; i++) {
+    t[2 * i] = _mm512_unpacklo_ps (r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps (r[2 * i], r[2 * i + 1]);
+  }
+  /* u[4 i + k], 128-bit lane q: rows 4 i to 4 i + 3 of column 4 q + k */
+  #pragma GCC unroll 16
+  for (guint i = 0; i < 4; i++)
+    #pragma GCC unroll 16
+    for (guint k = 0; k < 4; k++) {
+      __m512d x = _mm512_castps_pd (t[4 * i + k / 2]), y = _mm512_castps_pd (t[4 * i + 2 + k / 2]);
+      u[4 * i + k] = _mm512_castpd_ps (k % 2 ? _mm512_unpackhi_pd (x, y) : _mm512_unpacklo_pd (x, y));
+    }
+  #pragma GCC unroll 16
+  for (guint k = 0; k < 4; k++) {
+    __m512 v0 = _mm512_shuffle_f32x4 (u[k], u[4 + k], 0x44);
+    __m512 v1 = _mm512_shuffle_f32x4 (u[k], u[4 + k], 0xee);
+    __m512 w0 = _mm512_shuffle_f32x4 (u[8 + k], u[12 + k], 0x44);
+    __m512 w1 = _mm512_shuffle_f32x4 (u[8 + k], u[12 + k], 0xee);
+    r[k] = _mm512_shuffle_f32x4 (v0, w0, 0x88);
+    r[4 + k] = _mm512_shuffle_f32x4 (v0, w0, 0xdd);
+    r[8 + k] = _mm512_shuffle_f32x4 (v1, w1, 0x88);
+    r[12 + k] = _mm512_shuffle_f32x4 (v1, w1, 0xdd);
+  }
+}
+
 /* k^T: keys[c * padded + j] = channel c of key j, keys n to padded zero. */
-static void
+static AVX512 void
 transpose_keys (const Sequence *s, gfloat *keys)
 {
-  for (gsize j = 0; j < s->padded; j++)
-    for (gsize c = 0; c < s->head_size; c++)
-      keys[c * s->padded + j] = j < s->n ? s->k[j * s->stride + c] : 0.0f;
+  for (gsize j = 0; j < s->padded; j += LANES)
+    for (gsize c = 0; c < s->head_size; c += LANES) {
+      __m512 block[LANES];
+#pragma GCC unroll 16
+      for (guint m = 0; m < LANES; m++)
+        block[m] = j + m < s->n ? _mm512_loadu_ps (s->k + (j + m) * s->stride + c)
+            : _mm512_setzero_ps ();
+      transpose_16 (block);
+#pragma GCC unroll 16
+      for (guint m = 0; m < LANES; m++)
+        _mm512_store_ps (keys + (c + m) * s->padded + j, block[m]);
+    }
 }
 
 /* The scores of queries q[] over keys first to first + nv * LANES, into rows of `padded`. */
