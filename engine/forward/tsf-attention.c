@@ -119,7 +119,8 @@ tsf_add_host_attention (TsfPlan *plan, const TsfConfig *c, const TsfAttentionVie
     plan->scores };
 
   tsf_program_host (plan->program, view->length <= TSF_MAX_SHORT_LENGTH
-      ? tsf_host_short_attention : tsf_host_long_attention, 3, args, 10, (gsize[]) {
+      ? tsf_host_short_attention : tsf_long_attention_kernel (plan->linear,
+          a / c->num_attention_heads), 3, args, 10, (gsize[]) {
         view->groups, view->length, view->group_stride, view->token_stride, a,
         c->num_attention_heads, plan->clips, view->clip_rows,
         tsf_long_attention_scratch (view->length, a / c->num_attention_heads), plan->threads });

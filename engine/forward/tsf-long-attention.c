@@ -7,6 +7,7 @@
 #include "tsf-plan.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "tsf-avx512.h"
 
@@ -16,12 +17,16 @@
 #define QUERIES 6
 #define VECTORS 4
 
+/* f32: the keys transposed [head_size][padded], a block's scores [QUERIES][padded]. bf16:
+ * the keys as channel pairs [head_size / 2][padded], the values as key pairs
+ * [padded / 2][head_size] (32-bit pairs), the scores, their bf16 copy, the block's queries
+ * in bf16 [QUERIES][head_size]. */
 gsize
 tsf_long_attention_scratch (gsize length, gsize head_size)
 {
   gsize padded = (length + 15) / 16 * 16;
 
-  return (head_size + QUERIES) * padded;
+  return (head_size + 2 * QUERIES) * padded + QUERIES * head_size;
 }
 
 #ifdef HOST_ATTENTION_KERNELS
@@ -205,8 +210,189 @@ attend_queries (const Sequence *s, const gfloat *keys, gfloat *scores, gsize fir
     weigh_block (s, scores, sums, i, 1, out, rows);
 }
 
-void
-tsf_host_long_attention (const gpointer *args, const gsize *sizes)
+#define BF16 __attribute__ ((target ("avx512f,avx512bw,avx512bf16")))
+
+/* Two bf16 values (consecutive channels, or keys) as one 32-bit lane in every lane. */
+static ALWAYS_INLINE BF16 __m512bh
+pair_of (const guint16 *values)
+{
+  gint32 pair;
+
+  memcpy (&pair, values, sizeof pair);
+  return (__m512bh) _mm512_set1_epi32 (pair);
+}
+
+/* 16 floats in bf16 (round to nearest even). */
+static ALWAYS_INLINE BF16 void
+store_bf16 (guint16 *dst, __m512 x)
+{
+  _mm256_storeu_si256 ((__m256i *) dst, (__m256i) _mm512_cvtneps_pbh (x));
+}
+
+/* The keys as channel pairs: keys[c2 * padded + j] = channels 2 c2 and 2 c2 + 1 of key j
+ * (keys n to padded zero). A key's 32 channels in bf16 are its 16 pairs in order. */
+static BF16 void
+pack_keys_bf16 (const Sequence *s, gfloat *keys)
+{
+  for (gsize j = 0; j < s->padded; j += LANES)
+    for (gsize c = 0; c < s->head_size; c += 2 * LANES) {
+      __m512 block[LANES];
+#pragma GCC unroll 16
+      for (guint m = 0; m < LANES; m++) {
+        const gfloat *k = s->k + (j + m) * s->stride + c;
+        block[m] = j + m < s->n ? (__m512) _mm512_cvtne2ps_pbh (_mm512_loadu_ps (k + LANES),
+            _mm512_loadu_ps (k)) : _mm512_setzero_ps ();
+      }
+      transpose_16 (block);
+#pragma GCC unroll 16
+      for (guint m = 0; m < LANES; m++)
+        _mm512_store_ps (keys + (c / 2 + m) * s->padded + j, block[m]);
+    }
+}
+
+/* The values as key pairs: values[j2 * head_size + c] = channel c of keys 2 j2 and 2 j2 + 1
+ * (key n zero). */
+static BF16 void
+pack_values_bf16 (const Sequence *s, gfloat *values)
+{
+  static const guint16 interleave[32] = { 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22,
+    7, 23, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31 };
+  __m512i order = _mm512_loadu_si512 (interleave);
+
+  for (gsize j = 0; j < s->n; j += 2)
+    for (gsize c = 0; c < s->head_size; c += LANES) {
+      const gfloat *v = s->v + j * s->stride + c;
+      __m512 second = j + 1 < s->n ? _mm512_loadu_ps (v + s->stride) : _mm512_setzero_ps ();
+      __m512i both = (__m512i) _mm512_cvtne2ps_pbh (second, _mm512_loadu_ps (v));
+      _mm512_store_si512 (values + j / 2 * s->head_size + c,
+          _mm512_permutexvar_epi16 (order, both));
+    }
+}
+
+static ALWAYS_INLINE BF16 void
+score_block_bf16 (const Sequence *s, const guint16 *q, const gfloat *keys, gsize first,
+    guint nv, gfloat *scores)
+{
+  __m512 acc[QUERIES][VECTORS];
+
+#pragma GCC unroll 8
+  for (guint r = 0; r < QUERIES; r++)
+#pragma GCC unroll 8
+    for (guint v = 0; v < nv; v++)
+      acc[r][v] = _mm512_setzero_ps ();
+  for (gsize c = 0; c < s->head_size; c += 2) {
+    const gfloat *row = keys + c / 2 * s->padded + first;
+    __m512bh k[VECTORS];
+#pragma GCC unroll 8
+    for (guint v = 0; v < nv; v++)
+      k[v] = (__m512bh) _mm512_load_ps (row + v * LANES);
+#pragma GCC unroll 8
+    for (guint r = 0; r < QUERIES; r++) {
+      __m512bh qc = pair_of (q + r * s->head_size + c);
+#pragma GCC unroll 8
+      for (guint v = 0; v < nv; v++)
+        acc[r][v] = _mm512_dpbf16_ps (acc[r][v], qc, k[v]);
+    }
+  }
+#pragma GCC unroll 8
+  for (guint r = 0; r < QUERIES; r++)
+#pragma GCC unroll 8
+    for (guint v = 0; v < nv; v++)
+      _mm512_store_ps (scores + r * s->padded + first + v * LANES, acc[r][v]);
+}
+
+static ALWAYS_INLINE BF16 void
+weigh_block_bf16 (const Sequence *s, const guint16 *weights, const gfloat *values,
+    const gfloat *sums, gsize first, guint nv, gfloat *const *out, guint rows)
+{
+  __m512 acc[QUERIES][VECTORS];
+
+#pragma GCC unroll 8
+  for (guint r = 0; r < QUERIES; r++)
+#pragma GCC unroll 8
+    for (guint v = 0; v < nv; v++)
+      acc[r][v] = _mm512_setzero_ps ();
+  for (gsize j = 0; j < s->n; j += 2) {
+    const gfloat *row = values + j / 2 * s->head_size + first;
+    __m512bh x[VECTORS];
+#pragma GCC unroll 8
+    for (guint v = 0; v < nv; v++)
+      x[v] = (__m512bh) _mm512_load_ps (row + v * LANES);
+#pragma GCC unroll 8
+    for (guint r = 0; r < QUERIES; r++) {
+      __m512bh w = pair_of (weights + r * s->padded + j);
+#pragma GCC unroll 8
+      for (guint v = 0; v < nv; v++)
+        acc[r][v] = _mm512_dpbf16_ps (acc[r][v], w, x[v]);
+    }
+  }
+#pragma GCC unroll 8
+  for (guint r = 0; r < rows; r++)
+#pragma GCC unroll 8
+    for (guint v = 0; v < nv; v++)
+      _mm512_storeu_ps (out[r] + first + v * LANES, _mm512_mul_ps (acc[r][v],
+              _mm512_set1_ps (1.0f / sums[r])));
+}
+
+/* attend_queries with bf16 products: the block's queries and probabilities rounded to bf16,
+ * float sums and softmax. */
+static BF16 void
+attend_queries_bf16 (const Sequence *s, const gfloat *keys, const gfloat *values,
+    gfloat *scores, guint16 *weights, guint16 *q, gsize first)
+{
+  gfloat *out[QUERIES], sums[QUERIES];
+  guint rows = (guint) MIN (QUERIES, s->n - first);
+  gsize i;
+
+  for (guint r = 0; r < QUERIES; r++) {
+    const gfloat *query = s->q + MIN (first + r, s->n - 1) * s->stride;
+    for (gsize c = 0; c < s->head_size; c += LANES)
+      store_bf16 (q + r * s->head_size + c, _mm512_loadu_ps (query + c));
+    out[r] = s->out + (first + MIN (r, rows - 1)) * s->out_stride;
+  }
+  for (i = 0; i + VECTORS * LANES <= s->padded; i += VECTORS * LANES)
+    score_block_bf16 (s, q, keys, i, VECTORS, scores);
+  for (; i < s->padded; i += LANES)
+    score_block_bf16 (s, q, keys, i, 1, scores);
+  for (guint r = 0; r < QUERIES; r++) {
+    sums[r] = exponentiate (scores + r * s->padded, s->n, s->scale);
+    for (gsize j = 0; j < s->padded; j += LANES)
+      store_bf16 (weights + r * s->padded + j, _mm512_load_ps (scores + r * s->padded + j));
+  }
+  for (i = 0; i + VECTORS * LANES <= s->head_size; i += VECTORS * LANES)
+    weigh_block_bf16 (s, weights, values, sums, i, VECTORS, out, rows);
+  for (; i < s->head_size; i += LANES)
+    weigh_block_bf16 (s, weights, values, sums, i, 1, out, rows);
+}
+
+/* The scratch as tsf_long_attention_scratch() lays it out for bf16. */
+static BF16 void
+attend_bf16 (const Sequence *s, gfloat *scratch)
+{
+  gfloat *keys = scratch, *values = scratch + s->head_size * s->padded / 2;
+  gfloat *scores = scratch + s->head_size * s->padded;
+  guint16 *weights = (guint16 *) (scores + QUERIES * s->padded);
+  guint16 *q = weights + QUERIES * s->padded;
+
+  pack_keys_bf16 (s, keys);
+  pack_values_bf16 (s, values);
+  for (gsize first = 0; first < s->n; first += QUERIES)
+    attend_queries_bf16 (s, keys, values, scores, weights, q, first);
+}
+
+typedef void (*AttendFunc) (const Sequence *s, gfloat *scratch);
+
+static AVX512 void
+attend_f32 (const Sequence *s, gfloat *scratch)
+{
+  transpose_keys (s, scratch);
+  for (gsize first = 0; first < s->n; first += QUERIES)
+    attend_queries (s, scratch, scratch + s->head_size * s->padded, first);
+}
+
+/* Every head of every sequence, each thread in its own slice of the scratch. */
+static void
+attend_all (const gpointer *args, const gsize *sizes, AttendFunc attend)
 {
   gsize groups = sizes[0], n = sizes[1], gs = sizes[2], ts = sizes[3], a = sizes[4];
   gsize heads = sizes[5], clips = sizes[6], clip_rows = sizes[7], head_size = a / heads;
@@ -214,26 +400,42 @@ tsf_host_long_attention (const gpointer *args, const gsize *sizes)
 
   /* not under ThreadSanitizer: Debian's libgomp is not instrumented (tsf-short-attention.c) */
 #ifndef __SANITIZE_THREAD__
-#pragma omp parallel num_threads (sizes[9])
+#pragma omp parallel for schedule (static) num_threads (sizes[9])
 #endif
-  {
-    gfloat *keys = (gfloat *) args[2] + omp_get_thread_num () * scratch;
-    gfloat *scores = keys + head_size * padded;
+  for (gsize item = 0; item < clips * groups * heads; item++) {
+    gsize sequence = item / heads, h = item % heads;
+    gsize row = sequence / groups * clip_rows + sequence % groups * gs;
+    const gfloat *q = (const gfloat *) args[0] + row * 3 * a + h * head_size;
+    Sequence s = { q, q + a, q + 2 * a, (gfloat *) args[1] + row * a + h * head_size,
+      ts * 3 * a, ts * a, n, padded, head_size, 1.0f / sqrtf ((gfloat) head_size) };
 
-#ifndef __SANITIZE_THREAD__
-#pragma omp for schedule (static)
-#endif
-    for (gsize item = 0; item < clips * groups * heads; item++) {
-      gsize sequence = item / heads, h = item % heads;
-      gsize row = sequence / groups * clip_rows + sequence % groups * gs;
-      const gfloat *q = (const gfloat *) args[0] + row * 3 * a + h * head_size;
-      Sequence s = { q, q + a, q + 2 * a, (gfloat *) args[1] + row * a + h * head_size,
-        ts * 3 * a, ts * a, n, padded, head_size, 1.0f / sqrtf ((gfloat) head_size) };
-
-      transpose_keys (&s, keys);
-      for (gsize first = 0; first < n; first += QUERIES)
-        attend_queries (&s, keys, scores, first);
-    }
+    attend (&s, (gfloat *) args[2] + omp_get_thread_num () * scratch);
   }
 }
+
+void
+tsf_host_long_attention (const gpointer *args, const gsize *sizes)
+{
+  attend_all (args, sizes, attend_f32);
+}
+
+static void
+host_long_attention_bf16 (const gpointer *args, const gsize *sizes)
+{
+  attend_all (args, sizes, attend_bf16);
+}
 #endif
+
+TsfHostFunc
+tsf_long_attention_kernel (TsfPrecision linear, gsize head_size)
+{
+#ifdef HOST_ATTENTION_KERNELS
+  if (linear != TSF_PRECISION_F32 && head_size % 32 == 0
+      && g_strcmp0 (g_getenv ("TSF_ATTENTION_KERNELS"), "f32") != 0
+      && __builtin_cpu_supports ("avx512bf16"))
+    return host_long_attention_bf16;
+  return tsf_host_long_attention;
+#else
+  g_return_val_if_reached (NULL);
+#endif
+}

@@ -221,6 +221,10 @@ gboolean tsf_host_attention_fits (gsize head_size);
 #define TSF_MAX_SHORT_LENGTH 16
 void tsf_host_short_attention (const gpointer *args, const gsize *sizes);
 void tsf_host_long_attention (const gpointer *args, const gsize *sizes);
+/* The long kernel for a plan whose linear layers run at `linear`: at bf16 and int8, where the
+ * CPU has AVX512_BF16 and head_size is a multiple of 32, its products in bf16 (float sums,
+ * softmax and output; TSF_ATTENTION_KERNELS=f32 says no); else tsf_host_long_attention. */
+TsfHostFunc tsf_long_attention_kernel (TsfPrecision linear, gsize head_size);
 /* The long kernels' scratch per thread, in floats: the keys transposed, a block's scores. */
 gsize tsf_long_attention_scratch (gsize length, gsize head_size);
 
