@@ -92,72 +92,73 @@ transpose_keys (const Sequence *s, gfloat *keys)
     }
 }
 
-/* The scores of queries q[] over keys first to first + nv * LANES, into rows of `padded`. */
 static ALWAYS_INLINE AVX512 void
-score_block (const Sequence *s, const gfloat *const *q, const gfloat *keys, gsize first,
-    guint nv, gfloat *scores)
+zero_block (__m512 (*acc)[VECTORS], guint nv)
 {
-  __m512 acc[QUERIES][VECTORS];
-
-  #pragma GCC unroll 8
+#pragma GCC unroll 8
   for (guint r = 0; r < QUERIES; r++)
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (guint v = 0; v < nv; v++)
       acc[r][v] = _mm512_setzero_ps ();
-  for (gsize c = 0; c < s->head_size; c++) {
-    const gfloat *row = keys + c * s->padded + first;
-    __m512 k[VECTORS];
-    #pragma GCC unroll 8
-    for (guint v = 0; v < nv; v++)
-      k[v] = _mm512_load_ps (row + v * LANES);
-    #pragma GCC unroll 8
-    for (guint r = 0; r < QUERIES; r++) {
-      __m512 qc = _mm512_set1_ps (q[r][c]);
-      #pragma GCC unroll 8
-      for (guint v = 0; v < nv; v++)
-        acc[r][v] = _mm512_fmadd_ps (qc, k[v], acc[r][v]);
-    }
-  }
-  #pragma GCC unroll 8
-  for (guint r = 0; r < QUERIES; r++)
-    #pragma GCC unroll 8
-    for (guint v = 0; v < nv; v++)
-      _mm512_store_ps (scores + r * s->padded + first + v * LANES, acc[r][v]);
 }
 
-/* The weighted sums of the values' channels first to first + nv * LANES, divided by the
- * rows' sums, into out[]. */
+/* acc[r][v] = the sum over t < length of a[r][t] b[t * b_stride + v * LANES], for the block's
+ * QUERIES rows r and nv vectors v. */
 static ALWAYS_INLINE AVX512 void
-weigh_block (const Sequence *s, const gfloat *weights, const gfloat *sums, gsize first,
-    guint nv, gfloat *const *out, guint rows)
+product_block (const gfloat *const *a, const gfloat *b, gsize b_stride, gsize length,
+    guint nv, __m512 (*acc)[VECTORS])
 {
-  __m512 acc[QUERIES][VECTORS];
-
-  #pragma GCC unroll 8
-  for (guint r = 0; r < QUERIES; r++)
-    #pragma GCC unroll 8
-    for (guint v = 0; v < nv; v++)
-      acc[r][v] = _mm512_setzero_ps ();
-  for (gsize j = 0; j < s->n; j++) {
-    const gfloat *row = s->v + j * s->stride + first;
+  zero_block (acc, nv);
+  for (gsize t = 0; t < length; t++) {
     __m512 x[VECTORS];
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (guint v = 0; v < nv; v++)
-      x[v] = _mm512_loadu_ps (row + v * LANES);
-    #pragma GCC unroll 8
+      x[v] = _mm512_loadu_ps (b + t * b_stride + v * LANES);
+#pragma GCC unroll 8
     for (guint r = 0; r < QUERIES; r++) {
-      __m512 w = _mm512_set1_ps (weights[r * s->padded + j]);
-      #pragma GCC unroll 8
+      __m512 w = _mm512_set1_ps (a[r][t]);
+#pragma GCC unroll 8
       for (guint v = 0; v < nv; v++)
         acc[r][v] = _mm512_fmadd_ps (w, x[v], acc[r][v]);
     }
   }
-  #pragma GCC unroll 8
+}
+
+/* A block of scores: rows of `padded`, keys first to first + nv * LANES. */
+static ALWAYS_INLINE AVX512 void
+store_scores (__m512 (*acc)[VECTORS], gfloat *scores, gsize padded, gsize first, guint nv)
+{
+#pragma GCC unroll 8
+  for (guint r = 0; r < QUERIES; r++)
+#pragma GCC unroll 8
+    for (guint v = 0; v < nv; v++)
+      _mm512_store_ps (scores + r * padded + first + v * LANES, acc[r][v]);
+}
+
+/* A block of weighted sums divided by the rows' sums of weights: the first `rows` rows, channels
+ * first to first + nv * LANES. */
+static ALWAYS_INLINE AVX512 void
+store_outputs (__m512 (*acc)[VECTORS], gfloat *const *out, const gfloat *sums, gsize first,
+    guint nv, guint rows)
+{
+#pragma GCC unroll 8
   for (guint r = 0; r < rows; r++)
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (guint v = 0; v < nv; v++)
       _mm512_storeu_ps (out[r] + first + v * LANES, _mm512_mul_ps (acc[r][v],
               _mm512_set1_ps (1.0f / sums[r])));
+}
+
+/* The output rows of queries first to first + QUERIES (past n, the last one again); returns
+ * how many are real. */
+static guint
+block_outputs (const Sequence *s, gsize first, gfloat **out)
+{
+  guint rows = (guint) MIN (QUERIES, s->n - first);
+
+  for (guint r = 0; r < QUERIES; r++)
+    out[r] = s->out + (first + MIN (r, rows - 1)) * s->out_stride;
+  return rows;
 }
 
 /* A row of scores into e^(scale (score - max)), padding lanes 0; returns their sum. */
@@ -183,31 +184,51 @@ exponentiate (gfloat *row, gsize n, gfloat scale)
   return _mm512_reduce_add_ps (sum);
 }
 
+/* The scores of the block's queries over keys first to first + nv * LANES. */
+static ALWAYS_INLINE AVX512 void
+score_keys (const Sequence *s, const gfloat *const *q, const gfloat *keys, gfloat *scores,
+    gsize first, guint nv)
+{
+  __m512 acc[QUERIES][VECTORS];
+
+  product_block (q, keys + first, s->padded, s->head_size, nv, acc);
+  store_scores (acc, scores, s->padded, first, nv);
+}
+
+/* The outputs' channels first to first + nv * LANES. */
+static ALWAYS_INLINE AVX512 void
+weigh_values (const Sequence *s, const gfloat *const *weights, const gfloat *sums,
+    gfloat *const *out, guint rows, gsize first, guint nv)
+{
+  __m512 acc[QUERIES][VECTORS];
+
+  product_block (weights, s->v + first, s->stride, s->n, nv, acc);
+  store_outputs (acc, out, sums, first, nv, rows);
+}
+
 /* Queries first to first + QUERIES (the last of them repeated past n). */
 static AVX512 void
 attend_queries (const Sequence *s, const gfloat *keys, gfloat *scores, gsize first)
 {
-  const gfloat *q[QUERIES];
+  const gfloat *q[QUERIES], *weights[QUERIES];
   gfloat *out[QUERIES], sums[QUERIES];
-  guint rows = (guint) MIN (QUERIES, s->n - first);
+  guint rows = block_outputs (s, first, out);
   gsize i;
 
-  #pragma GCC unroll 8
   for (guint r = 0; r < QUERIES; r++) {
     q[r] = s->q + MIN (first + r, s->n - 1) * s->stride;
-    out[r] = s->out + (first + MIN (r, rows - 1)) * s->out_stride;
+    weights[r] = scores + r * s->padded;
   }
   for (i = 0; i + VECTORS * LANES <= s->padded; i += VECTORS * LANES)
-    score_block (s, q, keys, i, VECTORS, scores);
+    score_keys (s, q, keys, scores, i, VECTORS);
   for (; i < s->padded; i += LANES)
-    score_block (s, q, keys, i, 1, scores);
-  #pragma GCC unroll 8
+    score_keys (s, q, keys, scores, i, 1);
   for (guint r = 0; r < QUERIES; r++)
     sums[r] = exponentiate (scores + r * s->padded, s->n, s->scale);
   for (i = 0; i + VECTORS * LANES <= s->head_size; i += VECTORS * LANES)
-    weigh_block (s, scores, sums, i, VECTORS, out, rows);
+    weigh_values (s, weights, sums, out, rows, i, VECTORS);
   for (; i < s->head_size; i += LANES)
-    weigh_block (s, scores, sums, i, 1, out, rows);
+    weigh_values (s, weights, sums, out, rows, i, 1);
 }
 
 #define BF16 __attribute__ ((target ("avx512f,avx512bw,avx512bf16")))
@@ -269,69 +290,45 @@ pack_values_bf16 (const Sequence *s, gfloat *values)
     }
 }
 
+/* product_block on pairs: a[r] + 2 t two bf16 values, b's 32-bit lanes two bf16 values. */
 static ALWAYS_INLINE BF16 void
-score_block_bf16 (const Sequence *s, const guint16 *q, const gfloat *keys, gsize first,
-    guint nv, gfloat *scores)
+product_block_bf16 (const guint16 *const *a, const gfloat *b, gsize b_stride, gsize length,
+    guint nv, __m512 (*acc)[VECTORS])
 {
-  __m512 acc[QUERIES][VECTORS];
-
-#pragma GCC unroll 8
-  for (guint r = 0; r < QUERIES; r++)
-#pragma GCC unroll 8
-    for (guint v = 0; v < nv; v++)
-      acc[r][v] = _mm512_setzero_ps ();
-  for (gsize c = 0; c < s->head_size; c += 2) {
-    const gfloat *row = keys + c / 2 * s->padded + first;
-    __m512bh k[VECTORS];
-#pragma GCC unroll 8
-    for (guint v = 0; v < nv; v++)
-      k[v] = (__m512bh) _mm512_load_ps (row + v * LANES);
-#pragma GCC unroll 8
-    for (guint r = 0; r < QUERIES; r++) {
-      __m512bh qc = pair_of (q + r * s->head_size + c);
-#pragma GCC unroll 8
-      for (guint v = 0; v < nv; v++)
-        acc[r][v] = _mm512_dpbf16_ps (acc[r][v], qc, k[v]);
-    }
-  }
-#pragma GCC unroll 8
-  for (guint r = 0; r < QUERIES; r++)
-#pragma GCC unroll 8
-    for (guint v = 0; v < nv; v++)
-      _mm512_store_ps (scores + r * s->padded + first + v * LANES, acc[r][v]);
-}
-
-static ALWAYS_INLINE BF16 void
-weigh_block_bf16 (const Sequence *s, const guint16 *weights, const gfloat *values,
-    const gfloat *sums, gsize first, guint nv, gfloat *const *out, guint rows)
-{
-  __m512 acc[QUERIES][VECTORS];
-
-#pragma GCC unroll 8
-  for (guint r = 0; r < QUERIES; r++)
-#pragma GCC unroll 8
-    for (guint v = 0; v < nv; v++)
-      acc[r][v] = _mm512_setzero_ps ();
-  for (gsize j = 0; j < s->n; j += 2) {
-    const gfloat *row = values + j / 2 * s->head_size + first;
+  zero_block (acc, nv);
+  for (gsize t = 0; t < length; t++) {
     __m512bh x[VECTORS];
 #pragma GCC unroll 8
     for (guint v = 0; v < nv; v++)
-      x[v] = (__m512bh) _mm512_load_ps (row + v * LANES);
+      x[v] = (__m512bh) _mm512_load_ps (b + t * b_stride + v * LANES);
 #pragma GCC unroll 8
     for (guint r = 0; r < QUERIES; r++) {
-      __m512bh w = pair_of (weights + r * s->padded + j);
+      __m512bh w = pair_of (a[r] + 2 * t);
 #pragma GCC unroll 8
       for (guint v = 0; v < nv; v++)
         acc[r][v] = _mm512_dpbf16_ps (acc[r][v], w, x[v]);
     }
   }
-#pragma GCC unroll 8
-  for (guint r = 0; r < rows; r++)
-#pragma GCC unroll 8
-    for (guint v = 0; v < nv; v++)
-      _mm512_storeu_ps (out[r] + first + v * LANES, _mm512_mul_ps (acc[r][v],
-              _mm512_set1_ps (1.0f / sums[r])));
+}
+
+static ALWAYS_INLINE BF16 void
+score_keys_bf16 (const Sequence *s, const guint16 *const *q, const gfloat *keys,
+    gfloat *scores, gsize first, guint nv)
+{
+  __m512 acc[QUERIES][VECTORS];
+
+  product_block_bf16 (q, keys + first, s->padded, s->head_size / 2, nv, acc);
+  store_scores (acc, scores, s->padded, first, nv);
+}
+
+static ALWAYS_INLINE BF16 void
+weigh_values_bf16 (const Sequence *s, const guint16 *const *weights, const gfloat *values,
+    const gfloat *sums, gfloat *const *out, guint rows, gsize first, guint nv)
+{
+  __m512 acc[QUERIES][VECTORS];
+
+  product_block_bf16 (weights, values + first, s->head_size, (s->n + 1) / 2, nv, acc);
+  store_outputs (acc, out, sums, first, nv, rows);
 }
 
 /* attend_queries with bf16 products: the block's queries and probabilities rounded to bf16,
@@ -340,29 +337,31 @@ static BF16 void
 attend_queries_bf16 (const Sequence *s, const gfloat *keys, const gfloat *values,
     gfloat *scores, guint16 *weights, guint16 *q, gsize first)
 {
+  const guint16 *q_rows[QUERIES], *weight_rows[QUERIES];
   gfloat *out[QUERIES], sums[QUERIES];
-  guint rows = (guint) MIN (QUERIES, s->n - first);
+  guint rows = block_outputs (s, first, out);
   gsize i;
 
   for (guint r = 0; r < QUERIES; r++) {
     const gfloat *query = s->q + MIN (first + r, s->n - 1) * s->stride;
     for (gsize c = 0; c < s->head_size; c += LANES)
       store_bf16 (q + r * s->head_size + c, _mm512_loadu_ps (query + c));
-    out[r] = s->out + (first + MIN (r, rows - 1)) * s->out_stride;
+    q_rows[r] = q + r * s->head_size;
+    weight_rows[r] = weights + r * s->padded;
   }
   for (i = 0; i + VECTORS * LANES <= s->padded; i += VECTORS * LANES)
-    score_block_bf16 (s, q, keys, i, VECTORS, scores);
+    score_keys_bf16 (s, q_rows, keys, scores, i, VECTORS);
   for (; i < s->padded; i += LANES)
-    score_block_bf16 (s, q, keys, i, 1, scores);
+    score_keys_bf16 (s, q_rows, keys, scores, i, 1);
   for (guint r = 0; r < QUERIES; r++) {
     sums[r] = exponentiate (scores + r * s->padded, s->n, s->scale);
     for (gsize j = 0; j < s->padded; j += LANES)
       store_bf16 (weights + r * s->padded + j, _mm512_load_ps (scores + r * s->padded + j));
   }
   for (i = 0; i + VECTORS * LANES <= s->head_size; i += VECTORS * LANES)
-    weigh_block_bf16 (s, weights, values, sums, i, VECTORS, out, rows);
+    weigh_values_bf16 (s, weight_rows, values, sums, out, rows, i, VECTORS);
   for (; i < s->head_size; i += LANES)
-    weigh_block_bf16 (s, weights, values, sums, i, 1, out, rows);
+    weigh_values_bf16 (s, weight_rows, values, sums, out, rows, i, 1);
 }
 
 /* The scratch as tsf_long_attention_scratch() lays it out for bf16. */
