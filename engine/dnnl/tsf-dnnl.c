@@ -201,6 +201,12 @@ tsf_program_get_precision (const TsfProgram *program)
   return program->precision;
 }
 
+gint
+tsf_program_get_threads (const TsfProgram *program)
+{
+  return program->threads;
+}
+
 TsfProgram *
 tsf_program_new (dnnl_engine_t engine, TsfPrecision precision, gint threads)
 {

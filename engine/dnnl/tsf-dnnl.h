@@ -104,6 +104,7 @@ typedef struct _TsfProgram TsfProgram;
 TsfProgram *tsf_program_new (dnnl_engine_t engine, TsfPrecision precision, gint threads);
 /* The data type of the buffers its steps bind (activations and weights). */
 TsfPrecision tsf_program_get_precision (const TsfProgram *program);
+gint tsf_program_get_threads (const TsfProgram *program);
 void tsf_program_free (TsfProgram *program);
 
 /* bias_md may be NULL. With options->prefer_gemm, oneDNN's GEMM-based implementation when it

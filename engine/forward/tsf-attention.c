@@ -110,7 +110,7 @@ tsf_host_attention_fits (gsize head_size)
 /* The view's attention (no key mask) of every clip as one host step: the short or the long
  * sequences' kernels. */
 static void
-tsf_add_host_attention (TsfPlan *plan, const TsfConfig *c, const TsfAttentionView *view,
+add_host_attention (TsfPlan *plan, const TsfConfig *c, const TsfAttentionView *view,
     const gfloat *qkv_rows, gfloat *out_rows)
 {
 #ifdef HOST_ATTENTION_KERNELS
@@ -123,7 +123,8 @@ tsf_add_host_attention (TsfPlan *plan, const TsfConfig *c, const TsfAttentionVie
           a / c->num_attention_heads), 3, args, 10, (gsize[]) {
         view->groups, view->length, view->group_stride, view->token_stride, a,
         c->num_attention_heads, plan->clips, view->clip_rows,
-        tsf_long_attention_scratch (view->length, a / c->num_attention_heads), plan->threads });
+        tsf_long_attention_scratch (view->length, a / c->num_attention_heads),
+        tsf_program_get_threads (plan->program) });
 #else
   g_return_if_reached ();
 #endif
@@ -164,7 +165,7 @@ tsf_add_attention_view (TsfPlan *plan, const TsfConfig *c, const TsfAttentionVie
 
   if (view->on_host) {
     g_return_val_if_fail (key_mask == NULL, FALSE);
-    tsf_add_host_attention (plan, c, view, qkv_rows, out_rows);
+    add_host_attention (plan, c, view, qkv_rows, out_rows);
     return TRUE;
   }
   for (gsize h = 0; h < c->num_attention_heads; h += view->heads_per_step) {

@@ -17,6 +17,13 @@
 #define QUERIES 6
 #define VECTORS 4
 
+/* A sequence's keys rounded up to whole vectors of 16 (the rows of the scratch). */
+static gsize
+padded_length (gsize length)
+{
+  return (length + 15) / 16 * 16;
+}
+
 /* f32: the keys transposed [head_size][padded], a block's scores [QUERIES][padded]. bf16:
  * the keys as channel pairs [head_size / 2][padded], the values as key pairs
  * [padded / 2][head_size] (32-bit pairs), the scores, their bf16 copy, the block's queries
@@ -24,9 +31,7 @@
 gsize
 tsf_long_attention_scratch (gsize length, gsize head_size)
 {
-  gsize padded = (length + 15) / 16 * 16;
-
-  return (head_size + 2 * QUERIES) * padded + QUERIES * head_size;
+  return (head_size + 2 * QUERIES) * padded_length (length) + QUERIES * head_size;
 }
 
 #ifdef HOST_ATTENTION_KERNELS
@@ -47,21 +52,22 @@ transpose_16 (__m512 *r)
 {
   __m512 t[16], u[16];
 
-  #pragma GCC unroll 16
-
+#pragma GCC unroll 16
   for (guint i = 0; i < 8; i++) {
     t[2 * i] = _mm512_unpacklo_ps (r[2 * i], r[2 * i + 1]);
     t[2 * i + 1] = _mm512_unpackhi_ps (r[2 * i], r[2 * i + 1]);
   }
   /* u[4 i + k], 128-bit lane q: rows 4 i to 4 i + 3 of column 4 q + k */
-  #pragma GCC unroll 16
+#pragma GCC unroll 16
   for (guint i = 0; i < 4; i++)
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
     for (guint k = 0; k < 4; k++) {
-      __m512d x = _mm512_castps_pd (t[4 * i + k / 2]), y = _mm512_castps_pd (t[4 * i + 2 + k / 2]);
-      u[4 * i + k] = _mm512_castpd_ps (k % 2 ? _mm512_unpackhi_pd (x, y) : _mm512_unpacklo_pd (x, y));
+      __m512d x = _mm512_castps_pd (t[4 * i + k / 2]);
+      __m512d y = _mm512_castps_pd (t[4 * i + 2 + k / 2]);
+      u[4 * i + k] = _mm512_castpd_ps (k % 2 ? _mm512_unpackhi_pd (x, y)
+          : _mm512_unpacklo_pd (x, y));
     }
-  #pragma GCC unroll 16
+#pragma GCC unroll 16
   for (guint k = 0; k < 4; k++) {
     __m512 v0 = _mm512_shuffle_f32x4 (u[k], u[4 + k], 0x44);
     __m512 v1 = _mm512_shuffle_f32x4 (u[k], u[4 + k], 0xee);
@@ -395,7 +401,7 @@ attend_all (const gpointer *args, const gsize *sizes, AttendFunc attend)
 {
   gsize groups = sizes[0], n = sizes[1], gs = sizes[2], ts = sizes[3], a = sizes[4];
   gsize heads = sizes[5], clips = sizes[6], clip_rows = sizes[7], head_size = a / heads;
-  gsize padded = (n + LANES - 1) / LANES * LANES, scratch = sizes[8];
+  gsize padded = padded_length (n), scratch = sizes[8];
 
   /* not under ThreadSanitizer: Debian's libgomp is not instrumented (tsf-short-attention.c) */
 #ifndef __SANITIZE_THREAD__

@@ -53,7 +53,6 @@ struct _TsfPlan {
                             * blocks of layout.rows (clip b's row r is b * layout.rows + r);
                             * per-token ops run once over all of them, per-clip steps (the
                             * patch cut, attention, cls rows, the head) once per clip */
-  gint threads;            /* OpenMP threads (the runner's when it was built) */
   TsfPrecision precision;  /* of its activations: float32 */
   TsfPrecision linear;     /* of the layers' linear layers (the forward's) */
   gfloat *patches;       /* [T * N, C * p * p] one clip cut into patches */
@@ -225,7 +224,8 @@ void tsf_host_long_attention (const gpointer *args, const gsize *sizes);
  * CPU has AVX512_BF16 and head_size is a multiple of 32, its products in bf16 (float sums,
  * softmax and output; TSF_ATTENTION_KERNELS=f32 says no); else tsf_host_long_attention. */
 TsfHostFunc tsf_long_attention_kernel (TsfPrecision linear, gsize head_size);
-/* The long kernels' scratch per thread, in floats: the keys transposed, a block's scores. */
+/* The long kernels' scratch per thread, in floats (the larger of the f32 and bf16 layouts:
+ * tsf-long-attention.c). */
 gsize tsf_long_attention_scratch (gsize length, gsize head_size);
 
 /* tsf-attention-grouped.c: the functions of a grouped scheme (its TsfAttentionScheme has

@@ -57,7 +57,7 @@ plan_buffers (TsfPlan *plan, const TsfConfig *c, const TsfAttentionView *views, 
       scores = MAX (scores, mul_sat (mul_sat (mul_sat (plan->clips, views[i].groups),
             views[i].heads_per_step), mul_sat (views[i].length, views[i].length)));
     else if (views[i].length > TSF_MAX_SHORT_LENGTH)
-      scores = MAX (scores, mul_sat (plan->threads, tsf_long_attention_scratch (views[i].length,
+      scores = MAX (scores, mul_sat (tsf_program_get_threads (plan->program), tsf_long_attention_scratch (views[i].length,
                   a / c->num_attention_heads)));
   b[n++] = (PlanBuffer) { &plan->patches, mul_sat (mul_sat (l->frames, l->patches),
           (guint64) c->num_channels * c->patch_size * c->patch_size), FALSE };
@@ -201,12 +201,11 @@ plan_new (TsfRunner *runner, const TsfClipShape *shape, guint clips, GError **er
 
   plan->shape = *shape;
   plan->clips = clips;
-  plan->threads = runner->threads;
   plan->precision = TSF_PRECISION_F32;
   plan->linear = runner->precision;
   tsf_layout_init (&plan->layout, c, shape);
   n_views = tsf_attention_views (c, &plan->layout, views);
-  plan->program = tsf_program_new (runner->engine, plan->precision, plan->threads);
+  plan->program = tsf_program_new (runner->engine, plan->precision, runner->threads);
   ok = plan_alloc_buffers (runner, plan, views, n_views, &activations, &scores, error);
   if (ok)
     tsf_fill_embeddings (c, runner->weights, plan);

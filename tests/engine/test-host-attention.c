@@ -129,6 +129,12 @@ test_bf16_kernel (gconstpointer data)
       return;
     }
     g_assert_true (tsf_long_attention_kernel (TSF_PRECISION_BF16, head_size) == kernel);
+    g_assert_true (tsf_long_attention_kernel (TSF_PRECISION_F32, head_size)
+        == tsf_host_long_attention);
+    g_setenv ("TSF_ATTENTION_KERNELS", "f32", TRUE);   /* keeps the products float */
+    g_assert_true (tsf_long_attention_kernel (TSF_PRECISION_INT8, head_size)
+        == tsf_host_long_attention);
+    g_unsetenv ("TSF_ATTENTION_KERNELS");
     worst = kernel_error (kernel, n, head_size);
     g_test_message ("%zu tokens, head size %zu: largest error %g", n, head_size, worst);
     g_assert_cmpfloat (worst, <, 0.1);
